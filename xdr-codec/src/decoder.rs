@@ -1,0 +1,256 @@
+//! [`Decoder`]: reads XDR items from a received buffer, zero-copy for
+//! opaque data, with limits against hostile input.
+
+use bytes::Bytes;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::traits::XdrDecode;
+
+/// The default limit on nesting of recursive data (optional-data chains that
+/// are not linked lists, arrays of recursive types), in levels.
+pub const DEFAULT_MAX_DEPTH: u32 = 256;
+
+/// Reads XDR items from a [`Bytes`] buffer (RFC 4506 section 3).
+///
+/// * Opaque data and strings come back as [`Bytes`] slices of the input,
+///   without copying.
+/// * A length read off the wire is checked against the bytes left in the
+///   input before anything is allocated, so hostile input can never make the
+///   decoder allocate much more than the input's own size.
+/// * Recursion through [`Decoder::nested`] is limited to
+///   [`DEFAULT_MAX_DEPTH`] levels (see [`Decoder::with_max_depth`]), so
+///   decoding never overflows the stack.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    buf: Bytes,
+    pos: usize,
+    depth: u32,
+    max_depth: u32,
+}
+
+impl Decoder {
+    /// A decoder over `buf`, starting at its first byte.
+    pub fn new(buf: impl Into<Bytes>) -> Self {
+        Decoder {
+            buf: buf.into(),
+            pos: 0,
+            depth: 0,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// Sets the nesting limit (levels of [`Decoder::nested`]).
+    #[must_use]
+    pub fn with_max_depth(mut self, max_depth: u32) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// Bytes not yet consumed.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Bytes consumed so far.
+    #[inline]
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The unconsumed rest of the input, without copying.
+    pub fn into_remaining(self) -> Bytes {
+        self.buf.slice(self.pos..)
+    }
+
+    /// Checks that the whole input was consumed.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TrailingBytes`] when bytes are left over.
+    pub fn finish(&self) -> Result<()> {
+        match self.remaining() {
+            0 => Ok(()),
+            count => Err(ErrorKind::TrailingBytes { count }.into()),
+        }
+    }
+
+    /// Decodes a `T`, naming it `field` (for example `"Exportnode.ex_dir"`)
+    /// in any error.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `T`'s decoding returns, with `field` added to the path.
+    #[inline]
+    pub fn field<T: XdrDecode>(&mut self, field: &'static str) -> Result<T> {
+        T::decode(self).map_err(|e| e.in_field(field))
+    }
+
+    /// Runs `f` one nesting level deeper. Used by the impls that make
+    /// recursive types possible (`Box`, variable arrays).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::DepthLimitExceeded`] when the limit is reached, or what
+    /// `f` returns.
+    pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.depth >= self.max_depth {
+            return Err(ErrorKind::DepthLimitExceeded {
+                max: self.max_depth,
+            }
+            .into());
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let remaining = self.remaining();
+        if n > remaining {
+            return Err(ErrorKind::UnexpectedEof {
+                needed: n,
+                remaining,
+            }
+            .into());
+        }
+        let start = self.pos;
+        self.pos += n;
+        Ok(&self.buf[start..start + n])
+    }
+
+    fn take_array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    /// Reads a 32-bit unsigned integer (RFC 4506 section 4.2).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`] when fewer than 4 bytes remain.
+    #[inline]
+    pub fn get_u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.take_array()?))
+    }
+
+    /// Reads a 32-bit signed integer (RFC 4506 section 4.1).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`] when fewer than 4 bytes remain.
+    #[inline]
+    pub fn get_i32(&mut self) -> Result<i32> {
+        Ok(i32::from_be_bytes(self.take_array()?))
+    }
+
+    /// Reads a 64-bit unsigned hyper integer (RFC 4506 section 4.5).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`] when fewer than 8 bytes remain.
+    #[inline]
+    pub fn get_u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.take_array()?))
+    }
+
+    /// Reads a 64-bit signed hyper integer (RFC 4506 section 4.5).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`] when fewer than 8 bytes remain.
+    #[inline]
+    pub fn get_i64(&mut self) -> Result<i64> {
+        Ok(i64::from_be_bytes(self.take_array()?))
+    }
+
+    /// Reads a boolean (RFC 4506 section 4.4).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`], or [`ErrorKind::InvalidBool`] for a
+    /// value other than 0 or 1.
+    #[inline]
+    pub fn get_bool(&mut self) -> Result<bool> {
+        match self.get_u32()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(ErrorKind::InvalidBool(v).into()),
+        }
+    }
+
+    /// Reads a variable-length item's length prefix and checks it against
+    /// the declared maximum `max` and against the input left, assuming each
+    /// element takes at least `min_element_bytes` bytes on the wire
+    /// (0 skips the input check).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`], [`ErrorKind::LengthExceedsMax`] or
+    /// [`ErrorKind::LengthExceedsInput`].
+    pub fn get_length(&mut self, max: u32, min_element_bytes: usize) -> Result<usize> {
+        let len = self.get_u32()?;
+        if len > max {
+            return Err(ErrorKind::LengthExceedsMax {
+                len: u64::from(len),
+                max,
+            }
+            .into());
+        }
+        let remaining = self.remaining();
+        if min_element_bytes > 0 && (len as usize) > remaining / min_element_bytes {
+            return Err(ErrorKind::LengthExceedsInput { len, remaining }.into());
+        }
+        Ok(len as usize)
+    }
+
+    /// Reads `len` bytes of fixed-length opaque data and its padding
+    /// (RFC 4506 section 4.9), as a zero-copy slice of the input.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`] or [`ErrorKind::NonZeroPadding`].
+    pub fn get_fixed_opaque(&mut self, len: usize) -> Result<Bytes> {
+        let pad = crate::padding(len);
+        let total = len.checked_add(pad).ok_or_else(|| {
+            Error::new(ErrorKind::UnexpectedEof {
+                needed: usize::MAX,
+                remaining: self.remaining(),
+            })
+        })?;
+        let start = self.pos;
+        let padding = &self.take(total)?[len..];
+        if padding.iter().any(|&b| b != 0) {
+            return Err(ErrorKind::NonZeroPadding.into());
+        }
+        Ok(self.buf.slice(start..start + len))
+    }
+
+    /// Reads fixed-length opaque data into an array (RFC 4506 section 4.9).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`] or [`ErrorKind::NonZeroPadding`].
+    pub fn get_fixed_opaque_array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let b = self.get_fixed_opaque(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(&b);
+        Ok(a)
+    }
+
+    /// Reads variable-length opaque data or a string (length prefix, bytes,
+    /// padding; RFC 4506 sections 4.10 and 4.11) of at most `max` bytes, as
+    /// a zero-copy slice of the input.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::UnexpectedEof`], [`ErrorKind::LengthExceedsMax`],
+    /// [`ErrorKind::LengthExceedsInput`] or [`ErrorKind::NonZeroPadding`].
+    pub fn get_opaque(&mut self, max: u32) -> Result<Bytes> {
+        let len = self.get_length(max, 1)?;
+        self.get_fixed_opaque(len)
+    }
+}

@@ -1,0 +1,122 @@
+//! Opaque data: [`Opaque`] (variable length, zero-copy) and `[u8; N]`
+//! (fixed length), RFC 4506 sections 4.9 and 4.10.
+
+use std::fmt;
+use std::ops::Deref;
+
+use bytes::Bytes;
+
+use crate::decoder::Decoder;
+use crate::encoder::Encoder;
+use crate::error::Result;
+use crate::traits::{XdrDecode, XdrEncode};
+
+/// Variable-length opaque data, `opaque name<MAX>` (RFC 4506 section 4.10):
+/// at most `MAX` bytes (`opaque name<>` is `Opaque` with the default
+/// `MAX = u32::MAX`).
+///
+/// Backed by [`Bytes`]: decoding takes a slice of the received buffer
+/// without copying, and cloning is cheap. The maximum is checked on decode
+/// and on encode, never on construction, so building one never fails.
+///
+/// ```
+/// use xdr_codec::{Opaque, XdrDecode, XdrEncode};
+/// let data: Opaque<8> = Opaque::from(&b"abc"[..]);
+/// let wire = data.to_xdr_bytes()?;
+/// assert_eq!(&wire[..], &[0, 0, 0, 3, b'a', b'b', b'c', 0]);
+/// assert_eq!(Opaque::<8>::from_xdr_bytes(wire)?, data);
+/// # Ok::<(), xdr_codec::Error>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Opaque<const MAX: u32 = { u32::MAX }>(Bytes);
+
+impl<const MAX: u32> Opaque<MAX> {
+    /// The declared maximum length, in bytes.
+    pub const MAX_LEN: u32 = MAX;
+
+    /// Wraps `bytes` without copying.
+    pub fn new(bytes: impl Into<Bytes>) -> Self {
+        Opaque(bytes.into())
+    }
+
+    /// The bytes, as a cheap clone of the underlying buffer.
+    pub fn bytes(&self) -> Bytes {
+        self.0.clone()
+    }
+
+    /// Unwraps the underlying buffer.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl<const MAX: u32> Deref for Opaque<MAX> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl<const MAX: u32> AsRef<[u8]> for Opaque<MAX> {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl<const MAX: u32> fmt::Debug for Opaque<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl<const MAX: u32> From<Bytes> for Opaque<MAX> {
+    fn from(b: Bytes) -> Self {
+        Opaque(b)
+    }
+}
+
+impl<const MAX: u32> From<Vec<u8>> for Opaque<MAX> {
+    fn from(v: Vec<u8>) -> Self {
+        Opaque(v.into())
+    }
+}
+
+impl<const MAX: u32> From<&[u8]> for Opaque<MAX> {
+    fn from(v: &[u8]) -> Self {
+        Opaque(Bytes::copy_from_slice(v))
+    }
+}
+
+impl<const MAX: u32> From<Opaque<MAX>> for Bytes {
+    fn from(o: Opaque<MAX>) -> Self {
+        o.0
+    }
+}
+
+impl<const MAX: u32> XdrEncode for Opaque<MAX> {
+    fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
+        enc.put_opaque(&self.0, MAX)
+    }
+}
+
+impl<const MAX: u32> XdrDecode for Opaque<MAX> {
+    const MIN_ENCODED_LEN: usize = 4;
+    fn decode(dec: &mut Decoder) -> Result<Self> {
+        dec.get_opaque(MAX).map(Opaque)
+    }
+}
+
+/// Fixed-length opaque data, `opaque name[N]` (RFC 4506 section 4.9).
+impl<const N: usize> XdrEncode for [u8; N] {
+    fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
+        enc.put_fixed_opaque(self);
+        Ok(())
+    }
+}
+
+impl<const N: usize> XdrDecode for [u8; N] {
+    const MIN_ENCODED_LEN: usize = N + crate::padding(N);
+    fn decode(dec: &mut Decoder) -> Result<Self> {
+        dec.get_fixed_opaque_array()
+    }
+}

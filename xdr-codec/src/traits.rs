@@ -1,0 +1,74 @@
+//! The two codec traits, [`XdrEncode`] and [`XdrDecode`].
+
+use bytes::{Bytes, BytesMut};
+
+use crate::decoder::Decoder;
+use crate::encoder::Encoder;
+use crate::error::Result;
+
+/// A type that has an XDR encoding (RFC 4506).
+///
+/// Implement [`XdrEncode::encode`]; the provided methods build on it.
+/// Generated code implements this for every `.x` type.
+pub trait XdrEncode {
+    /// Appends the encoding of `self` to `enc`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LengthExceedsMax`](crate::ErrorKind::LengthExceedsMax)
+    /// when a variable-length item holds more than its declared maximum;
+    /// the error's path names the field.
+    fn encode(&self, enc: &mut Encoder<'_>) -> Result<()>;
+
+    /// Appends the encoding of `self` to `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`XdrEncode::encode`]. On error, `buf` may hold a partial encoding.
+    fn encode_into(&self, buf: &mut BytesMut) -> Result<()> {
+        self.encode(&mut Encoder::new(buf))
+    }
+
+    /// Encodes `self` into a new buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`XdrEncode::encode`].
+    fn to_xdr_bytes(&self) -> Result<Bytes> {
+        let mut buf = BytesMut::new();
+        self.encode_into(&mut buf)?;
+        Ok(buf.freeze())
+    }
+}
+
+/// A type that can be decoded from XDR (RFC 4506).
+///
+/// Implement [`XdrDecode::decode`]; the provided methods build on it.
+pub trait XdrDecode: Sized {
+    /// The fewest bytes any value of this type takes on the wire. Decoders of
+    /// variable-length arrays use it to refuse, before allocating, a count
+    /// that the remaining input cannot hold. 0 (the default) is always safe.
+    const MIN_ENCODED_LEN: usize = 0;
+
+    /// Decodes one value from `dec`.
+    ///
+    /// # Errors
+    ///
+    /// Any [`ErrorKind`](crate::ErrorKind) for truncated or invalid input;
+    /// the error's path names the field.
+    fn decode(dec: &mut Decoder) -> Result<Self>;
+
+    /// Decodes one value that must fill `bytes` exactly.
+    ///
+    /// # Errors
+    ///
+    /// As [`XdrDecode::decode`], and
+    /// [`ErrorKind::TrailingBytes`](crate::ErrorKind::TrailingBytes) when
+    /// bytes are left over.
+    fn from_xdr_bytes(bytes: impl Into<Bytes>) -> Result<Self> {
+        let mut dec = Decoder::new(bytes);
+        let v = Self::decode(&mut dec)?;
+        dec.finish()?;
+        Ok(v)
+    }
+}

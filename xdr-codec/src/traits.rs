@@ -71,4 +71,14 @@ pub trait XdrDecode: Sized {
         dec.finish()?;
         Ok(v)
     }
+
+    /// Like [`XdrDecode::from_xdr_bytes`] for a borrowed slice: copies it
+    /// once, so opaque data in the result does not borrow from `bytes`.
+    ///
+    /// # Errors
+    ///
+    /// As [`XdrDecode::from_xdr_bytes`].
+    fn from_xdr_slice(bytes: &[u8]) -> Result<Self> {
+        Self::from_xdr_bytes(Bytes::copy_from_slice(bytes))
+    }
 }

@@ -27,6 +27,15 @@ pub enum Value {
     },
     /// A named constant.
     Named(Ident),
+    /// A string literal, as rpcgen allows for `const NAME = "text";` (only
+    /// produced as a `const` value). The text between the quotes exactly as
+    /// written: C escapes such as `\n` are not interpreted.
+    Str {
+        /// The text between the quotes.
+        value: String,
+        /// Where it appears, quotes included.
+        span: Span,
+    },
 }
 
 /// Comments attached to the item that follows them (carried into `///`).
@@ -40,6 +49,9 @@ pub struct Specification {
 }
 
 /// One top-level definition.
+// Syntax trees are built once and walked; boxing variants would only add
+// noise to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Definition {
     /// `const NAME = value;`
@@ -73,6 +85,7 @@ pub struct TypeDef {
 }
 
 /// The forms of type definition.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeDefKind {
     /// `typedef declaration;` (the declaration's name is [`TypeDef::name`]).

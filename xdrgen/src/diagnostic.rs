@@ -1,0 +1,133 @@
+//! Compiler errors with a position, rendered rustc-style:
+//!
+//! ```text
+//! spec.x:12:20: error: expected `;`, found `}`
+//!    |
+//! 12 | struct foo { int x }
+//!    |                    ^ expected `;`
+//!    = help: every struct field ends with `;`
+//! ```
+
+use std::fmt::Write as _;
+
+use crate::source::{SourceMap, Span};
+
+/// One error, pointing at the offending source text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The offending text (may be empty: then it points between characters).
+    pub span: Span,
+    /// What is wrong, one line, no trailing period.
+    pub message: String,
+    /// A short note printed next to the caret.
+    pub label: Option<String>,
+    /// A suggestion printed as `= help: ...`.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `span` saying `message`.
+    pub fn error(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            span,
+            message: message.into(),
+            label: None,
+            hint: None,
+        }
+    }
+
+    /// Sets the note printed next to the caret.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Sets the `= help:` line.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Renders as `FILE:LINE:COL: error: MESSAGE`, then the source line
+    /// with a caret under the span (and the label), then `= help: HINT`.
+    /// Lines and columns are 1-based; columns count characters. The result
+    /// ends with a newline.
+    pub fn render(&self, sources: &SourceMap) -> String {
+        let mut out = String::new();
+        let pos = sources.line_col(self.span);
+        let _ = writeln!(
+            out,
+            "{}:{}:{}: error: {}",
+            sources.name(self.span.file),
+            pos.line,
+            pos.col,
+            self.message
+        );
+        let line_text = sources
+            .get(self.span.file)
+            .and_then(|f| f.line_text(pos.line));
+        let gutter = pos.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        if let Some(line_text) = line_text {
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{} | {}", pos.line, line_text);
+            // Keep tabs so the caret lines up under the text.
+            let before: String = line_text
+                .chars()
+                .take(pos.col.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let line_chars = line_text.chars().count();
+            let remaining = line_chars.saturating_sub(pos.col.saturating_sub(1) as usize);
+            let span_chars = sources.snippet(self.span).chars().count();
+            let carets = span_chars.min(remaining).max(1);
+            let _ = write!(out, "{pad} | {before}{}", "^".repeat(carets));
+            if let Some(label) = &self.label {
+                let _ = write!(out, " {label}");
+            }
+            out.push('\n');
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(out, "{pad} = help: {hint}");
+        }
+        out
+    }
+}
+
+/// The message alone; use [`Diagnostic::render`] for position and source.
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Renders every diagnostic, in order, separated by blank lines.
+pub fn render_all(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
+    diagnostics
+        .iter()
+        .map(|d| d.render(sources))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_caret_label_and_hint() {
+        let mut map = SourceMap::new();
+        let text = "const A = 1;\nstruct foo { int x }\n";
+        let file = map.add("spec.x", None, text.to_string());
+        let at = u32::try_from(text.find('}').unwrap_or(0)).unwrap_or(0);
+        let d = Diagnostic::error(Span::new(file, at, at + 1), "expected `;`, found `}`")
+            .with_label("expected `;`")
+            .with_hint("every struct field ends with `;`");
+        let expected = "spec.x:2:20: error: expected `;`, found `}`\n  |\n2 | struct foo { int x }\n  |                    ^ expected `;`\n  = help: every struct field ends with `;`\n";
+        assert_eq!(d.render(&map), expected);
+    }
+}

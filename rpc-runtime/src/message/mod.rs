@@ -1,0 +1,39 @@
+//! RPC version 2 messages (RFC 5531 sections 8 and 9): call and reply
+//! headers, statuses, authentication, a cheap header peek, and reply
+//! constructors.
+//!
+//! A message is one record (see [`record`](crate::record)):
+//!
+//! ```text
+//! rpc_msg = xid | mtype | body
+//!   CALL  (0): rpcvers(2) | prog | vers | proc | cred | verf | procedure arguments
+//!   REPLY (1): MSG_ACCEPTED(0) | verf | accept_stat | [mismatch_info] | results
+//!              MSG_DENIED(1)   | reject_stat | mismatch_info or auth_stat
+//! ```
+//!
+//! These types are written by hand with the `xdr-codec` traits.
+
+mod auth;
+mod call;
+mod peek;
+pub mod reply;
+
+pub use auth::{
+    AuthFlavor, AuthStat, AuthSysParams, Credentials, OpaqueAuth, MAX_AUTH_BODY_BYTES,
+    MAX_AUTH_SYS_GIDS, MAX_MACHINE_NAME_BYTES,
+};
+pub use call::CallHeader;
+pub use peek::{peek, peek_xid, with_xid, CallPeek, HeaderPeek};
+pub use reply::{AcceptStat, RejectStat, ReplyBody, ReplyHeader};
+
+/// The RPC protocol version this crate speaks (`rpcvers`, RFC 5531 section 9).
+pub const RPC_VERSION: u32 = 2;
+
+/// `msg_type` (RFC 5531 section 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MsgType {
+    /// CALL (0).
+    Call = 0,
+    /// REPLY (1).
+    Reply = 1,
+}

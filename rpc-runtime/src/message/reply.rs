@@ -1,0 +1,321 @@
+//! The reply header, `reply_body` (RFC 5531 section 9), and constructors
+//! for complete reply messages.
+
+use bytes::{Bytes, BytesMut};
+use xdr_codec::{Decoder, Encoder, ErrorKind, XdrDecode, XdrEncode};
+
+use super::auth::{AuthStat, OpaqueAuth};
+use super::MsgType;
+
+const MSG_ACCEPTED: u32 = 0;
+const MSG_DENIED: u32 = 1;
+const RPC_MISMATCH: u32 = 0;
+const AUTH_ERROR: u32 = 1;
+
+/// `accept_stat` of an accepted reply, with the PROG_MISMATCH
+/// `mismatch_info` (RFC 5531 section 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AcceptStat {
+    /// SUCCESS (0): the procedure's results follow the header.
+    Success,
+    /// PROG_UNAVAIL (1): the program is not exported.
+    ProgUnavail,
+    /// PROG_MISMATCH (2): the version is not supported; versions
+    /// `low..=high` are.
+    ProgMismatch {
+        /// Lowest supported version.
+        low: u32,
+        /// Highest supported version.
+        high: u32,
+    },
+    /// PROC_UNAVAIL (3): no such procedure.
+    ProcUnavail,
+    /// GARBAGE_ARGS (4): the arguments could not be decoded.
+    GarbageArgs,
+    /// SYSTEM_ERR (5): for example a memory allocation failure or a
+    /// handler that failed.
+    SystemErr,
+}
+
+impl AcceptStat {
+    /// The wire value of `accept_stat`.
+    pub fn to_u32(self) -> u32 {
+        match self {
+            AcceptStat::Success => 0,
+            AcceptStat::ProgUnavail => 1,
+            AcceptStat::ProgMismatch { .. } => 2,
+            AcceptStat::ProcUnavail => 3,
+            AcceptStat::GarbageArgs => 4,
+            AcceptStat::SystemErr => 5,
+        }
+    }
+}
+
+/// `reject_stat` of a denied reply, with its data (RFC 5531 section 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectStat {
+    /// RPC_MISMATCH (0): the RPC version is not 2; versions `low..=high`
+    /// are supported.
+    RpcMismatch {
+        /// Lowest supported RPC version.
+        low: u32,
+        /// Highest supported RPC version.
+        high: u32,
+    },
+    /// AUTH_ERROR (1): authentication failed, for this reason.
+    AuthError(AuthStat),
+}
+
+/// `reply_body` (RFC 5531 section 9), up to the procedure results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyBody {
+    /// MSG_ACCEPTED: the server's verifier and the `accept_stat`.
+    Accepted {
+        /// The server's verifier (AUTH_NONE for AUTH_NONE and AUTH_SYS).
+        verifier: OpaqueAuth,
+        /// The outcome.
+        stat: AcceptStat,
+    },
+    /// MSG_DENIED: the `reject_stat`.
+    Denied(RejectStat),
+}
+
+/// The header of a REPLY message: `rpc_msg` with `mtype = REPLY` and its
+/// `reply_body`. For [`AcceptStat::Success`], the results follow it.
+///
+/// ```text
+/// accepted: xid | REPLY(1) | MSG_ACCEPTED(0) | verf | accept_stat [| low | high] | results...
+/// denied:   xid | REPLY(1) | MSG_DENIED(1) | RPC_MISMATCH(0) | low | high
+///           xid | REPLY(1) | MSG_DENIED(1) | AUTH_ERROR(1) | auth_stat
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyHeader {
+    /// The XID of the call this answers.
+    pub xid: u32,
+    /// Accepted or denied, with details.
+    pub body: ReplyBody,
+}
+
+impl ReplyHeader {
+    /// An accepted reply with an AUTH_NONE verifier.
+    pub fn accepted(xid: u32, stat: AcceptStat) -> Self {
+        ReplyHeader {
+            xid,
+            body: ReplyBody::Accepted {
+                verifier: OpaqueAuth::none(),
+                stat,
+            },
+        }
+    }
+
+    /// A denied reply.
+    pub fn denied(xid: u32, stat: RejectStat) -> Self {
+        ReplyHeader {
+            xid,
+            body: ReplyBody::Denied(stat),
+        }
+    }
+}
+
+impl XdrEncode for ReplyHeader {
+    fn encode(&self, enc: &mut Encoder<'_>) -> xdr_codec::Result<()> {
+        enc.put_u32(self.xid);
+        enc.put_u32(MsgType::Reply as u32);
+        match &self.body {
+            ReplyBody::Accepted { verifier, stat } => {
+                enc.put_u32(MSG_ACCEPTED);
+                enc.field("accepted_reply.verf", verifier)?;
+                enc.put_u32(stat.to_u32());
+                if let AcceptStat::ProgMismatch { low, high } = stat {
+                    enc.put_u32(*low);
+                    enc.put_u32(*high);
+                }
+            }
+            ReplyBody::Denied(RejectStat::RpcMismatch { low, high }) => {
+                enc.put_u32(MSG_DENIED);
+                enc.put_u32(RPC_MISMATCH);
+                enc.put_u32(*low);
+                enc.put_u32(*high);
+            }
+            ReplyBody::Denied(RejectStat::AuthError(stat)) => {
+                enc.put_u32(MSG_DENIED);
+                enc.put_u32(AUTH_ERROR);
+                enc.put_u32(stat.to_u32());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl XdrDecode for ReplyHeader {
+    const MIN_ENCODED_LEN: usize = 16;
+    fn decode(dec: &mut Decoder) -> xdr_codec::Result<Self> {
+        let xid = dec.field("rpc_msg.xid")?;
+        let mtype: u32 = dec.field("rpc_msg.mtype")?;
+        if mtype != MsgType::Reply as u32 {
+            return Err(invalid("rpc_msg.body (expected REPLY)", mtype));
+        }
+        let body = match dec.field::<u32>("reply_body.stat")? {
+            MSG_ACCEPTED => {
+                let verifier = dec.field("accepted_reply.verf")?;
+                let stat = match dec.field::<u32>("accepted_reply.stat")? {
+                    0 => AcceptStat::Success,
+                    1 => AcceptStat::ProgUnavail,
+                    2 => AcceptStat::ProgMismatch {
+                        low: dec.field("mismatch_info.low")?,
+                        high: dec.field("mismatch_info.high")?,
+                    },
+                    3 => AcceptStat::ProcUnavail,
+                    4 => AcceptStat::GarbageArgs,
+                    5 => AcceptStat::SystemErr,
+                    v => return Err(invalid("accept_stat", v)),
+                };
+                ReplyBody::Accepted { verifier, stat }
+            }
+            MSG_DENIED => match dec.field::<u32>("rejected_reply.stat")? {
+                RPC_MISMATCH => ReplyBody::Denied(RejectStat::RpcMismatch {
+                    low: dec.field("mismatch_info.low")?,
+                    high: dec.field("mismatch_info.high")?,
+                }),
+                AUTH_ERROR => ReplyBody::Denied(RejectStat::AuthError(
+                    dec.field("rejected_reply.auth_stat")?,
+                )),
+                v => return Err(invalid("reject_stat", v)),
+            },
+            v => return Err(invalid("reply_stat", v)),
+        };
+        Ok(ReplyHeader { xid, body })
+    }
+}
+
+fn invalid(type_name: &'static str, value: u32) -> xdr_codec::Error {
+    xdr_codec::Error::new(ErrorKind::InvalidDiscriminant {
+        type_name,
+        value: i64::from(value),
+    })
+}
+
+fn header_record(header: &ReplyHeader, capacity: usize) -> BytesMut {
+    let mut buf = BytesMut::with_capacity(capacity);
+    // Headers built here carry an AUTH_NONE verifier, so encoding cannot
+    // fail; an error would only mean a bug, and leaves a partial header.
+    if let Err(e) = header.encode_into(&mut buf) {
+        tracing::error!(error = %e, "encoding a reply header failed");
+    }
+    buf
+}
+
+/// A complete SUCCESS reply message (no record marking) carrying
+/// `results`, with an AUTH_NONE verifier.
+///
+/// # Errors
+///
+/// The encode error of `results` (a variable-length item over its maximum).
+pub fn success<R: XdrEncode + ?Sized>(xid: u32, results: &R) -> xdr_codec::Result<Bytes> {
+    let mut buf = header_record(&ReplyHeader::accepted(xid, AcceptStat::Success), 64);
+    results.encode_into(&mut buf)?;
+    Ok(buf.freeze())
+}
+
+/// A complete SUCCESS reply message whose results are already encoded.
+pub fn success_encoded(xid: u32, results: &[u8]) -> Bytes {
+    let mut buf = header_record(
+        &ReplyHeader::accepted(xid, AcceptStat::Success),
+        24 + results.len(),
+    );
+    buf.extend_from_slice(results);
+    buf.freeze()
+}
+
+/// A complete accepted reply message with status `stat` and no results,
+/// for example `accepted_error(xid, AcceptStat::ProgUnavail)`. With
+/// [`AcceptStat::Success`] this is the reply of a procedure returning
+/// `void`.
+pub fn accepted_error(xid: u32, stat: AcceptStat) -> Bytes {
+    header_record(&ReplyHeader::accepted(xid, stat), 32).freeze()
+}
+
+/// A complete denied reply message (RPC_MISMATCH or AUTH_ERROR).
+pub fn denied(xid: u32, stat: RejectStat) -> Bytes {
+    header_record(&ReplyHeader::denied(xid, stat), 32).freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(b: &[u8]) -> Vec<u32> {
+        b.chunks(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    }
+
+    #[test]
+    fn accepted_layouts() {
+        assert_eq!(
+            words(&accepted_error(9, AcceptStat::ProgUnavail)),
+            [9, 1, 0, 0, 0, 1]
+        );
+        assert_eq!(
+            words(&accepted_error(
+                9,
+                AcceptStat::ProgMismatch { low: 2, high: 4 }
+            )),
+            [9, 1, 0, 0, 0, 2, 2, 4]
+        );
+        assert_eq!(words(&success(9, &7u32).unwrap()), [9, 1, 0, 0, 0, 0, 7]);
+    }
+
+    #[test]
+    fn denied_layouts() {
+        assert_eq!(
+            words(&denied(5, RejectStat::RpcMismatch { low: 2, high: 2 })),
+            [5, 1, 1, 0, 2, 2]
+        );
+        assert_eq!(
+            words(&denied(5, RejectStat::AuthError(AuthStat::TooWeak))),
+            [5, 1, 1, 1, 5]
+        );
+    }
+
+    #[test]
+    fn every_header_round_trips() {
+        let stats = [
+            AcceptStat::Success,
+            AcceptStat::ProgUnavail,
+            AcceptStat::ProgMismatch { low: 1, high: 3 },
+            AcceptStat::ProcUnavail,
+            AcceptStat::GarbageArgs,
+            AcceptStat::SystemErr,
+        ];
+        let mut headers: Vec<ReplyHeader> = stats
+            .iter()
+            .map(|s| ReplyHeader::accepted(77, *s))
+            .collect();
+        headers.push(ReplyHeader::denied(
+            77,
+            RejectStat::RpcMismatch { low: 2, high: 2 },
+        ));
+        headers.push(ReplyHeader::denied(
+            77,
+            RejectStat::AuthError(AuthStat::BadCred),
+        ));
+        for h in headers {
+            let back = ReplyHeader::from_xdr_bytes(h.to_xdr_bytes().unwrap()).unwrap();
+            assert_eq!(back, h);
+        }
+    }
+
+    #[test]
+    fn unknown_statuses_are_errors() {
+        for wire in [
+            vec![1u32, 1, 2],
+            vec![1, 1, 0, 0, 0, 6],
+            vec![1, 1, 1, 2],
+            vec![1, 0],
+        ] {
+            let bytes: Vec<u8> = wire.iter().flat_map(|w| w.to_be_bytes()).collect();
+            assert!(ReplyHeader::from_xdr_bytes(bytes).is_err(), "{wire:?}");
+        }
+    }
+}

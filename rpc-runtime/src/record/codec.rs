@@ -1,0 +1,390 @@
+//! [`RecordCodec`] and its builder.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use super::error::RecordError;
+
+/// The last-fragment bit of a fragment header.
+pub const LAST_FRAGMENT_BIT: u32 = 0x8000_0000;
+
+/// The largest fragment the header can describe: 2^31 - 1 bytes.
+pub const MAX_FRAGMENT_BYTES: usize = 0x7fff_ffff;
+
+/// The default limit on a reassembled record: 4 MiB, room for a 1 MiB
+/// NFS READ or WRITE plus headers several times over.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 4 * 1024 * 1024;
+
+/// Bytes reserved ahead at most while waiting for a fragment's body, so a
+/// header announcing a large fragment does not allocate it all at once.
+const MAX_RESERVE_AHEAD_BYTES: usize = 64 * 1024;
+
+/// Record marking (RFC 5531 section 11) as a `tokio_util` codec: decodes
+/// a byte stream into records ([`Bytes`]), encodes records (any
+/// [`Buf`]) into fragments. See the [module docs](crate::record).
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use rpc_runtime::record::RecordCodec;
+/// use tokio_util::codec::{Decoder, Encoder};
+///
+/// let mut codec = RecordCodec::builder().max_fragment_bytes(4).new_codec();
+/// let mut wire = BytesMut::new();
+/// codec.encode(Bytes::from_static(b"hello"), &mut wire)?;
+/// assert_eq!(&wire[..], b"\x00\x00\x00\x04hell\x80\x00\x00\x01o");
+/// assert_eq!(codec.decode(&mut wire)?, Some(Bytes::from_static(b"hello")));
+/// # Ok::<(), rpc_runtime::record::RecordError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RecordCodec {
+    builder: RecordCodecBuilder,
+    state: DecodeState,
+    /// Fragments of the current record received so far.
+    partial: BytesMut,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DecodeState {
+    Header,
+    Fragment { len: usize, last: bool },
+}
+
+/// Configures a [`RecordCodec`].
+#[derive(Debug, Clone, Copy)]
+pub struct RecordCodecBuilder {
+    max_record_bytes: usize,
+    max_fragment_bytes: usize,
+}
+
+impl Default for RecordCodecBuilder {
+    fn default() -> Self {
+        RecordCodecBuilder {
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_fragment_bytes: MAX_FRAGMENT_BYTES,
+        }
+    }
+}
+
+impl RecordCodecBuilder {
+    /// The defaults: records up to [`DEFAULT_MAX_RECORD_BYTES`], written
+    /// as one fragment.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the largest record, in bytes, that is read or written
+    /// (default [`DEFAULT_MAX_RECORD_BYTES`], 4 MiB). Reading, it is
+    /// checked against each fragment header before the fragment is
+    /// buffered; a larger record is a [`RecordError::RecordTooLarge`].
+    pub fn max_record_bytes(&mut self, max: usize) -> &mut Self {
+        self.max_record_bytes = max;
+        self
+    }
+
+    /// Sets the largest fragment written, in bytes (default and upper
+    /// bound [`MAX_FRAGMENT_BYTES`]; 0 is treated as 1). Records longer
+    /// than this are written as several fragments. Reading accepts any
+    /// fragment size.
+    pub fn max_fragment_bytes(&mut self, max: usize) -> &mut Self {
+        self.max_fragment_bytes = max.clamp(1, MAX_FRAGMENT_BYTES);
+        self
+    }
+
+    /// The configured record limit, in bytes.
+    pub fn record_limit(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    /// Builds a codec with this configuration.
+    pub fn new_codec(&self) -> RecordCodec {
+        RecordCodec {
+            builder: *self,
+            state: DecodeState::Header,
+            partial: BytesMut::new(),
+        }
+    }
+}
+
+impl Default for RecordCodec {
+    fn default() -> Self {
+        RecordCodecBuilder::new().new_codec()
+    }
+}
+
+impl RecordCodec {
+    /// A codec with the default limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder to configure limits.
+    pub fn builder() -> RecordCodecBuilder {
+        RecordCodecBuilder::new()
+    }
+
+    /// The largest record read or written, in bytes.
+    pub fn max_record_bytes(&self) -> usize {
+        self.builder.max_record_bytes
+    }
+
+    fn too_large(&self, size_bytes: u64) -> RecordError {
+        RecordError::RecordTooLarge {
+            size_bytes,
+            max_bytes: self.builder.max_record_bytes,
+        }
+    }
+}
+
+impl Decoder for RecordCodec {
+    type Item = Bytes;
+    type Error = RecordError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
+        loop {
+            match self.state {
+                DecodeState::Header => {
+                    if src.len() < 4 {
+                        src.reserve(4 - src.len());
+                        return Ok(None);
+                    }
+                    let header = src.get_u32();
+                    let last = header & LAST_FRAGMENT_BIT != 0;
+                    let len = (header & !LAST_FRAGMENT_BIT) as usize;
+                    let total = self.partial.len() as u64 + len as u64;
+                    if total > self.builder.max_record_bytes as u64 {
+                        return Err(self.too_large(total));
+                    }
+                    self.state = DecodeState::Fragment { len, last };
+                }
+                DecodeState::Fragment { len, last } => {
+                    if src.len() < len {
+                        let missing = len - src.len();
+                        src.reserve(missing.min(MAX_RESERVE_AHEAD_BYTES));
+                        return Ok(None);
+                    }
+                    let data = src.split_to(len);
+                    self.state = DecodeState::Header;
+                    if last {
+                        if self.partial.is_empty() {
+                            return Ok(Some(data.freeze()));
+                        }
+                        self.partial.extend_from_slice(&data);
+                        return Ok(Some(self.partial.split().freeze()));
+                    }
+                    self.partial.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
+        match self.decode(buf)? {
+            Some(record) => Ok(Some(record)),
+            None if buf.is_empty()
+                && self.partial.is_empty()
+                && matches!(self.state, DecodeState::Header) =>
+            {
+                Ok(None)
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "stream ended inside a record",
+            )
+            .into()),
+        }
+    }
+}
+
+impl<B: Buf> Encoder<B> for RecordCodec {
+    type Error = RecordError;
+
+    fn encode(&mut self, mut record: B, dst: &mut BytesMut) -> Result<(), RecordError> {
+        let len = record.remaining();
+        if len > self.builder.max_record_bytes {
+            return Err(self.too_large(len as u64));
+        }
+        let frag = self.builder.max_fragment_bytes;
+        let fragments = len.div_ceil(frag).max(1);
+        dst.reserve(len + 4 * fragments);
+        let mut left = len;
+        loop {
+            let n = left.min(frag);
+            left -= n;
+            // n <= MAX_FRAGMENT_BYTES, so it fits in 31 bits.
+            let mut header = n as u32;
+            if left == 0 {
+                header |= LAST_FRAGMENT_BIT;
+            }
+            dst.put_u32(header);
+            dst.put((&mut record).take(n));
+            if left == 0 {
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frag(last: bool, data: &[u8]) -> Vec<u8> {
+        let mut h = data.len() as u32;
+        if last {
+            h |= LAST_FRAGMENT_BIT;
+        }
+        let mut v = h.to_be_bytes().to_vec();
+        v.extend_from_slice(data);
+        v
+    }
+
+    /// Feeds `wire` in pieces cut at `cuts` and collects the records.
+    fn decode_in_pieces(codec: &mut RecordCodec, wire: &[u8], cuts: &[usize]) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        let mut buf = BytesMut::new();
+        let mut start = 0;
+        for &end in cuts.iter().chain(std::iter::once(&wire.len())) {
+            buf.extend_from_slice(&wire[start..end]);
+            start = end;
+            while let Some(r) = codec.decode(&mut buf).unwrap() {
+                out.push(r);
+            }
+        }
+        assert!(buf.is_empty());
+        out
+    }
+
+    fn two_records_wire() -> (Vec<u8>, Vec<Bytes>) {
+        let mut wire = frag(false, b"abc");
+        wire.extend(frag(false, b""));
+        wire.extend(frag(true, b"defgh"));
+        wire.extend(frag(true, b"single"));
+        wire.extend(frag(true, b""));
+        let want = vec![
+            Bytes::from_static(b"abcdefgh"),
+            Bytes::from_static(b"single"),
+            Bytes::new(),
+        ];
+        (wire, want)
+    }
+
+    #[test]
+    fn split_at_every_byte_boundary() {
+        let (wire, want) = two_records_wire();
+        for cut in 0..=wire.len() {
+            let mut codec = RecordCodec::new();
+            assert_eq!(
+                decode_in_pieces(&mut codec, &wire, &[cut]),
+                want,
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn byte_by_byte() {
+        let (wire, want) = two_records_wire();
+        let cuts: Vec<usize> = (1..wire.len()).collect();
+        let mut codec = RecordCodec::new();
+        assert_eq!(decode_in_pieces(&mut codec, &wire, &cuts), want);
+    }
+
+    #[test]
+    fn oversized_header_rejected_before_buffering() {
+        let mut codec = RecordCodec::builder().max_record_bytes(16).new_codec();
+        let mut buf = BytesMut::from(&(LAST_FRAGMENT_BIT | 17).to_be_bytes()[..]);
+        match codec.decode(&mut buf) {
+            Err(RecordError::RecordTooLarge {
+                size_bytes: 17,
+                max_bytes: 16,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        // The maximum itself is fine.
+        let mut codec = RecordCodec::builder().max_record_bytes(16).new_codec();
+        let mut buf = BytesMut::from(&frag(true, &[7; 16])[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap().unwrap().len(), 16);
+    }
+
+    #[test]
+    fn oversized_across_fragments_rejected() {
+        let mut codec = RecordCodec::builder().max_record_bytes(10).new_codec();
+        let mut wire = frag(false, &[1; 6]);
+        wire.extend(frag(true, &[2; 5]));
+        let mut buf = BytesMut::from(&wire[..]);
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(RecordError::RecordTooLarge { size_bytes: 11, .. })
+        ));
+    }
+
+    #[test]
+    fn huge_header_does_not_allocate_it() {
+        let mut codec = RecordCodec::builder()
+            .max_record_bytes(MAX_FRAGMENT_BYTES)
+            .new_codec();
+        let mut buf = BytesMut::from(&(LAST_FRAGMENT_BIT | 0x7fff_0000).to_be_bytes()[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() <= 2 * MAX_RESERVE_AHEAD_BYTES);
+    }
+
+    #[test]
+    fn eof_inside_record_is_an_error() {
+        let mut codec = RecordCodec::new();
+        let mut buf = BytesMut::from(&frag(false, b"ab")[..]);
+        assert!(codec.decode_eof(&mut buf).is_err());
+        let mut codec = RecordCodec::new();
+        let mut empty = BytesMut::new();
+        assert_eq!(codec.decode_eof(&mut empty).unwrap(), None);
+    }
+
+    #[test]
+    fn encode_splits_into_fragments() {
+        let mut codec = RecordCodec::builder().max_fragment_bytes(3).new_codec();
+        let mut dst = BytesMut::new();
+        codec
+            .encode(Bytes::from_static(b"abcdefg"), &mut dst)
+            .unwrap();
+        let mut want = frag(false, b"abc");
+        want.extend(frag(false, b"def"));
+        want.extend(frag(true, b"g"));
+        assert_eq!(&dst[..], &want[..]);
+        // exact multiple: no empty trailing fragment
+        dst.clear();
+        codec
+            .encode(Bytes::from_static(b"abcdef"), &mut dst)
+            .unwrap();
+        let mut want = frag(false, b"abc");
+        want.extend(frag(true, b"def"));
+        assert_eq!(&dst[..], &want[..]);
+        // empty record: one empty last fragment
+        dst.clear();
+        codec.encode(Bytes::new(), &mut dst).unwrap();
+        assert_eq!(&dst[..], &frag(true, b"")[..]);
+    }
+
+    #[test]
+    fn encode_chained_buffers_and_limit() {
+        let mut codec = RecordCodec::builder().max_record_bytes(8).new_codec();
+        let mut dst = BytesMut::new();
+        let parts = Bytes::from_static(b"head").chain(Bytes::from_static(b"body"));
+        codec.encode(parts, &mut dst).unwrap();
+        assert_eq!(&dst[..], &frag(true, b"headbody")[..]);
+        assert!(codec
+            .encode(Bytes::from_static(b"123456789"), &mut dst)
+            .is_err());
+    }
+
+    #[test]
+    fn encode_decode_round_trip_many_fragment_sizes() {
+        let record: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        for frag_size in [1, 2, 3, 7, 64, 999, 1000, 1001] {
+            let mut codec = RecordCodec::builder()
+                .max_fragment_bytes(frag_size)
+                .new_codec();
+            let mut dst = BytesMut::new();
+            codec.encode(Bytes::from(record.clone()), &mut dst).unwrap();
+            assert_eq!(&codec.decode(&mut dst).unwrap().unwrap()[..], &record[..]);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Record marking for stream transports (RFC 5531 section 11): a
+//! [`tokio_util::codec`] [`Decoder`](tokio_util::codec::Decoder) and
+//! [`Encoder`](tokio_util::codec::Encoder), [`RecordCodec`].
+//!
+//! On TCP and Unix stream sockets each RPC message is sent as one
+//! *record*, cut into one or more *fragments*. Each fragment starts with
+//! a 4-byte big-endian header: the high bit is the last-fragment bit, the
+//! low 31 bits the fragment's length in bytes.
+//!
+//! ```text
+//! one record of N + M bytes in two fragments:
+//!
+//! +-+----------------+------------+-+----------------+------------+
+//! |0|     N (31)     |  N bytes   |1|     M (31)     |  M bytes   |
+//! +-+----------------+------------+-+----------------+------------+
+//!  ^ last-fragment bit clear       ^ last-fragment bit set
+//! ```
+//!
+//! The decoder yields each reassembled record as [`bytes::Bytes`]. It
+//! checks every fragment header against the record size limit before
+//! buffering the fragment, so a peer cannot make it allocate more than
+//! [`RecordCodecBuilder::max_record_bytes`] per connection.
+
+mod codec;
+mod error;
+
+pub use codec::{
+    RecordCodec, RecordCodecBuilder, DEFAULT_MAX_RECORD_BYTES, LAST_FRAGMENT_BIT,
+    MAX_FRAGMENT_BYTES,
+};
+pub use error::RecordError;

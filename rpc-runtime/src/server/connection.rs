@@ -1,0 +1,157 @@
+//! Serving one connection: a reader that classifies calls and spawns them,
+//! and a writer that sends replies as they finish.
+
+use std::io;
+use std::sync::Arc;
+
+use futures::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::call::{classify, execute, Action, Reply};
+use super::context::PeerAddr;
+use super::ServerConfig;
+use crate::record::RecordCodec;
+
+/// Serves `io` until the peer closes it, it fails, a garbage record
+/// arrives, or `stop` is cancelled. After a clean end of input or `stop`,
+/// the calls already read run to completion and their replies are
+/// written; after garbage, a read error or a write failure, the calls
+/// still running are cancelled and the connection is closed at once.
+pub(super) async fn serve<IO>(
+    config: Arc<ServerConfig>,
+    io: IO,
+    peer: PeerAddr,
+    stop: CancellationToken,
+) -> io::Result<()>
+where
+    IO: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let codec = config.codec.new_codec();
+    let (r, w) = tokio::io::split(io);
+    let reader = FramedRead::new(r, codec.clone());
+    let writer = FramedWrite::new(w, codec);
+    let (replies, queue) = mpsc::channel(config.max_concurrent_calls);
+    // Cancelled when the connection must close without draining.
+    let abort = CancellationToken::new();
+    let write = write_replies(writer, queue, abort.clone());
+    let read = read_calls(&config, reader, replies, &peer, &stop, &abort);
+    let (read_result, write_result) = tokio::join!(read, write);
+    read_result.and(write_result)
+}
+
+async fn read_calls<R: AsyncRead>(
+    config: &Arc<ServerConfig>,
+    reader: FramedRead<R, RecordCodec>,
+    replies: mpsc::Sender<Reply>,
+    peer: &PeerAddr,
+    stop: &CancellationToken,
+    abort: &CancellationToken,
+) -> io::Result<()> {
+    futures::pin_mut!(reader);
+    let limit = Arc::new(Semaphore::new(config.max_concurrent_calls));
+    let max_record_bytes = config.codec.record_limit();
+    loop {
+        let next = tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            () = abort.cancelled() => return Ok(()),
+            next = reader.next() => next,
+        };
+        let record = match next {
+            None => return Ok(()),
+            Some(Ok(record)) => record,
+            Some(Err(e)) => {
+                tracing::warn!(%peer, error = %e, "closing connection: bad record stream");
+                abort.cancel();
+                return Err(e.into());
+            }
+        };
+        match classify(&config.registry, record, peer) {
+            Action::Ignore => {}
+            Action::Garbage(why) => {
+                tracing::warn!(%peer, reason = %why, "closing connection: garbage record");
+                abort.cancel();
+                return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+            }
+            Action::Reply(reply) => {
+                if replies.send(reply).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Action::Run(job) => {
+                let permit = tokio::select! {
+                    () = abort.cancelled() => return Ok(()),
+                    permit = Arc::clone(&limit).acquire_owned() => match permit {
+                        Ok(p) => p,
+                        Err(_) => return Ok(()),
+                    },
+                };
+                let span = tracing::debug_span!(
+                    "rpc_serve",
+                    xid = job.call.xid,
+                    program = job.call.program,
+                    version = job.call.version,
+                    procedure = job.call.procedure,
+                );
+                let replies = replies.clone();
+                let abort = abort.clone();
+                tokio::spawn(
+                    async move {
+                        // If the connection is torn down, the handler is
+                        // cancelled (its future dropped).
+                        tokio::select! {
+                            () = abort.cancelled() => {
+                                tracing::debug!("connection closed; call cancelled");
+                            }
+                            reply = execute(job, max_record_bytes) => {
+                                if let Some(reply) = reply {
+                                    // The writer may be gone; the reply is then dropped.
+                                    let _ = replies.send(reply).await;
+                                }
+                            }
+                        }
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
+            }
+        }
+    }
+}
+
+async fn write_replies<W: AsyncWrite>(
+    writer: FramedWrite<W, RecordCodec>,
+    mut queue: mpsc::Receiver<Reply>,
+    abort: CancellationToken,
+) -> io::Result<()> {
+    futures::pin_mut!(writer);
+    loop {
+        let reply = tokio::select! {
+            () = abort.cancelled() => return Ok(()),
+            reply = queue.recv() => reply,
+        };
+        let Some(reply) = reply else {
+            // Every sender is gone: the reader stopped and all calls ended.
+            return SinkExt::<Reply>::close(&mut writer)
+                .await
+                .map_err(io::Error::from);
+        };
+        let result = async {
+            writer.feed(reply).await?;
+            while let Ok(reply) = queue.try_recv() {
+                writer.feed(reply).await?;
+            }
+            SinkExt::<Reply>::flush(&mut writer).await
+        }
+        .await;
+        if let Err(e) = result {
+            let e = io::Error::from(e);
+            tracing::debug!(error = %e, "writing replies failed; closing connection");
+            abort.cancel();
+            return Err(e);
+        }
+    }
+}

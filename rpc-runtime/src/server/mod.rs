@@ -1,0 +1,228 @@
+//! The server: [`Server`] serves registered program versions
+//! ([`Dispatch`] implementations) over TCP and Unix stream sockets.
+//!
+//! Each connection reads calls in order and runs each in its own task, so
+//! many calls of one connection execute concurrently; replies are written
+//! through one writer as they finish. The server answers for itself:
+//!
+//! | situation                                   | reply                          |
+//! |---------------------------------------------|--------------------------------|
+//! | `rpcvers` is not 2                          | RPC_MISMATCH {2, 2}            |
+//! | malformed AUTH_SYS credentials              | AUTH_ERROR (AUTH_BADCRED)      |
+//! | flavor other than AUTH_NONE / AUTH_SYS      | AUTH_ERROR (AUTH_REJECTEDCRED) |
+//! | program not registered                      | PROG_UNAVAIL (or [`Fallback`]) |
+//! | program registered, version not             | PROG_MISMATCH {lowest, highest}|
+//! | procedure 0 not handled by the dispatcher   | SUCCESS, no results (NULL)     |
+//! | other unknown procedure                     | PROC_UNAVAIL                   |
+//! | arguments do not decode                     | GARBAGE_ARGS                   |
+//! | handler error or panic                      | SYSTEM_ERR (logged)            |
+//!
+//! A record that is not an RPC call at all, or is over the record limit,
+//! closes its connection (logged at warn level); other connections are
+//! unaffected.
+
+mod builder;
+mod call;
+mod connection;
+mod context;
+mod dispatch;
+mod fallback;
+mod registry;
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use builder::{ServerBuilder, DEFAULT_MAX_CONCURRENT_CALLS};
+pub use context::{CallContext, PeerAddr};
+pub use dispatch::{Dispatch, DispatchOutcome, HandlerResult, ServerError};
+pub use fallback::Fallback;
+
+use crate::record::RecordCodecBuilder;
+use registry::Registry;
+
+/// Pause after a failed `accept` (for example, out of file descriptors)
+/// before trying again.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// An ONC RPC server: a set of program versions and connection settings.
+/// Cheap to clone; every clone serves the same programs.
+///
+/// ```no_run
+/// # async fn demo(dispatcher: impl rpc_runtime::server::Dispatch) -> std::io::Result<()> {
+/// let server = rpc_runtime::Server::builder().register(dispatcher).build();
+/// let tcp = tokio::net::TcpListener::bind("0.0.0.0:4000").await?;
+/// let unix = tokio::net::UnixListener::bind("/run/my.sock")?;
+/// tokio::try_join!(server.serve_tcp(tcp), server.serve_unix(unix))?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Server {
+    config: Arc<ServerConfig>,
+}
+
+#[derive(Debug)]
+struct ServerConfig {
+    registry: Registry,
+    codec: RecordCodecBuilder,
+    max_concurrent_calls: usize,
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Server {
+    /// A builder to register program versions and set limits.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::new()
+    }
+
+    /// Accepts TCP connections from `listener` and serves each in its own
+    /// task, forever. Failed accepts are logged and retried after a pause.
+    ///
+    /// # Errors
+    ///
+    /// None at present; the `Result` leaves room for fatal listener errors.
+    pub async fn serve_tcp(&self, listener: TcpListener) -> io::Result<()> {
+        self.accept_loop(Listener::Tcp(listener), std::future::pending())
+            .await
+    }
+
+    /// As [`Server::serve_tcp`], until `shutdown` completes: then it stops
+    /// accepting, lets every connection finish the calls it has read and
+    /// send their replies, and returns once all connections are closed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::serve_tcp`].
+    pub async fn serve_tcp_with_shutdown(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        self.accept_loop(Listener::Tcp(listener), shutdown).await
+    }
+
+    /// Accepts Unix stream connections from `listener` and serves each in
+    /// its own task, forever.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::serve_tcp`].
+    pub async fn serve_unix(&self, listener: UnixListener) -> io::Result<()> {
+        self.accept_loop(Listener::Unix(listener), std::future::pending())
+            .await
+    }
+
+    /// As [`Server::serve_unix`], with graceful shutdown as in
+    /// [`Server::serve_tcp_with_shutdown`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::serve_tcp`].
+    pub async fn serve_unix_with_shutdown(
+        &self,
+        listener: UnixListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        self.accept_loop(Listener::Unix(listener), shutdown).await
+    }
+
+    /// Serves one already accepted connection (any byte stream) until the
+    /// peer closes it, it fails, or it sends a record that is not an RPC
+    /// call. Returns after the replies of calls already read are written.
+    ///
+    /// # Errors
+    ///
+    /// The I/O or record error that ended the connection; `Ok` when the
+    /// peer closed it cleanly.
+    pub async fn serve_connection<IO>(&self, io: IO, peer: PeerAddr) -> io::Result<()>
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        connection::serve(Arc::clone(&self.config), io, peer, CancellationToken::new()).await
+    }
+
+    async fn accept_loop(
+        &self,
+        listener: Listener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let stop = CancellationToken::new();
+        let mut connections = JoinSet::new();
+        futures::pin_mut!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = listener.accept() => match accepted {
+                    Ok(Accepted::Tcp(stream, peer)) => {
+                        connections.spawn(self.connection_task(stream, peer, stop.child_token()));
+                    }
+                    Ok(Accepted::Unix(stream, peer)) => {
+                        connections.spawn(self.connection_task(stream, peer, stop.child_token()));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed; retrying");
+                        tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                    }
+                },
+            }
+        }
+        tracing::info!(connections = connections.len(), "server shutting down");
+        stop.cancel();
+        while connections.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    fn connection_task<IO>(
+        &self,
+        io: IO,
+        peer: PeerAddr,
+        stop: CancellationToken,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let config = Arc::clone(&self.config);
+        async move {
+            tracing::debug!(%peer, "connection accepted");
+            match connection::serve(config, io, peer.clone(), stop).await {
+                Ok(()) => tracing::debug!(%peer, "connection closed"),
+                Err(e) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
+            }
+        }
+    }
+}
+
+enum Accepted {
+    Tcp(tokio::net::TcpStream, PeerAddr),
+    Unix(tokio::net::UnixStream, PeerAddr),
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<Accepted> {
+        match self {
+            Listener::Tcp(l) => {
+                let (stream, addr) = l.accept().await?;
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                }
+                Ok(Accepted::Tcp(stream, PeerAddr::Tcp(addr)))
+            }
+            Listener::Unix(l) => {
+                let (stream, addr) = l.accept().await?;
+                let path = addr.as_pathname().map(|p| p.to_path_buf());
+                Ok(Accepted::Unix(stream, PeerAddr::Unix(path)))
+            }
+        }
+    }
+}

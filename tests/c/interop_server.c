@@ -1,0 +1,230 @@
+/*
+ * interop_server.c: a libtirpc server for specs/interop.x (rpcgen -N -M).
+ *
+ *   interop_server tcp PORT     listen on 127.0.0.1:PORT
+ *   interop_server unix PATH    listen on a Unix stream socket at PATH
+ *
+ * It binds and listens on the socket itself and registers with protocol 0,
+ * so no rpcbind is involved. It serves until killed. On stdout it prints
+ * "listening ..." once ready; each call is counted and the count printed on
+ * SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "interop_compute.h"
+
+extern void interop_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
+
+static volatile sig_atomic_t calls;
+
+/*
+ * Every handler zeroes its result first: the rpcgen -M dispatcher passes
+ * uninitialised memory and calls interop_prog_1_freeresult (xdr_free) on it
+ * even when the handler returns FALSE.
+ */
+
+bool_t interop_null_1_svc(void *result, struct svc_req *rq)
+{
+	(void)result;
+	(void)rq;
+	calls++;
+	return TRUE;
+}
+
+bool_t echo_record_1_svc(record arg, record *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	return xdr_copy((xdrproc_t)xdr_record, &arg, result);
+}
+
+bool_t summarize_1_svc(record arg, record_summary *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	return compute_summary(&arg, result);
+}
+
+bool_t sum_1_svc(intarr arg, quad_t *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	return compute_sum(&arg, result);
+}
+
+bool_t make_list_1_svc(int n, nodelist *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	return compute_make_list(n, result);
+}
+
+bool_t reverse_items_1_svc(itemlist arg, itemlist *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	return compute_reverse_items(arg, result);
+}
+
+bool_t reverse_1_svc(text arg, text *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	calls++;
+	if (strcmp(arg, SYSTEM_ERR_TEXT) == 0) {
+		/* The reply is sent here; FALSE tells the dispatcher to send none. */
+		svcerr_systemerr(rq->rq_xprt);
+		return FALSE;
+	}
+	return compute_reverse(arg, result);
+}
+
+bool_t classify_1_svc(shape arg, value *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	return compute_classify(&arg, result);
+}
+
+bool_t negate_1_svc(value arg, value *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	return compute_negate(&arg, result);
+}
+
+bool_t checksum_1_svc(blob arg, u_int *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	*result = interop_checksum(arg.blob_val, arg.blob_len);
+	return TRUE;
+}
+
+bool_t fill_1_svc(fill_args arg, blob *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	return compute_fill(&arg, result);
+}
+
+bool_t add_1_svc(quad_t a, quad_t b, quad_t *result, struct svc_req *rq)
+{
+	memset(result, 0, sizeof *result);
+	(void)rq;
+	calls++;
+	*result = compute_add(a, b);
+	return TRUE;
+}
+
+int interop_prog_1_freeresult(SVCXPRT *transp, xdrproc_t xdr_result, caddr_t result)
+{
+	(void)transp;
+	xdr_free(xdr_result, result);
+	return 1;
+}
+
+static void on_stop(int sig)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "served %d calls\n", (int)calls);
+	if (n > 0)
+		(void)write(STDOUT_FILENO, buf, (size_t)n);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: interop_server tcp PORT | unix PATH\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	int fd;
+	SVCXPRT *xprt;
+
+	if (argc != 3)
+		return usage();
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_stop);
+	signal(SIGINT, on_stop);
+
+	if (strcmp(argv[1], "tcp") == 0) {
+		struct sockaddr_in sin;
+		int one = 1;
+		char *end;
+		long port = strtol(argv[2], &end, 10);
+		if (*end || port <= 0 || port > 65535)
+			return usage();
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0) {
+			perror("socket");
+			return 1;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((unsigned short)port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
+			perror("bind");
+			return 1;
+		}
+	} else if (strcmp(argv[1], "unix") == 0) {
+		struct sockaddr_un sun;
+		if (strlen(argv[2]) >= sizeof sun.sun_path)
+			return usage();
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd < 0) {
+			perror("socket");
+			return 1;
+		}
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		strcpy(sun.sun_path, argv[2]);
+		unlink(argv[2]);
+		if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+			perror("bind");
+			return 1;
+		}
+	} else {
+		return usage();
+	}
+	if (listen(fd, 64) < 0) {
+		perror("listen");
+		return 1;
+	}
+	xprt = svc_vc_create(fd, 0, 0);
+	if (!xprt) {
+		fprintf(stderr, "svc_vc_create failed\n");
+		return 1;
+	}
+	if (!svc_register(xprt, INTEROP_PROG, INTEROP_VERS, interop_prog_1, 0)) {
+		fprintf(stderr, "svc_register failed\n");
+		return 1;
+	}
+	printf("listening %s %s\n", argv[1], argv[2]);
+	fflush(stdout);
+	svc_run();
+	fprintf(stderr, "svc_run returned\n");
+	return 1;
+}

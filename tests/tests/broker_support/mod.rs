@@ -1,0 +1,194 @@
+//! Helpers for the broker end-to-end tests: the real `broker` and
+//! `datastore-server` binaries, the C datastore peers, and processes
+//! started on temporary sockets.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use interop_tests::c_peer::{
+    c_source, free_tcp_port, run_with_timeout, spec_path, CProgram, CServer, Endpoint,
+};
+
+/// How long one C client run may take.
+pub(crate) const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The workspace binaries under test, built (or found up to date) once per
+/// test process with the same cargo and target directory as this test.
+pub(crate) struct Bins {
+    pub(crate) broker: PathBuf,
+    pub(crate) datastore_server: PathBuf,
+}
+
+pub(crate) fn bins() -> &'static Bins {
+    static BINS: OnceLock<Bins> = OnceLock::new();
+    BINS.get_or_init(|| {
+        // This test runs as <target>/<profile>/deps/<name>-<hash>.
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let target_dir = profile_dir.parent().expect("target dir");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "broker",
+            "-p",
+            "datastore",
+            "--bins",
+            "--target-dir",
+        ])
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .expect("run cargo build for the broker binaries");
+        assert!(
+            status.success(),
+            "building broker and datastore-server failed"
+        );
+        Bins {
+            broker: profile_dir.join("broker"),
+            datastore_server: profile_dir.join("datastore-server"),
+        }
+    })
+}
+
+/// The C `rpcgen -M` client of `tests/c/datastore_client.c`.
+pub(crate) fn c_client() -> PathBuf {
+    CProgram::new("datastore_client")
+        .spec(spec_path("datastore.x"))
+        .rpcgen_flags(["-M"])
+        .client_stubs()
+        .source(c_source("datastore_client.c"))
+        .build()
+        .expect("build datastore_client")
+}
+
+/// The C `rpcgen -M` server of `tests/c/datastore_server.c`.
+pub(crate) fn c_server() -> PathBuf {
+    CProgram::new("datastore_server")
+        .spec(spec_path("datastore.x"))
+        .rpcgen_flags(["-M"])
+        .server_stubs()
+        .source(c_source("datastore_server.c"))
+        .build()
+        .expect("build datastore_server")
+}
+
+/// Where a client connects: `["tcp", HOST, PORT]` or `["unix", PATH]`.
+pub(crate) fn client_args(e: &Endpoint) -> Vec<String> {
+    match e {
+        Endpoint::Tcp(a) => vec!["tcp".into(), a.ip().to_string(), a.port().to_string()],
+        Endpoint::Unix(p) => vec!["unix".into(), p.display().to_string()],
+    }
+}
+
+/// `tcp://...` / `unix://...` for configurations and `--listen`.
+pub(crate) fn url(e: &Endpoint) -> String {
+    match e {
+        Endpoint::Tcp(a) => format!("tcp://{a}"),
+        Endpoint::Unix(p) => format!("unix://{}", p.display()),
+    }
+}
+
+/// Runs the C client with `args` then the endpoint's arguments.
+pub(crate) fn run_client(args: &[&str], e: &Endpoint) -> Output {
+    let mut cmd = Command::new(c_client());
+    cmd.args(args).args(client_args(e));
+    run_with_timeout(&mut cmd, CLIENT_TIMEOUT).expect("run datastore_client")
+}
+
+/// Asserts the client exited 0 and printed `ok`.
+pub(crate) fn assert_ok(out: &Output, what: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("ok "),
+        "{what}: status {:?}\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running Rust `datastore-server` on a Unix socket in its own
+/// temporary directory.
+pub(crate) struct DatastoreServer {
+    pub(crate) process: CServer,
+    pub(crate) endpoint: Endpoint,
+    _dir: tempfile::TempDir,
+}
+
+pub(crate) fn start_datastore_server() -> DatastoreServer {
+    let dir = tempfile::Builder::new()
+        .prefix("ds-")
+        .tempdir()
+        .expect("tempdir");
+    let endpoint = Endpoint::Unix(dir.path().join("ds.sock"));
+    let mut cmd = Command::new(&bins().datastore_server);
+    cmd.arg("--listen").arg(url(&endpoint));
+    let process = CServer::spawn(cmd, endpoint.clone()).expect("start datastore-server");
+    DatastoreServer {
+        process,
+        endpoint,
+        _dir: dir,
+    }
+}
+
+/// A running C datastore server on a free loopback TCP port.
+pub(crate) fn start_c_server() -> CServer {
+    CServer::start_tcp(&c_server(), std::iter::empty::<&str>()).expect("start C datastore_server")
+}
+
+/// A running `broker`, listening on a free loopback TCP port and a Unix
+/// socket in its own temporary directory.
+pub(crate) struct BrokerProcess {
+    pub(crate) process: CServer,
+    pub(crate) tcp: Endpoint,
+    pub(crate) unix: Endpoint,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+/// Starts the broker with `[limits]`, `[backends.*]` and `[[routes]]`
+/// given as TOML in `rest` (its listeners are added here).
+pub(crate) fn start_broker(rest: &str) -> BrokerProcess {
+    let dir = tempfile::Builder::new()
+        .prefix("broker-")
+        .tempdir()
+        .expect("tempdir");
+    let port = free_tcp_port().expect("free port");
+    let tcp = Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    let unix = Endpoint::Unix(dir.path().join("broker.sock"));
+    let config = format!("listen = [\"{}\", \"{}\"]\n{rest}", url(&tcp), url(&unix));
+    let path = dir.path().join("broker.toml");
+    std::fs::write(&path, config).expect("write broker.toml");
+    let mut cmd = Command::new(&bins().broker);
+    cmd.arg("--config").arg(&path).env("RUST_LOG", "info");
+    // Ready once the Unix socket accepts: every listener is bound by then.
+    let process = CServer::spawn(cmd, unix.clone()).expect("start broker");
+    BrokerProcess {
+        process,
+        tcp,
+        unix,
+        dir,
+    }
+}
+
+/// The `[backends]` + `[[routes]]` TOML routing the datastore program to
+/// `backend`.
+pub(crate) fn datastore_route(backend: &Endpoint) -> String {
+    format!(
+        "[backends.store]\naddress = \"{}\"\n\n[[routes]]\nprogram = 0x2000DA7A\nversions = [1]\nbackend = \"store\"\n",
+        url(backend)
+    )
+}

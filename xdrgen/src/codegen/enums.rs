@@ -1,0 +1,102 @@
+//! Enums (RFC 4506 section 4.3): `#[repr(i32)]` Rust enums with
+//! `TryFrom<i32>`, `From<E> for i32` and XDR impls.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::docs;
+use super::idents::{ident, int_literal, str_lit, IntTy};
+use crate::model::{Enum, TypeItem};
+
+/// The enum, its conversions and its XDR impls.
+pub(super) fn enumeration(t: &TypeItem, e: &Enum) -> TokenStream {
+    let doc = docs::doc(
+        &format!("`enum {}`.{}", t.xdr_name, super::structs::renamed_note(t)),
+        &t.doc,
+    );
+    let name = ident(&t.rust_name);
+    let type_name = str_lit(&t.xdr_name);
+    let variants = e.variants.iter().map(|v| {
+        let doc = docs::doc(&format!("`{} = {}`", v.xdr_name, v.value), &v.doc);
+        let vname = ident(&v.rust_name);
+        let value = int_literal(i128::from(v.value), IntTy::I32);
+        quote! {
+            #doc
+            #vname = #value,
+        }
+    });
+    let arms = e.variants.iter().map(|v| {
+        let vname = ident(&v.rust_name);
+        let value = int_literal(i128::from(v.value), IntTy::I32);
+        quote!(#value => ::core::result::Result::Ok(Self::#vname),)
+    });
+    let aliases = if e.aliases.is_empty() {
+        TokenStream::new()
+    } else {
+        let consts = e.aliases.iter().map(|a| {
+            let doc = docs::doc(
+                &format!(
+                    "`{} = {}`, the same value as [`Self::{}`].",
+                    a.xdr_name, a.value, a.target
+                ),
+                &a.doc,
+            );
+            let cname = ident(&a.rust_name);
+            let target = ident(&a.target);
+            quote! {
+                #doc
+                pub const #cname: Self = Self::#target;
+            }
+        });
+        quote! {
+            impl #name {
+                #(#consts)*
+            }
+        }
+    };
+    quote! {
+        #doc
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(i32)]
+        #[allow(clippy::enum_variant_names)]
+        pub enum #name {
+            #(#variants)*
+        }
+
+        #aliases
+
+        impl ::core::convert::TryFrom<i32> for #name {
+            type Error = ::xdr_codec::Error;
+
+            fn try_from(value: i32) -> ::core::result::Result<Self, ::xdr_codec::Error> {
+                match value {
+                    #(#arms)*
+                    value => ::core::result::Result::Err(::xdr_codec::Error::new(
+                        ::xdr_codec::ErrorKind::InvalidEnum { type_name: #type_name, value },
+                    )),
+                }
+            }
+        }
+
+        impl ::core::convert::From<#name> for i32 {
+            fn from(value: #name) -> i32 {
+                value as i32
+            }
+        }
+
+        impl ::xdr_codec::XdrEncode for #name {
+            fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {
+                enc.put_i32(*self as i32);
+                ::core::result::Result::Ok(())
+            }
+        }
+
+        impl ::xdr_codec::XdrDecode for #name {
+            const MIN_ENCODED_LEN: usize = 4;
+
+            fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
+                <Self as ::core::convert::TryFrom<i32>>::try_from(dec.get_i32()?)
+            }
+        }
+    }
+}

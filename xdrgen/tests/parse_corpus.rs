@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use xdrgen::diagnostic::render_all;
 use xdrgen::{parse_file, ParseOptions, SourceMap};
 
-const CORPUS: &str = "/work/shared/xdr-corpus";
+/// The corpus lives in `shared/`, beside the repository checkout.
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/xdr-corpus");
 
 fn x_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -1,10 +1,13 @@
 //! ONC RPC version 2 (RFC 5531) on tokio.
 //!
-//! * [`Client`]: one multiplexed connection (TCP or Unix stream), many
-//!   calls in flight, replies matched by XID, timeouts, cancellation.
+//! * [`Client`]: one multiplexed connection (TCP, Unix stream or UDP),
+//!   many calls in flight (bounded, with backpressure), replies matched by
+//!   XID, timeouts, cancellation, optional reconnect, UDP retransmission.
+//! * [`blocking::Client`]: the same for callers without an async runtime.
 //! * [`Server`]: serves [`server::Dispatch`] implementations (generated
-//!   by `xdrgen`, or hand-written) with concurrent calls per connection
-//!   and the RFC's error replies.
+//!   by `xdrgen`, or hand-written) over TCP, Unix and UDP sockets, with
+//!   concurrent calls per connection, limits (connections, calls, record
+//!   size, idle time, per-call time) and the RFC's error replies.
 //! * [`message`]: RPC messages, authentication (AUTH_NONE, AUTH_SYS), a
 //!   cheap header peek and reply constructors.
 //! * [`record`]: record marking, a `tokio_util` codec.
@@ -50,6 +53,7 @@
 //! ```
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod blocking;
 mod client;
 pub mod codegen;
 mod error;
@@ -57,6 +61,9 @@ pub mod message;
 pub mod record;
 pub mod server;
 
-pub use client::{Client, ClientBuilder, DEFAULT_QUEUE_DEPTH, DEFAULT_TIMEOUT};
+pub use client::{
+    Client, ClientBuilder, ReconnectPolicy, RetransmitPolicy, DEFAULT_MAX_DATAGRAM_BYTES,
+    DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_DEPTH, DEFAULT_TIMEOUT,
+};
 pub use error::RpcError;
 pub use server::{Server, ServerBuilder};

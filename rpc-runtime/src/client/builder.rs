@@ -1,13 +1,16 @@
 //! [`ClientBuilder`]: connection settings for a [`Client`].
 
-use std::path::Path;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, ToSocketAddrs, UnixStream};
+use tokio::net::{TcpStream, ToSocketAddrs, UdpSocket, UnixStream};
 
-use super::Client;
+use super::policy::{ReconnectPolicy, RetransmitPolicy};
+use super::{reconnect, task, udp, Client, ConnectionSettings, Transport};
 use crate::message::Credentials;
 use crate::record::RecordCodecBuilder;
 use crate::RpcError;
@@ -19,15 +22,27 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(25);
 /// before callers wait.
 pub const DEFAULT_QUEUE_DEPTH: usize = 1024;
 
+/// The default limit on calls in flight on one connection.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+
+/// The default largest UDP datagram sent or received, by clients and
+/// servers, in bytes: 65,507, the largest UDP payload over IPv4.
+/// (libtirpc's UDP servers read at most 8,800 bytes by default; calls to
+/// them must stay below that.)
+pub const DEFAULT_MAX_DATAGRAM_BYTES: usize = 65_507;
+
 /// Configures and connects a [`Client`].
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), rpc_runtime::RpcError> {
 /// use std::time::Duration;
 /// use rpc_runtime::message::{AuthSysParams, Credentials};
+/// use rpc_runtime::ReconnectPolicy;
 /// let client = rpc_runtime::Client::builder()
 ///     .timeout(Duration::from_secs(5))
 ///     .credentials(Credentials::Sys(AuthSysParams { uid: 1000, gid: 1000, ..Default::default() }))
+///     .max_in_flight(64)
+///     .reconnect(ReconnectPolicy::default())
 ///     .connect_tcp("127.0.0.1:2049")
 ///     .await?;
 /// # Ok(()) }
@@ -38,6 +53,10 @@ pub struct ClientBuilder {
     credentials: Credentials,
     codec: RecordCodecBuilder,
     queue_depth: usize,
+    max_in_flight: usize,
+    reconnect: Option<ReconnectPolicy>,
+    retransmit: RetransmitPolicy,
+    max_datagram_bytes: usize,
 }
 
 impl Default for ClientBuilder {
@@ -47,6 +66,10 @@ impl Default for ClientBuilder {
             credentials: Credentials::None,
             codec: RecordCodecBuilder::new(),
             queue_depth: DEFAULT_QUEUE_DEPTH,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            reconnect: None,
+            retransmit: RetransmitPolicy::default(),
+            max_datagram_bytes: DEFAULT_MAX_DATAGRAM_BYTES,
         }
     }
 }
@@ -57,8 +80,9 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// Sets the default timeout of each call, from the call's start to its
-    /// reply (default [`DEFAULT_TIMEOUT`], 25 s).
+    /// Sets the default timeout of each call, from the call's start
+    /// (including any wait for a free in-flight slot) to its reply
+    /// (default [`DEFAULT_TIMEOUT`], 25 s).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -72,7 +96,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets the largest call or reply record, in bytes (default
+    /// Sets the largest call or reply record on a stream, in bytes
+    /// (default
     /// [`DEFAULT_MAX_RECORD_BYTES`](crate::record::DEFAULT_MAX_RECORD_BYTES),
     /// 4 MiB). A larger reply closes the connection; a larger call fails
     /// alone.
@@ -98,33 +123,123 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets how many calls may be in flight (sent or queued, and not yet
+    /// answered) on the connection at once (default
+    /// [`DEFAULT_MAX_IN_FLIGHT`]; at least 1). Further calls wait, first
+    /// come first served, until an earlier one finishes; the wait counts
+    /// against their timeout, so they fail only with
+    /// [`RpcError::Timeout`].
+    #[must_use]
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = max.max(1);
+        self
+    }
+
+    /// Makes TCP and Unix clients reconnect after the connection is lost,
+    /// as `policy` says (default: no reconnect; a lost connection closes
+    /// the client). Ignored by [`ClientBuilder::connect_io`] (it cannot
+    /// make a new stream) and by UDP (there is no connection to lose).
+    #[must_use]
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
+    /// Sets when UDP calls are retransmitted (default
+    /// [`RetransmitPolicy::default`]: after 1 s, doubling up to 8 s).
+    #[must_use]
+    pub fn retransmit(mut self, policy: RetransmitPolicy) -> Self {
+        self.retransmit = policy;
+        self
+    }
+
+    /// Sets the largest UDP datagram sent or received, in bytes (default
+    /// [`DEFAULT_MAX_DATAGRAM_BYTES`]). A larger call fails alone with
+    /// [`RpcError::Transport`] (`InvalidInput`) before it is sent; a larger
+    /// reply fails its call with [`RpcError::Transport`] (`InvalidData`).
+    /// The receive buffer of this size is allocated once per client.
+    #[must_use]
+    pub fn max_datagram_bytes(mut self, max: usize) -> Self {
+        self.max_datagram_bytes = max;
+        self
+    }
+
     /// Connects over TCP (with `TCP_NODELAY`) and starts the connection
-    /// task on the current tokio runtime.
+    /// task on the current tokio runtime. With
+    /// [`ClientBuilder::reconnect`], reconnects to the same addresses
+    /// after a loss (the first connection is not retried: its failure is
+    /// returned here).
     ///
     /// # Errors
     ///
     /// [`RpcError::Transport`] if connecting fails; [`RpcError::Encode`] if
     /// the credentials exceed their limits.
     pub async fn connect_tcp(self, addr: impl ToSocketAddrs) -> Result<Client, RpcError> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        self.connect_io(stream)
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr).await?.collect();
+        let stream = tcp_connect(addrs.clone()).await?;
+        match self.reconnect {
+            None => self.start_stream(stream, Transport::Tcp),
+            Some(policy) => self.start_reconnecting(stream, Transport::Tcp, policy, move || {
+                tcp_connect(addrs.clone())
+            }),
+        }
     }
 
     /// Connects to a Unix stream socket and starts the connection task on
-    /// the current tokio runtime.
+    /// the current tokio runtime. With [`ClientBuilder::reconnect`],
+    /// reconnects to the same path.
     ///
     /// # Errors
     ///
     /// As [`ClientBuilder::connect_tcp`].
     pub async fn connect_unix(self, path: impl AsRef<Path>) -> Result<Client, RpcError> {
-        let stream = UnixStream::connect(path).await?;
-        self.connect_io(stream)
+        let path: PathBuf = path.as_ref().to_path_buf();
+        let stream = UnixStream::connect(&path).await?;
+        match self.reconnect {
+            None => self.start_stream(stream, Transport::Unix),
+            Some(policy) => self.start_reconnecting(stream, Transport::Unix, policy, move || {
+                UnixStream::connect(path.clone())
+            }),
+        }
+    }
+
+    /// Creates a UDP client for the server at `addr` (the first address
+    /// it resolves to): binds an ephemeral local port, connects the socket
+    /// to `addr` (so only that server's datagrams are received) and starts
+    /// the client task on the current tokio runtime.
+    ///
+    /// Each call is one datagram (no record marking), retransmitted with
+    /// the same XID per [`ClientBuilder::retransmit`] until its reply
+    /// arrives or it times out. Nothing is sent until the first call, so
+    /// this succeeds even if no server listens.
+    ///
+    /// # Errors
+    ///
+    /// [`RpcError::Transport`] if `addr` does not resolve or the socket
+    /// cannot be bound; [`RpcError::Encode`] if the credentials exceed
+    /// their limits.
+    pub async fn connect_udp(self, addr: impl ToSocketAddrs) -> Result<Client, RpcError> {
+        let Some(addr) = tokio::net::lookup_host(addr).await?.next() else {
+            return Err(
+                io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to").into(),
+            );
+        };
+        let local: SocketAddr = match addr {
+            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let socket = UdpSocket::bind(local).await?;
+        socket.connect(addr).await?;
+        let max = self.max_datagram_bytes;
+        let (client, parts) =
+            Client::new_connection(self.settings(Transport::Udp, max, Some(self.retransmit))?);
+        tokio::spawn(udp::run(socket, max, parts));
+        Ok(client)
     }
 
     /// Uses an already connected stream (anything [`AsyncRead`] +
     /// [`AsyncWrite`]) and starts the connection task on the current tokio
-    /// runtime.
+    /// runtime. The client does not reconnect.
     ///
     /// # Errors
     ///
@@ -137,16 +252,62 @@ impl ClientBuilder {
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
+        self.start_stream(io, Transport::Stream)
+    }
+
+    fn settings(
+        &self,
+        transport: Transport,
+        max_call_bytes: usize,
+        retransmit: Option<RetransmitPolicy>,
+    ) -> Result<ConnectionSettings, RpcError> {
         let credentials = self
             .credentials
             .to_opaque_auth()
             .map_err(RpcError::Encode)?;
-        Ok(Client::start(
-            io,
-            self.codec.new_codec(),
-            self.queue_depth,
-            self.timeout,
-            Arc::new(credentials),
-        ))
+        Ok(ConnectionSettings {
+            transport,
+            timeout: self.timeout,
+            credentials: Arc::new(credentials),
+            queue_depth: self.queue_depth,
+            max_in_flight: self.max_in_flight,
+            max_call_bytes,
+            retransmit,
+        })
     }
+
+    fn start_stream<IO>(self, io: IO, transport: Transport) -> Result<Client, RpcError>
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let settings = self.settings(transport, self.codec.record_limit(), None)?;
+        let (client, parts) = Client::new_connection(settings);
+        tokio::spawn(task::run(io, self.codec, parts));
+        Ok(client)
+    }
+
+    fn start_reconnecting<IO, C, Fut>(
+        self,
+        io: IO,
+        transport: Transport,
+        policy: ReconnectPolicy,
+        connect: C,
+    ) -> Result<Client, RpcError>
+    where
+        IO: AsyncRead + AsyncWrite + Send + 'static,
+        C: FnMut() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = io::Result<IO>> + Send + 'static,
+    {
+        let settings = self.settings(transport, self.codec.record_limit(), None)?;
+        let (client, parts) = Client::new_connection(settings);
+        tokio::spawn(reconnect::run(io, connect, policy, self.codec, parts));
+        Ok(client)
+    }
+}
+
+/// Connects to the first of `addrs` that accepts, with `TCP_NODELAY`.
+async fn tcp_connect(addrs: Vec<SocketAddr>) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(addrs.as_slice()).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }

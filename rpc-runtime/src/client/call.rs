@@ -6,18 +6,27 @@ use bytes::{Bytes, BytesMut};
 use tracing::Instrument;
 use xdr_codec::{Decoder, XdrDecode, XdrEncode};
 
-use super::in_flight::{Closed, InsertError};
-use super::Client;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::oneshot::{self, error::RecvError};
+
+use super::in_flight::{Closed, InsertError, PendingCall};
+use super::{Client, RetransmitPolicy};
 use crate::message::{
     peek, with_xid, AcceptStat, CallHeader, HeaderPeek, RejectStat, ReplyBody, ReplyHeader,
 };
 use crate::RpcError;
+
+/// Where a call's reply (or the reason it will never come) arrives.
+type Completion = oneshot::Receiver<Result<Bytes, Closed>>;
 
 /// How many XIDs to try when the next one is still in use.
 const XID_ATTEMPTS: usize = 64;
 
 impl Client {
     /// Makes one call and waits for the reply, or for the client's timeout.
+    /// If [`ClientBuilder::max_in_flight`](crate::ClientBuilder::max_in_flight)
+    /// calls are already in flight, first waits for one to finish.
     ///
     /// `args` is encoded after the call header; the results are decoded as
     /// `R` and must fill the rest of the reply exactly. Runs inside a
@@ -118,40 +127,75 @@ impl Client {
         &self,
         build: impl FnOnce(u32) -> Result<Bytes, RpcError>,
     ) -> Result<Bytes, RpcError> {
+        // Backpressure: wait for a free in-flight slot. The semaphore is
+        // never closed, so an error cannot happen; treat it as closed.
+        let _permit = self
+            .conn
+            .limit
+            .acquire()
+            .await
+            .map_err(|_| self.closed_error())?;
         let (guard, reply) = self.register()?;
         tracing::Span::current().record("xid", guard.xid());
         let record = build(guard.xid())?;
-        if record.len() > self.conn.max_record_bytes {
+        if record.len() > self.conn.max_call_bytes {
             return Err(RpcError::Transport(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "call record of {} bytes exceeds the limit of {} bytes",
+                    "call of {} bytes exceeds the limit of {} bytes",
                     record.len(),
-                    self.conn.max_record_bytes
+                    self.conn.max_call_bytes
                 ),
             )));
         }
-        if self.conn.outgoing.send(record).await.is_err() {
+        if self.conn.outgoing.send(record.clone()).await.is_err() {
             return Err(self.closed_error());
         }
-        let result = match reply.await {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(closed)) => Err(RpcError::Transport(closed.to_io())),
-            Err(_) => Err(self.closed_error()),
+        let result = match self.conn.retransmit {
+            None => self.reply_of(reply.await),
+            Some(policy) => self.retransmit_until_reply(record, reply, policy).await,
         };
         drop(guard);
         result
     }
 
-    fn register(
+    /// Waits for the reply, sending `record` again (same XID) whenever an
+    /// interval of `policy` passes without one. The caller's timeout ends
+    /// the loop.
+    async fn retransmit_until_reply(
         &self,
-    ) -> Result<
-        (
-            super::in_flight::PendingCall,
-            tokio::sync::oneshot::Receiver<Result<Bytes, Closed>>,
-        ),
-        RpcError,
-    > {
+        record: Bytes,
+        mut reply: Completion,
+        policy: RetransmitPolicy,
+    ) -> Result<Bytes, RpcError> {
+        let mut sends: u32 = 0;
+        loop {
+            tokio::select! {
+                received = &mut reply => return self.reply_of(received),
+                () = tokio::time::sleep(policy.interval(sends)) => {}
+            }
+            sends = sends.saturating_add(1);
+            self.conn.retransmissions.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(sends, "no reply yet; retransmitting");
+            if self.conn.outgoing.send(record.clone()).await.is_err() {
+                return Err(self.closed_error());
+            }
+        }
+    }
+
+    /// The reply record, or why it will never come.
+    fn reply_of(
+        &self,
+        received: Result<Result<Bytes, Closed>, RecvError>,
+    ) -> Result<Bytes, RpcError> {
+        match received {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(closed)) => Err(RpcError::Transport(closed.to_io())),
+            Err(_) => Err(self.closed_error()),
+        }
+    }
+
+    fn register(&self) -> Result<(PendingCall, Completion), RpcError> {
         for _ in 0..XID_ATTEMPTS {
             match self.conn.in_flight.insert(self.next_xid()) {
                 Ok(entry) => return Ok(entry),

@@ -138,6 +138,31 @@ impl InFlight {
         }
     }
 
+    /// Fails every pending call with `reason` without closing: later
+    /// inserts succeed (the connection is being replaced).
+    pub(crate) fn fail_pending(&self, reason: &Closed) {
+        let calls = std::mem::take(&mut self.lock().calls);
+        for (_, (_, tx)) in calls {
+            let _ = tx.send(Err(reason.clone()));
+        }
+    }
+
+    /// Fails the call waiting for `xid`, if any, with `reason` (for
+    /// example, its reply was too large to receive). Returns whether a
+    /// call was waiting.
+    pub(crate) fn fail(&self, xid: u32, reason: Closed) -> bool {
+        let entry = self.lock().calls.remove(&xid);
+        match entry {
+            Some((_, tx)) => tx.send(Err(reason)).is_ok(),
+            None => false,
+        }
+    }
+
+    /// True if a call is waiting for `xid`.
+    pub(crate) fn is_pending(&self, xid: u32) -> bool {
+        self.lock().calls.contains_key(&xid)
+    }
+
     /// Why the connection closed, if it has.
     pub(crate) fn closed(&self) -> Option<Closed> {
         self.lock().closed.clone()
@@ -212,5 +237,19 @@ mod tests {
         assert!(matches!(rx1.try_recv(), Ok(Err(_))));
         assert!(matches!(rx2.try_recv(), Ok(Err(_))));
         assert!(matches!(t.insert(3), Err(InsertError::Closed(_))));
+    }
+
+    #[test]
+    fn fail_pending_keeps_the_table_open() {
+        let t = Arc::new(InFlight::default());
+        let (_g1, mut rx1) = t.insert(1).unwrap();
+        t.fail_pending(&Closed::new(io::ErrorKind::ConnectionReset, "lost"));
+        assert!(matches!(rx1.try_recv(), Ok(Err(_))));
+        let (_g2, mut rx2) = t.insert(2).unwrap();
+        assert!(t.is_pending(2));
+        assert!(t.fail(2, Closed::new(io::ErrorKind::InvalidData, "too big")));
+        assert!(matches!(rx2.try_recv(), Ok(Err(_))));
+        assert!(!t.is_pending(2));
+        assert!(!t.fail(2, Closed::new(io::ErrorKind::InvalidData, "again")));
     }
 }

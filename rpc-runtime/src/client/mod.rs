@@ -1,45 +1,61 @@
-//! The multiplexed client: [`Client`] and [`ClientBuilder`].
+//! The multiplexed client: [`Client`], [`ClientBuilder`] and the timing
+//! policies.
 //!
-//! One [`Client`] is one connection. A background task owns the socket;
-//! calls from any number of tasks go out through it with distinct XIDs and
-//! their replies are matched by XID in whatever order they arrive.
+//! One [`Client`] is one connection (TCP, Unix stream or UDP). A
+//! background task owns the socket; calls from any number of tasks go out
+//! through it with distinct XIDs and their replies are matched by XID in
+//! whatever order they arrive.
 
 mod builder;
 mod call;
 mod in_flight;
+mod policy;
+mod reconnect;
 mod task;
+mod udp;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::ToSocketAddrs;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
 
-pub use builder::{ClientBuilder, DEFAULT_QUEUE_DEPTH, DEFAULT_TIMEOUT};
+pub use builder::{
+    ClientBuilder, DEFAULT_MAX_DATAGRAM_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_DEPTH,
+    DEFAULT_TIMEOUT,
+};
+pub use policy::{ReconnectPolicy, RetransmitPolicy};
 
 use crate::message::{Credentials, OpaqueAuth};
-use crate::record::RecordCodec;
 use crate::RpcError;
 use in_flight::InFlight;
 
-/// A cheap, cloneable handle to one multiplexed ONC RPC connection (TCP or
-/// Unix stream).
+/// A cheap, cloneable handle to one multiplexed ONC RPC connection (TCP,
+/// Unix stream or UDP).
 ///
 /// Many calls may be in flight at once from any number of tasks; each gets
-/// its own XID and its reply is matched by XID. Each call has a timeout
-/// (the client's default, or per handle with [`Client::with_timeout`]);
-/// dropping a call's future cancels it. If the connection fails, every
-/// pending call fails at once with [`RpcError::Transport`], and so do later
-/// calls (this client does not reconnect).
+/// its own XID and its reply is matched by XID. At most
+/// [`ClientBuilder::max_in_flight`] calls are in flight at once; further
+/// calls wait for a free slot (within their timeout) rather than fail.
+/// Each call has a timeout (the client's default, or per handle with
+/// [`Client::with_timeout`]); dropping a call's future cancels it.
 ///
-/// The connection closes when the last handle is dropped.
+/// If a TCP or Unix connection fails, every pending call fails at once
+/// with [`RpcError::Transport`]. Later calls fail the same way, unless
+/// reconnecting was enabled with [`ClientBuilder::reconnect`]: then they
+/// go out on a new connection. Over UDP each call is one datagram,
+/// retransmitted with the same XID until a reply arrives or the call times
+/// out (see [`RetransmitPolicy`]).
+///
+/// The connection closes when the last handle is dropped. For callers
+/// without a tokio runtime, see [`blocking::Client`](crate::blocking::Client).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), rpc_runtime::RpcError> {
@@ -57,15 +73,59 @@ pub struct Client {
 
 /// State shared by every handle on one connection.
 struct Connection {
+    transport: Transport,
     outgoing: mpsc::Sender<Bytes>,
     in_flight: Arc<InFlight>,
+    /// One permit per call in flight.
+    limit: Semaphore,
+    max_in_flight: usize,
     next_xid: AtomicU32,
-    max_record_bytes: usize,
+    /// The largest call record (stream) or datagram (UDP), in bytes.
+    max_call_bytes: usize,
+    /// Set for UDP.
+    retransmit: Option<RetransmitPolicy>,
+    retransmissions: AtomicU64,
+    /// Cancelled when the last handle is dropped.
+    shutdown: CancellationToken,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The kind of connection, for `Debug` output and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Unix,
+    Udp,
+    Stream,
+}
+
+/// What the background task of a connection gets.
+struct TaskParts {
+    outgoing: mpsc::Receiver<Bytes>,
+    in_flight: Arc<InFlight>,
+    shutdown: CancellationToken,
+}
+
+/// The per-connection settings taken from the builder.
+struct ConnectionSettings {
+    transport: Transport,
+    timeout: Duration,
+    credentials: Arc<OpaqueAuth>,
+    queue_depth: usize,
+    max_in_flight: usize,
+    max_call_bytes: usize,
+    retransmit: Option<RetransmitPolicy>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
+            .field("transport", &self.conn.transport)
             .field("timeout", &self.timeout)
             .field("credentials_flavor", &self.credentials.flavor)
             .field("pending_calls", &self.pending_calls())
@@ -101,6 +161,17 @@ impl Client {
         ClientBuilder::new().connect_tcp(addr).await
     }
 
+    /// Creates a UDP client for the server at `addr` with the default
+    /// settings; see [`ClientBuilder::connect_udp`].
+    ///
+    /// # Errors
+    ///
+    /// [`RpcError::Transport`] if the address does not resolve or no
+    /// socket can be bound.
+    pub async fn connect_udp(addr: impl ToSocketAddrs) -> Result<Client, RpcError> {
+        ClientBuilder::new().connect_udp(addr).await
+    }
+
     /// Connects to a Unix stream socket with the default settings.
     ///
     /// # Errors
@@ -110,30 +181,35 @@ impl Client {
         ClientBuilder::new().connect_unix(path).await
     }
 
-    fn start<IO>(
-        io: IO,
-        codec: RecordCodec,
-        queue_depth: usize,
-        timeout: Duration,
-        credentials: Arc<OpaqueAuth>,
-    ) -> Client
-    where
-        IO: AsyncRead + AsyncWrite + Send + 'static,
-    {
-        let (outgoing, rx) = mpsc::channel(queue_depth);
+    /// Creates the shared state of a new connection and the parts its
+    /// background task needs (the caller spawns the task).
+    fn new_connection(settings: ConnectionSettings) -> (Client, TaskParts) {
+        let (outgoing, rx) = mpsc::channel(settings.queue_depth.max(1));
         let in_flight = Arc::new(InFlight::default());
-        let max_record_bytes = codec.max_record_bytes();
-        tokio::spawn(task::run(io, codec, rx, Arc::clone(&in_flight)));
-        Client {
+        let shutdown = CancellationToken::new();
+        let permits = settings.max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
+        let client = Client {
             conn: Arc::new(Connection {
+                transport: settings.transport,
                 outgoing,
-                in_flight,
+                in_flight: Arc::clone(&in_flight),
+                limit: Semaphore::new(permits),
+                max_in_flight: permits,
                 next_xid: AtomicU32::new(initial_xid()),
-                max_record_bytes,
+                max_call_bytes: settings.max_call_bytes,
+                retransmit: settings.retransmit,
+                retransmissions: AtomicU64::new(0),
+                shutdown: shutdown.clone(),
             }),
-            timeout,
-            credentials,
-        }
+            timeout: settings.timeout,
+            credentials: settings.credentials,
+        };
+        let parts = TaskParts {
+            outgoing: rx,
+            in_flight,
+            shutdown,
+        };
+        (client, parts)
     }
 
     /// A handle on the same connection whose calls use `timeout` instead
@@ -175,8 +251,21 @@ impl Client {
         self.conn.in_flight.unmatched_replies()
     }
 
-    /// True once the connection has failed or closed; every call then
-    /// fails with [`RpcError::Transport`].
+    /// How many times a call's datagram was sent again because no reply
+    /// had arrived (UDP only; always 0 on streams).
+    pub fn retransmissions(&self) -> u64 {
+        self.conn.retransmissions.load(Ordering::Relaxed)
+    }
+
+    /// The limit on calls in flight on this connection
+    /// ([`ClientBuilder::max_in_flight`]).
+    pub fn max_in_flight(&self) -> usize {
+        self.conn.max_in_flight
+    }
+
+    /// True once the connection has failed or closed for good; every call
+    /// then fails with [`RpcError::Transport`]. A client that reconnects
+    /// is not closed while it is reconnecting.
     pub fn is_closed(&self) -> bool {
         self.conn.in_flight.closed().is_some() || self.conn.outgoing.is_closed()
     }

@@ -3,7 +3,9 @@
 use std::io;
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, UnixListener};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UdpSocket, UnixListener};
 
 use super::dispatch::Dispatch;
 use super::fallback::Fallback;
@@ -11,8 +13,15 @@ use super::registry::Registry;
 use super::{Server, ServerConfig};
 use crate::record::RecordCodecBuilder;
 
-/// The default limit on calls being executed at once per connection.
+/// The default limit on calls being executed at once per connection (and
+/// per UDP socket).
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 256;
+
+/// The default limit on open connections per listener.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// The default idle time after which a connection is closed: 5 minutes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Collects program versions and settings, then serves.
 ///
@@ -25,11 +34,29 @@ pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 256;
 ///     .await
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ServerBuilder {
     registry: Registry,
     codec: RecordCodecBuilder,
-    max_concurrent_calls: Option<usize>,
+    max_concurrent_calls: usize,
+    max_connections: usize,
+    idle_timeout: Option<Duration>,
+    call_timeout: Option<Duration>,
+    max_datagram_bytes: usize,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        ServerBuilder {
+            registry: Registry::default(),
+            codec: RecordCodecBuilder::new(),
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            call_timeout: None,
+            max_datagram_bytes: crate::DEFAULT_MAX_DATAGRAM_BYTES,
+        }
+    }
 }
 
 impl ServerBuilder {
@@ -81,10 +108,55 @@ impl ServerBuilder {
 
     /// Sets how many calls of one connection may execute at once (default
     /// [`DEFAULT_MAX_CONCURRENT_CALLS`]; at least 1). When reached, the
-    /// server stops reading that connection until a call finishes.
+    /// server stops reading that connection until a call finishes. For
+    /// UDP the limit applies to the whole socket.
     #[must_use]
     pub fn max_concurrent_calls(mut self, max: usize) -> Self {
-        self.max_concurrent_calls = Some(max.max(1));
+        self.max_concurrent_calls = max.max(1);
+        self
+    }
+
+    /// Sets how many connections one listener keeps open at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS`]; at least 1). A connection accepted
+    /// beyond the limit is closed at once (logged at warn level); the
+    /// client sees the connection closed before any reply.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Sets how long a connection may stay idle before the server closes
+    /// it (default [`DEFAULT_IDLE_TIMEOUT`], 5 minutes; `None`: never).
+    /// Idle means no call is executing or waiting for its reply to be
+    /// written and no complete record has arrived, so a peer that sends
+    /// half a record and stops is closed too.
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets a time limit for each call, from when its record has been
+    /// read to its reply (default `None`: no limit). Handlers see the
+    /// resulting deadline in
+    /// [`CallContext::deadline`](super::CallContext::deadline); a call
+    /// still running at its deadline is cancelled (its future dropped) and
+    /// answered with SYSTEM_ERR.
+    #[must_use]
+    pub fn call_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Sets the largest UDP datagram received or sent, in bytes (default
+    /// [`DEFAULT_MAX_DATAGRAM_BYTES`](crate::DEFAULT_MAX_DATAGRAM_BYTES),
+    /// 65,507). A larger call datagram is dropped (logged); a larger
+    /// reply is replaced by SYSTEM_ERR. The receive buffer of this size is
+    /// allocated once per socket.
+    #[must_use]
+    pub fn max_datagram_bytes(mut self, max: usize) -> Self {
+        self.max_datagram_bytes = max;
         self
     }
 
@@ -94,9 +166,11 @@ impl ServerBuilder {
             config: Arc::new(ServerConfig {
                 registry: self.registry,
                 codec: self.codec,
-                max_concurrent_calls: self
-                    .max_concurrent_calls
-                    .unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS),
+                max_concurrent_calls: self.max_concurrent_calls,
+                max_connections: self.max_connections,
+                idle_timeout: self.idle_timeout,
+                call_timeout: self.call_timeout,
+                max_datagram_bytes: self.max_datagram_bytes,
             }),
         }
     }
@@ -109,6 +183,16 @@ impl ServerBuilder {
     /// As [`Server::serve_tcp`].
     pub async fn serve_tcp(self, listener: TcpListener) -> io::Result<()> {
         self.build().serve_tcp(listener).await
+    }
+
+    /// Builds the server and serves the UDP socket `socket`; see
+    /// [`Server::serve_udp`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::serve_udp`].
+    pub async fn serve_udp(self, socket: UdpSocket) -> io::Result<()> {
+        self.build().serve_udp(socket).await
     }
 
     /// Builds the server and serves Unix stream connections accepted from

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::buf::Chain;
 use bytes::{Buf, Bytes};
 use futures::FutureExt;
+use tokio::time::Instant;
 use xdr_codec::{Decoder, XdrDecode};
 
 use super::context::{CallContext, PeerAddr};
@@ -41,6 +42,8 @@ fn reply(header: Bytes) -> Reply {
 pub(crate) struct Job {
     /// The header words, for logging.
     pub(crate) call: CallPeek,
+    /// When to give up on the handler and reply SYSTEM_ERR.
+    deadline: Option<Instant>,
     kind: JobKind,
 }
 
@@ -58,8 +61,14 @@ enum JobKind {
 }
 
 /// Reads the call header and decides how to answer, without running
-/// anything.
-pub(crate) fn classify(registry: &Registry, record: Bytes, peer: &PeerAddr) -> Action {
+/// anything. A call that is run gets `deadline` (see
+/// [`CallContext::deadline`]).
+pub(crate) fn classify(
+    registry: &Registry,
+    record: Bytes,
+    peer: &PeerAddr,
+    deadline: Option<Instant>,
+) -> Action {
     let c = match peek(&record) {
         Some(HeaderPeek::Call(c)) => c,
         Some(HeaderPeek::Reply { xid }) => {
@@ -85,6 +94,7 @@ pub(crate) fn classify(registry: &Registry, record: Bytes, peer: &PeerAddr) -> A
     if let Some(handler) = registry.fallback_for(c.program) {
         return Action::Run(Job {
             call: c,
+            deadline,
             kind: JobKind::Fallback {
                 handler: Arc::clone(handler),
                 record,
@@ -114,27 +124,49 @@ pub(crate) fn classify(registry: &Registry, record: Bytes, peer: &PeerAddr) -> A
             c.xid,
             AcceptStat::ProgMismatch { low, high },
         ))),
-        Lookup::Found(d) => Action::Run(Job {
-            call: c,
-            kind: JobKind::Dispatch {
-                dispatcher: Arc::clone(d),
-                ctx: CallContext::new(
-                    c.xid,
-                    c.program,
-                    c.version,
-                    c.procedure,
-                    credentials,
-                    peer.clone(),
-                ),
-                args: dec.into_remaining(),
-            },
-        }),
+        Lookup::Found(d) => {
+            let ctx = CallContext::new(
+                c.xid,
+                c.program,
+                c.version,
+                c.procedure,
+                credentials,
+                peer.clone(),
+            );
+            Action::Run(Job {
+                call: c,
+                deadline,
+                kind: JobKind::Dispatch {
+                    dispatcher: Arc::clone(d),
+                    ctx: match deadline {
+                        Some(at) => ctx.with_deadline(at),
+                        None => ctx,
+                    },
+                    args: dec.into_remaining(),
+                },
+            })
+        }
     }
 }
 
-/// Runs the call, catching a panic, and builds its reply (`None`: send
-/// nothing).
-pub(crate) async fn execute(job: Job, max_record_bytes: usize) -> Option<Reply> {
+/// Runs the call, catching a panic and enforcing its deadline, and builds
+/// its reply (`None`: send nothing). Replies longer than `max_reply_bytes`
+/// are replaced by SYSTEM_ERR.
+pub(crate) async fn execute(job: Job, max_reply_bytes: usize) -> Option<Reply> {
+    let xid = job.call.xid;
+    let Some(deadline) = job.deadline else {
+        return run(job, max_reply_bytes).await;
+    };
+    match tokio::time::timeout_at(deadline, run(job, max_reply_bytes)).await {
+        Ok(reply) => reply,
+        Err(_) => {
+            tracing::warn!(xid, "call exceeded its time limit; replying SYSTEM_ERR");
+            Some(reply(accepted_error(xid, AcceptStat::SystemErr)))
+        }
+    }
+}
+
+async fn run(job: Job, max_record_bytes: usize) -> Option<Reply> {
     let xid = job.call.xid;
     match job.kind {
         JobKind::Dispatch {

@@ -4,9 +4,13 @@
 use std::io;
 use std::sync::Arc;
 
+use std::pin::Pin;
+use std::time::Duration;
+
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, Semaphore};
+use tokio::time::{Instant, Sleep};
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -54,11 +58,22 @@ async fn read_calls<R: AsyncRead>(
     futures::pin_mut!(reader);
     let limit = Arc::new(Semaphore::new(config.max_concurrent_calls));
     let max_record_bytes = config.codec.record_limit();
+    let mut idle = IdleTimer::new(config.idle_timeout);
     loop {
-        let next = tokio::select! {
+        let event = tokio::select! {
             () = stop.cancelled() => return Ok(()),
             () = abort.cancelled() => return Ok(()),
-            next = reader.next() => next,
+            () = idle.expired() => None,
+            next = reader.next() => Some(next),
+        };
+        idle.restart();
+        let Some(next) = event else {
+            if limit.available_permits() < config.max_concurrent_calls {
+                // Calls are still running or replying: not idle.
+                continue;
+            }
+            tracing::debug!(%peer, "closing idle connection");
+            return Ok(());
         };
         let record = match next {
             None => return Ok(()),
@@ -69,7 +84,7 @@ async fn read_calls<R: AsyncRead>(
                 return Err(e.into());
             }
         };
-        match classify(&config.registry, record, peer) {
+        match classify(&config.registry, record, peer, config.deadline()) {
             Action::Ignore => {}
             Action::Garbage(why) => {
                 tracing::warn!(%peer, reason = %why, "closing connection: garbage record");
@@ -152,6 +167,44 @@ async fn write_replies<W: AsyncWrite>(
             tracing::debug!(error = %e, "writing replies failed; closing connection");
             abort.cancel();
             return Err(e);
+        }
+    }
+}
+
+/// Fires once the connection has been idle for the configured time;
+/// never if there is none.
+struct IdleTimer {
+    timeout: Duration,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl IdleTimer {
+    fn new(timeout: Option<Duration>) -> Self {
+        let timeout = timeout.unwrap_or(Duration::MAX);
+        let mut timer = IdleTimer {
+            timeout,
+            sleep: None,
+        };
+        timer.restart();
+        timer
+    }
+
+    /// Starts the idle time again from now.
+    fn restart(&mut self) {
+        // `None` when the deadline is not representable: never fires.
+        let Some(deadline) = Instant::now().checked_add(self.timeout) else {
+            return;
+        };
+        match &mut self.sleep {
+            Some(sleep) => sleep.as_mut().reset(deadline),
+            None => self.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
+    }
+
+    async fn expired(&mut self) {
+        match &mut self.sleep {
+            Some(sleep) => sleep.as_mut().await,
+            None => std::future::pending().await,
         }
     }
 }

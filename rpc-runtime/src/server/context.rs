@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
 use crate::message::{AuthSysParams, Credentials};
 
 /// The address of the peer on the other end of a connection.
@@ -12,6 +14,9 @@ use crate::message::{AuthSysParams, Credentials};
 pub enum PeerAddr {
     /// A TCP peer.
     Tcp(SocketAddr),
+    /// A UDP peer: the address the call datagram came from, where the
+    /// reply goes.
+    Udp(SocketAddr),
     /// A Unix stream socket peer, with its path if it has one (clients
     /// usually do not bind a path).
     Unix(Option<PathBuf>),
@@ -25,6 +30,7 @@ impl std::fmt::Display for PeerAddr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PeerAddr::Tcp(a) => write!(f, "tcp://{a}"),
+            PeerAddr::Udp(a) => write!(f, "udp://{a}"),
             PeerAddr::Unix(Some(p)) => write!(f, "unix://{}", p.display()),
             PeerAddr::Unix(None) => f.write_str("unix:(unnamed)"),
             PeerAddr::Unknown => f.write_str("(unknown)"),
@@ -32,8 +38,8 @@ impl std::fmt::Display for PeerAddr {
     }
 }
 
-/// Everything about one call except its arguments: XID, peer, credentials
-/// and the program, version and procedure numbers.
+/// Everything about one call except its arguments: XID, peer, credentials,
+/// the program, version and procedure numbers, and the deadline.
 ///
 /// Cheap to clone (one reference count).
 #[derive(Debug, Clone)]
@@ -41,7 +47,7 @@ pub struct CallContext {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     xid: u32,
     program: u32,
@@ -49,6 +55,7 @@ struct Inner {
     procedure: u32,
     credentials: Credentials,
     peer: PeerAddr,
+    deadline: Option<Instant>,
 }
 
 impl CallContext {
@@ -69,8 +76,16 @@ impl CallContext {
                 procedure,
                 credentials,
                 peer,
+                deadline: None,
             }),
         }
+    }
+
+    /// This context with a deadline (see [`CallContext::deadline`]).
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Instant) -> Self {
+        Arc::make_mut(&mut self.inner).deadline = Some(deadline);
+        self
     }
 
     /// The call's transaction id.
@@ -107,5 +122,16 @@ impl CallContext {
     /// The caller's address.
     pub fn peer(&self) -> &PeerAddr {
         &self.inner.peer
+    }
+
+    /// When the server stops waiting for this call: the time the call was
+    /// read plus [`ServerBuilder::call_timeout`](crate::ServerBuilder::call_timeout),
+    /// or `None` when no per-call time limit is configured (the default).
+    /// At the deadline the server drops the handler's future and replies
+    /// SYSTEM_ERR. A handler can pass it on, for example to
+    /// [`tokio::time::timeout_at`] or as the timeout of a call it makes
+    /// itself.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.inner.deadline
     }
 }

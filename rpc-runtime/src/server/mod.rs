@@ -1,5 +1,5 @@
 //! The server: [`Server`] serves registered program versions
-//! ([`Dispatch`] implementations) over TCP and Unix stream sockets.
+//! ([`Dispatch`] implementations) over TCP, Unix stream and UDP sockets.
 //!
 //! Each connection reads calls in order and runs each in its own task, so
 //! many calls of one connection execute concurrently; replies are written
@@ -19,7 +19,19 @@
 //!
 //! A record that is not an RPC call at all, or is over the record limit,
 //! closes its connection (logged at warn level); other connections are
-//! unaffected.
+//! unaffected. Over UDP such a datagram is dropped instead.
+//!
+//! Limits, each set on [`ServerBuilder`]:
+//!
+//! | limit                          | default                                | beyond it                         |
+//! |--------------------------------|----------------------------------------|-----------------------------------|
+//! | open connections per listener  | [`DEFAULT_MAX_CONNECTIONS`], 1024      | new connection closed at once     |
+//! | calls executing per connection | [`DEFAULT_MAX_CONCURRENT_CALLS`], 256  | reading pauses until one finishes |
+//! | (the same, per UDP socket)     | [`DEFAULT_MAX_CONCURRENT_CALLS`], 256  | datagrams wait in the socket      |
+//! | record size (streams)          | 4 MiB                                  | connection closed                 |
+//! | datagram size (UDP)            | 65,507 bytes                           | call dropped; reply SYSTEM_ERR    |
+//! | idle time per connection       | [`DEFAULT_IDLE_TIMEOUT`], 5 minutes    | connection closed                 |
+//! | time per call                  | none                                   | handler cancelled, SYSTEM_ERR     |
 
 mod builder;
 mod call;
@@ -28,6 +40,7 @@ mod context;
 mod dispatch;
 mod fallback;
 mod registry;
+mod udp;
 
 use std::future::Future;
 use std::io;
@@ -35,11 +48,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, UdpSocket, UnixListener};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use builder::{ServerBuilder, DEFAULT_MAX_CONCURRENT_CALLS};
+pub use builder::{
+    ServerBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONNECTIONS,
+};
 pub use context::{CallContext, PeerAddr};
 pub use dispatch::{Dispatch, DispatchOutcome, HandlerResult, ServerError};
 pub use fallback::Fallback;
@@ -72,6 +88,18 @@ struct ServerConfig {
     registry: Registry,
     codec: RecordCodecBuilder,
     max_concurrent_calls: usize,
+    max_connections: usize,
+    idle_timeout: Option<Duration>,
+    call_timeout: Option<Duration>,
+    max_datagram_bytes: usize,
+}
+
+impl ServerConfig {
+    /// The deadline of a call read now.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.call_timeout
+            .and_then(|t| tokio::time::Instant::now().checked_add(t))
+    }
 }
 
 enum Listener {
@@ -136,6 +164,48 @@ impl Server {
         self.accept_loop(Listener::Unix(listener), shutdown).await
     }
 
+    /// Serves calls arriving on the UDP socket `socket`, forever: each
+    /// datagram is one call (no record marking), up to
+    /// [`ServerBuilder::max_datagram_bytes`] long; calls run concurrently
+    /// (at most [`ServerBuilder::max_concurrent_calls`] at once; beyond
+    /// that datagrams wait in the socket's receive buffer) and each reply
+    /// is sent to the datagram's source address. Datagrams that are not
+    /// RPC calls are dropped and logged. Handlers see
+    /// [`PeerAddr::Udp`].
+    ///
+    /// There is no duplicate request cache: a retransmitted call runs
+    /// again.
+    ///
+    /// # Errors
+    ///
+    /// None at present; receive errors are logged and the socket is
+    /// served on.
+    pub async fn serve_udp(&self, socket: UdpSocket) -> io::Result<()> {
+        udp::serve(Arc::clone(&self.config), socket, CancellationToken::new()).await
+    }
+
+    /// As [`Server::serve_udp`], until `shutdown` completes: then it stops
+    /// receiving, and returns once the calls already received have sent
+    /// their replies.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::serve_udp`].
+    pub async fn serve_udp_with_shutdown(
+        &self,
+        socket: UdpSocket,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let stop = CancellationToken::new();
+        let serve = udp::serve(Arc::clone(&self.config), socket, stop.clone());
+        futures::pin_mut!(serve, shutdown);
+        tokio::select! {
+            result = &mut serve => return result,
+            () = &mut shutdown => stop.cancel(),
+        }
+        serve.await
+    }
+
     /// Serves one already accepted connection (any byte stream) until the
     /// peer closes it, it fails, or it sends a record that is not an RPC
     /// call. Returns after the replies of calls already read are written.
@@ -158,17 +228,31 @@ impl Server {
     ) -> io::Result<()> {
         let stop = CancellationToken::new();
         let mut connections = JoinSet::new();
+        let slots = Arc::new(Semaphore::new(self.config.max_connections));
         futures::pin_mut!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = listener.accept() => match accepted {
-                    Ok(Accepted::Tcp(stream, peer)) => {
-                        connections.spawn(self.connection_task(stream, peer, stop.child_token()));
-                    }
-                    Ok(Accepted::Unix(stream, peer)) => {
-                        connections.spawn(self.connection_task(stream, peer, stop.child_token()));
+                    Ok(accepted) => {
+                        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                            tracing::warn!(
+                                peer = %accepted.peer(),
+                                max_connections = self.config.max_connections,
+                                "connection limit reached; closing the new connection"
+                            );
+                            continue;
+                        };
+                        let stop = stop.child_token();
+                        match accepted {
+                            Accepted::Tcp(stream, peer) => {
+                                connections.spawn(self.connection_task(stream, peer, stop, slot));
+                            }
+                            Accepted::Unix(stream, peer) => {
+                                connections.spawn(self.connection_task(stream, peer, stop, slot));
+                            }
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed; retrying");
@@ -188,6 +272,7 @@ impl Server {
         io: IO,
         peer: PeerAddr,
         stop: CancellationToken,
+        slot: OwnedSemaphorePermit,
     ) -> impl Future<Output = ()> + Send + 'static
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
@@ -199,6 +284,7 @@ impl Server {
                 Ok(()) => tracing::debug!(%peer, "connection closed"),
                 Err(e) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
             }
+            drop(slot);
         }
     }
 }
@@ -206,6 +292,14 @@ impl Server {
 enum Accepted {
     Tcp(tokio::net::TcpStream, PeerAddr),
     Unix(tokio::net::UnixStream, PeerAddr),
+}
+
+impl Accepted {
+    fn peer(&self) -> &PeerAddr {
+        match self {
+            Accepted::Tcp(_, peer) | Accepted::Unix(_, peer) => peer,
+        }
+    }
 }
 
 impl Listener {

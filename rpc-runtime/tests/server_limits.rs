@@ -1,0 +1,199 @@
+//! Server limits: connections, idle time, and the per-call time limit
+//! with `CallContext::deadline`.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use rpc_runtime::server::{CallContext, Dispatch, DispatchOutcome};
+use rpc_runtime::{Client, RpcError, Server};
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const PROBE: u32 = 0x2000_7777;
+
+/// Program PROBE version 1: procedure 1 returns the milliseconds left
+/// until the call's deadline, or `u32::MAX` if it has none; procedure 2
+/// sleeps `ms` and returns 0.
+struct Probe;
+
+impl Dispatch for Probe {
+    fn program(&self) -> u32 {
+        PROBE
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn dispatch(
+        &self,
+        ctx: CallContext,
+        procedure: u32,
+        args: xdr_codec::Decoder,
+    ) -> rpc_runtime::codegen::BoxFuture<'static, DispatchOutcome> {
+        match procedure {
+            1 => rpc_runtime::codegen::handle(args, move |(): ()| async move {
+                Ok(ctx.deadline().map_or(u32::MAX, |d| {
+                    let left = d.saturating_duration_since(tokio::time::Instant::now());
+                    u32::try_from(left.as_millis()).unwrap_or(u32::MAX - 1)
+                }))
+            }),
+            2 => rpc_runtime::codegen::handle(args, |ms: u32| async move {
+                tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+                Ok(0u32)
+            }),
+            _ => rpc_runtime::codegen::proc_unavail(),
+        }
+    }
+}
+
+async fn serve(server: Server) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { server.serve_tcp(listener).await });
+    addr
+}
+
+fn with_probe() -> rpc_runtime::ServerBuilder {
+    Server::builder()
+        .register(TestprogV1Server::new(TestImpl))
+        .register(Probe)
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed() {
+    let addr = serve(with_probe().max_connections(2).build()).await;
+    let a = tcp_client(addr).await;
+    let b = tcp_client(addr).await;
+    assert_eq!(a.echo(&1).await.unwrap(), 1);
+    assert_eq!(b.echo(&2).await.unwrap(), 2);
+    let c = tcp_client(addr).await;
+    let e = c.echo(&3).await.unwrap_err();
+    assert!(matches!(e, RpcError::Transport(_)), "{e:?}");
+    // The two admitted connections are unaffected.
+    assert_eq!(a.echo(&4).await.unwrap(), 4);
+    // A slot frees when a connection closes.
+    drop(a);
+    let mut admitted = None;
+    for _ in 0..100 {
+        let d = tcp_client(addr).await;
+        if d.echo(&5).await.is_ok() {
+            admitted = Some(d);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let d = admitted.expect("no connection admitted after one closed");
+    assert_eq!(d.echo(&6).await.unwrap(), 6);
+    assert_eq!(b.echo(&7).await.unwrap(), 7);
+}
+
+/// Reads until EOF and returns how long it took, at most 5 s.
+async fn time_until_closed(mut s: TcpStream) -> Duration {
+    let start = Instant::now();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    read.await
+        .expect("the server did not close the idle connection");
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed() {
+    let addr = serve(
+        with_probe()
+            .idle_timeout(Some(Duration::from_millis(200)))
+            .build(),
+    )
+    .await;
+    // Says nothing at all.
+    let silent = TcpStream::connect(addr).await.unwrap();
+    let waited = time_until_closed(silent).await;
+    assert!(
+        waited >= Duration::from_millis(150),
+        "closed after {waited:?}"
+    );
+    // Sends half a record and stops.
+    let mut half = TcpStream::connect(addr).await.unwrap();
+    half.write_all(&[0x80, 0, 0, 100, 1, 2, 3]).await.unwrap();
+    time_until_closed(half).await;
+}
+
+#[tokio::test]
+async fn busy_connections_are_not_idle() {
+    let addr = serve(
+        with_probe()
+            .idle_timeout(Some(Duration::from_millis(100)))
+            .build(),
+    )
+    .await;
+    let c = tcp_client(addr).await;
+    // A call running longer than the idle time keeps the connection.
+    assert_eq!(c.sleep(&400, &1).await.unwrap(), 1);
+    // So do calls more frequent than the idle time.
+    for i in 0..8 {
+        assert_eq!(c.echo(&i).await.unwrap(), i);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    assert!(!c.inner().is_closed());
+    // Then silence closes it; the client notices.
+    eventually("client sees the close", || c.inner().is_closed()).await;
+}
+
+#[tokio::test]
+async fn call_timeout_sets_the_deadline_and_cancels_slow_calls() {
+    let addr = serve(
+        with_probe()
+            .call_timeout(Some(Duration::from_millis(300)))
+            .build(),
+    )
+    .await;
+    let client = Client::connect_tcp(addr).await.unwrap();
+    let left: u32 = client.call(PROBE, 1, 1, &()).await.unwrap();
+    assert!(left > 0 && left <= 300, "{left} ms left");
+    let start = Instant::now();
+    let e = client
+        .call::<_, u32>(PROBE, 1, 2, &5000u32)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RpcError::SystemErr), "{e:?}");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(took >= Duration::from_millis(250), "took {took:?}");
+    // Fast calls are unaffected.
+    let r: u32 = client.call(PROBE, 1, 2, &10u32).await.unwrap();
+    assert_eq!(r, 0);
+}
+
+#[tokio::test]
+async fn without_call_timeout_there_is_no_deadline() {
+    let addr = serve(with_probe().build()).await;
+    let client = Client::connect_tcp(addr).await.unwrap();
+    let left: u32 = client.call(PROBE, 1, 1, &()).await.unwrap();
+    assert_eq!(left, u32::MAX);
+}
+
+#[tokio::test]
+async fn udp_calls_get_the_deadline_too() {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let server = with_probe()
+        .call_timeout(Some(Duration::from_millis(200)))
+        .build();
+    tokio::spawn(async move { server.serve_udp(socket).await });
+    let client = Client::connect_udp(addr).await.unwrap();
+    let left: u32 = client.call(PROBE, 1, 1, &()).await.unwrap();
+    assert!(left > 0 && left <= 200, "{left} ms left");
+    let e = client
+        .call::<_, u32>(PROBE, 1, 2, &5000u32)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RpcError::SystemErr), "{e:?}");
+}

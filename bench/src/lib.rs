@@ -1,0 +1,32 @@
+//! Side-by-side benchmarks of this project against C `rpcgen` + libtirpc,
+//! on the protocol and values of `specs/bench.x`.
+//!
+//! * [`codec`]: encode and decode of a small struct, READDIR-style linked
+//!   lists and 1 MiB of opaque data, our generated code against the C
+//!   routines `rpcgen` generates on libtirpc's `xdrmem` streams.
+//! * [`rpc`]: NULL calls (one in flight, 64 in flight, 16 connections) and
+//!   1 MiB READ/WRITE on loopback TCP, our client and server against the C
+//!   client and server, plus the cross pairs and a plain TCP stream as the
+//!   ceiling.
+//! * [`gen`]: `xdrgen` against `rpcgen` on the same `.x` files.
+//!
+//! Run it with `cargo run --release -p bench -- all` (or `codec`, `rpc`,
+//! `gen`); see `docs/BENCHMARKS.md`. Every client, server and codec loop is
+//! a process of its own, pinned by the same [`placement::Placement`] on
+//! both sides; results are medians over interleaved passes.
+
+pub mod c_peers;
+pub mod codec;
+pub mod cpu;
+pub mod error;
+pub mod gen;
+pub mod machine;
+pub mod placement;
+pub mod proto;
+pub mod result_line;
+pub mod rpc;
+pub mod stats;
+pub mod table;
+pub mod values;
+
+pub use error::{BenchError, Result};

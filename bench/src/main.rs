@@ -1,0 +1,294 @@
+//! `bench`: runs the side-by-side benchmarks against C rpcgen + libtirpc
+//! and prints Markdown tables (progress goes to stderr).
+//!
+//! ```text
+//! cargo run --release -p bench -- all      # codec, compiler, then RPC
+//! cargo run --release -p bench -- codec
+//! cargo run --release -p bench -- gen
+//! cargo run --release -p bench -- rpc
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bench::codec::{self, CodecOptions};
+use bench::placement::Placement;
+use bench::rpc::load::{self, CallKind, LoadConfig};
+use bench::rpc::{self, stream, RpcOptions};
+use bench::{gen, machine, BenchError, Result};
+use clap::{Args, Parser, Subcommand};
+
+/// Side-by-side benchmarks: our generated code, xdr-codec and rpc-runtime
+/// against C rpcgen + libtirpc (see docs/BENCHMARKS.md).
+#[derive(Debug, Parser)]
+#[command(name = "bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// The codec, compiler and RPC benchmarks, in that order.
+    All(RunArgs),
+    /// The codec benchmark only: encode/decode, generated Rust vs rpcgen C.
+    Codec(RunArgs),
+    /// The compiler benchmark only: xdrgen vs rpcgen on the same files.
+    Gen(RunArgs),
+    /// The RPC benchmark only: client and server, Rust vs C, on loopback.
+    Rpc(RunArgs),
+    /// Worker: the Rust RPC server on 127.0.0.1:PORT, until killed.
+    #[command(hide = true)]
+    Serve {
+        #[arg(long)]
+        port: u16,
+    },
+    /// Worker: the Rust RPC client; prints one `result ...` line.
+    #[command(hide = true)]
+    Load(LoadArgs),
+    /// Worker: the Rust codec loops; prints `codec ...` lines.
+    #[command(hide = true)]
+    CodecRun {
+        #[arg(long, default_value_t = 200)]
+        millis: u64,
+        #[arg(long, value_delimiter = ',', default_value = "1000")]
+        lists: Vec<u32>,
+    },
+    /// Worker: xdrgen on one file (types, clients, servers) into OUT.
+    #[command(hide = true)]
+    XdrgenRun {
+        spec: PathBuf,
+        #[arg(short = 'D')]
+        defines: Vec<String>,
+        #[arg(short = 'o')]
+        out: PathBuf,
+    },
+    /// Worker: the TCP stream sink on 127.0.0.1:PORT, until killed.
+    #[command(hide = true)]
+    TcpSink {
+        #[arg(long)]
+        port: u16,
+    },
+    /// Worker: the TCP stream source; prints one `result ...` line.
+    #[command(hide = true)]
+    TcpStream {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 0.2)]
+        warmup: f64,
+        #[arg(long, default_value_t = 1.0)]
+        secs: f64,
+    },
+}
+
+/// Settings of a benchmark run.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Passes over everything; the tables show medians over the passes.
+    #[arg(long, default_value_t = 3)]
+    passes: usize,
+    /// Measured seconds of each RPC run.
+    #[arg(long, default_value_t = 1.0)]
+    secs: f64,
+    /// Warm-up seconds before each RPC run's measurement.
+    #[arg(long, default_value_t = 0.2)]
+    warmup: f64,
+    /// READ/WRITE payload, in bytes (at most 4 MiB minus headers).
+    #[arg(long, default_value_t = 1 << 20)]
+    payload_bytes: u32,
+    /// Minimum milliseconds per codec case and operation and pass.
+    #[arg(long, default_value_t = 200)]
+    codec_millis: u64,
+    /// Entries of the codec list cases, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    lists: Vec<u32>,
+    /// Where clients and servers run (taskset).
+    #[arg(long, value_enum, default_value_t = Placement::Split)]
+    placement: Placement,
+    /// A `.x` file for the compiler benchmark (repeatable; default:
+    /// rpcsvc/nfs_prot.x and the corpus's libvirt remote_protocol.x with
+    /// the macros libvirt's headers define).
+    #[arg(long)]
+    gen_spec: Vec<PathBuf>,
+    /// A macro for every --gen-spec file, `NAME=VALUE` (repeatable).
+    #[arg(long)]
+    gen_define: Vec<String>,
+    /// Runs of each compiler per file and pass.
+    #[arg(long, default_value_t = 3)]
+    gen_runs: usize,
+    /// Skip the cross pairs (Rust client -> C server, C client -> Rust
+    /// server).
+    #[arg(long)]
+    no_cross: bool,
+}
+
+#[derive(Debug, Args)]
+struct LoadArgs {
+    #[arg(long)]
+    addr: SocketAddr,
+    #[arg(long, value_enum)]
+    kind: CallKind,
+    #[arg(long, default_value_t = 0)]
+    size: u32,
+    #[arg(long, default_value_t = 1)]
+    connections: usize,
+    #[arg(long, default_value_t = 1)]
+    in_flight: usize,
+    #[arg(long, default_value_t = 0.2)]
+    warmup: f64,
+    #[arg(long, default_value_t = 1.0)]
+    secs: f64,
+}
+
+fn duration(secs: f64, what: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(secs).map_err(|e| BenchError::Usage(format!("{what} {secs}: {e}")))
+}
+
+fn progress(line: &str) {
+    eprintln!("bench: {line}");
+}
+
+/// Which parts to run.
+#[derive(Debug, Clone, Copy)]
+struct Parts {
+    codec: bool,
+    gen: bool,
+    rpc: bool,
+}
+
+fn run_benchmarks(args: &RunArgs, parts: Parts) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| BenchError::io("finding this program", e))?;
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    println!("## bench {}\n", command.join(" "));
+    println!("{}", machine::describe());
+    println!("Placement: {}.\n", args.placement.describe());
+    if parts.codec {
+        let opts = CodecOptions {
+            passes: args.passes,
+            millis: args.codec_millis,
+            lists: args.lists.clone(),
+            placement: args.placement,
+        };
+        let report = codec::run(&exe, &opts, &mut progress)?;
+        println!(
+            "### Codec: ns per operation, medians of {} passes (>= {} ms each)\n",
+            opts.passes, opts.millis
+        );
+        println!("{}", report.render());
+    }
+    if parts.gen {
+        let specs = if args.gen_spec.is_empty() {
+            gen::default_specs()
+        } else {
+            args.gen_spec
+                .iter()
+                .map(|p| gen::GenSpec {
+                    path: p.clone(),
+                    defines: args.gen_define.clone(),
+                })
+                .collect()
+        };
+        let runs = args.passes.max(1) * args.gen_runs.max(1);
+        let rows = gen::run(&exe, &specs, runs, args.placement, &mut progress)?;
+        println!(
+            "### Compiler: wall time per run (process start to exit), medians of {runs} runs\n"
+        );
+        println!("{}", gen::render(&rows));
+    }
+    if parts.rpc {
+        let opts = RpcOptions {
+            passes: args.passes,
+            warmup: duration(args.warmup, "--warmup")?,
+            window: duration(args.secs, "--secs")?,
+            payload_bytes: args.payload_bytes,
+            placement: args.placement,
+            cross: !args.no_cross,
+        };
+        let report = rpc::run(&exe, &opts, &mut progress)?;
+        println!(
+            "### RPC on loopback TCP: medians of {} passes of {:.2} s (after {:.2} s warm-up)\n",
+            opts.passes,
+            opts.window.as_secs_f64(),
+            opts.warmup.as_secs_f64()
+        );
+        println!("{}", report.render());
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Cmd::All(a) => run_benchmarks(
+            &a,
+            Parts {
+                codec: true,
+                gen: true,
+                rpc: true,
+            },
+        ),
+        Cmd::Codec(a) => run_benchmarks(
+            &a,
+            Parts {
+                codec: true,
+                gen: false,
+                rpc: false,
+            },
+        ),
+        Cmd::Gen(a) => run_benchmarks(
+            &a,
+            Parts {
+                codec: false,
+                gen: true,
+                rpc: false,
+            },
+        ),
+        Cmd::Rpc(a) => run_benchmarks(
+            &a,
+            Parts {
+                codec: false,
+                gen: false,
+                rpc: true,
+            },
+        ),
+        Cmd::XdrgenRun { spec, defines, out } => gen::xdrgen_run(&spec, &defines, &out),
+        Cmd::Serve { port } => rpc::server::serve(port),
+        Cmd::Load(a) => {
+            let cfg = LoadConfig {
+                addr: a.addr,
+                kind: a.kind,
+                size: a.size,
+                connections: a.connections,
+                in_flight: a.in_flight,
+                warmup: duration(a.warmup, "--warmup")?,
+                window: duration(a.secs, "--secs")?,
+            };
+            println!("{}", load::run(&cfg)?);
+            Ok(())
+        }
+        Cmd::CodecRun { millis, lists } => codec::worker::run(millis, &lists, &mut |line| {
+            println!("{line}");
+        }),
+        Cmd::TcpSink { port } => stream::sink(port),
+        Cmd::TcpStream { addr, warmup, secs } => {
+            let r = stream::stream(
+                addr,
+                duration(warmup, "--warmup")?,
+                duration(secs, "--secs")?,
+            )?;
+            println!("{r}");
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! The RPC benchmark: our client and server against the C `rpcgen` +
+//! libtirpc client and server on loopback TCP, side by side in one run.
+//!
+//! Every client and server is a process of its own, pinned by the same
+//! [`Placement`] whichever side it is: the Rust server is `bench serve`,
+//! the Rust client `bench load`, the C ones `bench/c/bench_server.c` and
+//! `bench/c/bench_client.c`. Each pass runs every scenario for every
+//! client/server pair, rotating the pairs' order from pass to pass so that
+//! drift in machine load spreads over all of them; the report holds the
+//! medians over the passes.
+
+pub mod load;
+pub mod report;
+pub mod server;
+pub mod stream;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use interop_tests::c_peer::{free_tcp_port, run_with_timeout, CServer, Endpoint};
+
+use crate::c_peers;
+use crate::cpu::process_cpu_ns;
+use crate::error::{BenchError, Result};
+use crate::placement::{Placement, Role};
+use crate::result_line::LoadResult;
+use crate::stats::median;
+use load::CallKind;
+
+/// Settings of an RPC benchmark run.
+#[derive(Debug, Clone)]
+pub struct RpcOptions {
+    /// Passes over every scenario and pair (the report shows medians).
+    pub passes: usize,
+    /// Warm-up before each measured window.
+    pub warmup: Duration,
+    /// The measured window of each run.
+    pub window: Duration,
+    /// READ/WRITE payload, in bytes (1 MiB by default).
+    pub payload_bytes: u32,
+    /// Where clients and servers run.
+    pub placement: Placement,
+    /// Also run the cross pairs (Rust client with C server and the other
+    /// way round).
+    pub cross: bool,
+}
+
+/// One implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Side {
+    /// Our generated code on `rpc-runtime`.
+    Rust,
+    /// C `rpcgen` + libtirpc.
+    C,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Rust => "Rust",
+            Side::C => "C",
+        })
+    }
+}
+
+/// A client and the server it calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pair {
+    /// The client's implementation.
+    pub client: Side,
+    /// The server's implementation.
+    pub server: Side,
+}
+
+impl fmt::Display for Pair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} client -> {} server", self.client, self.server)
+    }
+}
+
+/// The measured situations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scenario {
+    /// NULL, one call in flight on one connection.
+    Null1,
+    /// NULL, 64 calls in flight: Rust on one connection; C (one call per
+    /// `CLIENT`) as 64 client processes.
+    Null64,
+    /// NULL from 16 connections, one call in flight each: Rust as one
+    /// process, C as 16 processes.
+    Null16Conn,
+    /// BENCH_READ of the payload, one call in flight.
+    Read,
+    /// BENCH_WRITE of the payload, one call in flight.
+    Write,
+}
+
+impl Scenario {
+    /// Every scenario, in report order.
+    pub const ALL: [Scenario; 5] = [
+        Scenario::Null1,
+        Scenario::Null64,
+        Scenario::Null16Conn,
+        Scenario::Read,
+        Scenario::Write,
+    ];
+
+    /// The procedure called.
+    pub fn kind(self) -> CallKind {
+        match self {
+            Scenario::Null1 | Scenario::Null64 | Scenario::Null16Conn => CallKind::Null,
+            Scenario::Read => CallKind::Read,
+            Scenario::Write => CallKind::Write,
+        }
+    }
+
+    /// Rust client shape: (connections, calls in flight per connection).
+    pub fn rust_shape(self) -> (usize, usize) {
+        match self {
+            Scenario::Null64 => (1, 64),
+            Scenario::Null16Conn => (16, 1),
+            _ => (1, 1),
+        }
+    }
+
+    /// C client processes (each one connection, one call in flight).
+    pub fn c_processes(self) -> usize {
+        match self {
+            Scenario::Null64 => 64,
+            Scenario::Null16Conn => 16,
+            _ => 1,
+        }
+    }
+
+    /// Whether throughput is reported in MiB/s.
+    pub fn moves_data(self) -> bool {
+        matches!(self.kind(), CallKind::Read | CallKind::Write)
+    }
+
+    /// A title for the report.
+    pub fn title(self, payload_bytes: u32) -> String {
+        let payload = if payload_bytes == 1 << 20 {
+            "1 MiB".to_owned()
+        } else {
+            format!("{payload_bytes} bytes")
+        };
+        match self {
+            Scenario::Null1 => "NULL, 1 call in flight".to_owned(),
+            Scenario::Null64 => {
+                "NULL, 64 calls in flight (Rust: 1 connection; C: 64 processes)".to_owned()
+            }
+            Scenario::Null16Conn => {
+                "NULL, 16 connections x 1 call in flight (Rust: 1 process; C: 16 processes)"
+                    .to_owned()
+            }
+            Scenario::Read => format!("READ {payload}, 1 call in flight"),
+            Scenario::Write => format!("WRITE {payload}, 1 call in flight"),
+        }
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Measurement {
+    /// Calls per second in the window.
+    pub calls_per_sec: f64,
+    /// Payload MiB per second in the window (0 for NULL).
+    pub mib_per_sec: f64,
+    /// Median latency, µs (`None` when the client kept no samples).
+    pub p50_us: Option<f64>,
+    /// 99th percentile latency, µs.
+    pub p99_us: Option<f64>,
+    /// Client CPU time per call in the window, µs.
+    pub client_cpu_us: Option<f64>,
+    /// Server CPU time per call (all the client's calls), µs.
+    pub server_cpu_us: Option<f64>,
+}
+
+impl Measurement {
+    fn new(r: &LoadResult, server_cpu_ns: u64) -> Measurement {
+        let secs = r.window_ns as f64 / 1e9;
+        let per_call = |ns: u64, calls: u64| (calls > 0).then(|| ns as f64 / calls as f64 / 1e3);
+        let us = |ns: u64| (ns > 0).then(|| ns as f64 / 1e3);
+        Measurement {
+            calls_per_sec: r.calls as f64 / secs,
+            mib_per_sec: r.bytes as f64 / secs / f64::from(1u32 << 20),
+            p50_us: us(r.p50_ns),
+            p99_us: us(r.p99_ns),
+            client_cpu_us: per_call(r.client_cpu_ns, r.calls),
+            server_cpu_us: per_call(server_cpu_ns, r.total_calls),
+        }
+    }
+
+    /// Field-wise medians of several measurements.
+    fn median_of(ms: &[Measurement]) -> Measurement {
+        let med = |f: &dyn Fn(&Measurement) -> Option<f64>| {
+            median(&ms.iter().filter_map(f).collect::<Vec<_>>())
+        };
+        Measurement {
+            calls_per_sec: med(&|m| Some(m.calls_per_sec)).unwrap_or(0.0),
+            mib_per_sec: med(&|m| Some(m.mib_per_sec)).unwrap_or(0.0),
+            p50_us: med(&|m| m.p50_us),
+            p99_us: med(&|m| m.p99_us),
+            client_cpu_us: med(&|m| m.client_cpu_us),
+            server_cpu_us: med(&|m| m.server_cpu_us),
+        }
+    }
+}
+
+/// The medians of an RPC benchmark run.
+#[derive(Debug, Clone)]
+pub struct RpcReport {
+    /// The settings used.
+    pub options: RpcOptions,
+    /// Medians per scenario and pair.
+    pub results: HashMap<(Scenario, Pair), Measurement>,
+    /// The plain TCP stream's median (payload MiB/s in `mib_per_sec`).
+    pub stream: Measurement,
+}
+
+/// The processes and programs of one run.
+struct Peers {
+    exe: PathBuf,
+    c_client: PathBuf,
+    rust_server: CServer,
+    c_server: CServer,
+    sink: CServer,
+}
+
+/// Starts `cmd` and waits until it accepts on `127.0.0.1:port`.
+fn start_server(cmd: Command, port: u16) -> Result<CServer> {
+    Ok(CServer::spawn(
+        cmd,
+        Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
+    )?)
+}
+
+fn secs_arg(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}
+
+impl Peers {
+    fn start(exe: &Path, placement: Placement) -> Result<Peers> {
+        let c_server_bin = c_peers::bench_server()?;
+        let c_client = c_peers::bench_client()?;
+        let port = free_tcp_port()?;
+        let mut cmd = placement.command(Role::Server, exe);
+        cmd.args(["serve", "--port", &port.to_string()]);
+        let rust_server = start_server(cmd, port)?;
+        let port = free_tcp_port()?;
+        let mut cmd = placement.command(Role::Server, &c_server_bin);
+        cmd.args(["tcp", &port.to_string()]);
+        let c_server = start_server(cmd, port)?;
+        let port = free_tcp_port()?;
+        let mut cmd = placement.command(Role::Server, exe);
+        cmd.args(["tcp-sink", "--port", &port.to_string()]);
+        let sink = start_server(cmd, port)?;
+        Ok(Peers {
+            exe: exe.to_path_buf(),
+            c_client,
+            rust_server,
+            c_server,
+            sink,
+        })
+    }
+
+    fn server(&mut self, side: Side) -> &mut CServer {
+        match side {
+            Side::Rust => &mut self.rust_server,
+            Side::C => &mut self.c_server,
+        }
+    }
+
+    /// Runs `cmd` (a client) while reading the CPU time of `server_pid`.
+    fn run_client(cmd: &mut Command, server_pid: u32, opts: &RpcOptions) -> Result<Measurement> {
+        let cpu0 = process_cpu_ns(Some(server_pid))?;
+        let out = run_with_timeout(cmd, opts.warmup + opts.window + Duration::from_secs(60))?;
+        let cpu1 = process_cpu_ns(Some(server_pid))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            return Err(BenchError::Worker {
+                command: format!("{cmd:?}"),
+                status: out.status.to_string(),
+                output: format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+            });
+        }
+        let r = LoadResult::from_output(&stdout)?;
+        Ok(Measurement::new(&r, cpu1.saturating_sub(cpu0)))
+    }
+
+    fn measure(
+        &mut self,
+        scenario: Scenario,
+        pair: Pair,
+        opts: &RpcOptions,
+    ) -> Result<Measurement> {
+        let server = self.server(pair.server);
+        server.check_running()?;
+        let pid = server.pid();
+        let addr = server
+            .tcp_addr()
+            .ok_or_else(|| BenchError::Usage("server is not on TCP".to_owned()))?;
+        let size = match scenario.kind() {
+            CallKind::Null => 0,
+            _ => opts.payload_bytes,
+        };
+        let mut cmd = match pair.client {
+            Side::Rust => {
+                let (connections, in_flight) = scenario.rust_shape();
+                let mut c = opts.placement.command(Role::Client, &self.exe);
+                c.args(["load", "--addr", &addr.to_string()])
+                    .args(["--kind", scenario.kind().as_arg()])
+                    .args(["--size", &size.to_string()])
+                    .args(["--connections", &connections.to_string()])
+                    .args(["--in-flight", &in_flight.to_string()])
+                    .args(["--warmup", &secs_arg(opts.warmup)])
+                    .args(["--secs", &secs_arg(opts.window)]);
+                c
+            }
+            Side::C => {
+                let mut c = opts.placement.command(Role::Client, &self.c_client);
+                c.args(["-m", scenario.kind().as_arg()])
+                    .args(["-n", &size.to_string()])
+                    .args(["-p", &scenario.c_processes().to_string()])
+                    .args(["-w", &secs_arg(opts.warmup)])
+                    .args(["-t", &secs_arg(opts.window)])
+                    .arg(addr.ip().to_string())
+                    .arg(addr.port().to_string());
+                c
+            }
+        };
+        Self::run_client(&mut cmd, pid, opts)
+    }
+
+    fn measure_stream(&mut self, opts: &RpcOptions) -> Result<Measurement> {
+        self.sink.check_running()?;
+        let addr = self
+            .sink
+            .tcp_addr()
+            .ok_or_else(|| BenchError::Usage("sink is not on TCP".to_owned()))?;
+        let mut cmd = opts.placement.command(Role::Client, &self.exe);
+        cmd.args(["tcp-stream", "--addr", &addr.to_string()])
+            .args(["--warmup", &secs_arg(opts.warmup)])
+            .args(["--secs", &secs_arg(opts.window)]);
+        Self::run_client(&mut cmd, self.sink.pid(), opts)
+    }
+}
+
+/// The pairs to run: Rust/Rust and C/C, plus the cross pairs if asked.
+pub fn pairs(cross: bool) -> Vec<Pair> {
+    let mut v = vec![
+        Pair {
+            client: Side::Rust,
+            server: Side::Rust,
+        },
+        Pair {
+            client: Side::C,
+            server: Side::C,
+        },
+    ];
+    if cross {
+        v.push(Pair {
+            client: Side::Rust,
+            server: Side::C,
+        });
+        v.push(Pair {
+            client: Side::C,
+            server: Side::Rust,
+        });
+    }
+    v
+}
+
+/// Runs the RPC benchmark. `exe` is the `bench` binary (for the Rust
+/// server, client and stream workers); `progress` gets a line per run.
+///
+/// # Errors
+///
+/// [`BenchError::CPeer`] if the C peers cannot be built or started,
+/// [`BenchError::Worker`] if a client fails (a wrong reply, an RPC error),
+/// [`BenchError::Io`] if a server's CPU time cannot be read.
+pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Result<RpcReport> {
+    if opts.passes == 0 || opts.window.is_zero() {
+        return Err(BenchError::Usage(
+            "passes and the measured window must be non-zero".to_owned(),
+        ));
+    }
+    let mut peers = Peers::start(exe, opts.placement)?;
+    let pairs = pairs(opts.cross);
+    let mut samples: HashMap<(Scenario, Pair), Vec<Measurement>> = HashMap::new();
+    let mut stream = Vec::new();
+    for pass in 0..opts.passes {
+        let m = peers.measure_stream(opts)?;
+        progress(&format!(
+            "pass {}/{}: TCP stream: {:.0} MiB/s",
+            pass + 1,
+            opts.passes,
+            m.mib_per_sec
+        ));
+        stream.push(m);
+        for scenario in Scenario::ALL {
+            for i in 0..pairs.len() {
+                let Some(&pair) = pairs.get((i + pass) % pairs.len()) else {
+                    continue;
+                };
+                let m = peers.measure(scenario, pair, opts)?;
+                progress(&format!(
+                    "pass {}/{}: {}: {pair}: {:.0} calls/s",
+                    pass + 1,
+                    opts.passes,
+                    scenario.title(opts.payload_bytes),
+                    m.calls_per_sec
+                ));
+                samples.entry((scenario, pair)).or_default().push(m);
+            }
+        }
+    }
+    for side in [Side::Rust, Side::C] {
+        peers.server(side).check_running()?;
+    }
+    Ok(RpcReport {
+        options: opts.clone(),
+        results: samples
+            .iter()
+            .map(|(k, v)| (*k, Measurement::median_of(v)))
+            .collect(),
+        stream: Measurement::median_of(&stream),
+    })
+}

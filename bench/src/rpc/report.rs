@@ -1,0 +1,174 @@
+//! The RPC benchmark's tables: one per scenario, then the targets of
+//! issue 4 as ratios.
+
+use std::fmt::Write as _;
+
+use super::{pairs, Measurement, Pair, RpcReport, Scenario, Side};
+use crate::table::{num, ratio, Table};
+
+const RUST: Pair = Pair {
+    client: Side::Rust,
+    server: Side::Rust,
+};
+const C: Pair = Pair {
+    client: Side::C,
+    server: Side::C,
+};
+
+impl RpcReport {
+    fn get(&self, scenario: Scenario, pair: Pair) -> Option<&Measurement> {
+        self.results.get(&(scenario, pair))
+    }
+
+    /// Throughput of a scenario: MiB/s when it moves data, else calls/s.
+    fn throughput(&self, scenario: Scenario, pair: Pair) -> Option<f64> {
+        self.get(scenario, pair).map(|m| {
+            if scenario.moves_data() {
+                m.mib_per_sec
+            } else {
+                m.calls_per_sec
+            }
+        })
+    }
+
+    /// The report as Markdown: a table per scenario, the TCP stream
+    /// ceiling, and the targets.
+    pub fn render(&self) -> String {
+        let payload = self.options.payload_bytes;
+        let mut out = String::new();
+        for scenario in Scenario::ALL {
+            let _ = writeln!(out, "#### {}\n", scenario.title(payload));
+            let mut header = vec!["client -> server", "calls/s"];
+            if scenario.moves_data() {
+                header.push("MiB/s");
+            }
+            header.extend([
+                "p50 µs",
+                "p99 µs",
+                "client CPU µs/call",
+                "server CPU µs/call",
+                "vs C -> C",
+            ]);
+            let mut t = Table::new(header);
+            for pair in pairs(self.options.cross) {
+                let Some(m) = self.get(scenario, pair) else {
+                    continue;
+                };
+                let mut row = vec![pair.to_string(), num(Some(m.calls_per_sec), 0)];
+                if scenario.moves_data() {
+                    row.push(num(Some(m.mib_per_sec), 0));
+                }
+                row.extend([
+                    num(m.p50_us, 1),
+                    num(m.p99_us, 1),
+                    num(m.client_cpu_us, 2),
+                    num(m.server_cpu_us, 2),
+                    ratio(div(
+                        self.throughput(scenario, pair),
+                        self.throughput(scenario, C),
+                    )),
+                ]);
+                t.row(row);
+            }
+            out.push_str(&t.render());
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "Plain loopback TCP stream (1 MiB writes, no RPC), same placement: {} MiB/s \
+             (sender CPU {} µs/MiB, receiver CPU {} µs/MiB).\n",
+            num(Some(self.stream.mib_per_sec), 0),
+            num(self.stream.client_cpu_us, 0),
+            num(self.stream.server_cpu_us, 0),
+        );
+        out.push_str(
+            "#### Targets (issue 4), Rust client -> Rust server vs C client -> C server\n\n",
+        );
+        out.push_str(&self.targets().render());
+        out
+    }
+
+    fn targets(&self) -> Table {
+        let mut t = Table::new(["target", "Rust", "reference", "ratio", "goal", "met"]);
+        let mut add = |name: &str,
+                       ours: Option<f64>,
+                       reference: Option<f64>,
+                       goal: f64,
+                       lower_is_better: bool| {
+            let r = div(ours, reference);
+            let met = match r {
+                Some(r) if lower_is_better => yes_no(r <= goal),
+                Some(r) => yes_no(r >= goal),
+                None => "-",
+            };
+            let goal = if lower_is_better {
+                format!("<= {goal:.2}x")
+            } else {
+                format!(">= {goal:.2}x")
+            };
+            t.row([
+                name.to_owned(),
+                num(ours, 1),
+                num(reference, 1),
+                ratio(r),
+                goal,
+                met.to_owned(),
+            ]);
+        };
+        let p50 = |s: &Self, p| s.get(Scenario::Null1, p).and_then(|m| m.p50_us);
+        add(
+            "NULL p50 latency µs, 1 in flight (vs C)",
+            p50(self, RUST),
+            p50(self, C),
+            1.0,
+            true,
+        );
+        add(
+            "NULL calls/s, 64 in flight on 1 connection (vs C 1 in flight)",
+            self.throughput(Scenario::Null64, RUST),
+            self.throughput(Scenario::Null1, C),
+            5.0,
+            false,
+        );
+        add(
+            "NULL calls/s, 16 connections (vs C 16 processes)",
+            self.throughput(Scenario::Null16Conn, RUST),
+            self.throughput(Scenario::Null16Conn, C),
+            1.5,
+            false,
+        );
+        let stream = Some(self.stream.mib_per_sec);
+        for (scenario, name) in [(Scenario::Read, "READ"), (Scenario::Write, "WRITE")] {
+            add(
+                &format!("{name} MiB/s (vs C)"),
+                self.throughput(scenario, RUST),
+                self.throughput(scenario, C),
+                1.0,
+                false,
+            );
+            add(
+                &format!("{name} MiB/s (vs plain TCP stream)"),
+                self.throughput(scenario, RUST),
+                stream,
+                0.85,
+                false,
+            );
+        }
+        t
+    }
+}
+
+fn div(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}

@@ -1,0 +1,87 @@
+//! Smoke test: `bench all` with tiny durations runs end to end (C peers
+//! built and started, every pair and scenario measured, the C and Rust
+//! codec encodings identical, both compilers run) and prints every table.
+//! Not a benchmark: the figures of an unoptimised build say nothing.
+
+use std::process::Command;
+
+/// The benchmark's own spec, a small file for the compiler benchmark.
+const BENCH_X: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/bench.x");
+
+#[test]
+fn bench_all_runs_with_tiny_counts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["all", "--passes", "1", "--secs", "0.05", "--warmup", "0.01"])
+        .args([
+            "--codec-millis",
+            "1",
+            "--lists",
+            "10,100",
+            "--placement",
+            "none",
+        ])
+        .args(["--gen-runs", "1", "--gen-spec", BENCH_X])
+        .output()
+        .expect("bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench failed:\n{stdout}\n{stderr}");
+
+    // The codec table: both ops of every case, with a goal where issue 3
+    // sets one (the encodings matched, or bench would have failed).
+    for case in ["small", "list-10", "list-100", "opaque-1MiB"] {
+        for op in ["encode", "decode"] {
+            let row = stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("| {case} ")) && l.contains(op));
+            assert!(row.is_some(), "no codec row {case} {op}:\n{stdout}");
+        }
+    }
+    // The compiler table: both compilers timed on the file.
+    let gen_row = stdout
+        .lines()
+        .find(|l| l.starts_with("| bench.x "))
+        .unwrap_or_else(|| panic!("no compiler row:\n{stdout}"));
+    assert!(
+        gen_row.ends_with("x |"),
+        "xdrgen or rpcgen failed: {gen_row}"
+    );
+    // The RPC tables: every scenario, every pair, a non-zero rate.
+    let titles = [
+        "#### NULL, 1 call in flight",
+        "#### NULL, 64 calls in flight",
+        "#### NULL, 16 connections",
+        "#### READ 1 MiB",
+        "#### WRITE 1 MiB",
+    ];
+    for title in titles {
+        let section = stdout
+            .split(title)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no section {title}:\n{stdout}"));
+        let table: Vec<&str> = section
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        for pair in [
+            "Rust client -> Rust server",
+            "C client -> C server",
+            "Rust client -> C server",
+            "C client -> Rust server",
+        ] {
+            let row = table
+                .iter()
+                .find(|l| l.contains(pair))
+                .unwrap_or_else(|| panic!("{title}: no row for {pair}:\n{stdout}"));
+            let calls: f64 = row
+                .split('|')
+                .nth(2)
+                .and_then(|c| c.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{title}: no calls/s in {row}"));
+            assert!(calls > 0.0, "{title}: {pair} made no calls: {row}");
+        }
+    }
+    assert!(stdout.contains("Plain loopback TCP stream"), "{stdout}");
+    assert!(stdout.contains("#### Targets (issue 4)"), "{stdout}");
+}

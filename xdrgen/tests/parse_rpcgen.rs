@@ -150,7 +150,10 @@ fn agrees_with_rpcgen() {
     x_files(Path::new("/usr/include/rpcsvc"), &mut files);
     files.push(PathBuf::from("/usr/include/tirpc/rpc/rpcb_prot.x"));
     x_files(
-        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/xdr-corpus")),
+        Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/xdr-corpus"
+        )),
         &mut files,
     );
     files.sort();

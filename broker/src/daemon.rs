@@ -3,18 +3,19 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use datastore::Endpoint;
 use rpc_runtime::record::RecordCodecBuilder;
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::backend::Backend;
+use crate::backend_io::Target;
 use crate::config::{Config, ConfigError};
-use crate::connection::{self, Ending, Shared};
+use crate::core::Core;
+use crate::driver::{Driver, Input};
 use crate::listener::{Accepted, Listener};
-use crate::route::{RoutingError, RoutingTable};
+use crate::route::RoutingError;
 
 /// Pause after a failed `accept` (for example, out of file descriptors).
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -53,29 +54,35 @@ pub enum BrokerError {
 /// ```
 #[derive(Debug)]
 pub struct Broker {
-    shared: Arc<Shared>,
+    config: crate::core::CoreConfig,
+    targets: Vec<(Arc<str>, Target)>,
+    codec: RecordCodecBuilder,
+    max_in_flight_per_client: usize,
     listeners: Vec<Listener>,
     max_connections: usize,
 }
 
 impl Broker {
-    /// Sets up the backends (nothing is connected until the first call) and
-    /// binds every listener of `config`. Relative Unix socket paths must
-    /// already be resolved ([`Config::resolve_relative_paths`]).
+    /// Resolves the configuration and binds every listener of `config`.
+    /// Nothing is connected until [`Broker::run`]. Relative Unix socket
+    /// paths must already be resolved ([`Config::resolve_relative_paths`]).
     ///
     /// # Errors
     ///
-    /// [`BrokerError::Routing`] or [`BrokerError::Bind`].
+    /// [`BrokerError::Config`] or [`BrokerError::Bind`].
     pub async fn bind(config: &Config) -> Result<Broker, BrokerError> {
-        let (rules, backend_list) = config.rules();
-        let table = RoutingTable::new(&rules, backend_list.len())?;
-        let max_record_bytes = config.limits.max_record_bytes as usize;
-        let backends = backend_list
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()).rotate_left(32);
+        let core_config = config.core_config(seed)?;
+        let (_, backend_list) = config.rules();
+        let targets = backend_list
             .iter()
-            .map(|(name, address)| Backend::new(name, address, max_record_bytes))
+            .map(|(name, address)| (Arc::from(*name), Target::new(address)))
             .collect();
         let mut codec = RecordCodecBuilder::new();
-        codec.max_record_bytes(max_record_bytes);
+        codec.max_record_bytes(config.limits.max_record_bytes as usize);
         let mut listeners = Vec::new();
         for l in &config.listen {
             let listener = Listener::bind(&l.0)
@@ -87,12 +94,10 @@ impl Broker {
             listeners.push(listener);
         }
         Ok(Broker {
-            shared: Arc::new(Shared {
-                table,
-                backends,
-                codec,
-                max_in_flight_per_client: config.limits.max_in_flight_per_client,
-            }),
+            config: core_config,
+            targets,
+            codec,
+            max_in_flight_per_client: config.limits.max_in_flight_per_client,
             listeners,
             max_connections: config.limits.max_connections,
         })
@@ -106,29 +111,47 @@ impl Broker {
             .collect()
     }
 
-    /// Accepts and serves client connections on every listener until
-    /// `shutdown` completes; then stops accepting, closes every client
-    /// connection and removes its Unix socket files.
+    /// Connects to the backends, accepts and serves client connections
+    /// on every listener until `shutdown` completes; then stops accepting,
+    /// closes every connection and removes its Unix socket files.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let connections = Arc::new(Semaphore::new(self.max_connections));
+        let (inbox, inbox_rx) = mpsc::unbounded_channel();
+        let core = Core::new(self.config, Instant::now());
+        let driver = Driver::new(core, self.targets, self.codec, inbox.clone());
         let mut tasks = JoinSet::new();
+        tasks.spawn(driver.run(inbox_rx));
+        let connections = Arc::new(Semaphore::new(self.max_connections));
+        let client = ClientSetup {
+            codec: self.codec,
+            max_in_flight: self.max_in_flight_per_client,
+            inbox,
+        };
         for listener in self.listeners {
             tracing::info!(endpoint = %listener.local_endpoint(), "listening");
             tasks.spawn(accept_loop(
                 listener,
-                Arc::clone(&self.shared),
+                client.clone(),
                 Arc::clone(&connections),
             ));
         }
+        drop(client);
         shutdown.await;
         tracing::info!("shutting down");
         tasks.shutdown().await;
     }
 }
 
+/// What every client connection needs.
+#[derive(Debug, Clone)]
+struct ClientSetup {
+    codec: RecordCodecBuilder,
+    max_in_flight: usize,
+    inbox: mpsc::UnboundedSender<Input>,
+}
+
 /// Accepts connections on one listener forever, each served in its own
 /// task; the tasks end when this one is aborted.
-async fn accept_loop(listener: Listener, shared: Arc<Shared>, connections: Arc<Semaphore>) {
+async fn accept_loop(listener: Listener, setup: ClientSetup, connections: Arc<Semaphore>) {
     let mut clients = JoinSet::new();
     loop {
         tokio::select! {
@@ -146,22 +169,18 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>, connections: Arc<S
                     tracing::warn!("too many client connections: refusing one");
                     continue;
                 };
-                let shared = Arc::clone(&shared);
+                let s = setup.clone();
                 clients.spawn(async move {
-                    let (peer, ending) = match accepted {
-                        Accepted::Tcp(s, peer) => {
+                    match accepted {
+                        Accepted::Tcp(io, peer) => {
+                            let _ = io.set_nodelay(true);
                             tracing::debug!(peer, "client connected");
-                            let ending = connection::serve(s, &peer, shared).await;
-                            (peer, ending)
+                            crate::client_io::serve(io, peer, s.codec, s.max_in_flight, s.inbox).await;
                         }
-                        Accepted::Unix(s, peer) => {
+                        Accepted::Unix(io, peer) => {
                             tracing::debug!(peer, "client connected");
-                            let ending = connection::serve(s, &peer, shared).await;
-                            (peer, ending)
+                            crate::client_io::serve(io, peer, s.codec, s.max_in_flight, s.inbox).await;
                         }
-                    };
-                    if ending == Ending::Closed {
-                        tracing::debug!(peer, "client disconnected");
                     }
                     drop(permit);
                 });

@@ -1,12 +1,15 @@
-//! The broker daemon as a library: configuration, the sans-IO routing
-//! decision, and the tokio layer that forwards ONC RPC call records
-//! (RFC 5531) from many client connections over one shared connection per
-//! backend.
+//! The broker daemon as a library: configuration, a sans-IO core, and the
+//! tokio layer that forwards ONC RPC call records (RFC 5531) from many
+//! client connections over one shared connection per backend.
 //!
 //! * [`config`]: the TOML configuration and its embedded default.
-//! * [`route`]: the routing decision (config + call header -> what to do),
-//!   free of I/O.
-//! * [`Broker`]: listeners, client connections, backends.
+//! * [`route`]: program and version to route, free of I/O.
+//! * [`core`]: the state machine: placement in a pool (rendezvous
+//!   hashing on a key from the arguments), XID rewriting, timeouts,
+//!   retries and failover, in-flight limits, supervision of backend
+//!   connections. No sockets, no clock.
+//! * [`Broker`]: listeners, client connections, backend connections, and
+//!   the task that drives the core.
 //!
 //! What the broker answers by itself:
 //!
@@ -15,7 +18,10 @@
 //! | `rpcvers` is not 2                            | MSG_DENIED / RPC_MISMATCH {2,2}|
 //! | no route for the program                      | PROG_UNAVAIL                   |
 //! | program routed, but not this version          | PROG_MISMATCH {lowest, highest}|
-//! | backend unreachable, connection lost, timeout | SYSTEM_ERR                     |
+//! | no backend of the call's candidates connected and admitted | SYSTEM_ERR        |
+//! | the route's or procedure's timeout passed     | SYSTEM_ERR                     |
+//! | connection lost, call not idempotent or out of attempts | SYSTEM_ERR           |
+//! | client over `max_in_flight_per_client` (normally not reached: reading pauses) | SYSTEM_ERR |
 //!
 //! A client that sends something that is not a stream of RPC call
 //! records (a bad fragment, a record over `limits.max_record_bytes`, a
@@ -23,12 +29,15 @@
 //! logged; other clients are unaffected.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-mod backend;
+mod backend_io;
 mod builtin;
+mod client_io;
 pub mod config;
-mod connection;
+pub mod core;
 mod daemon;
+mod driver;
 mod listener;
 pub mod route;
+mod wire;
 
 pub use daemon::{Broker, BrokerError};

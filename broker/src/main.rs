@@ -91,8 +91,10 @@ fn print_summary(config: &Config) {
     for (name, b) in &config.backends {
         println!("backend {name} = {}", b.address);
     }
-    let (rules, backends) = config.rules();
-    for r in rules {
+    let Ok(core) = config.core_config(0) else {
+        return;
+    };
+    for (r, plan) in config.routes.iter().zip(&core.routes) {
         let versions = if r.versions.is_empty() {
             "*".to_owned()
         } else {
@@ -102,11 +104,23 @@ fn print_summary(config: &Config) {
                 .collect::<Vec<_>>()
                 .join(",")
         };
-        let backend = backends.get(r.backend.0).map_or("?", |b| b.0);
+        let pool = plan
+            .pool
+            .iter()
+            .filter_map(|b| core.backends.get(b.0).map(|s| s.name.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let key = if plan.key.is_some() {
+            "by key"
+        } else {
+            "in turn"
+        };
         println!(
-            "route   program {:#x} version {versions} -> {backend} (timeout {} ms)",
+            "route   program {:#x} version {versions} -> [{pool}] {key}, {} replica(s), timeout {} ms, {} retries",
             r.program,
-            r.timeout.as_millis()
+            plan.replicas,
+            plan.timeout.as_millis(),
+            plan.retries,
         );
     }
 }

@@ -1,44 +1,39 @@
-//! The routing decision, sans-IO: a [`RoutingTable`] built from the
+//! The first routing decision, sans-IO: a [`RoutingTable`] built from the
 //! configuration plus a call's fixed header ([`CallPeek`]) give a
-//! [`Decision`]. No sockets, no
-//! clock: the state machine of issue 5 (pools, key hashing, failover)
-//! replaces [`RoutingTable::decide`] without touching the I/O around it.
-
-use std::collections::HashMap;
-use std::time::Duration;
+//! [`Decision`]: which route (program and version) serves the call, or the
+//! reply the broker gives by itself. Choosing a backend within the route's
+//! pool (key hashing, failover) is the [`core`](crate::core)'s job.
 
 use rpc_runtime::message::{CallPeek, RPC_VERSION};
+use std::collections::HashMap;
 
-/// Index of a backend in the broker's backend list (the order of
-/// [`RoutingTable::new`]'s `backends`).
+/// Index of a backend in the broker's backend list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BackendId(pub usize);
 
+/// Index of a route in the broker's route list (the `[[routes]]` order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteId(pub usize);
+
 /// One routing rule: calls to `program` (at one of `versions`, or any
-/// version when `versions` is empty) go to `backend`, and wait at most
-/// `timeout` for the reply.
+/// version when `versions` is empty) take route `route`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     /// The program number.
     pub program: u32,
     /// The versions this rule covers; empty means every version.
     pub versions: Vec<u32>,
-    /// Where the calls go.
-    pub backend: BackendId,
-    /// How long a caller waits for the backend's reply.
-    pub timeout: Duration,
+    /// The route the calls take.
+    pub route: RouteId,
 }
 
 /// What to do with one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    /// Forward the call record to `backend`; answer the caller with a
-    /// SYSTEM_ERR reply if no reply comes within `timeout`.
+    /// Forward the call along `route`.
     Forward {
-        /// The backend.
-        backend: BackendId,
-        /// The deadline, from when the call was received.
-        timeout: Duration,
+        /// The route.
+        route: RouteId,
     },
     /// Answer with MSG_DENIED / RPC_MISMATCH (RFC 5531 section 9): the
     /// caller does not speak RPC version 2.
@@ -62,10 +57,10 @@ pub enum Decision {
 
 #[derive(Debug, Clone, Default)]
 struct ProgramRoutes {
-    /// (version, backend, timeout) for rules naming versions.
-    versions: Vec<(u32, BackendId, Duration)>,
+    /// (version, route) for rules naming versions.
+    versions: Vec<(u32, RouteId)>,
     /// A rule covering every version, if any.
-    any: Option<(BackendId, Duration)>,
+    any: Option<RouteId>,
 }
 
 /// Why a set of rules does not make a routing table.
@@ -84,40 +79,40 @@ pub enum RoutingError {
         /// The version both cover (`*` when both cover every version).
         version: String,
     },
-    /// A rule names a backend index outside the backend list.
-    #[error("rule {rule} names backend {backend}, but there are only {count} backends")]
-    NoSuchBackend {
+    /// A rule names a route index outside the route list.
+    #[error("rule {rule} names route {route}, but there are only {count} routes")]
+    NoSuchRoute {
         /// Index of the rule.
         rule: usize,
-        /// The backend index named.
-        backend: usize,
-        /// The number of backends.
+        /// The route index named.
+        route: usize,
+        /// The number of routes.
         count: usize,
     },
 }
 
-/// The broker's routes: program (and version) to backend.
+/// The broker's routes: program (and version) to route.
 #[derive(Debug, Clone, Default)]
 pub struct RoutingTable {
     programs: HashMap<u32, ProgramRoutes>,
 }
 
 impl RoutingTable {
-    /// Builds a table from `rules`, with `backend_count` backends.
+    /// Builds a table from `rules`, with `route_count` routes.
     ///
     /// # Errors
     ///
     /// [`RoutingError::Overlap`] when two rules cover one program and
-    /// version; [`RoutingError::NoSuchBackend`].
-    pub fn new(rules: &[Rule], backend_count: usize) -> Result<Self, RoutingError> {
+    /// version; [`RoutingError::NoSuchRoute`].
+    pub fn new(rules: &[Rule], route_count: usize) -> Result<Self, RoutingError> {
         let mut programs: HashMap<u32, ProgramRoutes> = HashMap::new();
         let mut owner: HashMap<(u32, Option<u32>), usize> = HashMap::new();
         for (i, rule) in rules.iter().enumerate() {
-            if rule.backend.0 >= backend_count {
-                return Err(RoutingError::NoSuchBackend {
+            if rule.route.0 >= route_count {
+                return Err(RoutingError::NoSuchRoute {
                     rule: i,
-                    backend: rule.backend.0,
-                    count: backend_count,
+                    route: rule.route.0,
+                    count: route_count,
                 });
             }
             let keys: Vec<Option<u32>> = if rule.versions.is_empty() {
@@ -137,8 +132,8 @@ impl RoutingTable {
                 owner.insert((rule.program, key), i);
                 let p = programs.entry(rule.program).or_default();
                 match key {
-                    Some(v) => p.versions.push((v, rule.backend, rule.timeout)),
-                    None => p.any = Some((rule.backend, rule.timeout)),
+                    Some(v) => p.versions.push((v, rule.route)),
+                    None => p.any = Some(rule.route),
                 }
             }
         }
@@ -161,11 +156,11 @@ impl RoutingTable {
         let hit = p
             .versions
             .iter()
-            .find(|(v, _, _)| *v == call.version)
-            .map(|&(_, b, t)| (b, t))
+            .find(|(v, _)| *v == call.version)
+            .map(|&(_, r)| r)
             .or(p.any);
         match hit {
-            Some((backend, timeout)) => Decision::Forward { backend, timeout },
+            Some(route) => Decision::Forward { route },
             None => {
                 let low = p.versions.iter().map(|v| v.0).min().unwrap_or(0);
                 let high = p.versions.iter().map(|v| v.0).max().unwrap_or(0);
@@ -184,8 +179,6 @@ impl RoutingTable {
 mod tests {
     use super::*;
 
-    const T: Duration = Duration::from_secs(1);
-
     fn call(program: u32, version: u32) -> CallPeek {
         CallPeek {
             xid: 1,
@@ -196,12 +189,11 @@ mod tests {
         }
     }
 
-    fn rule(program: u32, versions: &[u32], backend: usize) -> Rule {
+    fn rule(program: u32, versions: &[u32], route: usize) -> Rule {
         Rule {
             program,
             versions: versions.to_vec(),
-            backend: BackendId(backend),
-            timeout: T,
+            route: RouteId(route),
         }
     }
 
@@ -212,10 +204,7 @@ mod tests {
             3,
         )
         .unwrap();
-        let fwd = |b| Decision::Forward {
-            backend: BackendId(b),
-            timeout: T,
-        };
+        let fwd = |r| Decision::Forward { route: RouteId(r) };
         assert_eq!(t.decide(&call(10, 1)), fwd(0));
         assert_eq!(t.decide(&call(10, 2)), fwd(0));
         assert_eq!(t.decide(&call(10, 3)), fwd(1));
@@ -232,17 +221,11 @@ mod tests {
         let t = RoutingTable::new(&[rule(10, &[], 0), rule(10, &[2], 1)], 2).unwrap();
         assert!(matches!(
             t.decide(&call(10, 2)),
-            Decision::Forward {
-                backend: BackendId(1),
-                ..
-            }
+            Decision::Forward { route: RouteId(1) }
         ));
         assert!(matches!(
             t.decide(&call(10, 7)),
-            Decision::Forward {
-                backend: BackendId(0),
-                ..
-            }
+            Decision::Forward { route: RouteId(0) }
         ));
     }
 
@@ -269,7 +252,7 @@ mod tests {
         assert!(RoutingTable::new(&[rule(10, &[], 0), rule(10, &[], 0)], 1).is_err());
         assert!(matches!(
             RoutingTable::new(&[rule(10, &[], 3)], 1),
-            Err(RoutingError::NoSuchBackend { .. })
+            Err(RoutingError::NoSuchRoute { .. })
         ));
     }
 }

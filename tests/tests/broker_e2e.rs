@@ -171,11 +171,27 @@ fn garbage_clients_are_cut_off_while_others_carry_on() {
     );
 }
 
+/// Runs the client with `args` until it succeeds, for at most `within`;
+/// returns the last run.
+fn run_client_until_ok(args: &[&str], e: &Endpoint, within: Duration) -> std::process::Output {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let out = run_client(args, e);
+        if out.status.success() || std::time::Instant::now() > deadline {
+            return out;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn backend_down_gives_system_err_and_restart_is_picked_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let endpoint = Endpoint::Unix(dir.path().join("ds.sock"));
-    let broker = start_broker(&datastore_route(&endpoint));
+    let broker = start_broker(&format!(
+        "[supervision]\nbackoff_initial_ms = 50\nbackoff_max_ms = 300\nhealth_interval_ms = 100\n\n{}",
+        datastore_route(&endpoint)
+    ));
     // Nothing listens on the backend socket yet: the call fails, with an
     // answer rather than silence.
     let out = run_client(&["-m", "null", "-n", "1"], &broker.tcp);
@@ -183,15 +199,23 @@ fn backend_down_gives_system_err_and_restart_is_picked_up() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.to_lowercase().contains("system error"), "{stderr}");
 
+    // The supervisor keeps reconnecting (with backoff) and readmits the
+    // backend once it answers a health check.
     let mut cmd = std::process::Command::new(&bins().datastore_server);
     cmd.arg("--listen").arg(url(&endpoint));
     let server = interop_tests::c_peer::CServer::spawn(cmd, endpoint.clone())
         .expect("start datastore-server");
+    let within = Duration::from_secs(10);
+    let probe = ["-m", "null", "-n", "1"];
+    assert_ok(
+        &run_client_until_ok(&probe, &broker.unix, within),
+        "first call after the backend came up",
+    );
     assert_ok(
         &run_client(&["-i", "1", "-n", "5"], &broker.unix),
         "after the backend came up",
     );
-    // Kill it and start another: the broker reconnects on the next call.
+    // Kill it: calls fail fast with SYSTEM_ERR; start another: picked up.
     drop(server);
     let out = run_client(&["-m", "null", "-n", "1"], &broker.tcp);
     assert!(!out.status.success(), "a call to a dead backend must fail");
@@ -199,6 +223,10 @@ fn backend_down_gives_system_err_and_restart_is_picked_up() {
     cmd.arg("--listen").arg(url(&endpoint));
     let _server = interop_tests::c_peer::CServer::spawn(cmd, endpoint.clone())
         .expect("restart datastore-server");
+    assert_ok(
+        &run_client_until_ok(&probe, &broker.tcp, within),
+        "first call after the backend restarted",
+    );
     assert_ok(
         &run_client(&["-i", "2", "-n", "5"], &broker.tcp),
         "after the backend restarted",

@@ -7,35 +7,50 @@
 //! listen = ["unix://broker.sock", "tcp://127.0.0.1:7100"]
 //!
 //! [limits]
-//! max_record_bytes = 8388608     # largest call record from a client, bytes
-//! max_in_flight_per_client = 64  # calls one client may have outstanding
-//! max_connections = 1024         # client connections at once, all listeners
-//! call_timeout_ms = 30000        # default wait for a backend's reply
+//! max_record_bytes = 8388608        # largest record, bytes
+//! max_in_flight_per_client = 64     # calls one client may have outstanding
+//! max_in_flight_per_backend = 1024  # calls outstanding on one backend
+//! max_connections = 1024            # client connections at once
+//! call_timeout_ms = 30000           # default wait for a backend's reply
+//!
+//! [supervision]                     # see broker.example.toml
+//! health_interval_ms = 1000
 //!
 //! [backends.store1]
 //! address = "tcp://127.0.0.1:7101"   # or unix://PATH, or builtin:datastore
+//! connections = 2                    # optional, default 1
+//! [backends.store2]
+//! address = "tcp://127.0.0.1:7102"
 //!
 //! [[routes]]
 //! program = 0x2000DA7A     # the program number
 //! versions = [1]           # optional: absent or empty routes every version
-//! backend = "store1"       # a key of [backends]
+//! pool = ["store1", "store2"]  # or backend = "store1"
+//! replicas = 2             # backends per key, for failover
+//! key = "first-argument"   # route by the first argument (string/opaque)
 //! timeout_ms = 5000        # optional: overrides limits.call_timeout_ms
+//! retries = 1              # extra attempts of idempotent procedures
+//! [[routes.procedures]]
+//! procedure = 2
+//! idempotent = true
 //! ```
 //!
 //! [`Config::DEFAULT_TOML`] is the embedded default the broker runs with
 //! when started without arguments.
 
 mod address;
+mod resolve;
+mod route;
+mod supervision;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 
 pub use address::{BackendAddress, Builtin, ListenAddress};
-
-use crate::route::{BackendId, Rule};
+pub use route::{KeySource, ProcedureConfig, RouteConfig};
+pub use supervision::SupervisionConfig;
 
 /// A whole broker configuration, as read from TOML.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -47,6 +62,10 @@ pub struct Config {
     /// Limits (table `[limits]`); every key has a default.
     #[serde(default)]
     pub limits: Limits,
+    /// Supervision of backend connections (table `[supervision]`); every
+    /// key has a default.
+    #[serde(default)]
+    pub supervision: SupervisionConfig,
     /// Backends by name (tables `[backends.NAME]`).
     #[serde(default)]
     pub backends: BTreeMap<String, BackendConfig>,
@@ -64,11 +83,16 @@ pub struct Limits {
     /// disconnected.
     pub max_record_bytes: u32,
     /// Calls one client connection may have outstanding (key
-    /// `max_in_flight_per_client`, default 64); further calls wait to be
-    /// read.
+    /// `max_in_flight_per_client`, default 64, at most 65,536); further
+    /// calls wait to be read.
     pub max_in_flight_per_client: usize,
+    /// Calls outstanding on one backend (key `max_in_flight_per_backend`,
+    /// default 1024, at most 2^20); further calls wait for a slot until
+    /// their deadline.
+    pub max_in_flight_per_backend: usize,
     /// Client connections at once over all listeners (key
-    /// `max_connections`, default 1024); more are accepted and closed.
+    /// `max_connections`, default 1024, at most 2^20); more are accepted
+    /// and closed.
     pub max_connections: usize,
     /// How long a caller waits for a backend's reply by default, in
     /// milliseconds (key `call_timeout_ms`, default 30,000).
@@ -80,6 +104,7 @@ impl Default for Limits {
         Limits {
             max_record_bytes: 8 * 1024 * 1024,
             max_in_flight_per_client: 64,
+            max_in_flight_per_backend: 1024,
             max_connections: 1024,
             call_timeout_ms: 30_000,
         }
@@ -92,23 +117,14 @@ impl Default for Limits {
 pub struct BackendConfig {
     /// Where the backend is (key `address`).
     pub address: BackendAddress,
+    /// Connections the broker keeps to it (key `connections`, default 1,
+    /// at most 64); each call goes to the least loaded one.
+    #[serde(default = "one")]
+    pub connections: usize,
 }
 
-/// One `[[routes]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteConfig {
-    /// The program number (key `program`).
-    pub program: u32,
-    /// The versions routed (key `versions`); absent or empty: all.
-    #[serde(default)]
-    pub versions: Vec<u32>,
-    /// The backend's name, a key of `[backends]` (key `backend`).
-    pub backend: String,
-    /// How long a caller waits for the reply, in milliseconds (key
-    /// `timeout_ms`); absent: `limits.call_timeout_ms`.
-    #[serde(default)]
-    pub timeout_ms: Option<u64>,
+fn one() -> usize {
+    1
 }
 
 /// Why a configuration is refused.
@@ -128,7 +144,7 @@ pub enum ConfigError {
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
     /// The configuration is well-formed but inconsistent; the message names
-    /// the key.
+    /// the key and, where known, the line.
     #[error("{0}")]
     Invalid(String),
 }
@@ -153,7 +169,7 @@ impl Config {
     /// [`ConfigError::Toml`] or [`ConfigError::Invalid`].
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text)?;
-        config.validate()?;
+        config.validate(text)?;
         Ok(config)
     }
 
@@ -169,62 +185,6 @@ impl Config {
             source,
         })?;
         Config::from_toml(&text)
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |m: String| Err(ConfigError::Invalid(m));
-        if self.listen.is_empty() {
-            return invalid("listen: at least one address is needed".into());
-        }
-        if self.limits.max_in_flight_per_client == 0 {
-            return invalid("limits.max_in_flight_per_client: must be at least 1".into());
-        }
-        if self.limits.max_connections == 0 {
-            return invalid("limits.max_connections: must be at least 1".into());
-        }
-        if self.limits.max_record_bytes < 24 {
-            return invalid(
-                "limits.max_record_bytes: must be at least 24 (one call header)".into(),
-            );
-        }
-        for (i, r) in self.routes.iter().enumerate() {
-            if !self.backends.contains_key(&r.backend) {
-                return invalid(format!(
-                    "routes[{i}].backend: no backend named `{}` in [backends]",
-                    r.backend
-                ));
-            }
-        }
-        let (rules, _) = self.rules();
-        crate::route::RoutingTable::new(&rules, self.backends.len())
-            .map_err(|e| ConfigError::Invalid(format!("routes: {e}")))?;
-        Ok(())
-    }
-
-    /// The backends' names and addresses in [`BackendId`] order, and the
-    /// routes as [`Rule`]s naming them.
-    pub fn rules(&self) -> (Vec<Rule>, Vec<(&str, &BackendAddress)>) {
-        let backends: Vec<(&str, &BackendAddress)> = self
-            .backends
-            .iter()
-            .map(|(name, b)| (name.as_str(), &b.address))
-            .collect();
-        let rules = self
-            .routes
-            .iter()
-            .filter_map(|r| {
-                let id = backends.iter().position(|(name, _)| *name == r.backend)?;
-                Some(Rule {
-                    program: r.program,
-                    versions: r.versions.clone(),
-                    backend: BackendId(id),
-                    timeout: Duration::from_millis(
-                        r.timeout_ms.unwrap_or(self.limits.call_timeout_ms),
-                    ),
-                })
-            })
-            .collect();
-        (rules, backends)
     }
 
     /// This configuration with every relative Unix socket path (listeners

@@ -53,11 +53,15 @@ fn full_example_parses() {
     .unwrap();
     assert_eq!(c.limits.max_record_bytes, 1000);
     assert_eq!(c.limits.max_in_flight_per_client, 64);
-    let (rules, backends) = c.rules();
+    let (_, backends) = c.rules();
     assert_eq!(backends.len(), 2);
-    assert_eq!(rules[0].timeout, Duration::from_secs(30));
-    assert_eq!(rules[1].timeout, Duration::from_millis(250));
-    assert_eq!(backends[rules[1].backend.0].0, "b");
+    let core = c.core_config(1).unwrap();
+    assert_eq!(core.routes[0].timeout, Duration::from_secs(30));
+    assert_eq!(core.routes[1].timeout, Duration::from_millis(250));
+    assert_eq!(backends[core.routes[1].pool[0].0].0, "b");
+    assert_eq!(core.routes[1].replicas, 1);
+    assert_eq!(core.routes[1].retries, 1);
+    assert_eq!(core.backends[1].health_check, (200, 1));
 
     let resolved = c.resolve_relative_paths(Path::new("/run/x"));
     assert_eq!(
@@ -90,4 +94,95 @@ fn errors_name_the_key() {
     assert!(e.contains("routes") && e.contains("program 1"), "{e}");
     let e = err("listen = [\"tcp://x:1\"]\n[limits]\nmax_in_flight_per_client = 0");
     assert!(e.contains("limits.max_in_flight_per_client"), "{e}");
+}
+
+#[test]
+fn example_file_routes_the_datastore_over_three_backends() {
+    let text = include_str!("../../broker.example.toml");
+    let c = Config::from_toml(text).unwrap();
+    assert!(c
+        .listen
+        .iter()
+        .any(|l| l.0 == Endpoint::Tcp("127.0.0.1:7100".into())));
+    assert!(c.listen.iter().any(|l| matches!(l.0, Endpoint::Unix(_))));
+    let core = c.core_config(0).unwrap();
+    let names: Vec<&str> = core.backends.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["store1", "store2", "store3"]);
+    let (_, backends) = c.rules();
+    for (i, port) in [7101, 7102, 7103].into_iter().enumerate() {
+        assert_eq!(
+            backends[i].1,
+            &BackendAddress::Endpoint(Endpoint::Tcp(format!("127.0.0.1:{port}")))
+        );
+    }
+    let route = &core.routes[0];
+    assert_eq!(route.pool.len(), 3);
+    assert_eq!(route.replicas, 2);
+    assert!(route.key.is_some());
+    assert!(route.policy(2).idempotent && route.policy(2).keyed);
+    assert!(!route.policy(1).idempotent);
+    assert!(!route.policy(4).keyed);
+    assert_eq!(route.policy(0).timeout, Some(Duration::from_secs(1)));
+    assert_eq!(core.supervision.eject_after_failures, 3);
+    assert_eq!(core.backends[0].health_check, (0x2000_DA7A, 1));
+    assert!(core.backends.iter().all(|b| b.connections == 2));
+}
+
+#[test]
+fn pool_errors_name_the_key_and_line() {
+    let head = "listen = [\"tcp://x:1\"]\n[backends.a]\naddress = \"tcp://h:1\"\n[backends.b]\naddress = \"tcp://h:2\"\n[[routes]]\nprogram = 1\n";
+    let e = err(&format!("{head}pool = [\"a\", \"zz\"]\n"));
+    assert!(
+        e.contains("routes[0].pool (line 8)") && e.contains("zz"),
+        "{e}"
+    );
+    let e = err(&format!("{head}pool = [\"a\", \"b\"]\nreplicas = 3\n"));
+    assert!(
+        e.contains("routes[0].replicas (line 9)") && e.contains("pool size (2)"),
+        "{e}"
+    );
+    let e = err(&format!("{head}pool = [\"a\", \"a\"]\n"));
+    assert!(e.contains("appears twice"), "{e}");
+    let e = err(&format!("{head}pool = []\n"));
+    assert!(e.contains("names no backend"), "{e}");
+    let e = err(&format!("{head}backend = \"a\"\npool = [\"b\"]\n"));
+    assert!(e.contains("not both") && e.contains("line 8"), "{e}");
+    let e = err(head);
+    assert!(
+        e.contains("routes[0]") && e.contains("`backend` or `pool`"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{head}pool = [\"a\"]\nkey = \"second-argument\"\n"
+    ));
+    assert!(e.contains("second-argument") && e.contains("line 9"), "{e}");
+    let e = err(&format!(
+        "{head}pool = [\"a\"]\n[[routes.procedures]]\nprocedure = 2\n[[routes.procedures]]\nprocedure = 2\n"
+    ));
+    assert!(
+        e.contains("procedure 2 is listed twice") && e.contains("line 11"),
+        "{e}"
+    );
+    let e = err("listen = [\"tcp://x:1\"]\n[supervision]\nhealth_interval_ms = 0\n");
+    assert!(e.contains("supervision.health_interval_ms (line 3)"), "{e}");
+    let e = err("listen = [\"tcp://x:1\"]\n[supervision]\nbackoff_max_ms = 1\n");
+    assert!(e.contains("supervision.backoff_max_ms (line 3)"), "{e}");
+    let e = err(
+        "listen = [\"tcp://x:1\"]\n[limits]\nmax_connections = 5\n max_in_flight_per_backend=0\n",
+    );
+    assert!(
+        e.contains("limits.max_in_flight_per_backend (line 4)"),
+        "{e}"
+    );
+    let e =
+        err("listen = [\"tcp://x:1\"]\n[backends.a]\naddress = \"tcp://h:1\"\nconnections = 0\n");
+    assert!(
+        e.contains("backends.a.connections (line 4): must be from 1 to 64"),
+        "{e}"
+    );
+    let e = err("listen = [\"tcp://x:1\"]\n[limits]\nmax_in_flight_per_client = 1000000\n");
+    assert!(
+        e.contains("limits.max_in_flight_per_client (line 3): must be from 1 to 65536"),
+        "{e}"
+    );
 }

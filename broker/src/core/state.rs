@@ -1,0 +1,194 @@
+//! The core's records: calls, clients, backends.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::handles::{BackendId, CallId, ClientId, ConnId, RouteId};
+
+/// A call being forwarded.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) client: ClientId,
+    pub(crate) client_xid: u32,
+    /// (program, version, procedure), for logs.
+    pub(crate) header: (u32, u32, u32),
+    /// The whole call record as received; emptied once it can no longer
+    /// be sent again (after the last attempt).
+    pub(crate) record: Bytes,
+    pub(crate) route: RouteId,
+    pub(crate) idempotent: bool,
+    /// Backends that may serve it, in preference order.
+    pub(crate) candidates: Vec<BackendId>,
+    /// Backends it was sent to, in order.
+    pub(crate) tried: Vec<BackendId>,
+    pub(crate) max_attempts: u32,
+    pub(crate) deadline: Instant,
+    pub(crate) state: CallState,
+    /// The client left; nobody gets the reply.
+    pub(crate) orphan: bool,
+}
+
+impl Call {
+    pub(crate) fn attempts(&self) -> u32 {
+        u32::try_from(self.tried.len()).unwrap_or(u32::MAX)
+    }
+}
+
+/// Where a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallState {
+    /// Being placed (only inside one input).
+    Unassigned,
+    /// Waiting for a backend connection or an in-flight slot.
+    Queued(BackendId),
+    /// Sent; the reply will carry `xid` on `conn` (slot `slot`).
+    Sent {
+        backend: BackendId,
+        slot: usize,
+        conn: ConnId,
+        xid: u32,
+        attempt_deadline: Option<Instant>,
+    },
+}
+
+/// A client connection.
+#[derive(Debug, Default)]
+pub(crate) struct ClientState {
+    /// Its forwarded calls not yet answered.
+    pub(crate) calls: BTreeSet<CallId>,
+}
+
+/// What waits for a reply on a backend connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outstanding {
+    Call(CallId),
+    Probe,
+}
+
+/// The connection side of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// No connection; the next attempt is at `retry_at`.
+    Down { retry_at: Instant },
+    /// Connection `conn` is being made; given up at `deadline`.
+    Connecting { conn: ConnId, deadline: Instant },
+    /// Connection `conn` carries calls.
+    Up { conn: ConnId },
+}
+
+/// One connection slot of a backend: its link and what rides on it.
+#[derive(Debug)]
+pub(crate) struct LinkState {
+    pub(crate) link: Link,
+    /// Next XID to try on the current connection.
+    pub(crate) next_xid: u32,
+    /// Consecutive failed or lost connections (the backoff exponent).
+    pub(crate) connect_failures: u32,
+    /// Calls sent on this connection and not answered.
+    pub(crate) in_flight: usize,
+    /// The outstanding health check: its XID and deadline.
+    pub(crate) probe: Option<(u32, Instant)>,
+    /// When the next health check is due (while up).
+    pub(crate) next_probe: Option<Instant>,
+    /// The deadline registered in the timers for this slot.
+    pub(crate) wake: Option<Instant>,
+}
+
+impl LinkState {
+    fn new(now: Instant) -> Self {
+        LinkState {
+            link: Link::Down { retry_at: now },
+            next_xid: 0,
+            connect_failures: 0,
+            in_flight: 0,
+            probe: None,
+            next_probe: None,
+            wake: None,
+        }
+    }
+
+    pub(crate) fn up(&self) -> Option<ConnId> {
+        match self.link {
+            Link::Up { conn } => Some(conn),
+            _ => None,
+        }
+    }
+
+    /// Connected, or making its first connection (not a reconnection
+    /// after a failure).
+    pub(crate) fn usable(&self) -> bool {
+        match self.link {
+            Link::Up { .. } => true,
+            Link::Connecting { .. } => self.connect_failures == 0,
+            Link::Down { .. } => false,
+        }
+    }
+
+    pub(crate) fn conn(&self) -> Option<ConnId> {
+        match self.link {
+            Link::Up { conn } | Link::Connecting { conn, .. } => Some(conn),
+            Link::Down { .. } => None,
+        }
+    }
+
+    /// The earliest supervision deadline.
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
+        match self.link {
+            Link::Down { retry_at } => Some(retry_at),
+            Link::Connecting { deadline, .. } => Some(deadline),
+            Link::Up { .. } => match (self.probe, self.next_probe) {
+                (Some((_, d)), _) => Some(d),
+                (None, n) => n,
+            },
+        }
+    }
+}
+
+/// One backend's supervision and load.
+#[derive(Debug)]
+pub(crate) struct BackendState {
+    /// Its connections (`connections` of the configuration).
+    pub(crate) links: Vec<LinkState>,
+    /// Consecutive failures of any kind (the ejection count).
+    pub(crate) failures: u32,
+    pub(crate) ejected: bool,
+    /// Connection attempts within the restart window, all slots.
+    pub(crate) restarts: VecDeque<Instant>,
+    /// Calls sent and not answered, all connections.
+    pub(crate) in_flight: usize,
+    /// Calls waiting for this backend, oldest first.
+    pub(crate) queue: VecDeque<CallId>,
+}
+
+impl BackendState {
+    pub(crate) fn new(now: Instant, connections: usize) -> Self {
+        BackendState {
+            links: (0..connections.max(1))
+                .map(|_| LinkState::new(now))
+                .collect(),
+            failures: 0,
+            ejected: false,
+            restarts: VecDeque::new(),
+            in_flight: 0,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// May calls be placed here: admitted, and a connection is up or
+    /// being made for the first time.
+    pub(crate) fn usable(&self) -> bool {
+        !self.ejected && self.links.iter().any(LinkState::usable)
+    }
+
+    /// The live connection with the fewest calls in flight.
+    pub(crate) fn least_loaded(&self) -> Option<(usize, ConnId)> {
+        self.links
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.up().map(|c| (l.in_flight, i, c)))
+            .min()
+            .map(|(_, i, c)| (i, c))
+    }
+}

@@ -54,6 +54,18 @@ pub enum ErrorKind {
         /// The discriminant found.
         value: i64,
     },
+    /// Encoding a union value built with its `default` arm whose
+    /// discriminant one of the union's `case` labels names: the bytes would
+    /// decode as that case, not as the default arm (RFC 4506 section 4.15).
+    #[error(
+        "discriminant {value} of the default arm of union {type_name} is named by a case label"
+    )]
+    DefaultArmDiscriminant {
+        /// The union's `.x` name.
+        type_name: &'static str,
+        /// The discriminant given.
+        value: i64,
+    },
     /// Padding bytes after opaque data or a string were not zero (RFC 4506
     /// sections 4.9 - 4.11 require zero fill).
     #[error("non-zero padding bytes")]

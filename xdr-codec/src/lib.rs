@@ -19,6 +19,11 @@
 //! | `type *name` (4.19)                  | `Option<Box<T>>`                       |
 //! | linked list of `type *next`          | [`List<T>`] (a `Vec`, iterative)       |
 //!
+//! With the `serde` feature, [`XdrString`], [`Opaque`], [`VarArray`] and
+//! [`List`] implement `Serialize`/`Deserialize` (strings losslessly:
+//! text when UTF-8, bytes otherwise), and `serde_array` handles fixed
+//! arrays longer than 32 elements.
+//!
 //! Hostile input is safe: lengths read off the wire are checked against the
 //! declared maximum and against the bytes actually present before anything is
 //! allocated, padding must be zero, recursion is bounded by a depth limit,
@@ -40,6 +45,8 @@ mod error;
 mod list;
 mod opaque;
 mod primitives;
+#[cfg(feature = "serde")]
+mod serde_impls;
 mod string;
 mod traits;
 
@@ -50,6 +57,8 @@ pub use encoder::Encoder;
 pub use error::{Error, ErrorKind, Result};
 pub use list::List;
 pub use opaque::Opaque;
+#[cfg(feature = "serde")]
+pub use serde_impls::serde_array;
 pub use string::XdrString;
 pub use traits::{XdrDecode, XdrEncode};
 

@@ -46,6 +46,11 @@ pub type Doc = Vec<String>;
 pub struct Specification {
     /// The definitions, in source order.
     pub definitions: Vec<Definition>,
+    /// Definitions implied by rpcgen `%#define` passthrough lines (an
+    /// integer constant, or a C integer type), in source order. The
+    /// checker uses each only if no definition (of any file compiled
+    /// together) has the same name.
+    pub passthrough: Vec<Definition>,
 }
 
 /// One top-level definition.

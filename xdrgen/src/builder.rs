@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::generate::{generate, GenerateError, Options};
+use crate::generate::{generate, generate_many, GenerateError, Generated, Options};
 
 /// Compiles `.x` files from a build script into `OUT_DIR`.
 ///
@@ -74,6 +74,15 @@ impl Builder {
         self
     }
 
+    /// Whether to derive `serde::Serialize`/`Deserialize` on the generated
+    /// structs, enums and unions (default `false`). The crate then depends
+    /// on `serde` (feature `derive`) and on `xdr-codec` with its `serde`
+    /// feature.
+    pub fn serde(&mut self, yes: bool) -> &mut Self {
+        self.opts.emit.serde = yes;
+        self
+    }
+
     /// Defines a preprocessor macro, as `cpp -DNAME` (`value` `None`) or
     /// `-DNAME=VALUE`, before the input is read. Default: none.
     pub fn define(&mut self, name: impl Into<String>, value: Option<&str>) -> &mut Self {
@@ -139,12 +148,7 @@ impl Builder {
     ///   it have been written.
     /// * [`BuildError::Io`]: the output could not be read or written.
     pub fn compile(&self, inputs: &[impl AsRef<Path>]) -> Result<(), BuildError> {
-        let out_dir = match &self.out_dir {
-            Some(d) => d.clone(),
-            None => std::env::var_os("OUT_DIR")
-                .map(PathBuf::from)
-                .ok_or(BuildError::NoOutDir)?,
-        };
+        let out_dir = self.resolve_out_dir()?;
         let mut stems = HashSet::new();
         for input in inputs {
             let input = input.as_ref();
@@ -157,25 +161,89 @@ impl Builder {
                     "another input has the same file stem (both would write the same .rs file)",
                 ));
             }
-            if self.rerun_if_changed {
-                println!("cargo:rerun-if-changed={}", input.display());
-            }
             let result = generate(input, &self.opts);
-            let files = match &result {
-                Ok(g) => &g.files_read,
-                Err(e) => &e.files_read,
-            };
-            if self.rerun_if_changed {
-                for f in files.iter().filter(|f| f.as_path() != input) {
-                    println!("cargo:rerun-if-changed={}", f.display());
-                }
-            }
-            let generated = result.map_err(BuildError::Generate)?;
+            let generated = self.report_inputs(&[input], result)?;
             let mut out = out_dir.join(stem);
             out.set_extension("rs");
             write_if_changed(&out, &generated.code)?;
         }
         Ok(())
+    }
+
+    /// Compiles several `.x` files that belong together (one uses the
+    /// other's types, like the Stellar `Stellar-*.x` set) into the one file
+    /// `<out_dir>/<output>`, as [`crate::generate_many`] does. A file whose
+    /// content would not change is not rewritten.
+    ///
+    /// ```no_run
+    /// // build.rs
+    /// xdrgen::Builder::new().compile_together(
+    ///     &["xdr/Stellar-types.x", "xdr/Stellar-ledger.x"],
+    ///     "stellar.rs",
+    /// )?;
+    /// # Ok::<(), xdrgen::BuildError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::compile`]; [`BuildError::BadInput`] also when
+    /// `inputs` is empty or `output` is not a plain file name.
+    pub fn compile_together(
+        &self,
+        inputs: &[impl AsRef<Path>],
+        output: &str,
+    ) -> Result<(), BuildError> {
+        let out_dir = self.resolve_out_dir()?;
+        let paths: Vec<&Path> = inputs.iter().map(AsRef::as_ref).collect();
+        if paths.is_empty() {
+            return Err(BuildError::BadInput(
+                PathBuf::from(output),
+                "no input files to compile together",
+            ));
+        }
+        let plain = Path::new(output)
+            .file_name()
+            .is_some_and(|n| n == std::ffi::OsStr::new(output));
+        if !plain {
+            return Err(BuildError::BadInput(
+                PathBuf::from(output),
+                "the output must be a file name inside the output directory",
+            ));
+        }
+        let result = generate_many(&paths, &self.opts);
+        let generated = self.report_inputs(&paths, result)?;
+        write_if_changed(&out_dir.join(output), &generated.code)
+    }
+
+    fn resolve_out_dir(&self) -> Result<PathBuf, BuildError> {
+        match &self.out_dir {
+            Some(d) => Ok(d.clone()),
+            None => std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .ok_or(BuildError::NoOutDir),
+        }
+    }
+
+    /// Prints `cargo:rerun-if-changed` for the inputs and every file they
+    /// included, then passes the result on.
+    fn report_inputs(
+        &self,
+        inputs: &[&Path],
+        result: Result<Generated, GenerateError>,
+    ) -> Result<Generated, BuildError> {
+        if self.rerun_if_changed {
+            for input in inputs {
+                println!("cargo:rerun-if-changed={}", input.display());
+            }
+            let files = match &result {
+                Ok(g) => &g.files_read,
+                Err(e) => &e.files_read,
+            };
+            for f in files.iter().filter(|f| !inputs.contains(&f.as_path())) {
+                println!("cargo:rerun-if-changed={}", f.display());
+            }
+        }
+        result.map_err(BuildError::Generate)
     }
 }
 

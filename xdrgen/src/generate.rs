@@ -64,11 +64,59 @@ impl std::error::Error for GenerateError {}
 /// preprocessor and syntax errors, then (if the file parsed) semantic
 /// errors from [`crate::model::check`].
 pub fn generate(path: &Path, opts: &Options) -> Result<Generated, GenerateError> {
+    generate_many(&[path], opts)
+}
+
+/// Compiles several `.x` files that belong together into one Rust source,
+/// as if they were one specification: each file is preprocessed on its
+/// own (its own macros, `#include`s relative to its own directory), then
+/// their definitions are checked together, so one file may use the types
+/// and constants of another (the Stellar `Stellar-*.x` set, libvirt's
+/// `qemu_protocol.x` with `remote_protocol.x`, `nis_callback.x` with
+/// `nis.x`). A name defined in two of the files is a duplicate-definition
+/// error, as it would be in C.
+///
+/// ```no_run
+/// use std::path::Path;
+/// let files = [Path::new("remote_protocol.x"), Path::new("qemu_protocol.x")];
+/// let out = xdrgen::generate_many(&files, &xdrgen::Options::default())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`generate`], for all the files: if any file fails to parse, the
+/// errors of every file are reported and nothing is checked.
+pub fn generate_many(paths: &[&Path], opts: &Options) -> Result<Generated, GenerateError> {
     let mut sources = SourceMap::new();
-    let spec = parse_file(path, &opts.parse, &mut sources);
+    let mut definitions = Vec::new();
+    let mut passthrough = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        match parse_file(path, &opts.parse, &mut sources) {
+            Ok(spec) => {
+                definitions.extend(spec.definitions);
+                passthrough.extend(spec.passthrough);
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    let spec = if errors.is_empty() {
+        Ok(crate::ast::Specification {
+            definitions,
+            passthrough,
+        })
+    } else {
+        Err(errors)
+    };
     let mut emit_opts = opts.emit.clone();
     if emit_opts.source_name.is_none() {
-        emit_opts.source_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let names: Vec<String> = paths
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        emit_opts.source_name = Some(names.join(", "));
     }
     finish(spec, opts, &emit_opts, &sources)
 }

@@ -29,4 +29,4 @@ mod generate;
 pub mod model;
 pub use builder::{BuildError, Builder};
 pub use codegen::EmitOptions;
-pub use generate::{generate, generate_str, GenerateError, Generated, Options};
+pub use generate::{generate, generate_many, generate_str, GenerateError, Generated, Options};

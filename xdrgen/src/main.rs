@@ -1,12 +1,12 @@
-//! The `xdrgen` command: compiles one `.x` file to Rust.
+//! The `xdrgen` command: compiles `.x` files to Rust.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use xdrgen::model::CheckOptions;
-use xdrgen::{generate, generate_str, EmitOptions, Options, ParseOptions};
+use xdrgen::{generate_many, generate_str, EmitOptions, Options, ParseOptions};
 
 /// Compiles an ONC RPC / XDR specification (`.x`, RFC 4506 and RFC 5531,
 /// rpcgen's dialect) into Rust: types with XDR encode/decode, an async
@@ -18,9 +18,12 @@ use xdrgen::{generate, generate_str, EmitOptions, Options, ParseOptions};
 #[derive(Debug, Parser)]
 #[command(name = "xdrgen", version, about, long_about)]
 struct Cli {
-    /// The `.x` file to compile, or `-` to read standard input.
-    #[arg(value_name = "FILE")]
-    input: String,
+    /// The `.x` file to compile, or `-` to read standard input. Several
+    /// files are compiled together into one output, as one specification
+    /// (each preprocessed on its own), so that one may use another's types:
+    /// `xdrgen Stellar-*.x -o stellar.rs`.
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    inputs: Vec<String>,
 
     /// Write the Rust code to PATH instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
@@ -49,6 +52,13 @@ struct Cli {
     /// default: all three.
     #[arg(long = "emit", value_enum, value_name = "PART")]
     emit: Vec<Part>,
+
+    /// Also derive `serde::Serialize` and `serde::Deserialize` on every
+    /// struct, enum and union. The crate using the output must then depend
+    /// on `serde` (feature `derive`) and on `xdr-codec` with its `serde`
+    /// feature.
+    #[arg(long = "serde")]
+    serde: bool,
 }
 
 /// A part of the output.
@@ -76,14 +86,17 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<(), String> {
     let opts = options(cli);
-    let generated = if cli.input == "-" {
+    let generated = if cli.inputs.len() > 1 && cli.inputs.iter().any(|i| i == "-") {
+        return Err("error: `-` (standard input) cannot be combined with other input files".into());
+    } else if cli.inputs.first().is_some_and(|i| i == "-") {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| format!("error: cannot read standard input: {e}"))?;
         generate_str("<stdin>", &text, &opts)
     } else {
-        generate(std::path::Path::new(&cli.input), &opts)
+        let paths: Vec<&Path> = cli.inputs.iter().map(Path::new).collect();
+        generate_many(&paths, &opts)
     }
     .map_err(|e| e.rendered)?;
     match &cli.output {
@@ -128,6 +141,7 @@ fn options(cli: &Cli) -> Options {
             client: all || cli.emit.contains(&Part::Client),
             server: all || cli.emit.contains(&Part::Server),
             source_name: None,
+            serde: cli.serde,
         },
         check: CheckOptions {
             extern_types: cli.extern_types.iter().cloned().collect(),

@@ -136,3 +136,28 @@ fn errors() {
         assert!(matches!(err, BuildError::NoOutDir));
     }
 }
+
+#[test]
+fn compile_together_writes_one_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    builder(dir.path())
+        .compile_together(
+            &[
+                "/usr/include/rpcsvc/nis.x",
+                "/usr/include/rpcsvc/nis_callback.x",
+            ],
+            "nis_all.rs",
+        )
+        .expect("compile");
+    let code = std::fs::read_to_string(dir.path().join("nis_all.rs")).expect("nis_all.rs");
+    assert!(code.contains("pub struct NisObject") && code.contains("pub struct CbackData"));
+    let empty: [&str; 0] = [];
+    assert!(matches!(
+        builder(dir.path()).compile_together(&empty, "x.rs"),
+        Err(BuildError::BadInput(..))
+    ));
+    assert!(matches!(
+        builder(dir.path()).compile_together(&["/usr/include/rpcsvc/nis.x"], "../x.rs"),
+        Err(BuildError::BadInput(..))
+    ));
+}

@@ -1,5 +1,7 @@
-//! Snapshots of the Rust generated for real specifications: Debian's
-//! `mount.x` and every `.x` file in the project's `specs/` folder.
+//! Snapshots of the Rust generated for real specifications: every `.x`
+//! file Debian ships in `/usr/include/rpcsvc/` (`nis_callback.x` together
+//! with the `nis.x` it takes its types from) and every `.x` file in the
+//! project's `specs/` folder.
 //!
 //! The same outputs are compiled (and clippy-checked) by
 //! `compile_generated.rs`; here they are pinned so that any change in the
@@ -7,18 +9,44 @@
 
 use std::path::{Path, PathBuf};
 
-use xdrgen::{generate, Options};
+use xdrgen::{generate, generate_many, Options};
 
 fn snapshot(path: &Path) {
-    let out = generate(path, &Options::default())
-        .unwrap_or_else(|e| panic!("{} failed:\n{e}", path.display()));
-    let name = path
-        .file_stem()
+    snapshot_as(&[path], "generated");
+}
+
+/// Snapshots the output for `paths` (compiled together) as
+/// `<prefix>_<stem of the last path>`.
+fn snapshot_as(paths: &[&Path], prefix: &str) {
+    let out = generate_many(paths, &Options::default())
+        .unwrap_or_else(|e| panic!("{paths:?} failed:\n{e}"));
+    let name = paths
+        .last()
+        .and_then(|p| p.file_stem())
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
-        insta::assert_snapshot!(format!("generated_{name}"), out.code);
+        insta::assert_snapshot!(format!("{prefix}_{name}"), out.code);
     });
+}
+
+/// Debian's rpcsvc set (mount.x has its own test above).
+#[test]
+fn rpcsvc_files() {
+    let dir = Path::new("/usr/include/rpcsvc");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "x") && !p.ends_with("mount.x"));
+    files.sort();
+    assert!(files.len() >= 16, "rpcsvc .x files missing");
+    for f in &files {
+        if f.ends_with("nis_callback.x") {
+            snapshot_as(&[&dir.join("nis.x"), f], "rpcsvc");
+        } else {
+            snapshot_as(&[f], "rpcsvc");
+        }
+    }
 }
 
 #[test]

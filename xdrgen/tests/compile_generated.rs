@@ -1,25 +1,75 @@
 //! The generated Rust compiles, warning-free: every `.x` file Debian ships
 //! in `/usr/include/rpcsvc/` and libtirpc's `rpcb_prot.x`, the project's
 //! `specs/`, this crate's test specs, and every file of
-//! `../shared/xdr-corpus` that xdrgen accepts are compiled (types, clients
-//! and servers) into one scratch crate that depends on `xdr-codec` and
-//! `rpc-runtime` by path, checked with `cargo check` and
-//! `#![deny(warnings)]`.
+//! `../shared/xdr-corpus` (except the ocamlrpcgen files, which must be
+//! refused with an error naming the ocamlrpcgen construct) are compiled
+//! (types, clients and servers) into one scratch crate that depends on
+//! `xdr-codec` and `rpc-runtime` by path, checked with `cargo check` and
+//! `#![deny(warnings)]`. The rpcsvc files, `specs/` and the Stellar set
+//! are compiled a second time with the serde derive.
+//!
+//! Files that use another file's types are compiled together
+//! ([`generate_many`]), as a user would: the Stellar set, libvirt's
+//! protocols, `nis_callback.x` with `nis.x`. Names only C headers define
+//! come from the stand-in `.x` files in `tests/corpus-externs/` (see its
+//! README), compiled together with the file that needs them.
 //!
 //! Runs a nested `cargo` (offline, with the workspace's `Cargo.lock`) in
 //! its own target directory under `CARGO_TARGET_TMPDIR`; the first run
 //! builds rpc-runtime's dependencies there (about a minute).
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use xdrgen::{generate, Options};
+use xdrgen::{generate_many, Options};
 
-/// rpcsvc files that cannot compile: `nlm_prot.x` sizes a string with
-/// `LM_MAXSTRLEN`, defined only in a `%#define` passthrough line.
-const KNOWN_UNSUPPORTED: &[&str] = &["nlm_prot.x"];
+/// Files compiled together: absolute paths, paths relative to the corpus
+/// (`../shared/xdr-corpus`), or `externs/NAME` for
+/// `tests/corpus-externs/NAME`.
+const TOGETHER: &[&[&str]] = &[
+    &[
+        "/usr/include/rpcsvc/nis.x",
+        "/usr/include/rpcsvc/nis_callback.x",
+    ],
+    &[
+        "stellar-xdr/Stellar-types.x",
+        "stellar-xdr/Stellar-SCP.x",
+        "stellar-xdr/Stellar-contract.x",
+        "stellar-xdr/Stellar-contract-spec.x",
+        "stellar-xdr/Stellar-contract-config-setting.x",
+        "stellar-xdr/Stellar-ledger-entries.x",
+        "stellar-xdr/Stellar-ledger.x",
+        "stellar-xdr/Stellar-overlay.x",
+        "stellar-xdr/Stellar-transaction.x",
+    ],
+    &[
+        "externs/libvirt.x",
+        "libvirt/virnetprotocol.x",
+        "libvirt/remote_protocol.x",
+        "libvirt/lxc_protocol.x",
+        "libvirt/qemu_protocol.x",
+    ],
+    &["externs/glusterfs.x", "glusterfs/glusterfs4-xdr.x"],
+    &["externs/solaris-lvm.x", "opensolaris/meta_arr.x"],
+    &[
+        "externs/solaris-lvm.x",
+        "opensolaris/meta_arr.x",
+        "opensolaris/mdiox.x",
+    ],
+    &["externs/autofs.x", "opensolaris/autofs_prot.x"],
+    &["externs/pynfs-gss.x", "pynfs/gss.x"],
+    &["externs/pynfs-nfs3.x", "pynfs/nfs3.x"],
+    &[
+        "externs/flex-files.x",
+        "nfs-ganesha/nfsv41.x",
+        "nfs-ganesha/flex_files_prot.x",
+    ],
+    &["externs/stellar-xdrgen-union.x", "stellar-xdrgen/union.x"],
+];
+
+/// Corpus files written for ocamlrpcgen, refused with a precise error.
+const OCAMLRPCGEN: &str = "ocamlnet/";
 
 fn x_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -30,94 +80,130 @@ fn x_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+fn resolve(name: &str, corpus: &Path, externs: &Path) -> PathBuf {
+    if let Some(stub) = name.strip_prefix("externs/") {
+        externs.join(stub)
+    } else if name.starts_with('/') {
+        PathBuf::from(name)
+    } else {
+        corpus.join(name)
+    }
+}
+
 #[test]
 fn generated_code_compiles_without_warnings() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = manifest.join("..");
-    let mut inputs = x_files(Path::new("/usr/include/rpcsvc"));
-    inputs.push(PathBuf::from("/usr/include/tirpc/rpc/rpcb_prot.x"));
-    inputs.extend(x_files(&root.join("specs")));
-    inputs.extend(x_files(&manifest.join("tests/specs")));
-    let rpcsvc_and_specs = inputs.len();
-    // The real-world corpus beside the repository: every file xdrgen
-    // accepts must compile too (which files are accepted is the parser's
-    // and checker's business; a floor catches regressions).
     let corpus = root.join("../shared/xdr-corpus");
+    let externs = manifest.join("tests/corpus-externs");
+    let mut files = x_files(Path::new("/usr/include/rpcsvc"));
+    files.push(PathBuf::from("/usr/include/tirpc/rpc/rpcb_prot.x"));
+    files.extend(x_files(&root.join("specs")));
+    files.extend(x_files(&manifest.join("tests/specs")));
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     dirs.sort();
+    let before = files.len();
     for d in dirs {
-        inputs.extend(x_files(&d));
+        files.extend(x_files(&d));
     }
+    assert!(
+        files.len() - before >= 59,
+        "the corpus is missing at {}",
+        corpus.display()
+    );
+
+    // Compilation units: every set in TOGETHER, and every other file alone.
+    let sets: Vec<Vec<PathBuf>> = TOGETHER
+        .iter()
+        .map(|set| set.iter().map(|n| resolve(n, &corpus, &externs)).collect())
+        .collect();
+    let mut units: Vec<Vec<PathBuf>> = files
+        .iter()
+        .filter(|f| !sets.iter().flatten().any(|s| s == *f))
+        .map(|f| vec![f.clone()])
+        .collect();
+    units.extend(sets);
 
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-generated");
     let src = scratch.join("src");
     let _ = std::fs::remove_dir_all(&src);
     std::fs::create_dir_all(&src).expect("scratch dir");
     let mut lib = String::from("#![deny(warnings)]\n#![allow(dead_code)]\n");
-    let mut failed = BTreeSet::new();
-    let mut corpus_refused = 0usize;
-    // nis_callback.x uses `nis_object` and `nis_error` without defining
-    // them (rpcgen takes them from nis.h); here they come from the module
-    // nis.x (which includes nis_object.x) compiles to.
-    let nis = inputs
-        .iter()
-        .position(|p| p.ends_with("rpcsvc/nis.x"))
-        .expect("nis.x");
-    let mut opts = Options::default();
-    for (xdr, rust) in [("nis_object", "NisObject"), ("nis_error", "NisError")] {
-        opts.check
-            .extern_types
-            .insert(xdr.into(), format!("crate::m{nis}::{rust}"));
-    }
-    for (i, input) in inputs.iter().enumerate() {
-        let name = input
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut opts = opts.clone();
-        if let Some(dir) = input.parent() {
-            opts.parse.include_dirs.push(dir.to_path_buf());
+    let mut failures = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        let names: Vec<String> = unit
+            .iter()
+            .map(|p| p.strip_prefix(&corpus).unwrap_or(p).display().to_string())
+            .collect();
+        let mut opts = Options::default();
+        for p in unit {
+            if let Some(dir) = p.parent() {
+                opts.parse.include_dirs.push(dir.to_path_buf());
+            }
         }
-        match generate(input, &opts) {
+        let paths: Vec<&Path> = unit.iter().map(PathBuf::as_path).collect();
+        let ocaml = names.iter().any(|n| n.starts_with(OCAMLRPCGEN));
+        match generate_many(&paths, &opts) {
+            Ok(_) if ocaml => failures.push(format!(
+                "{}: an ocamlrpcgen file was accepted",
+                names.join(" ")
+            )),
             Ok(g) => {
                 let module = format!("m{i}");
                 std::fs::write(src.join(format!("{module}.rs")), g.code).expect("write");
                 let _ = writeln!(
                     lib,
-                    "/// {name}\npub mod {module} {{ include!(\"{module}.rs\"); }}"
+                    "/// {}\npub mod {module} {{ include!(\"{module}.rs\"); }}",
+                    names.join(" + ")
                 );
-            }
-            Err(_) if i >= rpcsvc_and_specs => corpus_refused += 1,
-            Err(e) => {
-                if !KNOWN_UNSUPPORTED.contains(&name.as_str()) {
-                    panic!("{} does not compile:\n{e}", input.display());
+                // The serde derive, for everything but the corpus (where
+                // only the Stellar set takes part: NFSv4.1 files use
+                // rpc-runtime's AuthSysParams, which has no serde impls).
+                let corpus_unit = unit.iter().any(|p| p.starts_with(&corpus));
+                let stellar = names.iter().any(|n| n.starts_with("stellar-xdr/"));
+                if !corpus_unit || stellar {
+                    let mut opts = opts.clone();
+                    opts.emit.serde = true;
+                    opts.emit.client = false;
+                    opts.emit.server = false;
+                    match generate_many(&paths, &opts) {
+                        Ok(g) => {
+                            let module = format!("serde_m{i}");
+                            std::fs::write(src.join(format!("{module}.rs")), g.code)
+                                .expect("write");
+                            let _ = writeln!(
+                                lib,
+                                "/// {} with serde\npub mod {module} {{ include!(\"{module}.rs\"); }}",
+                                names.join(" + ")
+                            );
+                        }
+                        Err(e) => failures.push(format!("{} (serde):\n{e}", names.join(" + "))),
+                    }
                 }
-                failed.insert(name);
             }
+            Err(e) if ocaml => {
+                if !e
+                    .diagnostics
+                    .iter()
+                    .all(|d| d.message.contains("ocamlrpcgen"))
+                {
+                    failures.push(format!(
+                        "{}: not an ocamlrpcgen error:\n{e}",
+                        names.join(" ")
+                    ));
+                }
+            }
+            Err(e) => failures.push(format!("{}:\n{e}", names.join(" + "))),
         }
     }
-    assert_eq!(
-        failed,
-        KNOWN_UNSUPPORTED
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect::<BTreeSet<_>>(),
-        "a known-unsupported file now compiles: update KNOWN_UNSUPPORTED"
-    );
-    let corpus_files = inputs.len() - rpcsvc_and_specs;
-    if corpus_files > 0 {
-        assert!(
-            corpus_files - corpus_refused >= 31,
-            "only {} of {corpus_files} corpus files generate",
-            corpus_files - corpus_refused
-        );
-    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     std::fs::write(src.join("lib.rs"), lib).expect("write lib.rs");
     let cargo_toml = format!(
         "[package]\nname = \"compile-generated\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [dependencies]\nxdr-codec = {{ path = {:?} }}\nrpc-runtime = {{ path = {:?} }}\n\n[workspace]\n",
+         [dependencies]\nxdr-codec = {{ path = {:?}, features = [\"serde\"] }}\nrpc-runtime = {{ path = {:?} }}\n\
+         serde = {{ version = \"1\", features = [\"derive\"] }}\n\n[workspace]\n",
         root.join("xdr-codec"),
         root.join("rpc-runtime"),
     );

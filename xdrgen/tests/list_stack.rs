@@ -35,6 +35,7 @@ fn generated_code_is_current() {
             client: false,
             server: false,
             source_name: None,
+            serde: false,
         },
         ..Default::default()
     };

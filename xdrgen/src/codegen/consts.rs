@@ -34,13 +34,27 @@ pub(super) fn constant(c: &Const) -> TokenStream {
         }
         ConstValue::Str(s) => {
             let doc = docs::doc(
-                &format!("`const {} = \"...\";`{renamed}", c.xdr_name),
+                &format!("`const {} = \"{s}\";`{renamed}", c.xdr_name),
                 &c.doc,
             );
-            let lit = str_lit(s);
-            quote! {
-                #doc
-                pub const #name: &str = #lit;
+            // The value a C program sees: escapes interpreted. Text that is
+            // not UTF-8 afterwards (`\xff`) becomes a byte string.
+            let bytes = super::c_string::unescape(s);
+            match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let lit = str_lit(&text);
+                    quote! {
+                        #doc
+                        pub const #name: &str = #lit;
+                    }
+                }
+                Err(e) => {
+                    let lit = Literal::byte_string(e.as_bytes());
+                    quote! {
+                        #doc
+                        pub const #name: &[u8] = #lit;
+                    }
+                }
             }
         }
     }

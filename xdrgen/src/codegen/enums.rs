@@ -9,7 +9,8 @@ use super::idents::{ident, int_literal, str_lit, IntTy};
 use crate::model::{Enum, TypeItem};
 
 /// The enum, its conversions and its XDR impls.
-pub(super) fn enumeration(t: &TypeItem, e: &Enum) -> TokenStream {
+pub(super) fn enumeration(t: &TypeItem, e: &Enum, serde: bool) -> TokenStream {
+    let derive_serde = super::serde::derive(serde);
     let doc = docs::doc(
         &format!("`enum {}`.{}", t.xdr_name, super::structs::renamed_note(t)),
         &t.doc,
@@ -57,6 +58,7 @@ pub(super) fn enumeration(t: &TypeItem, e: &Enum) -> TokenStream {
     quote! {
         #doc
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #derive_serde
         #[repr(i32)]
         #[allow(clippy::enum_variant_names)]
         pub enum #name {

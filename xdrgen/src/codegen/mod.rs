@@ -8,11 +8,13 @@
 //! `include!`d, whatever the surrounding module imports; every public item
 //! has a doc comment carrying the `.x` name and comments.
 
+mod c_string;
 mod client;
 mod consts;
 mod docs;
 mod enums;
 mod idents;
+mod serde;
 mod server;
 mod structs;
 mod types;
@@ -36,16 +38,21 @@ pub struct EmitOptions {
     pub server: bool,
     /// The input's name for the header comment (`mount.x`); `None` omits it.
     pub source_name: Option<String>,
+    /// Derive `serde::Serialize`/`Deserialize` on structs, enums and
+    /// unions (default `false`). The using crate then depends on `serde`
+    /// (feature `derive`) and on `xdr-codec` with its `serde` feature.
+    pub serde: bool,
 }
 
 impl Default for EmitOptions {
-    /// Everything, no source name.
+    /// Everything, no source name, no serde.
     fn default() -> Self {
         EmitOptions {
             types: true,
             client: true,
             server: true,
             source_name: None,
+            serde: false,
         }
     }
 }
@@ -62,9 +69,9 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> String {
             Item::Const(c) if opts.types => consts::constant(c),
             Item::Type(t) if opts.types => match &t.kind {
                 TypeKind::Alias(a) => types::alias(t, a, model),
-                TypeKind::Enum(e) => enums::enumeration(t, e),
-                TypeKind::Struct(s) => structs::structure(t, s, model),
-                TypeKind::Union(u) => unions::union(t, u, model),
+                TypeKind::Enum(e) => enums::enumeration(t, e, opts.serde),
+                TypeKind::Struct(s) => structs::structure(t, s, model, opts.serde),
+                TypeKind::Union(u) => unions::union(t, u, model, opts.serde),
             },
             Item::Program(p) => {
                 let mut ts = TokenStream::new();

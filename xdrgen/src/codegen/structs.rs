@@ -28,7 +28,7 @@ pub(super) fn path(owner: &str, f: &Field) -> proc_macro2::Literal {
 }
 
 /// `pub struct` with `XdrEncode`/`XdrDecode` impls.
-pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model) -> TokenStream {
+pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model, serde: bool) -> TokenStream {
     let summary = if s.list_node {
         format!(
             "`struct {}`: a linked-list node; its last field (the `next` pointer) is \
@@ -46,8 +46,10 @@ pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model) -> TokenStream 
         let doc = field_doc(f);
         let fname = ident(&f.rust_name);
         let ty = rust_type(&f.ty, model);
+        let attr = super::serde::field_attr(serde, &f.ty, model);
         quote! {
             #doc
+            #attr
             pub #fname: #ty,
         }
     });
@@ -71,9 +73,11 @@ pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model) -> TokenStream 
         Some(first) => quote!(#first #(+ #mins)*),
         None => quote!(0),
     };
+    let derive_serde = super::serde::derive(serde);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq)]
+        #derive_serde
         pub struct #name {
             #(#fields)*
         }

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::docs;
@@ -16,7 +16,7 @@ use super::types::{min_len, rust_type};
 use crate::model::{CaseLabel, DiscKind, Model, TypeItem, TypeKind, Union};
 
 /// The union enum and its XDR impls.
-pub(super) fn union(t: &TypeItem, u: &Union, model: &Model) -> TokenStream {
+pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> TokenStream {
     let doc = docs::doc(
         &format!(
             "`union {} switch ({})`.{}",
@@ -45,7 +45,8 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model) -> TokenStream {
                 );
                 let ty = rust_type(&f.ty, model);
                 let fpath = path(&t.rust_name, f);
-                variants.push(quote!(#doc #vname(#ty),));
+                let attr = super::serde::field_attr(serde, &f.ty, model);
+                variants.push(quote!(#doc #vname(#attr #ty),));
                 encodes.push(quote! {
                     Self::#vname(value) => {
                         enc.field(#disc_path, &#label)?;
@@ -65,6 +66,7 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model) -> TokenStream {
         }
     }
     let exhaustive = exhaustive(u, model);
+    let taken = default_guard(u, exhaustive, &type_name, &disc_path);
     match &u.default {
         Some(d) => {
             let vname = ident(&d.rust_name);
@@ -79,19 +81,26 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model) -> TokenStream {
                     );
                     let ty = rust_type(&f.ty, model);
                     let fpath = path(&t.rust_name, f);
+                    let attr = super::serde::field_attr(serde, &f.ty, model);
                     variants.push(quote! {
                         #ddoc
                         #vname {
                             /// The discriminant as sent.
                             discriminant: #disc_ty,
                             /// The arm's value.
+                            #attr
                             value: #ty,
                         },
                     });
-                    encodes.push(quote! {
-                        Self::#vname { discriminant, value } => {
-                            enc.field(#disc_path, discriminant)?;
-                            enc.field(#fpath, value)
+                    encodes.push(if exhaustive {
+                        quote!(Self::#vname { discriminant, .. } => #taken,)
+                    } else {
+                        quote! {
+                            Self::#vname { discriminant, value } => {
+                                #taken
+                                enc.field(#disc_path, discriminant)?;
+                                enc.field(#fpath, value)
+                            }
                         }
                     });
                     if !exhaustive {
@@ -107,9 +116,16 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model) -> TokenStream {
                     let ddoc =
                         docs::doc("`default: void;` (carries the discriminant as sent)", &[]);
                     variants.push(quote!(#ddoc #vname(#disc_ty),));
-                    encodes.push(
-                        quote!(Self::#vname(discriminant) => enc.field(#disc_path, discriminant),),
-                    );
+                    encodes.push(if exhaustive {
+                        quote!(Self::#vname(discriminant) => #taken,)
+                    } else {
+                        quote! {
+                            Self::#vname(discriminant) => {
+                                #taken
+                                enc.field(#disc_path, discriminant)
+                            }
+                        }
+                    });
                     if !exhaustive {
                         decodes.push(quote!(discriminant => ::core::result::Result::Ok(Self::#vname(discriminant)),));
                     }
@@ -117,15 +133,7 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model) -> TokenStream {
             }
         }
         None if !exhaustive => {
-            let value = match &u.disc_kind {
-                DiscKind::Int | DiscKind::UnsignedInt | DiscKind::Bool => {
-                    quote!(::core::convert::From::from(discriminant))
-                }
-                DiscKind::Hyper => quote!(discriminant),
-                // Reported as the same 64 bits, reinterpreted.
-                DiscKind::UnsignedHyper => quote!(discriminant as i64),
-                DiscKind::Enum(_) => quote!(i64::from(i32::from(discriminant))),
-            };
+            let value = disc_as_i64(&u.disc_kind, &quote!(discriminant));
             decodes.push(quote! {
                 discriminant => ::core::result::Result::Err(::xdr_codec::Error::new(
                     ::xdr_codec::ErrorKind::InvalidDiscriminant { type_name: #type_name, value: #value },
@@ -135,9 +143,11 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model) -> TokenStream {
         None => {}
     }
     let disc_min = min_len(&u.discriminant.ty, model);
+    let derive_serde = super::serde::derive(serde);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq)]
+        #derive_serde
         #[allow(clippy::large_enum_variant)]
         pub enum #name {
             #(#variants)*
@@ -160,6 +170,56 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model) -> TokenStream {
                     #(#decodes)*
                 }
             }
+        }
+    }
+}
+
+/// The discriminant `d` (a value of the discriminant's Rust type) as the
+/// `i64` errors report.
+fn disc_as_i64(kind: &DiscKind, d: &TokenStream) -> TokenStream {
+    match kind {
+        DiscKind::Int | DiscKind::UnsignedInt | DiscKind::Bool => {
+            quote!(::core::convert::From::from(#d))
+        }
+        DiscKind::Hyper => quote!(#d),
+        // Reported as the same 64 bits, reinterpreted.
+        DiscKind::UnsignedHyper => quote!(#d as i64),
+        DiscKind::Enum(_) => quote!(i64::from(i32::from(#d))),
+    }
+}
+
+/// In the encoding of the `default` variant: refuses a discriminant that a
+/// `case` names (its bytes would decode as that case) with
+/// `ErrorKind::DefaultArmDiscriminant`. An `if` returning the error; empty
+/// when there are no cases; when the cases cover every value (`exhaustive`)
+/// the error expression alone, since no discriminant is left for the
+/// default.
+fn default_guard(
+    u: &Union,
+    exhaustive: bool,
+    type_name: &Literal,
+    disc_path: &Literal,
+) -> TokenStream {
+    if u.cases.is_empty() {
+        return TokenStream::new();
+    }
+    let value = disc_as_i64(&u.disc_kind, &quote!(*discriminant));
+    let err = quote! {
+        ::core::result::Result::Err(
+            ::xdr_codec::Error::new(::xdr_codec::ErrorKind::DefaultArmDiscriminant {
+                type_name: #type_name,
+                value: #value,
+            })
+            .in_field(#disc_path),
+        )
+    };
+    if exhaustive {
+        return err;
+    }
+    let labels = u.cases.iter().map(|c| label_tokens(&c.label, &u.disc_kind));
+    quote! {
+        if let #(#labels)|* = *discriminant {
+            return #err;
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Names rpcgen output relies on without the `.x` file defining them: C
 //! typedefs from `<rpc/types.h>`/`<stdint.h>` that have XDR routines in
 //! libc/libtirpc (`uint32_t`, `rpcprog_t`, `netobj`, ...) and a few
-//! constants from the RPC headers (`MAXNETNAMELEN`). A definition in the
+//! constants from the RPC headers (`MAXNETNAMELEN`), and `authsys_parms`
+//! (rpc-runtime's `AuthSysParams`). A definition in the
 //! specification always takes precedence.
 
 use super::{Size, Type};
@@ -31,6 +32,13 @@ pub(super) fn builtin_type(name: &str) -> Option<Type> {
             value: 8,
             konst: None,
         }),
+        // <rpc/auth_unix.h>: RFC 5531 appendix A's `struct authsys_parms`
+        // (NFSv4.1's `callback_sec_parms4` embeds it), which libtirpc
+        // encodes with `xdr_authsys_parms`. rpc-runtime has it; output that
+        // uses it therefore needs rpc-runtime even for types alone.
+        "authsys_parms" | "authunix_parms" => {
+            Type::Extern("::rpc_runtime::message::AuthSysParams".to_owned())
+        }
         _ => return None,
     })
 }

@@ -38,7 +38,7 @@ pub fn check(spec: &Specification) -> Result<Model, Vec<Diagnostic>> {
 ///
 /// As [`check`].
 pub fn check_with(spec: &Specification, opts: &CheckOptions) -> Result<Model, Vec<Diagnostic>> {
-    let spec = super::hoist::hoist(spec);
+    let spec = super::hoist::hoist(&super::passthrough::merge(spec));
     let mut diags = Vec::new();
     let scope = Scope::build(&spec, &mut diags);
     let mut cx = Checker {

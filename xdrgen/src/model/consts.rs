@@ -81,6 +81,9 @@ impl Evaluator {
             } else {
                 Diagnostic::error(span, format!("undefined constant `{name}`"))
                     .with_label("not defined in this file or its includes")
+                    .with_hint(format!(
+                        "if a C header defines it, give its value with `-D {name}=VALUE` (`Builder::define`); if another `.x` file does, compile the two together"
+                    ))
             };
             diags.push(d);
             return None;

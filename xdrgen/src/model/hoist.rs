@@ -37,7 +37,10 @@ pub(super) fn hoist(spec: &Specification) -> Specification {
             other => out.push(other.clone()),
         }
     }
-    Specification { definitions: out }
+    Specification {
+        definitions: out,
+        passthrough: spec.passthrough.clone(),
+    }
 }
 
 fn hoist_typedef(

@@ -13,6 +13,7 @@ mod cycles;
 mod hoist;
 mod lists;
 pub(crate) mod names;
+mod passthrough;
 mod programs;
 mod scope;
 mod types;
@@ -62,7 +63,8 @@ pub struct Const {
 pub enum ConstValue {
     /// A number (checked to fit in 64 bits, signed or unsigned).
     Int(i128),
-    /// A string (rpcgen's `const NAME = "text";`), as written.
+    /// A string (rpcgen's `const NAME = "text";`), as written between the
+    /// quotes; the emitter interprets its C escapes.
     Str(String),
 }
 

@@ -186,7 +186,7 @@ impl Checker<'_> {
                         Diagnostic::error(id.span, format!("undefined type `{}`", id.name))
                             .with_label("not defined in this file or its includes")
                             .with_hint(format!(
-                                "if a C header or another `.x` file defines it, `#include` that file or map it to a Rust type with `--extern-type {}=PATH` (`Builder::extern_type`)",
+                                "if another `.x` file defines it, compile the two together (`xdrgen a.x b.x`, `Builder::compile_together`) or `#include` it; if a C header does, map it to a Rust type with `--extern-type {}=PATH` (`Builder::extern_type`)",
                                 id.name
                             ))
                     };

@@ -20,6 +20,7 @@
 mod cursor;
 mod definition;
 mod doc;
+mod passthrough;
 mod program;
 mod types;
 
@@ -108,6 +109,37 @@ pub fn parse_str(
     parse_source(file, opts, sources)
 }
 
+/// The macros rpcgen defines for each of its outputs; when the user
+/// defines none of them, `%#define` lines are read as the C header
+/// (`RPC_HDR`) sees them.
+const RPCGEN_MACROS: [&str; 5] = ["RPC_HDR", "RPC_XDR", "RPC_SVC", "RPC_CLNT", "RPC_TBL"];
+
+/// The integer `%#define` passthrough lines as rpcgen's header output
+/// holds them: a second, throw-away preprocessing run with `RPC_HDR`
+/// defined. `None` when the user chose an rpcgen macro themselves (then
+/// the normal run's defines are the right ones).
+fn header_view_defines(
+    file: FileId,
+    opts: &ParseOptions,
+    sources: &SourceMap,
+) -> Option<Vec<crate::preprocess::CDefine>> {
+    if opts
+        .defines
+        .iter()
+        .any(|(n, _)| RPCGEN_MACROS.contains(&n.as_str()))
+    {
+        return None;
+    }
+    if !sources.text(file).contains('%') && sources.paths().count() <= 1 {
+        return Some(Vec::new());
+    }
+    let hdr = opts.clone().define("RPC_HDR", None);
+    let mut scratch = sources.clone();
+    let mut ignored = Vec::new();
+    let (_, defines) = preprocess(file, &hdr, &mut scratch, &mut ignored);
+    Some(defines)
+}
+
 /// Parses a file already in `sources`.
 fn parse_source(
     file: FileId,
@@ -115,13 +147,17 @@ fn parse_source(
     sources: &mut SourceMap,
 ) -> Result<Specification, Vec<Diagnostic>> {
     let mut diags = Vec::new();
-    let tokens = preprocess(file, opts, sources, &mut diags);
+    let (tokens, c_defines) = preprocess(file, opts, sources, &mut diags);
+    let c_defines = header_view_defines(file, opts, sources).unwrap_or(c_defines);
     let (tokens, docs) = doc::attach(tokens, sources);
     let mut parser = cursor::Parser::new(tokens, docs);
     let definitions = parser.specification();
     diags.append(&mut parser.diags);
     if diags.is_empty() {
-        Ok(Specification { definitions })
+        Ok(Specification {
+            definitions,
+            passthrough: passthrough::definitions(c_defines),
+        })
     } else {
         diags.sort_by_key(|d| d.span);
         diags.dedup();

@@ -14,6 +14,7 @@ mod conditional;
 mod directive;
 mod expr;
 mod include;
+mod passthrough;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 use self::conditional::Cond;
 use self::directive::{tokenize, DirTok, DirToken};
 pub(crate) use self::include::read_source;
+pub(crate) use self::passthrough::{CDefine, CType, CValue};
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{lex, Token, TokenKind};
 use crate::parser::ParseOptions;
@@ -33,13 +35,14 @@ const MAX_EXPANSION_DEPTH: usize = 64;
 
 /// Runs the preprocessor over `file` and everything it includes. Returns
 /// the kept tokens (identifiers, numbers, punctuation and comments, ending
-/// with one [`TokenKind::Eof`] at the end of `file`); errors go to `diags`.
+/// with one [`TokenKind::Eof`] at the end of `file`) and the integer
+/// `%#define` passthrough lines of active regions; errors go to `diags`.
 pub(crate) fn preprocess(
     file: FileId,
     opts: &ParseOptions,
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Token> {
+) -> (Vec<Token>, Vec<CDefine>) {
     let mut pp = Preprocessor {
         opts,
         sources,
@@ -48,6 +51,7 @@ pub(crate) fn preprocess(
         conds: Vec::new(),
         out: Vec::new(),
         include_stack: Vec::new(),
+        c_defines: Vec::new(),
     };
     for (name, value) in &opts.defines {
         let body = value.as_deref().map_or_else(Vec::new, |v| {
@@ -79,7 +83,7 @@ pub(crate) fn preprocess(
         line,
         end_line: line,
     });
-    pp.out
+    (pp.out, pp.c_defines)
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +101,8 @@ struct Preprocessor<'a> {
     out: Vec<Token>,
     /// Files being read, outermost first (for cycle detection).
     include_stack: Vec<PathBuf>,
+    /// Integer `%#define` passthrough lines seen so far.
+    c_defines: Vec<CDefine>,
 }
 
 impl expr::MacroEnv for HashMap<String, Macro> {
@@ -144,7 +150,8 @@ impl Preprocessor<'_> {
             match &tok.kind {
                 TokenKind::Directive => self.directive(&tok, &text),
                 _ if !self.active() => {}
-                TokenKind::Passthrough | TokenKind::Eof => {}
+                TokenKind::Passthrough => self.passthrough(&tok, &text),
+                TokenKind::Eof => {}
                 TokenKind::Ident(_) => self.emit_ident(tok, &mut Vec::new()),
                 TokenKind::Invalid(msg) => {
                     let d = Diagnostic::error(tok.span, msg.clone());
@@ -346,6 +353,26 @@ impl Preprocessor<'_> {
                 function_like,
             },
         );
+    }
+
+    /// Records an integer `%#define` passthrough line.
+    fn passthrough(&mut self, tok: &Token, text: &str) {
+        let line = text
+            .get(tok.span.start as usize..tok.span.end as usize)
+            .unwrap_or("");
+        let macros = &self.macros;
+        let lookup = |name: &str| match macros.get(name).map(|m| m.body.as_slice()) {
+            Some(
+                [Token {
+                    kind: TokenKind::Number(v),
+                    ..
+                }],
+            ) => Some(*v),
+            _ => None,
+        };
+        if let Some(d) = passthrough::c_define(line, tok.span, &self.c_defines, &lookup) {
+            self.c_defines.push(d);
+        }
     }
 
     /// Records the main file so that it cannot include itself.

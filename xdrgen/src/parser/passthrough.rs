@@ -1,0 +1,69 @@
+//! Integer `%#define` passthrough lines become `const` definitions, and
+//! C integer type ones typedefs (see `crate::preprocess` for which lines
+//! qualify); the checker uses them for names the specification leaves
+//! undefined.
+
+use std::collections::HashSet;
+
+use super::cursor::RESERVED;
+use crate::ast::{
+    ConstDef, Declaration, Definition, Ident, Shape, TypeDef, TypeDefKind, TypeSpec, Value,
+};
+use crate::preprocess::{CDefine, CType, CValue};
+
+/// A `const` or typedef for each define, in source order; of several
+/// defines of one name the last wins, as in C. Names that are `.x`
+/// keywords (`%#define opaque char` in `key_prot.x`) are skipped.
+pub(super) fn definitions(defines: Vec<CDefine>) -> Vec<Definition> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for d in defines.into_iter().rev() {
+        if RESERVED.contains(&d.name.as_str()) || !seen.insert(d.name.clone()) {
+            continue;
+        }
+        let doc = vec![format!(
+            "From the passthrough line `%{}` (rpcgen copies it into the C header).",
+            d.text
+        )];
+        let name = Ident {
+            name: d.name,
+            span: d.span,
+        };
+        out.push(match d.value {
+            CValue::Int(value) => Definition::Const(ConstDef {
+                name,
+                value: Value::Literal {
+                    value,
+                    span: d.span,
+                },
+                doc,
+            }),
+            CValue::Type(ty) => Definition::Type(TypeDef {
+                name: name.clone(),
+                kind: TypeDefKind::Typedef(Declaration {
+                    name: Some(name),
+                    ty: type_spec(ty),
+                    shape: Shape::Plain,
+                    doc: Vec::new(),
+                    span: d.span,
+                }),
+                doc,
+            }),
+        });
+    }
+    out.reverse();
+    out
+}
+
+fn type_spec(ty: CType) -> TypeSpec {
+    match ty {
+        CType::Int => TypeSpec::Int,
+        CType::UnsignedInt => TypeSpec::UnsignedInt,
+        CType::Hyper => TypeSpec::Hyper,
+        CType::UnsignedHyper => TypeSpec::UnsignedHyper,
+        CType::Short => TypeSpec::Short,
+        CType::UnsignedShort => TypeSpec::UnsignedShort,
+        CType::Char => TypeSpec::Char,
+        CType::UnsignedChar => TypeSpec::UnsignedChar,
+    }
+}

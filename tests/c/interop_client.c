@@ -3,11 +3,15 @@
  * that calls every procedure with varied arguments and checks every result
  * by recomputing it (interop_compute.c).
  *
- *   interop_client [-e] [-r ROUNDS] [-s SEED] tcp HOST PORT
- *   interop_client [-e] [-r ROUNDS] [-s SEED] unix PATH
+ *   interop_client [-e] [-a] [-r ROUNDS] [-s SEED] tcp HOST PORT
+ *   interop_client [-e] [-a] [-r ROUNDS] [-s SEED] unix PATH
+ *   interop_client [-a] [-r ROUNDS] [-s SEED] udp HOST PORT
  *
- * Each round calls every procedure once; the first round also sends and
- * receives 1 MiB blobs (several record-marking fragments). With -e it first
+ * Each round calls every procedure once; on TCP and Unix sockets the first
+ * round also sends and receives 1 MiB blobs (several record-marking
+ * fragments). Over UDP (64 KiB datagrams) every round is small. With -a
+ * every call carries AUTH_SYS credentials: machine "interop-client",
+ * uid 1234, gid 5678, groups 5678, 24 and 27 (AUTH_NONE otherwise). With -e it first
  * checks the error replies: an unknown version (PROG_MISMATCH 1..1), an
  * unknown program (PROG_UNAVAIL), an unknown procedure (PROC_UNAVAIL),
  * undecodable arguments (GARBAGE_ARGS) and REVERSE("!system-err")
@@ -458,13 +462,13 @@ static void error_checks(const struct netbuf *nb, int family)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: interop_client [-e] [-r ROUNDS] [-s SEED] tcp HOST PORT | unix PATH\n");
+	fprintf(stderr, "usage: interop_client [-e] [-a] [-r ROUNDS] [-s SEED] tcp HOST PORT | unix PATH | udp HOST PORT\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	int rounds = 20, opt, fd, errors = 0;
+	int rounds = 20, opt, fd, errors = 0, auth_sys = 0, udp = 0;
 	struct netbuf nb;
 	struct sockaddr_in sin;
 	struct sockaddr_un sun;
@@ -472,8 +476,11 @@ int main(int argc, char **argv)
 	CLIENT *clnt;
 
 	rng_state = 1;
-	while ((opt = getopt(argc, argv, "er:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "aer:s:")) != -1) {
 		switch (opt) {
+		case 'a':
+			auth_sys = 1;
+			break;
 		case 'e':
 			errors = 1;
 			break;
@@ -498,6 +505,16 @@ int main(int argc, char **argv)
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		nb.buf = &sin;
 		nb.len = nb.maxlen = sizeof sin;
+	} else if (argc == 3 && strcmp(argv[0], "udp") == 0 && !errors) {
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((unsigned short)atoi(argv[2]));
+		if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
+			return usage();
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		nb.buf = &sin;
+		nb.len = nb.maxlen = sizeof sin;
+		udp = 1;
 	} else if (argc == 2 && strcmp(argv[0], "unix") == 0) {
 		if (strlen(argv[1]) >= sizeof sun.sun_path)
 			return usage();
@@ -510,22 +527,46 @@ int main(int argc, char **argv)
 	} else {
 		return usage();
 	}
-	if (fd < 0 || connect(fd, (struct sockaddr *)nb.buf, nb.len) < 0) {
-		perror("connect");
-		return 1;
-	}
-	clnt = clnt_vc_create(fd, &nb, INTEROP_PROG, INTEROP_VERS, 0, 0);
-	if (!clnt) {
-		clnt_pcreateerror("clnt_vc_create");
-		return 1;
+	if (udp) {
+		/* 64 KiB send and receive buffers (datagrams up to 64 KiB). */
+		clnt = fd < 0 ? NULL : clnt_dg_create(fd, &nb, INTEROP_PROG, INTEROP_VERS, 65536, 65536);
+		if (!clnt) {
+			clnt_pcreateerror("clnt_dg_create");
+			return 1;
+		}
+		/* Retransmit after 1 s; the call times out after 30 s. */
+		{
+			struct timeval retry = {1, 0};
+			clnt_control(clnt, CLSET_RETRY_TIMEOUT, (char *)&retry);
+		}
+	} else {
+		if (fd < 0 || connect(fd, (struct sockaddr *)nb.buf, nb.len) < 0) {
+			perror("connect");
+			return 1;
+		}
+		clnt = clnt_vc_create(fd, &nb, INTEROP_PROG, INTEROP_VERS, 0, 0);
+		if (!clnt) {
+			clnt_pcreateerror("clnt_vc_create");
+			return 1;
+		}
 	}
 	clnt_control(clnt, CLSET_TIMEOUT, (char *)&tv);
+	if (auth_sys) {
+		gid_t gids[3] = {5678, 24, 27};
+		auth_destroy(clnt->cl_auth);
+		clnt->cl_auth = authsys_create("interop-client", 1234, 5678, 3, gids);
+		if (!clnt->cl_auth) {
+			fprintf(stderr, "authsys_create failed\n");
+			return 1;
+		}
+	}
 	if (errors)
 		error_checks(&nb, ((struct sockaddr *)nb.buf)->sa_family);
 	for (round_no = 0; round_no < rounds; round_no++)
-		one_round(clnt, round_no == 0);
+		one_round(clnt, round_no == 0 && !udp);
 	clnt_destroy(clnt);
-	close(fd);
+	if (!udp)
+		close(fd);
 	printf("ok %d calls\n", calls);
 	return 0;
 }

@@ -2,10 +2,18 @@
  * interop_server.c: a libtirpc server for specs/interop.x (rpcgen -N -M).
  *
  *   interop_server tcp PORT     listen on 127.0.0.1:PORT
+ *   interop_server udp PORT     receive datagrams on 127.0.0.1:PORT
  *   interop_server unix PATH    listen on a Unix stream socket at PATH
+ *   interop_server -a ...       as above, but every call must carry AUTH_SYS
+ *                               credentials with uid 1234 and gid 5678
+ *                               (else AUTH_ERROR / AUTH_TOOWEAK)
+ *   interop_server rpcbind -    TCP and UDP on ports the system picks,
+ *                               registered with rpcbind (svc_register with
+ *                               IPPROTO_TCP / IPPROTO_UDP, as rpcgen's own
+ *                               main does); unregistered on SIGTERM/SIGINT
  *
- * It binds and listens on the socket itself and registers with protocol 0,
- * so no rpcbind is involved. It serves until killed. On stdout it prints
+ * Except in rpcbind mode it binds the socket itself and registers with
+ * protocol 0, so no rpcbind is involved. It serves until killed. On stdout it prints
  * "listening ..." once ready; each call is counted and the count printed on
  * SIGTERM/SIGINT.
  */
@@ -141,9 +149,30 @@ int interop_prog_1_freeresult(SVCXPRT *transp, xdrproc_t xdr_result, caddr_t res
 	return 1;
 }
 
+static int registered;
+static int require_auth_sys;
+
+/*
+ * The dispatcher every transport registers: with -a it refuses calls
+ * without AUTH_SYS uid 1234 gid 5678, then hands over to rpcgen's.
+ */
+static void dispatch(struct svc_req *rq, SVCXPRT *transp)
+{
+	if (require_auth_sys) {
+		const struct authsys_parms *p = (const struct authsys_parms *)rq->rq_clntcred;
+		if (rq->rq_cred.oa_flavor != AUTH_SYS || !p || p->aup_uid != 1234 || p->aup_gid != 5678) {
+			svcerr_weakauth(transp);
+			return;
+		}
+	}
+	interop_prog_1(rq, transp);
+}
+
 static void on_stop(int sig)
 {
 	char buf[64];
+	if (registered)
+		svc_unregister(INTEROP_PROG, INTEROP_VERS);
 	int n = snprintf(buf, sizeof buf, "served %d calls\n", (int)calls);
 	if (n > 0)
 		(void)write(STDOUT_FILENO, buf, (size_t)n);
@@ -153,8 +182,75 @@ static void on_stop(int sig)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: interop_server tcp PORT | unix PATH\n");
+	fprintf(stderr, "usage: interop_server [-a] tcp PORT | udp PORT | unix PATH | rpcbind -\n");
 	return 2;
+}
+
+/* Binds a UDP socket to 127.0.0.1:PORT and serves it (no rpcbind). */
+static int serve_udp(const char *port_text)
+{
+	struct sockaddr_in sin;
+	SVCXPRT *xprt;
+	char *end;
+	long port = strtol(port_text, &end, 10);
+	int fd;
+
+	if (*end || port <= 0 || port > 65535)
+		return usage();
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0) {
+		perror("socket");
+		return 1;
+	}
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
+		perror("bind");
+		return 1;
+	}
+	/* Send and receive buffers of 64 KiB: large calls and replies fit. */
+	xprt = svcudp_bufcreate(fd, 65536, 65536);
+	if (!xprt) {
+		fprintf(stderr, "svcudp_bufcreate failed\n");
+		return 1;
+	}
+	if (!svc_register(xprt, INTEROP_PROG, INTEROP_VERS, dispatch, 0)) {
+		fprintf(stderr, "svc_register failed\n");
+		return 1;
+	}
+	printf("listening udp %s\n", port_text);
+	fflush(stdout);
+	svc_run();
+	fprintf(stderr, "svc_run returned\n");
+	return 1;
+}
+
+/* TCP and UDP on ephemeral ports, registered with rpcbind. */
+static int serve_with_rpcbind(void)
+{
+	SVCXPRT *tcp, *udp;
+
+	svc_unregister(INTEROP_PROG, INTEROP_VERS);
+	tcp = svctcp_create(RPC_ANYSOCK, 0, 0);
+	udp = svcudp_bufcreate(RPC_ANYSOCK, 65536, 65536);
+	if (!tcp || !udp) {
+		fprintf(stderr, "creating the transports failed\n");
+		return 1;
+	}
+	registered = 1;
+	if (!svc_register(tcp, INTEROP_PROG, INTEROP_VERS, dispatch, IPPROTO_TCP) ||
+	    !svc_register(udp, INTEROP_PROG, INTEROP_VERS, dispatch, IPPROTO_UDP)) {
+		fprintf(stderr, "svc_register with rpcbind failed\n");
+		svc_unregister(INTEROP_PROG, INTEROP_VERS);
+		return 1;
+	}
+	printf("listening rpcbind tcp %u udp %u\n", (unsigned)tcp->xp_port, (unsigned)udp->xp_port);
+	fflush(stdout);
+	svc_run();
+	fprintf(stderr, "svc_run returned\n");
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -162,12 +258,21 @@ int main(int argc, char **argv)
 	int fd;
 	SVCXPRT *xprt;
 
+	if (argc == 4 && strcmp(argv[1], "-a") == 0) {
+		require_auth_sys = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 3)
 		return usage();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
 
+	if (strcmp(argv[1], "rpcbind") == 0)
+		return serve_with_rpcbind();
+	if (strcmp(argv[1], "udp") == 0)
+		return serve_udp(argv[2]);
 	if (strcmp(argv[1], "tcp") == 0) {
 		struct sockaddr_in sin;
 		int one = 1;
@@ -218,7 +323,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "svc_vc_create failed\n");
 		return 1;
 	}
-	if (!svc_register(xprt, INTEROP_PROG, INTEROP_VERS, interop_prog_1, 0)) {
+	if (!svc_register(xprt, INTEROP_PROG, INTEROP_VERS, dispatch, 0)) {
 		fprintf(stderr, "svc_register failed\n");
 		return 1;
 	}

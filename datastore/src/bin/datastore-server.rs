@@ -5,22 +5,26 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use datastore::{remove_stale_socket, Endpoint, Store, StoreLimits};
-use tokio::net::{TcpListener, UnixListener};
+use datastore::{remove_stale_socket, Endpoint, EndpointError, Store, StoreLimits};
+use rpc_runtime::rpcbind;
+use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use tracing_subscriber::EnvFilter;
 
 /// Serves the datastore protocol (specs/datastore.x, program 0x2000DA7A
-/// version 1) from an in-memory store, over TCP and Unix sockets, with
-/// ONC RPC record marking.
+/// version 1) from an in-memory store, over TCP, UDP and Unix sockets.
 ///
 /// Logs go to stderr; set RUST_LOG to change the level (default `info`).
 #[derive(Debug, Parser)]
 #[command(name = "datastore-server", version)]
 struct Cli {
-    /// Where to listen: tcp://HOST:PORT or unix:///PATH. Repeat to listen
-    /// on several addresses.
+    /// Where to listen: tcp://HOST:PORT, udp://HOST:PORT or unix:///PATH.
+    /// Repeat to listen on several addresses.
     #[arg(long, value_name = "URL", default_value = "tcp://127.0.0.1:7101")]
-    listen: Vec<Endpoint>,
+    listen: Vec<Listen>,
+    /// Register every listener with the local rpcbind (one per network
+    /// id: tcp, tcp6, udp, udp6, local) and unregister on shutdown.
+    #[arg(long)]
+    register: bool,
     /// Largest object, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = StoreLimits::default().max_object_bytes)]
     max_object_bytes: u64,
@@ -54,7 +58,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.listen, limits)) {
+    match runtime.block_on(run(cli.listen, cli.register, limits)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("datastore-server: {e}");
@@ -63,10 +67,53 @@ fn main() -> ExitCode {
     }
 }
 
+/// A `--listen` address: a stream [`Endpoint`] or `udp://HOST:PORT`.
+#[derive(Debug, Clone)]
+enum Listen {
+    Stream(Endpoint),
+    Udp(String),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = EndpointError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("udp://") {
+            // Same HOST:PORT rules as tcp://.
+            Some(addr) => match format!("tcp://{addr}").parse::<Endpoint>() {
+                Ok(_) => Ok(Listen::Udp(addr.to_owned())),
+                Err(_) => Err(EndpointError::BadTcpAddress(s.to_owned())),
+            },
+            None => s.parse().map(Listen::Stream),
+        }
+    }
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Stream(e) => e.fmt(f),
+            Listen::Udp(a) => write!(f, "udp://{a}"),
+        }
+    }
+}
+
 /// A bound listener; a Unix one removes its socket file when dropped.
 enum Bound {
     Tcp(TcpListener),
+    Udp(UdpSocket),
     Unix(UnixListener, UnixSocketFile),
+}
+
+impl Bound {
+    /// The rpcbind endpoint of this listener.
+    fn rpcbind_endpoint(&self) -> std::io::Result<rpcbind::Endpoint> {
+        Ok(match self {
+            Bound::Tcp(l) => rpcbind::Endpoint::Tcp(l.local_addr()?),
+            Bound::Udp(s) => rpcbind::Endpoint::Udp(s.local_addr()?),
+            Bound::Unix(_, file) => rpcbind::Endpoint::Unix(std::path::absolute(&file.0)?),
+        })
+    }
 }
 
 struct UnixSocketFile(std::path::PathBuf);
@@ -77,10 +124,13 @@ impl Drop for UnixSocketFile {
     }
 }
 
-async fn bind(endpoint: &Endpoint) -> std::io::Result<Bound> {
-    match endpoint {
-        Endpoint::Tcp(addr) => Ok(Bound::Tcp(TcpListener::bind(addr.as_str()).await?)),
-        Endpoint::Unix(path) => {
+async fn bind(listen: &Listen) -> std::io::Result<Bound> {
+    match listen {
+        Listen::Udp(addr) => Ok(Bound::Udp(UdpSocket::bind(addr.as_str()).await?)),
+        Listen::Stream(Endpoint::Tcp(addr)) => {
+            Ok(Bound::Tcp(TcpListener::bind(addr.as_str()).await?))
+        }
+        Listen::Stream(Endpoint::Unix(path)) => {
             remove_stale_socket(path)?;
             Ok(Bound::Unix(
                 UnixListener::bind(path)?,
@@ -90,7 +140,7 @@ async fn bind(endpoint: &Endpoint) -> std::io::Result<Bound> {
     }
 }
 
-async fn run(endpoints: Vec<Endpoint>, limits: StoreLimits) -> Result<(), String> {
+async fn run(endpoints: Vec<Listen>, register: bool, limits: StoreLimits) -> Result<(), String> {
     let store = Arc::new(Store::new(limits));
     let server = datastore::server(Arc::clone(&store));
     let mut bound = Vec::new();
@@ -102,11 +152,30 @@ async fn run(endpoints: Vec<Endpoint>, limits: StoreLimits) -> Result<(), String
             Bound::Tcp(l) => l
                 .local_addr()
                 .map_or_else(|_| e.to_string(), |a| format!("tcp://{a}")),
+            Bound::Udp(s) => s
+                .local_addr()
+                .map_or_else(|_| e.to_string(), |a| format!("udp://{a}")),
             Bound::Unix(..) => e.to_string(),
         };
         tracing::info!(endpoint = %local, "listening");
         bound.push(b);
     }
+    let registration = if register {
+        let mut targets = Vec::new();
+        for b in &bound {
+            targets.push(
+                b.rpcbind_endpoint()
+                    .map_err(|e| format!("cannot find a listener's address: {e}"))?,
+            );
+        }
+        Some(
+            rpcbind::register_server(&server, &targets)
+                .await
+                .map_err(|e| format!("cannot register with rpcbind: {e}"))?,
+        )
+    } else {
+        None
+    };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     for b in bound {
@@ -115,6 +184,7 @@ async fn run(endpoints: Vec<Endpoint>, limits: StoreLimits) -> Result<(), String
         tasks.spawn(async move {
             match b {
                 Bound::Tcp(l) => server.serve_tcp_with_shutdown(l, stop).await,
+                Bound::Udp(s) => server.serve_udp_with_shutdown(s, stop).await,
                 Bound::Unix(l, file) => {
                     let r = server.serve_unix_with_shutdown(l, stop).await;
                     drop(file);
@@ -129,6 +199,11 @@ async fn run(endpoints: Vec<Endpoint>, limits: StoreLimits) -> Result<(), String
         bytes = store.total_bytes(),
         "shutting down"
     );
+    if let Some(registration) = registration {
+        if let Err(e) = registration.unregister().await {
+            tracing::warn!(error = %e, "unregistering from rpcbind failed");
+        }
+    }
     shutdown.cancel();
     while let Some(r) = tasks.join_next().await {
         if let Ok(Err(e)) = r {

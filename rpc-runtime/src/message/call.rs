@@ -3,7 +3,7 @@
 use xdr_codec::{Decoder, Encoder, ErrorKind, XdrDecode, XdrEncode};
 
 use super::auth::OpaqueAuth;
-use super::{MsgType, RPC_VERSION};
+use super::{wire, MsgType, RPC_VERSION};
 
 /// The header of a CALL message: `rpc_msg` with `mtype = CALL` and its
 /// `call_body` up to (not including) the procedure arguments, which follow
@@ -55,39 +55,50 @@ impl CallHeader {
     }
 }
 
+impl CallHeader {
+    /// The RFC's view of this header.
+    fn to_wire(&self) -> wire::RpcMsg {
+        wire::RpcMsg {
+            xid: self.xid,
+            body: wire::RpcMsgBody::Call(wire::CallBody {
+                rpcvers: self.rpcvers,
+                prog: self.program,
+                vers: self.version,
+                proc: self.procedure,
+                cred: self.credentials.to_wire(),
+                verf: self.verifier.to_wire(),
+            }),
+        }
+    }
+}
+
 impl XdrEncode for CallHeader {
     fn encode(&self, enc: &mut Encoder<'_>) -> xdr_codec::Result<()> {
-        enc.put_u32(self.xid);
-        enc.put_u32(MsgType::Call as u32);
-        enc.put_u32(self.rpcvers);
-        enc.put_u32(self.program);
-        enc.put_u32(self.version);
-        enc.put_u32(self.procedure);
-        enc.field("call_body.cred", &self.credentials)?;
-        enc.field("call_body.verf", &self.verifier)
+        self.to_wire().encode(enc)
     }
 }
 
 impl XdrDecode for CallHeader {
     const MIN_ENCODED_LEN: usize = 40;
     fn decode(dec: &mut Decoder) -> xdr_codec::Result<Self> {
-        let xid = dec.field("rpc_msg.xid")?;
-        let mtype: u32 = dec.field("rpc_msg.mtype")?;
-        if mtype != MsgType::Call as u32 {
-            return Err(xdr_codec::Error::new(ErrorKind::InvalidDiscriminant {
-                type_name: "rpc_msg.body (expected CALL)",
-                value: i64::from(mtype),
-            }));
+        let msg = wire::RpcMsg::decode(dec)?;
+        match msg.body {
+            wire::RpcMsgBody::Call(c) => Ok(CallHeader {
+                xid: msg.xid,
+                rpcvers: c.rpcvers,
+                program: c.prog,
+                version: c.vers,
+                procedure: c.proc,
+                credentials: OpaqueAuth::from_wire(c.cred),
+                verifier: OpaqueAuth::from_wire(c.verf),
+            }),
+            wire::RpcMsgBody::Reply(_) => {
+                Err(xdr_codec::Error::new(ErrorKind::InvalidDiscriminant {
+                    type_name: "rpc_msg.body (expected CALL)",
+                    value: i64::from(MsgType::Reply as u32),
+                }))
+            }
         }
-        Ok(CallHeader {
-            xid,
-            rpcvers: dec.field("call_body.rpcvers")?,
-            program: dec.field("call_body.prog")?,
-            version: dec.field("call_body.vers")?,
-            procedure: dec.field("call_body.proc")?,
-            credentials: dec.field("call_body.cred")?,
-            verifier: dec.field("call_body.verf")?,
-        })
     }
 }
 

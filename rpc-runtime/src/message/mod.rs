@@ -11,12 +11,16 @@
 //!              MSG_DENIED(1)   | reject_stat | mismatch_info or auth_stat
 //! ```
 //!
-//! These types are written by hand with the `xdr-codec` traits.
+//! The wire format comes from `specs/rpc_msg.x` through xdrgen: see
+//! [`wire`]. The types here are the crate's working view of it (an open
+//! set of flavors and statuses, `Bytes` bodies) and encode and decode
+//! through [`wire`]; only [`peek`] reads the fixed header words directly.
 
 mod auth;
 mod call;
 mod peek;
 pub mod reply;
+pub mod wire;
 
 pub use auth::{
     AuthFlavor, AuthStat, AuthSysParams, Credentials, OpaqueAuth, MAX_AUTH_BODY_BYTES,

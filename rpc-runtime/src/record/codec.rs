@@ -127,6 +127,13 @@ impl RecordCodec {
         self.builder.max_record_bytes
     }
 
+    /// True while part of a record has been decoded (a fragment header
+    /// or earlier fragments) and the rest has not arrived: the stream
+    /// stopped mid-record if it ends or idles now.
+    pub fn in_record(&self) -> bool {
+        !self.partial.is_empty() || matches!(self.state, DecodeState::Fragment { .. })
+    }
+
     fn too_large(&self, size_bytes: u64) -> RecordError {
         RecordError::RecordTooLarge {
             size_bytes,

@@ -23,6 +23,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// The default idle time after which a connection is closed: 5 minutes.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The default time a connection may take to accept the replies ready for
+/// it before it is closed: 30 seconds.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Collects program versions and settings, then serves.
 ///
 /// ```no_run
@@ -41,6 +45,7 @@ pub struct ServerBuilder {
     max_concurrent_calls: usize,
     max_connections: usize,
     idle_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     call_timeout: Option<Duration>,
     max_datagram_bytes: usize,
 }
@@ -53,6 +58,7 @@ impl Default for ServerBuilder {
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
             call_timeout: None,
             max_datagram_bytes: crate::DEFAULT_MAX_DATAGRAM_BYTES,
         }
@@ -137,6 +143,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets how long writing the replies ready for a connection may take
+    /// (default [`DEFAULT_WRITE_TIMEOUT`], 30 s; `None`: no limit). A peer
+    /// that sends calls but does not read the replies fills its socket
+    /// buffer; once a write has waited this long the connection is closed
+    /// (logged at warn level) and its calls are cancelled, instead of
+    /// holding their replies and call slots forever.
+    #[must_use]
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
     /// Sets a time limit for each call, from when its record has been
     /// read to its reply (default `None`: no limit). Handlers see the
     /// resulting deadline in
@@ -169,6 +187,7 @@ impl ServerBuilder {
                 max_concurrent_calls: self.max_concurrent_calls,
                 max_connections: self.max_connections,
                 idle_timeout: self.idle_timeout,
+                write_timeout: self.write_timeout,
                 call_timeout: self.call_timeout,
                 max_datagram_bytes: self.max_datagram_bytes,
             }),

@@ -41,7 +41,7 @@ where
     let (replies, queue) = mpsc::channel(config.max_concurrent_calls);
     // Cancelled when the connection must close without draining.
     let abort = CancellationToken::new();
-    let write = write_replies(writer, queue, abort.clone());
+    let write = write_replies(writer, queue, abort.clone(), config.write_timeout, &peer);
     let read = read_calls(&config, reader, replies, &peer, &stop, &abort);
     let (read_result, write_result) = tokio::join!(read, write);
     read_result.and(write_result)
@@ -72,7 +72,15 @@ async fn read_calls<R: AsyncRead>(
                 // Calls are still running or replying: not idle.
                 continue;
             }
-            tracing::debug!(%peer, "closing idle connection");
+            if reader.decoder().in_record() || !reader.read_buffer().is_empty() {
+                tracing::warn!(
+                    %peer,
+                    buffered_bytes = reader.read_buffer().len(),
+                    "closing idle connection: it stopped in the middle of a record"
+                );
+            } else {
+                tracing::debug!(%peer, "closing idle connection");
+            }
             return Ok(());
         };
         let record = match next {
@@ -141,6 +149,8 @@ async fn write_replies<W: AsyncWrite>(
     writer: FramedWrite<W, RecordCodec>,
     mut queue: mpsc::Receiver<Reply>,
     abort: CancellationToken,
+    write_timeout: Option<Duration>,
+    peer: &PeerAddr,
 ) -> io::Result<()> {
     futures::pin_mut!(writer);
     loop {
@@ -154,14 +164,31 @@ async fn write_replies<W: AsyncWrite>(
                 .await
                 .map_err(io::Error::from);
         };
-        let result = async {
+        let write = async {
             writer.feed(reply).await?;
             while let Ok(reply) = queue.try_recv() {
                 writer.feed(reply).await?;
             }
             SinkExt::<Reply>::flush(&mut writer).await
-        }
-        .await;
+        };
+        let result = match write_timeout {
+            None => write.await,
+            Some(limit) => match tokio::time::timeout(limit, write).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!(
+                        %peer,
+                        timeout = ?limit,
+                        "closing connection: the peer does not read its replies"
+                    );
+                    abort.cancel();
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "writing replies timed out",
+                    ));
+                }
+            },
+        };
         if let Err(e) = result {
             let e = io::Error::from(e);
             tracing::debug!(error = %e, "writing replies failed; closing connection");

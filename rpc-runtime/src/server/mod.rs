@@ -31,6 +31,7 @@
 //! | record size (streams)          | 4 MiB                                  | connection closed                 |
 //! | datagram size (UDP)            | 65,507 bytes                           | call dropped; reply SYSTEM_ERR    |
 //! | idle time per connection       | [`DEFAULT_IDLE_TIMEOUT`], 5 minutes    | connection closed                 |
+//! | time to write ready replies    | [`DEFAULT_WRITE_TIMEOUT`], 30 s        | connection closed                 |
 //! | time per call                  | none                                   | handler cancelled, SYSTEM_ERR     |
 
 mod builder;
@@ -55,6 +56,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use builder::{
     ServerBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_WRITE_TIMEOUT,
 };
 pub use context::{CallContext, PeerAddr};
 pub use dispatch::{Dispatch, DispatchOutcome, HandlerResult, ServerError};
@@ -90,6 +92,7 @@ struct ServerConfig {
     max_concurrent_calls: usize,
     max_connections: usize,
     idle_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     call_timeout: Option<Duration>,
     max_datagram_bytes: usize,
 }
@@ -111,6 +114,13 @@ impl Server {
     /// A builder to register program versions and set limits.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::new()
+    }
+
+    /// The registered `(program, version)` pairs, sorted (what
+    /// [`rpcbind::register_server`](crate::rpcbind::register_server)
+    /// registers).
+    pub fn programs(&self) -> Vec<(u32, u32)> {
+        self.config.registry.versions()
     }
 
     /// Accepts TCP connections from `listener` and serves each in its own

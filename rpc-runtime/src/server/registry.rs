@@ -72,6 +72,17 @@ impl Registry {
         }
     }
 
+    /// Every registered `(program, version)`, sorted.
+    pub(crate) fn versions(&self) -> Vec<(u32, u32)> {
+        let mut all: Vec<(u32, u32)> = self
+            .programs
+            .iter()
+            .flat_map(|(p, vs)| vs.keys().map(move |v| (*p, *v)))
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
     pub(crate) fn lookup(&self, program: u32, version: u32) -> Lookup<'_> {
         let Some(versions) = self.programs.get(&program) else {
             return Lookup::ProgUnavail;

@@ -3,9 +3,14 @@
 use bytes::Bytes;
 use xdr_codec::{Decoder, Encoder, XdrDecode, XdrEncode};
 
+use crate::message::wire;
+
 /// Largest body of an `opaque_auth`, in bytes (RFC 5531 section 8.2:
 /// `opaque body<400>`).
 pub const MAX_AUTH_BODY_BYTES: u32 = 400;
+
+// The flavor numbers of `specs/rpc_msg.x` are the ones named below.
+const _: () = assert!(wire::AUTH_NONE == 0 && wire::AUTH_SYS == 1 && wire::RPCSEC_GSS == 6);
 
 /// An authentication flavor number (`auth_flavor`, RFC 5531 section 8.2).
 ///
@@ -52,21 +57,33 @@ impl OpaqueAuth {
     }
 }
 
+impl OpaqueAuth {
+    /// The RFC's view: `opaque_auth` from `specs/rpc_msg.x`.
+    pub(crate) fn to_wire(&self) -> wire::OpaqueAuth {
+        wire::OpaqueAuth {
+            flavor: self.flavor.0,
+            body: xdr_codec::Opaque::new(self.body.clone()),
+        }
+    }
+
+    /// From the RFC's view.
+    pub(crate) fn from_wire(w: wire::OpaqueAuth) -> Self {
+        OpaqueAuth {
+            flavor: AuthFlavor(w.flavor),
+            body: w.body.into_bytes(),
+        }
+    }
+}
+
 impl XdrEncode for OpaqueAuth {
     fn encode(&self, enc: &mut Encoder<'_>) -> xdr_codec::Result<()> {
-        enc.put_u32(self.flavor.0);
-        enc.put_opaque(&self.body, MAX_AUTH_BODY_BYTES)
-            .map_err(|e| e.in_field("opaque_auth.body"))
+        self.to_wire().encode(enc)
     }
 }
 
 impl XdrDecode for OpaqueAuth {
     const MIN_ENCODED_LEN: usize = 8;
     fn decode(dec: &mut Decoder) -> xdr_codec::Result<Self> {
-        let flavor = AuthFlavor(dec.field("opaque_auth.flavor")?);
-        let body = dec
-            .get_opaque(MAX_AUTH_BODY_BYTES)
-            .map_err(|e| e.in_field("opaque_auth.body"))?;
-        Ok(OpaqueAuth { flavor, body })
+        wire::OpaqueAuth::decode(dec).map(OpaqueAuth::from_wire)
     }
 }

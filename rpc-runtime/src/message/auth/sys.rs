@@ -2,6 +2,8 @@
 
 use xdr_codec::{Decoder, Encoder, XdrDecode, XdrEncode, XdrString};
 
+use crate::message::wire;
+
 /// Longest AUTH_SYS machine name, in bytes (`string machinename<255>`).
 pub const MAX_MACHINE_NAME_BYTES: u32 = 255;
 
@@ -27,39 +29,27 @@ pub struct AuthSysParams {
 
 impl XdrEncode for AuthSysParams {
     fn encode(&self, enc: &mut Encoder<'_>) -> xdr_codec::Result<()> {
-        enc.put_u32(self.stamp);
-        enc.field("authsys_parms.machinename", &self.machine_name)?;
-        enc.put_u32(self.uid);
-        enc.put_u32(self.gid);
-        enc.put_length(self.gids.len(), MAX_AUTH_SYS_GIDS)
-            .map_err(|e| e.in_field("authsys_parms.gids"))?;
-        for g in &self.gids {
-            enc.put_u32(*g);
+        wire::AuthsysParms {
+            stamp: self.stamp,
+            machinename: self.machine_name.clone(),
+            uid: self.uid,
+            gid: self.gid,
+            gids: xdr_codec::VarArray::from(self.gids.clone()),
         }
-        Ok(())
+        .encode(enc)
     }
 }
 
 impl XdrDecode for AuthSysParams {
     const MIN_ENCODED_LEN: usize = 20;
     fn decode(dec: &mut Decoder) -> xdr_codec::Result<Self> {
-        let stamp = dec.field("authsys_parms.stamp")?;
-        let machine_name = dec.field("authsys_parms.machinename")?;
-        let uid = dec.field("authsys_parms.uid")?;
-        let gid = dec.field("authsys_parms.gid")?;
-        let n = dec
-            .get_length(MAX_AUTH_SYS_GIDS, 4)
-            .map_err(|e| e.in_field("authsys_parms.gids"))?;
-        let mut gids = Vec::with_capacity(n);
-        for _ in 0..n {
-            gids.push(dec.field("authsys_parms.gids")?);
-        }
+        let w = wire::AuthsysParms::decode(dec)?;
         Ok(AuthSysParams {
-            stamp,
-            machine_name,
-            uid,
-            gid,
-            gids,
+            stamp: w.stamp,
+            machine_name: w.machinename,
+            uid: w.uid,
+            gid: w.gid,
+            gids: w.gids.into_inner(),
         })
     }
 }

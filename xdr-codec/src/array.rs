@@ -87,17 +87,27 @@ impl<'a, T, const MAX: u32> IntoIterator for &'a VarArray<T, MAX> {
 }
 
 impl<T: XdrEncode, const MAX: u32> XdrEncode for VarArray<T, MAX> {
+    #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         enc.put_length(self.0.len(), MAX)?;
         for (i, item) in self.0.iter().enumerate() {
-            item.encode(enc).map_err(|e| e.in_field(format!("[{i}]")))?;
+            item.encode(enc).map_err(|e| e.in_index(i))?;
         }
         Ok(())
+    }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        4 + self
+            .0
+            .iter()
+            .map(XdrEncode::encoded_len_hint)
+            .sum::<usize>()
     }
 }
 
 impl<T: XdrDecode, const MAX: u32> XdrDecode for VarArray<T, MAX> {
     const MIN_ENCODED_LEN: usize = 4;
+    #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
         let len = dec.get_length(MAX, T::MIN_ENCODED_LEN)?;
         dec.nested(|dec| {
@@ -106,7 +116,7 @@ impl<T: XdrDecode, const MAX: u32> XdrDecode for VarArray<T, MAX> {
             let cap = len.min(dec.remaining() / T::MIN_ENCODED_LEN.max(4));
             let mut v = Vec::with_capacity(cap);
             for i in 0..len {
-                v.push(T::decode(dec).map_err(|e| e.in_field(format!("[{i}]")))?);
+                v.push(T::decode(dec).map_err(|e| e.in_index(i))?);
             }
             Ok(VarArray(v))
         })
@@ -116,16 +126,22 @@ impl<T: XdrDecode, const MAX: u32> XdrDecode for VarArray<T, MAX> {
 /// A fixed-length array, `type name[N]` (RFC 4506 section 4.12): the
 /// elements one after the other, no length prefix.
 impl<T: XdrEncode, const N: usize> XdrEncode for [T; N] {
+    #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         for (i, item) in self.iter().enumerate() {
-            item.encode(enc).map_err(|e| e.in_field(format!("[{i}]")))?;
+            item.encode(enc).map_err(|e| e.in_index(i))?;
         }
         Ok(())
+    }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        self.iter().map(XdrEncode::encoded_len_hint).sum()
     }
 }
 
 impl<T: XdrDecode, const N: usize> XdrDecode for [T; N] {
     const MIN_ENCODED_LEN: usize = N * T::MIN_ENCODED_LEN;
+    #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
         if N > 0 && T::MIN_ENCODED_LEN > 0 && dec.remaining() / T::MIN_ENCODED_LEN < N {
             return Err(ErrorKind::UnexpectedEof {
@@ -136,7 +152,7 @@ impl<T: XdrDecode, const N: usize> XdrDecode for [T; N] {
         }
         let mut v = Vec::with_capacity(N);
         for i in 0..N {
-            v.push(T::decode(dec).map_err(|e| e.in_field(format!("[{i}]")))?);
+            v.push(T::decode(dec).map_err(|e| e.in_index(i))?);
         }
         // The loop pushed exactly N elements.
         match v.try_into() {

@@ -83,7 +83,7 @@ impl Decoder {
     /// Whatever `T`'s decoding returns, with `field` added to the path.
     #[inline]
     pub fn field<T: XdrDecode>(&mut self, field: &'static str) -> Result<T> {
-        T::decode(self).map_err(|e| e.in_field(field))
+        T::decode(self).map_err(|e| e.in_static_field(field))
     }
 
     /// Runs `f` one nesting level deeper. Used by the impls that make
@@ -106,25 +106,18 @@ impl Decoder {
         r
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let remaining = self.remaining();
-        if n > remaining {
-            return Err(ErrorKind::UnexpectedEof {
-                needed: n,
-                remaining,
-            }
-            .into());
-        }
-        let start = self.pos;
-        self.pos += n;
-        Ok(&self.buf[start..start + n])
-    }
-
+    /// The next `N` bytes, consumed.
+    #[inline]
     fn take_array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let s = self.take(N)?;
-        let mut a = [0u8; N];
-        a.copy_from_slice(s);
-        Ok(a)
+        // `pos <= buf.len() <= isize::MAX`, so `pos + N` cannot overflow.
+        let end = self.pos + N;
+        match self.buf.get(self.pos..end).map(<[u8; N]>::try_from) {
+            Some(Ok(a)) => {
+                self.pos = end;
+                Ok(a)
+            }
+            _ => Err(unexpected_eof(N, self.remaining())),
+        }
     }
 
     /// Reads a 32-bit unsigned integer (RFC 4506 section 4.2).
@@ -178,7 +171,7 @@ impl Decoder {
         match self.get_u32()? {
             0 => Ok(false),
             1 => Ok(true),
-            v => Err(ErrorKind::InvalidBool(v).into()),
+            v => Err(invalid_bool(v)),
         }
     }
 
@@ -191,18 +184,15 @@ impl Decoder {
     ///
     /// [`ErrorKind::UnexpectedEof`], [`ErrorKind::LengthExceedsMax`] or
     /// [`ErrorKind::LengthExceedsInput`].
+    #[inline]
     pub fn get_length(&mut self, max: u32, min_element_bytes: usize) -> Result<usize> {
         let len = self.get_u32()?;
         if len > max {
-            return Err(ErrorKind::LengthExceedsMax {
-                len: u64::from(len),
-                max,
-            }
-            .into());
+            return Err(length_exceeds_max(len, max));
         }
         let remaining = self.remaining();
         if min_element_bytes > 0 && (len as usize) > remaining / min_element_bytes {
-            return Err(ErrorKind::LengthExceedsInput { len, remaining }.into());
+            return Err(length_exceeds_input(len, remaining));
         }
         Ok(len as usize)
     }
@@ -213,20 +203,22 @@ impl Decoder {
     /// # Errors
     ///
     /// [`ErrorKind::UnexpectedEof`] or [`ErrorKind::NonZeroPadding`].
+    #[inline]
     pub fn get_fixed_opaque(&mut self, len: usize) -> Result<Bytes> {
-        let pad = crate::padding(len);
-        let total = len.checked_add(pad).ok_or_else(|| {
-            Error::new(ErrorKind::UnexpectedEof {
-                needed: usize::MAX,
-                remaining: self.remaining(),
-            })
-        })?;
         let start = self.pos;
-        let padding = &self.take(total)?[len..];
+        let data_end = start.saturating_add(len);
+        let end = data_end.saturating_add(crate::padding(len));
+        let Some(padding) = self.buf.get(data_end..end) else {
+            return Err(unexpected_eof(
+                len.saturating_add(crate::padding(len)),
+                self.remaining(),
+            ));
+        };
         if padding.iter().any(|&b| b != 0) {
             return Err(ErrorKind::NonZeroPadding.into());
         }
-        Ok(self.buf.slice(start..start + len))
+        self.pos = end;
+        Ok(self.buf.slice(start..data_end))
     }
 
     /// Reads fixed-length opaque data into an array (RFC 4506 section 4.9).
@@ -234,10 +226,21 @@ impl Decoder {
     /// # Errors
     ///
     /// [`ErrorKind::UnexpectedEof`] or [`ErrorKind::NonZeroPadding`].
+    #[inline]
     pub fn get_fixed_opaque_array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let b = self.get_fixed_opaque(N)?;
-        let mut a = [0u8; N];
-        a.copy_from_slice(&b);
+        let total = N + crate::padding(N);
+        let end = self.pos + total;
+        let Some(item) = self.buf.get(self.pos..end) else {
+            return Err(unexpected_eof(total, self.remaining()));
+        };
+        let (data, padding) = item.split_at(N);
+        if padding.iter().any(|&b| b != 0) {
+            return Err(ErrorKind::NonZeroPadding.into());
+        }
+        let Ok(a) = <[u8; N]>::try_from(data) else {
+            return Err(unexpected_eof(total, self.remaining()));
+        };
+        self.pos = end;
         Ok(a)
     }
 
@@ -249,8 +252,40 @@ impl Decoder {
     ///
     /// [`ErrorKind::UnexpectedEof`], [`ErrorKind::LengthExceedsMax`],
     /// [`ErrorKind::LengthExceedsInput`] or [`ErrorKind::NonZeroPadding`].
+    #[inline]
     pub fn get_opaque(&mut self, max: u32) -> Result<Bytes> {
         let len = self.get_length(max, 1)?;
         self.get_fixed_opaque(len)
     }
+}
+
+// The error paths, kept out of line so that the hot paths above stay small
+// enough to inline into generated code.
+
+#[cold]
+#[inline(never)]
+fn unexpected_eof(needed: usize, remaining: usize) -> Error {
+    ErrorKind::UnexpectedEof { needed, remaining }.into()
+}
+
+#[cold]
+#[inline(never)]
+fn invalid_bool(v: u32) -> Error {
+    ErrorKind::InvalidBool(v).into()
+}
+
+#[cold]
+#[inline(never)]
+fn length_exceeds_max(len: u32, max: u32) -> Error {
+    ErrorKind::LengthExceedsMax {
+        len: u64::from(len),
+        max,
+    }
+    .into()
+}
+
+#[cold]
+#[inline(never)]
+fn length_exceeds_input(len: u32, remaining: usize) -> Error {
+    ErrorKind::LengthExceedsInput { len, remaining }.into()
 }

@@ -1,6 +1,6 @@
 //! [`Encoder`]: writes XDR items into a growable byte buffer.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use crate::error::{ErrorKind, Result};
 use crate::traits::XdrEncode;
@@ -17,12 +17,14 @@ pub struct Encoder<'a> {
 
 impl<'a> Encoder<'a> {
     /// An encoder that appends to `buf`.
+    #[inline]
     pub fn new(buf: &'a mut BytesMut) -> Self {
         Encoder { buf }
     }
 
     /// Bytes written to the underlying buffer so far (including any it held
     /// before this encoder was created).
+    #[inline]
     pub fn len(&self) -> usize {
         self.buf.len()
     }
@@ -40,37 +42,47 @@ impl<'a> Encoder<'a> {
     /// Whatever `value`'s encoding returns, with `field` added to the path.
     #[inline]
     pub fn field<T: XdrEncode + ?Sized>(&mut self, field: &'static str, value: &T) -> Result<()> {
-        value.encode(self).map_err(|e| e.in_field(field))
+        value.encode(self).map_err(|e| e.in_static_field(field))
     }
 
     /// Writes a 32-bit unsigned integer (RFC 4506 section 4.2).
     #[inline]
     pub fn put_u32(&mut self, v: u32) {
-        self.buf.put_u32(v);
+        // `extend_from_slice` is inlined with a constant length, unlike
+        // `BufMut::put_*`, which ends in an out-of-line `memcpy` per item.
+        self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
     /// Writes a 32-bit signed integer (RFC 4506 section 4.1).
     #[inline]
     pub fn put_i32(&mut self, v: i32) {
-        self.buf.put_i32(v);
+        self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
     /// Writes a 64-bit unsigned hyper integer (RFC 4506 section 4.5).
     #[inline]
     pub fn put_u64(&mut self, v: u64) {
-        self.buf.put_u64(v);
+        self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
     /// Writes a 64-bit signed hyper integer (RFC 4506 section 4.5).
     #[inline]
     pub fn put_i64(&mut self, v: i64) {
-        self.buf.put_i64(v);
+        self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
     /// Writes a boolean as 0 or 1 (RFC 4506 section 4.4).
     #[inline]
     pub fn put_bool(&mut self, v: bool) {
-        self.buf.put_u32(u32::from(v));
+        self.put_u32(u32::from(v));
+    }
+
+    /// Reserves room for at least `additional` more bytes, so that the
+    /// writes that follow do not grow the buffer one by one. Only a hint:
+    /// every write still grows the buffer as needed.
+    #[inline]
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
     }
 
     /// Writes a variable-length item's length prefix, refusing lengths above
@@ -80,18 +92,11 @@ impl<'a> Encoder<'a> {
     ///
     /// [`ErrorKind::LengthExceedsMax`] when `len > max` (or does not fit
     /// in 32 bits).
+    #[inline]
     pub fn put_length(&mut self, len: usize, max: u32) -> Result<()> {
-        match u32::try_from(len) {
-            Ok(n) if n <= max => {
-                self.buf.put_u32(n);
-                Ok(())
-            }
-            _ => Err(ErrorKind::LengthExceedsMax {
-                len: len as u64,
-                max,
-            }
-            .into()),
-        }
+        let n = checked_length(len, max)?;
+        self.put_u32(n);
+        Ok(())
     }
 
     /// Writes `data` followed by zero padding to a multiple of 4 bytes
@@ -99,8 +104,7 @@ impl<'a> Encoder<'a> {
     #[inline]
     pub fn put_fixed_opaque(&mut self, data: &[u8]) {
         self.buf.reserve(data.len() + 3);
-        self.buf.put_slice(data);
-        self.put_padding(data.len());
+        self.put_padded(data);
     }
 
     /// Writes a length prefix, `data` and zero padding (variable-length
@@ -109,14 +113,48 @@ impl<'a> Encoder<'a> {
     /// # Errors
     ///
     /// [`ErrorKind::LengthExceedsMax`] when `data` is longer than `max` bytes.
+    #[inline]
     pub fn put_opaque(&mut self, data: &[u8], max: u32) -> Result<()> {
-        self.put_length(data.len(), max)?;
-        self.put_fixed_opaque(data);
+        let n = checked_length(data.len(), max)?;
+        // One capacity check for the prefix, the data and the padding.
+        self.buf.reserve(data.len() + 7);
+        self.put_u32(n);
+        self.put_padded(data);
         Ok(())
     }
 
-    fn put_padding(&mut self, len: usize) {
-        let pad = crate::padding(len);
-        self.buf.put_bytes(0, pad);
+    /// Writes `data`'s whole 4-byte units in one copy, then its last partial
+    /// unit (if any) zero-filled as one constant-size word.
+    #[inline]
+    fn put_padded(&mut self, data: &[u8]) {
+        let tail_len = data.len() % 4;
+        let (body, tail) = data.split_at(data.len() - tail_len);
+        self.buf.extend_from_slice(body);
+        if !tail.is_empty() {
+            let mut word = [0u8; 4];
+            for (w, b) in word.iter_mut().zip(tail) {
+                *w = *b;
+            }
+            self.buf.extend_from_slice(&word);
+        }
     }
+}
+
+/// `len` as a length prefix, when it is at most `max`.
+#[inline]
+fn checked_length(len: usize, max: u32) -> Result<u32> {
+    match u32::try_from(len) {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(length_exceeds_max(len, max)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn length_exceeds_max(len: usize, max: u32) -> crate::error::Error {
+    ErrorKind::LengthExceedsMax {
+        len: len as u64,
+        max,
+    }
+    .into()
 }

@@ -128,6 +128,24 @@ impl Error {
         self.inner.path.push(field.into());
         self
     }
+
+    /// Adds an array or list index (`[i]`) to the path. Out of line: it
+    /// formats, and only error paths call it.
+    #[cold]
+    #[inline(never)]
+    #[must_use]
+    pub(crate) fn in_index(self, i: usize) -> Self {
+        self.in_field(format!("[{i}]"))
+    }
+
+    /// [`Error::in_field`] for the codec's own `field` helpers, out of line
+    /// so that their hot paths stay small.
+    #[cold]
+    #[inline(never)]
+    #[must_use]
+    pub(crate) fn in_static_field(self, field: &'static str) -> Self {
+        self.in_field(field)
+    }
 }
 
 impl fmt::Debug for Error {

@@ -87,23 +87,35 @@ impl<'a, T> IntoIterator for &'a List<T> {
 }
 
 impl<T: XdrEncode> XdrEncode for List<T> {
+    #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         for (i, item) in self.0.iter().enumerate() {
             enc.put_bool(true);
-            item.encode(enc).map_err(|e| e.in_field(format!("[{i}]")))?;
+            item.encode(enc).map_err(|e| e.in_index(i))?;
         }
         enc.put_bool(false);
         Ok(())
+    }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        // A TRUE before each element, a FALSE after the last.
+        4 * (self.0.len() + 1)
+            + self
+                .0
+                .iter()
+                .map(XdrEncode::encoded_len_hint)
+                .sum::<usize>()
     }
 }
 
 impl<T: XdrDecode> XdrDecode for List<T> {
     const MIN_ENCODED_LEN: usize = 4;
+    #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
         let mut v = Vec::new();
         while dec.get_bool()? {
             let i = v.len();
-            v.push(T::decode(dec).map_err(|e| e.in_field(format!("[{i}]")))?);
+            v.push(T::decode(dec).map_err(|e| e.in_index(i))?);
         }
         Ok(List(v))
     }

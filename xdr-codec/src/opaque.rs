@@ -94,13 +94,19 @@ impl<const MAX: u32> From<Opaque<MAX>> for Bytes {
 }
 
 impl<const MAX: u32> XdrEncode for Opaque<MAX> {
+    #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         enc.put_opaque(&self.0, MAX)
+    }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        4 + self.0.len() + crate::padding(self.0.len())
     }
 }
 
 impl<const MAX: u32> XdrDecode for Opaque<MAX> {
     const MIN_ENCODED_LEN: usize = 4;
+    #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
         dec.get_opaque(MAX).map(Opaque)
     }
@@ -108,14 +114,20 @@ impl<const MAX: u32> XdrDecode for Opaque<MAX> {
 
 /// Fixed-length opaque data, `opaque name[N]` (RFC 4506 section 4.9).
 impl<const N: usize> XdrEncode for [u8; N] {
+    #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         enc.put_fixed_opaque(self);
         Ok(())
+    }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        N + crate::padding(N)
     }
 }
 
 impl<const N: usize> XdrDecode for [u8; N] {
     const MIN_ENCODED_LEN: usize = N + crate::padding(N);
+    #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
         dec.get_fixed_opaque_array()
     }

@@ -14,6 +14,10 @@ macro_rules! primitive {
                 enc.$put($to(*self));
                 Ok(())
             }
+            #[inline]
+            fn encoded_len_hint(&self) -> usize {
+                $len
+            }
         }
         impl XdrDecode for $t {
             const MIN_ENCODED_LEN: usize = $len;
@@ -59,6 +63,10 @@ impl<T: XdrEncode + ?Sized> XdrEncode for &T {
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         (**self).encode(enc)
     }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        (**self).encoded_len_hint()
+    }
 }
 
 /// Boxes add a nesting level on decode: recursive types need a `Box`
@@ -68,10 +76,15 @@ impl<T: XdrEncode + ?Sized> XdrEncode for Box<T> {
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         (**self).encode(enc)
     }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        (**self).encoded_len_hint()
+    }
 }
 
 impl<T: XdrDecode> XdrDecode for Box<T> {
     const MIN_ENCODED_LEN: usize = T::MIN_ENCODED_LEN;
+    #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
         dec.nested(|d| T::decode(d).map(Box::new))
     }
@@ -80,6 +93,7 @@ impl<T: XdrDecode> XdrDecode for Box<T> {
 /// Optional-data, `type *name;` (RFC 4506 section 4.19): a bool, then the
 /// value when it is TRUE.
 impl<T: XdrEncode> XdrEncode for Option<T> {
+    #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         match self {
             None => {
@@ -92,10 +106,15 @@ impl<T: XdrEncode> XdrEncode for Option<T> {
             }
         }
     }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        4 + self.as_ref().map_or(0, XdrEncode::encoded_len_hint)
+    }
 }
 
 impl<T: XdrDecode> XdrDecode for Option<T> {
     const MIN_ENCODED_LEN: usize = 4;
+    #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
         if dec.get_bool()? {
             T::decode(dec).map(Some)
@@ -110,13 +129,19 @@ macro_rules! tuple {
         /// Several arguments of one procedure (rpcgen's newstyle), encoded
         /// one after the other.
         impl<$($t: XdrEncode),+> XdrEncode for ($($t,)+) {
+            #[inline]
             fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
                 $(self.$n.encode(enc)?;)+
                 Ok(())
             }
+            #[inline]
+            fn encoded_len_hint(&self) -> usize {
+                0 $(+ self.$n.encoded_len_hint())+
+            }
         }
         impl<$($t: XdrDecode),+> XdrDecode for ($($t,)+) {
             const MIN_ENCODED_LEN: usize = 0 $(+ $t::MIN_ENCODED_LEN)+;
+            #[inline]
             fn decode(dec: &mut Decoder) -> Result<Self> {
                 Ok(($($t::decode(dec)?,)+))
             }

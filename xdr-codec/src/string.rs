@@ -109,13 +109,19 @@ impl<const MAX: u32> PartialEq<&str> for XdrString<MAX> {
 }
 
 impl<const MAX: u32> XdrEncode for XdrString<MAX> {
+    #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
         enc.put_opaque(&self.0, MAX)
+    }
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        4 + self.0.len() + crate::padding(self.0.len())
     }
 }
 
 impl<const MAX: u32> XdrDecode for XdrString<MAX> {
     const MIN_ENCODED_LEN: usize = 4;
+    #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
         dec.get_opaque(MAX).map(XdrString)
     }

@@ -20,6 +20,19 @@ pub trait XdrEncode {
     /// the error's path names the field.
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()>;
 
+    /// The length of `self`'s encoding, in bytes, used only to size buffers
+    /// before encoding ([`XdrEncode::to_xdr_bytes`] allocates it once).
+    ///
+    /// Exact for every type in this crate and every type xdrgen generates
+    /// (a value too long for its declared maximum, which fails to encode,
+    /// still gets the length it would take). The default, for hand-written
+    /// impls, is 0: unknown, and the buffer grows as it is written. Never
+    /// relied on for correctness.
+    #[inline]
+    fn encoded_len_hint(&self) -> usize {
+        0
+    }
+
     /// Appends the encoding of `self` to `buf`.
     ///
     /// # Errors
@@ -29,13 +42,14 @@ pub trait XdrEncode {
         self.encode(&mut Encoder::new(buf))
     }
 
-    /// Encodes `self` into a new buffer.
+    /// Encodes `self` into a new buffer, allocated once with
+    /// [`XdrEncode::encoded_len_hint`] bytes.
     ///
     /// # Errors
     ///
     /// As [`XdrEncode::encode`].
     fn to_xdr_bytes(&self) -> Result<Bytes> {
-        let mut buf = BytesMut::new();
+        let mut buf = BytesMut::with_capacity(self.encoded_len_hint());
         self.encode_into(&mut buf)?;
         Ok(buf.freeze())
     }

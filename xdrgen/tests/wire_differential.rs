@@ -21,6 +21,9 @@
 //! the last byte cut off) and decoding must fail with the matching
 //! `ErrorKind`. (libtirpc itself accepts any non-zero bool and any enum
 //! value, so the C side is not asked.)
+//!
+//! Every Rust re-encoding also checks that the value's
+//! `XdrEncode::encoded_len_hint` equals the length of its encoding.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -766,9 +769,13 @@ fn build_rust(specs: &[Spec], dir: &Path) -> PathBuf {
     }
     main.push_str(
         r#"
+// Also checks that `encoded_len_hint` is exact for every generated type.
 fn roundtrip<T: XdrDecode + XdrEncode>(b: &[u8]) -> String {
-    match T::from_xdr_slice(b).and_then(|v| v.to_xdr_bytes()) {
-        Ok(out) => out.iter().map(|x| format!("{x:02x}")).collect(),
+    match T::from_xdr_slice(b).and_then(|v| Ok((v.encoded_len_hint(), v.to_xdr_bytes()?))) {
+        Ok((hint, out)) if hint != out.len() => {
+            format!("ERR encoded_len_hint {hint} != encoded length {}", out.len())
+        }
+        Ok((_, out)) => out.iter().map(|x| format!("{x:02x}")).collect(),
         Err(e) => format!("ERR {:?}", e.kind()),
     }
 }

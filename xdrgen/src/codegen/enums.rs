@@ -91,6 +91,10 @@ pub(super) fn enumeration(t: &TypeItem, e: &Enum, serde: bool) -> TokenStream {
                 enc.put_i32(*self as i32);
                 ::core::result::Result::Ok(())
             }
+
+            fn encoded_len_hint(&self) -> usize {
+                4
+            }
         }
 
         impl ::xdr_codec::XdrDecode for #name {

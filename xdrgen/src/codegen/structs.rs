@@ -68,6 +68,14 @@ pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model, serde: bool) ->
         let path = path(&t.rust_name, f);
         quote!(#fname: dec.field(#path)?,)
     });
+    let mut hints = s.fields.iter().map(|f| {
+        let fname = ident(&f.rust_name);
+        quote!(::xdr_codec::XdrEncode::encoded_len_hint(&self.#fname))
+    });
+    let hint = match hints.next() {
+        Some(first) => quote!(#first #(+ #hints)*),
+        None => quote!(0),
+    };
     let mut mins = s.fields.iter().map(|f| min_len(&f.ty, model));
     let min = match mins.next() {
         Some(first) => quote!(#first #(+ #mins)*),
@@ -86,6 +94,10 @@ pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model, serde: bool) ->
             fn encode(&self, #enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {
                 #(#encodes)*
                 ::core::result::Result::Ok(())
+            }
+
+            fn encoded_len_hint(&self) -> usize {
+                #hint
             }
         }
 

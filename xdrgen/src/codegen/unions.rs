@@ -34,6 +34,13 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
     let mut variants = Vec::new();
     let mut encodes = Vec::new();
     let mut decodes = Vec::new();
+    // Arms of `encoded_len_hint`: the discriminant's 4 or 8 bytes plus the
+    // arm's value.
+    let mut hints = Vec::new();
+    let disc_len = match u.disc_kind {
+        DiscKind::Hyper | DiscKind::UnsignedHyper => quote!(8),
+        _ => quote!(4),
+    };
     for c in &u.cases {
         let vname = ident(&c.rust_name);
         let label = label_tokens(&c.label, &u.disc_kind);
@@ -56,12 +63,16 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
                 decodes.push(quote! {
                     #label => ::core::result::Result::Ok(Self::#vname(dec.field(#fpath)?)),
                 });
+                hints.push(quote! {
+                    Self::#vname(value) => #disc_len + ::xdr_codec::XdrEncode::encoded_len_hint(value),
+                });
             }
             None => {
                 let doc = docs::doc(&format!("`case {}: void;`", c.label_text), &[]);
                 variants.push(quote!(#doc #vname,));
                 encodes.push(quote!(Self::#vname => enc.field(#disc_path, &#label),));
                 decodes.push(quote!(#label => ::core::result::Result::Ok(Self::#vname),));
+                hints.push(quote!(Self::#vname => #disc_len,));
             }
         }
     }
@@ -92,6 +103,9 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
                             value: #ty,
                         },
                     });
+                    hints.push(quote! {
+                        Self::#vname { value, .. } => #disc_len + ::xdr_codec::XdrEncode::encoded_len_hint(value),
+                    });
                     encodes.push(if exhaustive {
                         quote!(Self::#vname { discriminant, .. } => #taken,)
                     } else {
@@ -116,6 +130,7 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
                     let ddoc =
                         docs::doc("`default: void;` (carries the discriminant as sent)", &[]);
                     variants.push(quote!(#ddoc #vname(#disc_ty),));
+                    hints.push(quote!(Self::#vname(_) => #disc_len,));
                     encodes.push(if exhaustive {
                         quote!(Self::#vname(discriminant) => #taken,)
                     } else {
@@ -157,6 +172,12 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
             fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {
                 match self {
                     #(#encodes)*
+                }
+            }
+
+            fn encoded_len_hint(&self) -> usize {
+                match self {
+                    #(#hints)*
                 }
             }
         }

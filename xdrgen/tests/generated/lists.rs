@@ -15,6 +15,9 @@ impl ::xdr_codec::XdrEncode for Intnode {
         enc.field("Intnode.value", &self.value)?;
         ::core::result::Result::Ok(())
     }
+    fn encoded_len_hint(&self) -> usize {
+        ::xdr_codec::XdrEncode::encoded_len_hint(&self.value)
+    }
 }
 
 impl ::xdr_codec::XdrDecode for Intnode {
@@ -45,6 +48,9 @@ impl ::xdr_codec::XdrEncode for Namenode {
         enc.field("Namenode.name", &self.name)?;
         ::core::result::Result::Ok(())
     }
+    fn encoded_len_hint(&self) -> usize {
+        ::xdr_codec::XdrEncode::encoded_len_hint(&self.name)
+    }
 }
 
 impl ::xdr_codec::XdrDecode for Namenode {
@@ -72,6 +78,10 @@ impl ::xdr_codec::XdrEncode for Holder {
         enc.field("Holder.ints", &self.ints)?;
         enc.field("Holder.names", &self.names)?;
         ::core::result::Result::Ok(())
+    }
+    fn encoded_len_hint(&self) -> usize {
+        ::xdr_codec::XdrEncode::encoded_len_hint(&self.ints)
+            + ::xdr_codec::XdrEncode::encoded_len_hint(&self.names)
     }
 }
 
@@ -106,6 +116,10 @@ impl ::xdr_codec::XdrEncode for Chain {
         enc.field("Chain.next", &self.next)?;
         enc.field("Chain.value", &self.value)?;
         ::core::result::Result::Ok(())
+    }
+    fn encoded_len_hint(&self) -> usize {
+        ::xdr_codec::XdrEncode::encoded_len_hint(&self.next)
+            + ::xdr_codec::XdrEncode::encoded_len_hint(&self.value)
     }
 }
 
@@ -147,6 +161,12 @@ impl ::xdr_codec::XdrEncode for TypedefU {
             }
         }
     }
+    fn encoded_len_hint(&self) -> usize {
+        match self {
+            Self::Case0 => 4,
+            Self::Opt(value) => 4 + ::xdr_codec::XdrEncode::encoded_len_hint(value),
+        }
+    }
 }
 
 impl ::xdr_codec::XdrDecode for TypedefU {
@@ -182,6 +202,10 @@ impl ::xdr_codec::XdrEncode for OptionT {
         enc.field("OptionT.value_type", &self.value_type)?;
         enc.field("OptionT.depth", &self.depth)?;
         ::core::result::Result::Ok(())
+    }
+    fn encoded_len_hint(&self) -> usize {
+        ::xdr_codec::XdrEncode::encoded_len_hint(&self.value_type)
+            + ::xdr_codec::XdrEncode::encoded_len_hint(&self.depth)
     }
 }
 

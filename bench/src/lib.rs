@@ -9,12 +9,16 @@
 //!   client and server, plus the cross pairs and a plain TCP stream as the
 //!   ceiling.
 //! * [`gen`]: `xdrgen` against `rpcgen` on the same `.x` files.
+//! * [`broker`]: synchronous C clients of the datastore protocol against
+//!   the C server, the Rust `datastore-server`, and the broker in front of
+//!   it (NULL, 4 KiB and 1 MiB reads, 1 and 64 client processes).
 //!
 //! Run it with `cargo run --release -p bench -- all` (or `codec`, `rpc`,
 //! `gen`); see `docs/BENCHMARKS.md`. Every client, server and codec loop is
 //! a process of its own, pinned by the same [`placement::Placement`] on
 //! both sides; results are medians over interleaved passes.
 
+pub mod broker;
 pub mod c_peers;
 pub mod codec;
 pub mod cpu;

@@ -6,6 +6,7 @@
 //! cargo run --release -p bench -- codec
 //! cargo run --release -p bench -- gen
 //! cargo run --release -p bench -- rpc
+//! cargo run --release -p bench -- broker
 //! ```
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use bench::broker::{self as broker_bench, BrokerOptions};
 use bench::codec::{self, CodecOptions};
 use bench::placement::Placement;
 use bench::rpc::load::{self, CallKind, LoadConfig};
@@ -39,6 +41,26 @@ enum Cmd {
     Gen(RunArgs),
     /// The RPC benchmark only: client and server, Rust vs C, on loopback.
     Rpc(RunArgs),
+    /// The broker benchmark: C datastore clients (1 and 64 processes)
+    /// against the C server, datastore-server, and the broker in front of
+    /// it.
+    Broker(BrokerArgs),
+    /// Worker: echoes 4-byte messages on 127.0.0.1:PORT, until killed.
+    #[command(hide = true)]
+    TcpEcho {
+        #[arg(long)]
+        port: u16,
+    },
+    /// Worker: loopback round trips; prints one `result ...` line.
+    #[command(hide = true)]
+    TcpPing {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 0.2)]
+        warmup: f64,
+        #[arg(long, default_value_t = 1.0)]
+        secs: f64,
+    },
     /// Worker: the Rust RPC server on 127.0.0.1:PORT, until killed.
     #[command(hide = true)]
     Serve {
@@ -122,6 +144,30 @@ struct RunArgs {
     /// server).
     #[arg(long)]
     no_cross: bool,
+}
+
+/// Settings of the broker benchmark.
+#[derive(Debug, Args)]
+struct BrokerArgs {
+    /// Passes over every case; the tables show medians over the passes.
+    #[arg(long, default_value_t = 3)]
+    passes: usize,
+    /// Measured seconds of each run.
+    #[arg(long, default_value_t = 1.0)]
+    secs: f64,
+    /// Warm-up seconds before each run's measurement.
+    #[arg(long, default_value_t = 0.2)]
+    warmup: f64,
+    /// Client process counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    clients: Vec<usize>,
+    /// Where servers (the broker among them) and clients run (taskset).
+    #[arg(long, value_enum, default_value_t = Placement::Split)]
+    placement: Placement,
+    /// Connections the broker keeps to its backend (`connections` of its
+    /// `[backends.store]`).
+    #[arg(long, default_value_t = 1)]
+    backend_connections: usize,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +264,35 @@ fn run_benchmarks(args: &RunArgs, parts: Parts) -> Result<()> {
     Ok(())
 }
 
+fn run_broker(args: &BrokerArgs) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| BenchError::io("finding this program", e))?;
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    let opts = BrokerOptions {
+        passes: args.passes,
+        warmup: duration(args.warmup, "--warmup")?,
+        window: duration(args.secs, "--secs")?,
+        placement: args.placement,
+        clients: args.clients.clone(),
+        backend_connections: args.backend_connections,
+    };
+    let report = broker_bench::run(&exe, &opts, &mut progress)?;
+    println!("## bench {}\n", command.join(" "));
+    println!("{}", machine::describe());
+    println!("Placement: {}.\n", args.placement.describe());
+    println!(
+        "Broker: one TCP listener, {} connection(s) to its backend, default limits.\n",
+        opts.backend_connections
+    );
+    println!(
+        "### Broker: synchronous C rpcgen clients, medians of {} passes of {:.2} s (after {:.2} s warm-up)\n",
+        opts.passes,
+        opts.window.as_secs_f64(),
+        opts.warmup.as_secs_f64()
+    );
+    println!("{}", report.render());
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::All(a) => run_benchmarks(
@@ -252,6 +327,17 @@ fn run(cli: Cli) -> Result<()> {
                 rpc: true,
             },
         ),
+        Cmd::Broker(a) => run_broker(&a),
+        Cmd::TcpEcho { port } => broker_bench::rtt::echo(port),
+        Cmd::TcpPing { addr, warmup, secs } => {
+            let r = broker_bench::rtt::ping(
+                addr,
+                duration(warmup, "--warmup")?,
+                duration(secs, "--secs")?,
+            )?;
+            println!("{r}");
+            Ok(())
+        }
         Cmd::XdrgenRun { spec, defines, out } => gen::xdrgen_run(&spec, &defines, &out),
         Cmd::Serve { port } => rpc::server::serve(port),
         Cmd::Load(a) => {

@@ -85,3 +85,49 @@ fn bench_all_runs_with_tiny_counts() {
     assert!(stdout.contains("Plain loopback TCP stream"), "{stdout}");
     assert!(stdout.contains("#### Targets (issue 4)"), "{stdout}");
 }
+
+/// `bench broker` with tiny durations: the C client, the C server, the
+/// Rust server and the broker all start, every case has a row with calls,
+/// and the issue's targets are printed.
+#[test]
+fn bench_broker_runs_with_tiny_counts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args([
+            "broker", "--passes", "1", "--secs", "0.1", "--warmup", "0.02",
+        ])
+        .args(["--clients", "1,3", "--placement", "none"])
+        .output()
+        .expect("bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench failed:\n{stdout}\n{stderr}");
+    for call in ["NULL", "GET 4 KiB", "GET 1 MiB"] {
+        for clients in ["1", "3"] {
+            for target in [
+                "C rpcgen server",
+                "datastore-server",
+                "broker -> datastore-server",
+            ] {
+                let row = stdout
+                    .lines()
+                    .find(|l| {
+                        l.starts_with(&format!("| {call} "))
+                            && l.split('|').nth(2).map(str::trim) == Some(clients)
+                            && l.split('|').nth(3).map(str::trim) == Some(target)
+                    })
+                    .unwrap_or_else(|| panic!("no row {call} x{clients} {target}:\n{stdout}"));
+                let calls: f64 = row
+                    .split('|')
+                    .nth(4)
+                    .and_then(|c| c.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("no calls/s in {row}"));
+                assert!(calls > 0.0, "{row}");
+            }
+        }
+    }
+    assert!(stdout.contains("Loopback TCP round trip"), "{stdout}");
+    assert!(
+        stdout.contains("p50 added by the broker (NULL, 1 client)"),
+        "{stdout}"
+    );
+}

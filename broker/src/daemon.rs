@@ -2,19 +2,25 @@
 //! connections accepted and served until shutdown.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use datastore::Endpoint;
 use rpc_runtime::record::RecordCodecBuilder;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::admin::{AdminService, ListenerInfo};
 use crate::backend_io::Target;
 use crate::config::{Config, ConfigError};
 use crate::core::Core;
-use crate::driver::{Driver, Input};
+use crate::driver::{BackendTarget, Driver, Input};
 use crate::listener::{Accepted, Listener};
+use crate::metrics::Metrics;
+use crate::reload::{BrokerHandle, ConfigSource};
 use crate::route::RoutingError;
 
 /// Pause after a failed `accept` (for example, out of file descriptors).
@@ -30,11 +36,19 @@ pub enum BrokerError {
     /// The routes are inconsistent.
     #[error("routes: {0}")]
     Routing(#[from] RoutingError),
-    /// A listener cannot be bound.
+    /// A listener (or the admin socket) cannot be bound.
     #[error("cannot listen on {endpoint}: {source}")]
     Bind {
         /// The address.
         endpoint: Endpoint,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The metrics address cannot be bound.
+    #[error("cannot serve metrics on {address}: {source}")]
+    BindMetrics {
+        /// The address.
+        address: SocketAddr,
         /// The error.
         source: std::io::Error,
     },
@@ -55,22 +69,41 @@ pub enum BrokerError {
 #[derive(Debug)]
 pub struct Broker {
     config: crate::core::CoreConfig,
-    targets: Vec<(Arc<str>, Target)>,
+    targets: Vec<BackendTarget>,
+    route_keys: Vec<(u32, Vec<u32>)>,
     codec: RecordCodecBuilder,
     max_in_flight_per_client: usize,
     listeners: Vec<Listener>,
     max_connections: usize,
+    admin: Option<Listener>,
+    metrics: Option<TcpListener>,
+    handle: BrokerHandle,
+    inbox_rx: mpsc::UnboundedReceiver<Input>,
 }
 
 impl Broker {
-    /// Resolves the configuration and binds every listener of `config`.
-    /// Nothing is connected until [`Broker::run`]. Relative Unix socket
-    /// paths must already be resolved ([`Config::resolve_relative_paths`]).
+    /// Resolves the configuration and binds every listener of `config`,
+    /// its admin socket and its metrics address. Nothing is connected
+    /// until [`Broker::run`]. Relative Unix socket paths must already be
+    /// resolved ([`Config::resolve_relative_paths`]). A reload re-applies
+    /// the embedded default; see [`Broker::bind_from`] for a file.
     ///
     /// # Errors
     ///
-    /// [`BrokerError::Config`] or [`BrokerError::Bind`].
+    /// [`BrokerError::Config`], [`BrokerError::Bind`] or
+    /// [`BrokerError::BindMetrics`].
     pub async fn bind(config: &Config) -> Result<Broker, BrokerError> {
+        Broker::bind_from(config, ConfigSource::Embedded).await
+    }
+
+    /// As [`Broker::bind`], for a configuration read from `source`, which
+    /// is what [`BrokerHandle::reload`] (SIGHUP, `broker ctl reload`)
+    /// reads again.
+    ///
+    /// # Errors
+    ///
+    /// As [`Broker::bind`].
+    pub async fn bind_from(config: &Config, source: ConfigSource) -> Result<Broker, BrokerError> {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
@@ -79,7 +112,11 @@ impl Broker {
         let (_, backend_list) = config.rules();
         let targets = backend_list
             .iter()
-            .map(|(name, address)| (Arc::from(*name), Target::new(address)))
+            .map(|(name, address)| BackendTarget {
+                name: Arc::from(*name),
+                address: (*address).clone(),
+                target: Target::new(address),
+            })
             .collect();
         let mut codec = RecordCodecBuilder::new();
         codec.max_record_bytes(config.limits.max_record_bytes as usize);
@@ -93,14 +130,58 @@ impl Broker {
                 })?;
             listeners.push(listener);
         }
+        let admin = match &config.admin.socket {
+            Some(path) => {
+                let endpoint = Endpoint::Unix(path.clone());
+                let listener = Listener::bind(&endpoint)
+                    .await
+                    .map_err(|source| BrokerError::Bind { endpoint, source })?;
+                Some(listener)
+            }
+            None => None,
+        };
+        let metrics = match config.admin.metrics {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|source| BrokerError::BindMetrics { address, source })?,
+            ),
+            None => None,
+        };
+        let (inbox, inbox_rx) = mpsc::unbounded_channel();
         Ok(Broker {
             config: core_config,
             targets,
+            route_keys: crate::driver::route_keys(config),
             codec,
             max_in_flight_per_client: config.limits.max_in_flight_per_client,
             listeners,
             max_connections: config.limits.max_connections,
+            admin,
+            metrics,
+            handle: BrokerHandle {
+                inbox,
+                source,
+                current: Arc::new(Mutex::new(config.clone())),
+                metrics: Arc::new(Metrics::new()),
+            },
+            inbox_rx,
         })
+    }
+
+    /// A handle to reload the running broker (for example on SIGHUP).
+    pub fn handle(&self) -> BrokerHandle {
+        self.handle.clone()
+    }
+
+    /// The admin socket's path, if the configuration has one.
+    pub fn admin_endpoint(&self) -> Option<Endpoint> {
+        self.admin.as_ref().map(Listener::local_endpoint)
+    }
+
+    /// The metrics endpoint's address (with the real port), if any.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The addresses the broker accepts on, with real port numbers.
@@ -115,26 +196,65 @@ impl Broker {
     /// on every listener until `shutdown` completes; then stops accepting,
     /// closes every connection and removes its Unix socket files.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
-        let (inbox, inbox_rx) = mpsc::unbounded_channel();
-        let core = Core::new(self.config, Instant::now());
-        let driver = Driver::new(core, self.targets, self.codec, inbox.clone());
+        let started = Instant::now();
+        let inbox = self.handle.inbox.clone();
+        let core = Core::new(self.config, started);
+        let driver = Driver::new(
+            core,
+            self.targets,
+            self.route_keys,
+            Arc::clone(&self.handle.metrics),
+            self.codec,
+            inbox.clone(),
+        );
         let mut tasks = JoinSet::new();
-        tasks.spawn(driver.run(inbox_rx));
+        tasks.spawn(driver.run(self.inbox_rx));
         let connections = Arc::new(Semaphore::new(self.max_connections));
         let client = ClientSetup {
             codec: self.codec,
             max_in_flight: self.max_in_flight_per_client,
             inbox,
         };
+        let mut infos = Vec::new();
         for listener in self.listeners {
-            tracing::info!(endpoint = %listener.local_endpoint(), "listening");
+            let endpoint = listener.local_endpoint();
+            tracing::info!(%endpoint, "listening");
+            let clients = Arc::new(AtomicUsize::new(0));
+            infos.push(ListenerInfo {
+                endpoint: endpoint.to_string(),
+                clients: Arc::clone(&clients),
+            });
             tasks.spawn(accept_loop(
                 listener,
                 client.clone(),
                 Arc::clone(&connections),
+                clients,
             ));
         }
         drop(client);
+        let mut services = Vec::new();
+        if let Some(l) = &self.metrics {
+            if let Ok(a) = l.local_addr() {
+                tracing::info!(address = %a, "serving metrics at /metrics");
+                services.push(("metrics".to_owned(), format!("http://{a}/metrics")));
+            }
+        }
+        if let Some(l) = &self.admin {
+            tracing::info!(endpoint = %l.local_endpoint(), "serving the admin protocol");
+            services.push(("admin".to_owned(), l.local_endpoint().to_string()));
+        }
+        if let Some(l) = self.metrics {
+            tasks.spawn(crate::metrics::serve(l, self.handle.clone()));
+        }
+        if let Some(l) = self.admin {
+            let service = AdminService {
+                handle: self.handle.clone(),
+                started,
+                listeners: infos,
+                services,
+            };
+            tasks.spawn(crate::admin::serve(l, service));
+        }
         shutdown.await;
         tracing::info!("shutting down");
         tasks.shutdown().await;
@@ -151,11 +271,18 @@ struct ClientSetup {
 
 /// Accepts connections on one listener forever, each served in its own
 /// task; the tasks end when this one is aborted.
-async fn accept_loop(listener: Listener, setup: ClientSetup, connections: Arc<Semaphore>) {
+async fn accept_loop(
+    listener: Listener,
+    setup: ClientSetup,
+    connections: Arc<Semaphore>,
+    open: Arc<AtomicUsize>,
+) {
     let mut clients = JoinSet::new();
     loop {
         tokio::select! {
-            Some(_) = clients.join_next(), if !clients.is_empty() => {}
+            Some(_) = clients.join_next(), if !clients.is_empty() => {
+                open.store(clients.len(), Ordering::Relaxed);
+            }
             accepted = listener.accept() => {
                 let accepted = match accepted {
                     Ok(a) => a,
@@ -184,6 +311,7 @@ async fn accept_loop(listener: Listener, setup: ClientSetup, connections: Arc<Se
                     }
                     drop(permit);
                 });
+                open.store(clients.len(), Ordering::Relaxed);
             }
         }
     }

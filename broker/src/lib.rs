@@ -10,6 +10,14 @@
 //!   connections. No sockets, no clock.
 //! * [`Broker`]: listeners, client connections, backend connections, and
 //!   the task that drives the core.
+//! * [`admin`]: the administration protocol of `specs/broker_admin.x`
+//!   (generated client and server), served on the `admin.socket` Unix
+//!   socket; `broker ctl` is its client.
+//! * Metrics in the Prometheus text format at `http://ADMIN.METRICS/metrics`
+//!   (calls by route, backend and status, latency histograms, in-flight
+//!   calls, connections, reconnects, late replies, reloads).
+//! * [`BrokerHandle`]: reload the configuration (SIGHUP, `broker ctl
+//!   reload`) without dropping calls in flight.
 //!
 //! What the broker answers by itself:
 //!
@@ -29,6 +37,7 @@
 //! logged; other clients are unaffected.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod admin;
 mod backend_io;
 mod builtin;
 mod client_io;
@@ -37,7 +46,11 @@ pub mod core;
 mod daemon;
 mod driver;
 mod listener;
+mod metrics;
+mod reload;
 pub mod route;
+mod status;
 mod wire;
 
 pub use daemon::{Broker, BrokerError};
+pub use reload::{BrokerHandle, ConfigSource, ReloadError};

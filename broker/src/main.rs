@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use broker::admin::ctl::{self, CtlCommand};
 use broker::config::{runtime_dir, Config};
-use broker::Broker;
-use clap::Parser;
+use broker::{Broker, BrokerHandle, ConfigSource};
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Forwards ONC RPC calls from many client connections (Unix socket or
@@ -16,9 +17,16 @@ use tracing_subscriber::EnvFilter;
 /// directory), TCP 127.0.0.1:7100, and the datastore program served in
 /// process. Logs go to stderr; set RUST_LOG (e.g. `RUST_LOG=debug`) to
 /// change the level (default `info`).
+///
+/// SIGHUP reloads the configuration file without dropping calls in
+/// flight (an invalid file is logged and the running configuration kept);
+/// SIGINT or SIGTERM stop the broker. `broker ctl` talks to a running
+/// broker over its admin socket.
 #[derive(Debug, Parser)]
 #[command(name = "broker", version)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The TOML configuration file (default: the embedded configuration).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -31,6 +39,41 @@ struct Cli {
     print_default_config: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Talk to a running broker over its admin socket (specs/broker_admin.x).
+    Ctl {
+        /// The admin socket (default: broker-admin.sock in
+        /// $XDG_RUNTIME_DIR, else the temporary directory, as the embedded
+        /// configuration has it).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        #[command(subcommand)]
+        request: CtlRequest,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CtlRequest {
+    /// Listeners, routes, backends with health, and the supervised tasks.
+    Status,
+    /// Counters (calls forwarded, failed, late replies...) and gauges.
+    Stats,
+    /// Take backend NAME out of routing: its keys go to their next replica,
+    /// its calls in flight finish.
+    Drain {
+        /// The backend's name in the configuration.
+        name: String,
+    },
+    /// Put drained backend NAME back into routing.
+    Undrain {
+        /// The backend's name in the configuration.
+        name: String,
+    },
+    /// Re-read the configuration file and apply it (as SIGHUP does).
+    Reload,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -40,6 +83,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Some(Command::Ctl { socket, request }) = cli.command {
+        return run_ctl(socket, request);
+    }
     if cli.print_default_config {
         print!("{}", Config::DEFAULT_TOML);
         return ExitCode::SUCCESS;
@@ -66,11 +112,46 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(config))
+    let source = cli
+        .config
+        .map_or(ConfigSource::Embedded, ConfigSource::File);
+    runtime.block_on(run(config, source))
 }
 
-async fn run(config: Config) -> ExitCode {
-    let broker = match Broker::bind(&config).await {
+/// `broker ctl`: prints the answer, or the error on stderr (exit 1).
+fn run_ctl(socket: Option<PathBuf>, request: CtlRequest) -> ExitCode {
+    let socket = socket.unwrap_or_else(ctl::default_socket);
+    let command = match request {
+        CtlRequest::Status => CtlCommand::Status,
+        CtlRequest::Stats => CtlCommand::Stats,
+        CtlRequest::Drain { name } => CtlCommand::Drain(name),
+        CtlRequest::Undrain { name } => CtlCommand::Undrain(name),
+        CtlRequest::Reload => CtlCommand::Reload,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("broker ctl: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(ctl::run(&socket, &command)) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("broker ctl: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config, source: ConfigSource) -> ExitCode {
+    let broker = match Broker::bind_from(&config, source).await {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "cannot start");
@@ -78,8 +159,27 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let hup = tokio::spawn(reload_on_sighup(broker.handle()));
     broker.run(shutdown_signal()).await;
+    hup.abort();
     ExitCode::SUCCESS
+}
+
+/// Reloads the configuration on every SIGHUP (errors are logged by
+/// [`BrokerHandle::reload`]).
+async fn reload_on_sighup(handle: BrokerHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot handle SIGHUP: reload with `broker ctl reload`");
+            return;
+        }
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the configuration");
+        let _ = handle.reload().await;
+    }
 }
 
 /// Prints what `config` does, for `--check-config`.
@@ -87,6 +187,12 @@ fn print_summary(config: &Config) {
     println!("configuration is valid");
     for l in &config.listen {
         println!("listen  {l}");
+    }
+    if let Some(p) = &config.admin.socket {
+        println!("admin   unix://{}", p.display());
+    }
+    if let Some(a) = &config.admin.metrics {
+        println!("metrics http://{a}/metrics");
     }
     for (name, b) in &config.backends {
         println!("backend {name} = {}", b.address);

@@ -33,12 +33,17 @@
 //! [[routes.procedures]]
 //! procedure = 2
 //! idempotent = true
+//!
+//! [admin]
+//! socket = "broker-admin.sock"  # admin protocol for `broker ctl`
+//! metrics = "127.0.0.1:7190"    # Prometheus metrics at /metrics
 //! ```
 //!
 //! [`Config::DEFAULT_TOML`] is the embedded default the broker runs with
 //! when started without arguments.
 
 mod address;
+mod admin;
 mod resolve;
 mod route;
 mod supervision;
@@ -49,6 +54,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use address::{BackendAddress, Builtin, ListenAddress};
+pub use admin::AdminConfig;
 pub use route::{KeySource, ProcedureConfig, RouteConfig};
 pub use supervision::SupervisionConfig;
 
@@ -72,6 +78,10 @@ pub struct Config {
     /// Routes (array of tables `[[routes]]`), tried by program and version.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    /// The admin socket and the metrics endpoint (table `[admin]`); both
+    /// off when absent.
+    #[serde(default)]
+    pub admin: AdminConfig,
 }
 
 /// Table `[limits]`.
@@ -199,6 +209,7 @@ impl Config {
                 *e = e.clone().resolve_relative(dir);
             }
         }
+        self.admin = self.admin.resolve_relative(dir);
         self
     }
 }

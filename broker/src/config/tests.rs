@@ -186,3 +186,23 @@ fn pool_errors_name_the_key_and_line() {
         "{e}"
     );
 }
+
+#[test]
+fn admin_table_is_optional_and_its_socket_goes_to_the_runtime_dir() {
+    let c = Config::from_toml("listen = [\"tcp://127.0.0.1:1\"]").unwrap();
+    assert_eq!(c.admin, AdminConfig::default());
+    let c = Config::from_toml(
+        "listen = [\"tcp://127.0.0.1:1\"]\n[admin]\nsocket = \"a.sock\"\nmetrics = \"127.0.0.1:9\"",
+    )
+    .unwrap()
+    .resolve_relative_paths(Path::new("/run/x"));
+    assert_eq!(c.admin.socket.as_deref(), Some(Path::new("/run/x/a.sock")));
+    assert_eq!(c.admin.metrics, Some("127.0.0.1:9".parse().unwrap()));
+    let d = Config::embedded_default().unwrap();
+    assert!(d.admin.socket.is_some() && d.admin.metrics.is_some());
+    assert!(d.admin.metrics.is_some_and(|a| a.ip().is_loopback()));
+    let e = err("listen = [\"tcp://x:1\"]\n[admin]\nmetrics = \"nowhere\"");
+    assert!(e.contains("metrics") && e.contains("line 3"), "{e}");
+    let e = err("listen = [\"tcp://x:1\"]\n[admin]\nsockets = \"a\"");
+    assert!(e.contains("sockets") && e.contains("line 3"), "{e}");
+}

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use rpc_runtime::message::reply::{accepted_error, denied};
 use rpc_runtime::message::{AcceptStat, CallPeek, RejectStat};
 
+use super::completion::{CallDone, CallStatus};
 use super::config::KeyRule;
 use super::handles::{BackendId, CallId, ClientId, ConnId, RouteId};
 use super::output::{Destination, Event, FailReason, Transmit};
@@ -24,27 +25,32 @@ impl Core {
         call: CallPeek,
         record: Bytes,
     ) {
+        let header = (call.program, call.version, call.procedure);
         let route = match self.config.table.decide(&call) {
             Decision::Forward { route } => route,
             Decision::ProgUnavail => {
-                return self.reply_to(client, accepted_error(call.xid, AcceptStat::ProgUnavail))
+                self.note_done(header, None, CallStatus::ProgUnavail, now, now);
+                return self.reply_to(client, accepted_error(call.xid, AcceptStat::ProgUnavail));
             }
             Decision::ProgMismatch { low, high } => {
+                self.note_done(header, None, CallStatus::ProgMismatch, now, now);
                 return self.reply_to(
                     client,
                     accepted_error(call.xid, AcceptStat::ProgMismatch { low, high }),
-                )
+                );
             }
             Decision::RpcMismatch { low, high } => {
+                self.note_done(header, None, CallStatus::RpcMismatch, now, now);
                 return self.reply_to(
                     client,
                     denied(call.xid, RejectStat::RpcMismatch { low, high }),
-                )
+                );
             }
         };
-        let header = (call.program, call.version, call.procedure);
         if !self.client_has_capacity(client) {
             self.stats.failed += 1;
+            let status = CallStatus::Broker(FailReason::ClientLimit);
+            self.note_done(header, None, status, now, now);
             self.events.push_back(Event::CallFailed {
                 client,
                 xid: call.xid,
@@ -57,6 +63,7 @@ impl Core {
             return self.reply_to(client, accepted_error(call.xid, AcceptStat::SystemErr));
         };
         let policy = plan.policy(call.procedure);
+        let attempt_timeout = plan.attempt_timeout;
         let timeout = policy.timeout.unwrap_or(plan.timeout);
         let max_attempts = if policy.idempotent {
             plan.retries.saturating_add(1)
@@ -74,12 +81,13 @@ impl Core {
                 client_xid: call.xid,
                 header,
                 record,
-                route,
                 idempotent: policy.idempotent,
                 candidates,
                 tried: Vec::new(),
                 max_attempts,
                 deadline,
+                attempt_timeout,
+                started: now,
                 state: CallState::Unassigned,
                 orphan: false,
             },
@@ -150,11 +158,11 @@ impl Core {
             .or_else(|| call.candidates.iter().find(|b| usable(b)))
             .copied();
         let Some(backend) = pick else {
-            return self.fail(id, FailReason::NoBackend);
+            return self.fail(now, id, FailReason::NoBackend);
         };
         let limit = self.config.limits.max_in_flight_per_backend;
         let Some(state) = self.backends.get_mut(backend.0) else {
-            return self.fail(id, FailReason::NoBackend);
+            return self.fail(now, id, FailReason::NoBackend);
         };
         if state.least_loaded().is_some() && state.in_flight < limit && state.queue.is_empty() {
             self.send(now, id, backend);
@@ -173,14 +181,10 @@ impl Core {
             return;
         };
         let xid = self.allocate_xid(backend, slot, conn);
-        let attempt_timeout = self
-            .calls
-            .get(&id)
-            .and_then(|c| self.config.routes.get(c.route.0))
-            .and_then(|p| p.attempt_timeout);
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
+        let attempt_timeout = call.attempt_timeout;
         call.tried.push(backend);
         let last = call.attempts() >= call.max_attempts;
         let rest = call.record.slice(4.min(call.record.len())..);
@@ -301,6 +305,8 @@ impl Core {
                         self.stats.late_replies += 1;
                     } else {
                         self.stats.replies += 1;
+                        let status = CallStatus::of_reply(&record);
+                        self.note_done(call.header, Some(backend), status, call.started, now);
                         self.transmits.push_back(Transmit {
                             destination: Destination::Client(call.client),
                             xid: call.client_xid,
@@ -383,7 +389,7 @@ impl Core {
 
     /// Answers call `id` with SYSTEM_ERR (if its client is still there)
     /// and forgets it.
-    pub(super) fn fail(&mut self, id: CallId, reason: FailReason) {
+    pub(super) fn fail(&mut self, now: Instant, id: CallId, reason: FailReason) {
         let Some(call) = self.finish(id) else {
             return;
         };
@@ -391,6 +397,14 @@ impl Core {
             return;
         }
         self.stats.failed += 1;
+        let backend = call.tried.last().copied();
+        self.note_done(
+            call.header,
+            backend,
+            CallStatus::Broker(reason),
+            call.started,
+            now,
+        );
         self.events.push_back(Event::CallFailed {
             client: call.client,
             xid: call.client_xid,
@@ -416,7 +430,7 @@ impl Core {
         } else if call.idempotent && call.attempts() < call.max_attempts && now < call.deadline {
             self.place(now, id);
         } else {
-            self.fail(id, reason);
+            self.fail(now, id, reason);
         }
     }
 
@@ -428,7 +442,7 @@ impl Core {
             Some(true) => {
                 self.finish(id);
             }
-            Some(false) => self.fail(id, FailReason::Timeout),
+            Some(false) => self.fail(now, id, FailReason::Timeout),
             None => {}
         }
     }
@@ -470,6 +484,25 @@ impl Core {
             if queued {
                 self.finish(id);
             }
+        }
+    }
+
+    /// Records an answered call for [`Core::poll_call_done`], when enabled.
+    fn note_done(
+        &mut self,
+        call: (u32, u32, u32),
+        backend: Option<BackendId>,
+        status: CallStatus,
+        started: Instant,
+        now: Instant,
+    ) {
+        if self.record_calls {
+            self.done.push_back(CallDone {
+                call,
+                backend,
+                status,
+                elapsed: now.saturating_duration_since(started),
+            });
         }
     }
 

@@ -84,7 +84,9 @@ mod rng;
 mod state;
 mod timers;
 
+mod admin;
 mod calls;
+mod completion;
 mod supervisor;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -93,6 +95,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use rpc_runtime::message::{peek, HeaderPeek};
 
+pub use admin::{LinkStatus, Reconfigured};
+pub use completion::{CallDone, CallStatus};
 pub use config::{
     BackendSpec, CoreConfig, CoreLimits, KeyRule, ProcedurePolicy, RoutePlan, Supervision,
 };
@@ -124,6 +128,11 @@ pub struct Core {
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: CoreStats,
+    /// Keep a [`CallDone`] per answered call in `done`.
+    record_calls: bool,
+    done: VecDeque<CallDone>,
+    /// Backends retired by a reload whose connections are still open.
+    retiring: usize,
 }
 
 /// Counters and gauges of a [`Core`].
@@ -152,11 +161,21 @@ pub struct CoreStats {
 
 /// A backend's state as seen from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BackendStatus {
     /// At least one connection is up.
     pub up: bool,
-    /// Taken out of routing.
+    /// Taken out of routing after failures.
     pub ejected: bool,
+    /// Taken out of routing by an operator ([`Core::drain`]).
+    pub drained: bool,
+    /// Gone from the configuration after [`Core::reconfigure`]; finishing
+    /// its calls in flight.
+    pub retired: bool,
+    /// Connections up.
+    pub connections_up: usize,
+    /// Connections configured.
+    pub connections: usize,
     /// Calls sent and not answered.
     pub in_flight: usize,
     /// Calls waiting for it.
@@ -190,6 +209,9 @@ impl Core {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: CoreStats::default(),
+            record_calls: false,
+            done: VecDeque::new(),
+            retiring: 0,
         };
         for i in 0..core.backends.len() {
             let slots = core.backends.get(i).map_or(0, |b| b.links.len());
@@ -247,8 +269,9 @@ impl Core {
 
     /// The client connection closed. Its queued calls are dropped; calls
     /// already sent finish on the backend and their replies are discarded.
-    pub fn handle_client_closed(&mut self, _now: Instant, client: ClientId) {
+    pub fn handle_client_closed(&mut self, now: Instant, client: ClientId) {
         self.forget_client(client);
+        self.reap_retired(now);
     }
 
     /// A reply record from backend connection `conn`.
@@ -267,6 +290,7 @@ impl Core {
                 self.connection_lost(now, backend, slot, conn);
             }
         }
+        self.reap_retired(now);
     }
 
     /// Connection `conn` (from [`Event::Connect`]) is established.
@@ -283,6 +307,7 @@ impl Core {
         if let Some(&(backend, slot)) = self.conns.get(&conn) {
             self.connection_lost(now, backend, slot, conn);
         }
+        self.reap_retired(now);
     }
 
     /// Connection `conn` closed or failed after it was established.
@@ -304,6 +329,7 @@ impl Core {
                 }
             }
         }
+        self.reap_retired(now);
     }
 
     /// The next record to send.
@@ -319,6 +345,21 @@ impl Core {
     /// When [`Core::handle_timeout`] should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
+    }
+
+    /// Turns on (or off) the [`CallDone`] record of every answered call,
+    /// to be drained with [`Core::poll_call_done`] after each input. Off by
+    /// default; when on, undrained records accumulate.
+    pub fn record_calls(&mut self, on: bool) {
+        self.record_calls = on;
+        if !on {
+            self.done.clear();
+        }
+    }
+
+    /// The next answered call, when [`Core::record_calls`] is on.
+    pub fn poll_call_done(&mut self) -> Option<CallDone> {
+        self.done.pop_front()
     }
 
     /// Counters and gauges.
@@ -337,6 +378,10 @@ impl Core {
         self.backends.get(backend.0).map(|s| BackendStatus {
             up: s.links.iter().any(|l| l.up().is_some()),
             ejected: s.ejected,
+            drained: s.drained,
+            retired: s.retired,
+            connections_up: s.links.iter().filter(|l| l.up().is_some()).count(),
+            connections: s.links.len(),
             in_flight: s.in_flight,
             queued: s.queue.len(),
             failures: s.failures,
@@ -354,5 +399,7 @@ impl Core {
     }
 }
 
+#[cfg(test)]
+mod admin_tests;
 #[cfg(test)]
 mod tests;

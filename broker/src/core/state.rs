@@ -1,11 +1,11 @@
 //! The core's records: calls, clients, backends.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::handles::{BackendId, CallId, ClientId, ConnId, RouteId};
+use super::handles::{BackendId, CallId, ClientId, ConnId};
 
 /// A call being forwarded.
 #[derive(Debug)]
@@ -17,7 +17,6 @@ pub(crate) struct Call {
     /// The whole call record as received; emptied once it can no longer
     /// be sent again (after the last attempt).
     pub(crate) record: Bytes,
-    pub(crate) route: RouteId,
     pub(crate) idempotent: bool,
     /// Backends that may serve it, in preference order.
     pub(crate) candidates: Vec<BackendId>,
@@ -25,6 +24,11 @@ pub(crate) struct Call {
     pub(crate) tried: Vec<BackendId>,
     pub(crate) max_attempts: u32,
     pub(crate) deadline: Instant,
+    /// How long one attempt may wait before a retry (fixed when the call
+    /// arrives, so a reload does not change calls in flight).
+    pub(crate) attempt_timeout: Option<Duration>,
+    /// When the call arrived (for the latency of [`CallDone`](super::CallDone)).
+    pub(crate) started: Instant,
     pub(crate) state: CallState,
     /// The client left; nobody gets the reply.
     pub(crate) orphan: bool,
@@ -154,6 +158,13 @@ pub(crate) struct BackendState {
     /// Consecutive failures of any kind (the ejection count).
     pub(crate) failures: u32,
     pub(crate) ejected: bool,
+    /// Taken out of routing by an operator (`broker ctl drain`).
+    pub(crate) drained: bool,
+    /// Gone from the configuration after a reload: no new calls, its
+    /// connections are closed once its calls in flight are answered.
+    pub(crate) retired: bool,
+    /// Retired and its connections closed: no longer supervised.
+    pub(crate) reaped: bool,
     /// Connection attempts within the restart window, all slots.
     pub(crate) restarts: VecDeque<Instant>,
     /// Calls sent and not answered, all connections.
@@ -170,16 +181,19 @@ impl BackendState {
                 .collect(),
             failures: 0,
             ejected: false,
+            drained: false,
+            retired: false,
+            reaped: false,
             restarts: VecDeque::new(),
             in_flight: 0,
             queue: VecDeque::new(),
         }
     }
 
-    /// May calls be placed here: admitted, and a connection is up or
-    /// being made for the first time.
+    /// May calls be placed here: admitted, not drained or retired, and a
+    /// connection is up or being made for the first time.
     pub(crate) fn usable(&self) -> bool {
-        !self.ejected && self.links.iter().any(LinkState::usable)
+        !self.ejected && !self.drained && !self.retired && self.links.iter().any(LinkState::usable)
     }
 
     /// The live connection with the fewest calls in flight.

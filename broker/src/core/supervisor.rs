@@ -22,10 +22,11 @@ impl Core {
 
     /// Registers the slot's next supervision deadline with the timers.
     pub(super) fn rearm(&mut self, backend: BackendId, slot: usize) {
+        let reaped = self.backends.get(backend.0).is_some_and(|s| s.reaped);
         let Some(l) = self.link_mut(backend, slot) else {
             return;
         };
-        let next = l.next_wake();
+        let next = if reaped { None } else { l.next_wake() };
         if next == l.wake {
             return;
         }
@@ -40,6 +41,13 @@ impl Core {
     /// Asks the driver for a new connection in `slot`, unless the restart
     /// intensity is exceeded.
     pub(super) fn start_connect(&mut self, backend: BackendId, slot: usize, now: Instant) {
+        if self.is_retired(backend) {
+            // Retired: its calls were on the lost connection; nothing to remake.
+            if let Some(l) = self.link_mut(backend, slot) {
+                l.link = Link::Down { retry_at: now };
+            }
+            return;
+        }
         let sup = self.config.supervision;
         let conn = ConnId(self.next_conn);
         let first_xid = self.rng.next_u64() as u32;

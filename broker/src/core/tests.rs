@@ -10,13 +10,13 @@ use super::*;
 use crate::route::{RoutingTable, Rule};
 
 const PROG: u32 = 0x2000_DA7A;
-const MS: Duration = Duration::from_millis(1);
+pub(super) const MS: Duration = Duration::from_millis(1);
 
-fn names() -> Vec<String> {
+pub(super) fn names() -> Vec<String> {
     vec!["a".into(), "b".into(), "c".into()]
 }
 
-fn config(replicas: usize, retries: u32) -> CoreConfig {
+pub(super) fn config(replicas: usize, retries: u32) -> CoreConfig {
     let policy = |idempotent, keyed| ProcedurePolicy {
         idempotent,
         keyed,
@@ -66,7 +66,7 @@ fn config(replicas: usize, retries: u32) -> CoreConfig {
     }
 }
 
-fn call(xid: u32, procedure: u32, key: &str) -> Bytes {
+pub(super) fn call(xid: u32, procedure: u32, key: &str) -> Bytes {
     let mut b = Vec::new();
     for w in [xid, 0, 2, PROG, 1, procedure, 0, 0, 0, 0, key.len() as u32] {
         b.extend_from_slice(&w.to_be_bytes());
@@ -76,7 +76,7 @@ fn call(xid: u32, procedure: u32, key: &str) -> Bytes {
     Bytes::from(b)
 }
 
-fn reply(xid: u32, payload: u32) -> Bytes {
+pub(super) fn reply(xid: u32, payload: u32) -> Bytes {
     let mut b = Vec::new();
     for w in [xid, 1, 0, 0, 0, 0, payload] {
         b.extend_from_slice(&w.to_be_bytes());
@@ -85,7 +85,7 @@ fn reply(xid: u32, payload: u32) -> Bytes {
 }
 
 /// A core with every backend connected; returns the connection handles.
-fn connected(cfg: CoreConfig, now: Instant) -> (Core, Vec<ConnId>) {
+pub(super) fn connected(cfg: CoreConfig, now: Instant) -> (Core, Vec<ConnId>) {
     let mut core = Core::new(cfg, now);
     let mut conns = Vec::new();
     while let Some(e) = core.poll_event() {
@@ -100,7 +100,7 @@ fn connected(cfg: CoreConfig, now: Instant) -> (Core, Vec<ConnId>) {
     (core, conns)
 }
 
-fn transmits(core: &mut Core) -> Vec<Transmit> {
+pub(super) fn transmits(core: &mut Core) -> Vec<Transmit> {
     std::iter::from_fn(|| core.poll_transmit()).collect()
 }
 

@@ -1,7 +1,8 @@
 //! The deterministic simulation of the broker's sans-IO core: thousands
 //! of seeded scenarios (clients pipelining or not, backends that are slow,
 //! ignore calls, crash and restart, connection attempts that hang, clients
-//! that disconnect mid-call), each checked for the core's promises:
+//! that disconnect mid-call, an operator draining and undraining backends
+//! and reloading the configuration), each checked for the core's promises:
 //!
 //! * every call gets exactly one reply or error, within its timeout;
 //! * no reply goes to the wrong caller or carries the wrong XID or

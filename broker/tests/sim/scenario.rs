@@ -42,6 +42,10 @@ pub(crate) struct Scenario {
     pub(crate) backend_garbage_permille: u64,
     /// Largest one-way network delay.
     pub(crate) max_net_delay: Duration,
+    /// Operator drains: (backend, at, undrained after).
+    pub(crate) drains: Vec<(usize, Duration, Duration)>,
+    /// Reloads of the same configuration (backends kept): at.
+    pub(crate) reloads: Vec<Duration>,
 }
 
 impl Scenario {
@@ -95,10 +99,25 @@ impl Scenario {
         } else {
             r.below(5)
         };
+        let calls_per_client = 1 + r.below(40) as u32;
+        let mut drains = Vec::new();
+        let mut reloads = Vec::new();
+        if !calm {
+            for _ in 0..r.below(3) {
+                drains.push((
+                    r.below(pool as u64 + 1) as usize,
+                    Duration::from_millis(r.below(2000)),
+                    Duration::from_millis(r.below(2000)),
+                ));
+            }
+        }
+        for _ in 0..r.below(3) {
+            reloads.push(Duration::from_millis(r.below(2000)));
+        }
         Scenario {
             seed,
             calm,
-            calls_per_client: 1 + r.below(40) as u32,
+            calls_per_client,
             windows,
             pool,
             replicas,
@@ -119,6 +138,8 @@ impl Scenario {
             garbage,
             backend_garbage_permille,
             max_net_delay: Duration::from_micros(50 + r.below(2000)),
+            drains,
+            reloads,
         }
     }
 }

@@ -156,7 +156,36 @@ pub(crate) struct BrokerProcess {
     pub(crate) process: CServer,
     pub(crate) tcp: Endpoint,
     pub(crate) unix: Endpoint,
+    /// The admin socket (`[admin] socket`).
+    pub(crate) admin: PathBuf,
+    /// The metrics endpoint (`[admin] metrics`).
+    pub(crate) metrics: SocketAddr,
+    /// The configuration file (rewrite it and send SIGHUP to reload).
+    pub(crate) config: PathBuf,
     pub(crate) dir: tempfile::TempDir,
+}
+
+impl BrokerProcess {
+    /// The configuration text for `rest`, with this broker's listeners and
+    /// admin services.
+    pub(crate) fn config_text(&self, rest: &str) -> String {
+        broker_config(&self.tcp, &self.unix, &self.admin, self.metrics, rest)
+    }
+}
+
+fn broker_config(
+    tcp: &Endpoint,
+    unix: &Endpoint,
+    admin: &Path,
+    metrics: SocketAddr,
+    rest: &str,
+) -> String {
+    format!(
+        "listen = [\"{}\", \"{}\"]\n\n[admin]\nsocket = \"{}\"\nmetrics = \"{metrics}\"\n\n{rest}",
+        url(tcp),
+        url(unix),
+        admin.display()
+    )
 }
 
 /// Starts the broker with `[limits]`, `[backends.*]` and `[[routes]]`
@@ -169,7 +198,9 @@ pub(crate) fn start_broker(rest: &str) -> BrokerProcess {
     let port = free_tcp_port().expect("free port");
     let tcp = Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
     let unix = Endpoint::Unix(dir.path().join("broker.sock"));
-    let config = format!("listen = [\"{}\", \"{}\"]\n{rest}", url(&tcp), url(&unix));
+    let admin = dir.path().join("admin.sock");
+    let metrics = SocketAddr::from((Ipv4Addr::LOCALHOST, free_tcp_port().expect("free port")));
+    let config = broker_config(&tcp, &unix, &admin, metrics, rest);
     let path = dir.path().join("broker.toml");
     std::fs::write(&path, config).expect("write broker.toml");
     let mut cmd = Command::new(&bins().broker);
@@ -180,8 +211,69 @@ pub(crate) fn start_broker(rest: &str) -> BrokerProcess {
         process,
         tcp,
         unix,
+        admin,
+        metrics,
+        config: path,
         dir,
     }
+}
+
+/// Runs `broker ctl --socket ADMIN ARGS...` against `broker`.
+pub(crate) fn ctl(broker: &BrokerProcess, args: &[&str]) -> Output {
+    let mut cmd = Command::new(&bins().broker);
+    cmd.arg("ctl").arg("--socket").arg(&broker.admin).args(args);
+    run_with_timeout(&mut cmd, CLIENT_TIMEOUT).expect("run broker ctl")
+}
+
+/// `broker ctl ARGS...` that must succeed; its standard output.
+pub(crate) fn ctl_ok(broker: &BrokerProcess, args: &[&str]) -> String {
+    let out = ctl(broker, args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "broker ctl {args:?}: {:?}\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// `GET PATH` over HTTP/1.1 from `addr`: the status line and the body.
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the metrics endpoint");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read the response");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.lines().next().unwrap_or("").to_owned();
+    // Chunked or not, the metric lines are intact: chunk sizes are lines
+    // of their own.
+    (status, body.to_owned())
+}
+
+/// The value of the sample `series` (name and labels exactly as
+/// rendered) in a Prometheus text page, 0 when absent.
+pub(crate) fn sample(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Sends signal `sig` (e.g. `-HUP`) to process `pid`.
+pub(crate) fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill {sig} {pid}");
 }
 
 /// The `[backends]` + `[[routes]]` TOML routing the datastore program to

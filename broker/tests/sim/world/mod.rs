@@ -76,6 +76,10 @@ enum Ev {
     Disconnect(usize),
     /// The client sends a REPLY where a call belongs.
     Garbage(usize),
+    /// An operator drains (true) or undrains (false) a backend.
+    Drain(usize, bool),
+    /// The same configuration is applied again.
+    Reload,
 }
 
 struct Scheduled {
@@ -245,6 +249,13 @@ impl World {
         }
         for &(c, at) in &w.s.garbage.clone() {
             w.schedule(at, Ev::Garbage(c));
+        }
+        for &(b, at, undrain_after) in &w.s.drains.clone() {
+            w.schedule(at, Ev::Drain(b, true));
+            w.schedule(at + undrain_after, Ev::Drain(b, false));
+        }
+        for &at in &w.s.reloads.clone() {
+            w.schedule(at, Ev::Reload);
         }
         w.drain();
         w
@@ -418,6 +429,21 @@ impl World {
                 self.schedule(down_for, Ev::Restart(b));
             }
             Ev::Restart(b) => self.backends[b].alive = true,
+            Ev::Drain(b, on) => {
+                if !self.core.drain(self.now, BackendId(b), on) {
+                    self.violation(format!("drain of backend {b} refused"));
+                }
+            }
+            Ev::Reload => {
+                let done = self
+                    .core
+                    .reconfigure(self.now, config(&self.s), |_, _| true);
+                if !done.added.is_empty() || !done.retired.is_empty() {
+                    self.violation(format!(
+                        "reloading the same configuration changed backends: {done:?}"
+                    ));
+                }
+            }
             Ev::Garbage(c) => {
                 let client = &mut self.clients[c];
                 if !client.connected {

@@ -20,7 +20,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::backend_io::{self, Target};
+use crate::config::BackendAddress;
 use crate::core::{ClientId, ConnId, Core, Destination, Event, Transmit};
+use crate::metrics::{Metrics, Recorder};
+use crate::status::Snapshot;
+
+mod admin;
+
+pub(crate) use admin::{route_keys, NewConfig, ReloadReport};
 
 /// What connection tasks tell the core task.
 #[derive(Debug)]
@@ -39,12 +46,34 @@ pub(crate) enum Input {
     BackendReply(ConnId, Bytes),
     /// A backend connection ended.
     BackendClosed(ConnId),
+    /// The admin protocol or the metrics endpoint wants a snapshot.
+    Snapshot(oneshot::Sender<Snapshot>),
+    /// Drain (true) or undrain (false) the backend of this name; the
+    /// answer is false when there is none.
+    Drain(String, bool, oneshot::Sender<bool>),
+    /// Apply a new, validated configuration.
+    Reconfigure(Box<NewConfig>, oneshot::Sender<ReloadReport>),
+}
+
+/// A backend as the driver knows it: name, configured address, and how
+/// to reach it.
+#[derive(Debug, Clone)]
+pub(crate) struct BackendTarget {
+    pub(crate) name: Arc<str>,
+    pub(crate) address: BackendAddress,
+    pub(crate) target: Target,
 }
 
 /// The core task's state besides the core.
 pub(crate) struct Driver {
     core: Core,
-    targets: Vec<(Arc<str>, Target)>,
+    /// Indexed by [`BackendId`](crate::core::BackendId).
+    targets: Vec<BackendTarget>,
+    /// Program and versions of each route, in route order.
+    route_keys: Vec<(u32, Vec<u32>)>,
+    metrics: Arc<Metrics>,
+    recorder: Recorder,
+    reloads: u32,
     codec: RecordCodecBuilder,
     inbox: mpsc::UnboundedSender<Input>,
     clients: HashMap<ClientId, mpsc::UnboundedSender<Transmit>>,
@@ -64,14 +93,21 @@ impl std::fmt::Debug for Driver {
 
 impl Driver {
     pub(crate) fn new(
-        core: Core,
-        targets: Vec<(Arc<str>, Target)>,
+        mut core: Core,
+        targets: Vec<BackendTarget>,
+        route_keys: Vec<(u32, Vec<u32>)>,
+        metrics: Arc<Metrics>,
         codec: RecordCodecBuilder,
         inbox: mpsc::UnboundedSender<Input>,
     ) -> Driver {
+        core.record_calls(true);
         Driver {
             core,
             targets,
+            route_keys,
+            metrics,
+            recorder: Recorder::default(),
+            reloads: 0,
             codec,
             inbox,
             clients: HashMap::new(),
@@ -85,14 +121,19 @@ impl Driver {
     /// aborted.
     pub(crate) async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Input>) {
         self.flush();
+        // One timer, moved only when the core's next deadline changes (most
+        // inputs leave it where it is).
+        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
         loop {
             let deadline = self.core.poll_timeout();
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
-                    None => std::future::pending().await,
+            if deadline != armed {
+                if let Some(d) = deadline {
+                    sleep.as_mut().reset(tokio::time::Instant::from_std(d));
                 }
-            };
+                armed = deadline;
+            }
             tokio::select! {
                 msg = inbox.recv() => {
                     let Some(msg) = msg else { break };
@@ -105,7 +146,10 @@ impl Driver {
                         }
                     }
                 }
-                () = sleep => self.core.handle_timeout(Instant::now()),
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    self.core.handle_timeout(Instant::now());
+                }
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
             self.flush();
@@ -143,6 +187,15 @@ impl Driver {
                 self.conns.remove(&conn);
                 self.core.handle_backend_closed(now, conn);
             }
+            Input::Snapshot(reply) => {
+                let _ = reply.send(self.snapshot(now));
+            }
+            Input::Drain(name, drained, reply) => {
+                let _ = reply.send(self.drain(now, &name, drained));
+            }
+            Input::Reconfigure(new, reply) => {
+                let _ = reply.send(self.reconfigure(now, *new));
+            }
         }
     }
 
@@ -160,16 +213,23 @@ impl Driver {
         while let Some(e) = self.core.poll_event() {
             self.event(e);
         }
+        while let Some(done) = self.core.poll_call_done() {
+            let targets = &self.targets;
+            self.recorder.record(&self.metrics, &done, |b| {
+                targets.get(b.0).map_or("?", |t| &*t.name)
+            });
+        }
     }
 
     fn name(&self, b: crate::core::BackendId) -> &str {
-        self.targets.get(b.0).map_or("?", |(n, _)| n)
+        self.targets.get(b.0).map_or("?", |t| &*t.name)
     }
 
     fn event(&mut self, e: Event) {
         match e {
             Event::Connect { backend, conn } => {
-                let Some((name, target)) = self.targets.get(backend.0).cloned() else {
+                let Some(BackendTarget { name, target, .. }) = self.targets.get(backend.0).cloned()
+                else {
                     return;
                 };
                 tracing::debug!(backend = %name, conn = conn.get(), "connecting to backend");
@@ -200,12 +260,15 @@ impl Driver {
                 backend,
                 failures,
                 retry_in_ms,
-            } => tracing::warn!(
-                backend = self.name(backend),
-                failures,
-                retry_in_ms,
-                "backend connection down"
-            ),
+            } => {
+                self.metrics.reconnect(self.name(backend));
+                tracing::warn!(
+                    backend = self.name(backend),
+                    failures,
+                    retry_in_ms,
+                    "backend connection down"
+                );
+            }
             Event::Ejected { backend, failures } => {
                 tracing::warn!(backend = self.name(backend), failures, "backend ejected");
             }

@@ -1,0 +1,247 @@
+//! The broker benchmark (issue 5's speed section): synchronous C `rpcgen`
+//! clients (`bench/c/ds_bench_client.c`, one process per client) calling
+//! NULL and 4 KiB and 1 MiB `DS_GET`s, from 1 and 64 processes, against
+//! the C `rpcgen` datastore server, the Rust `datastore-server` directly,
+//! and the broker in front of that Rust server; plus one loopback TCP
+//! round trip as the yardstick of the broker's added latency, all in one
+//! run.
+
+pub mod peers;
+mod report;
+pub mod rtt;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use interop_tests::c_peer::{free_tcp_port, CServer, Endpoint};
+
+use crate::cpu::process_cpu_ns;
+use crate::error::{BenchError, Result};
+use crate::placement::{Placement, Role};
+use crate::result_line::LoadResult;
+
+pub use report::BrokerReport;
+
+/// Settings of a broker benchmark run.
+#[derive(Debug, Clone)]
+pub struct BrokerOptions {
+    /// Passes over every case; the report shows medians.
+    pub passes: usize,
+    /// Warm-up before each run's window.
+    pub warmup: Duration,
+    /// Each run's measured window.
+    pub window: Duration,
+    /// Where servers (the broker among them) and clients run.
+    pub placement: Placement,
+    /// Client process counts (default 1 and 64).
+    pub clients: Vec<usize>,
+    /// Connections the broker keeps to its backend.
+    pub backend_connections: usize,
+}
+
+/// The procedure called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Call {
+    /// `DS_NULL`.
+    Null,
+    /// `DS_GET` of a whole object of this many bytes.
+    Get(u32),
+}
+
+impl Call {
+    /// The cases of the benchmark: NULL, 4 KiB and 1 MiB reads.
+    pub const ALL: [Call; 3] = [Call::Null, Call::Get(4096), Call::Get(1 << 20)];
+
+    /// A short name for the report.
+    pub fn title(self) -> String {
+        match self {
+            Call::Null => "NULL".to_owned(),
+            Call::Get(n) if n >= 1 << 20 => format!("GET {} MiB", n >> 20),
+            Call::Get(n) => format!("GET {} KiB", n >> 10),
+        }
+    }
+}
+
+/// Who answers the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// The C `rpcgen` server (single-threaded `svc_run`), directly.
+    CServer,
+    /// The Rust `datastore-server`, directly.
+    RustServer,
+    /// The broker, forwarding to the Rust `datastore-server`.
+    Broker,
+}
+
+impl Target {
+    /// Every target, in report order.
+    pub const ALL: [Target; 3] = [Target::CServer, Target::RustServer, Target::Broker];
+
+    /// A short name for the report.
+    pub fn title(self) -> &'static str {
+        match self {
+            Target::CServer => "C rpcgen server",
+            Target::RustServer => "datastore-server",
+            Target::Broker => "broker -> datastore-server",
+        }
+    }
+}
+
+/// One run's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Sample {
+    /// Calls per second in the window, all processes together.
+    pub calls_per_sec: f64,
+    /// Median latency, microseconds.
+    pub p50_us: f64,
+    /// 99th percentile latency, microseconds.
+    pub p99_us: f64,
+    /// CPU time of the process answering (the broker, for
+    /// [`Target::Broker`]) per call, microseconds, warm-up included.
+    pub server_cpu_us: f64,
+    /// CPU time of the backend behind the broker per call, microseconds
+    /// ([`Target::Broker`] only, else 0).
+    pub backend_cpu_us: f64,
+}
+
+fn sample_of(r: &LoadResult, server_cpu_ns: u64, backend_cpu_ns: u64) -> Sample {
+    let per_call = |ns: u64| ns as f64 / 1000.0 / r.total_calls.max(1) as f64;
+    Sample {
+        calls_per_sec: r.calls as f64 / (r.window_ns.max(1) as f64 / 1e9),
+        p50_us: r.p50_ns as f64 / 1000.0,
+        p99_us: r.p99_ns as f64 / 1000.0,
+        server_cpu_us: per_call(server_cpu_ns),
+        backend_cpu_us: per_call(backend_cpu_ns),
+    }
+}
+
+/// Runs `cmd` to its end; its `result ...` line.
+fn run_worker(mut cmd: std::process::Command) -> Result<LoadResult> {
+    let described = format!("{cmd:?}");
+    let out = cmd
+        .output()
+        .map_err(|e| BenchError::io(format!("running {described}"), e))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(BenchError::Worker {
+            command: described,
+            status: out.status.to_string(),
+            output: format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
+        });
+    }
+    LoadResult::from_output(&stdout)
+}
+
+fn cpu_of(server: &CServer) -> Result<u64> {
+    process_cpu_ns(Some(server.pid()))
+}
+
+/// Runs the benchmark; `exe` is this program (for the echo worker),
+/// `progress` gets a line per run.
+///
+/// # Errors
+///
+/// [`BenchError::CPeer`] if a C peer cannot be built or a server cannot
+/// start, [`BenchError::Worker`] if a client fails (a wrong reply, an RPC
+/// error), [`BenchError::Io`] if a CPU time cannot be read.
+pub fn run(
+    exe: &Path,
+    opts: &BrokerOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<BrokerReport> {
+    if opts.passes == 0 || opts.window.is_zero() || opts.clients.is_empty() {
+        return Err(BenchError::Usage(
+            "passes, the window and the client counts must be non-zero".to_owned(),
+        ));
+    }
+    let bins = peers::build_bins(exe)?;
+    let client = peers::ds_bench_client()?;
+    let c_server = peers::c_datastore_server()?;
+    let mut targets =
+        peers::Targets::start(&bins, &c_server, opts.placement, opts.backend_connections)?;
+    let echo_port = free_tcp_port()?;
+    let mut echo_cmd = opts.placement.command(Role::Server, exe);
+    echo_cmd.args(["tcp-echo", "--port", &echo_port.to_string()]);
+    let echo_addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, echo_port));
+    let _echo = CServer::spawn(echo_cmd, Endpoint::Tcp(echo_addr))?;
+
+    let secs = format!("{}", opts.window.as_secs_f64());
+    let warmup = format!("{}", opts.warmup.as_secs_f64());
+    let mut samples: HashMap<(Call, usize, Target), Vec<Sample>> = HashMap::new();
+    let mut rtt = Vec::new();
+    for pass in 0..opts.passes {
+        let mut ping = opts.placement.command(Role::Client, exe);
+        ping.args([
+            "tcp-ping",
+            "--addr",
+            &echo_addr.to_string(),
+            "--warmup",
+            &warmup,
+            "--secs",
+            &secs,
+        ]);
+        let r = run_worker(ping)?;
+        progress(&format!(
+            "pass {}/{}: loopback TCP round trip p50 {:.1} us",
+            pass + 1,
+            opts.passes,
+            r.p50_ns as f64 / 1000.0
+        ));
+        rtt.push(sample_of(&r, 0, 0));
+        for call in Call::ALL {
+            for &procs in &opts.clients {
+                for i in 0..Target::ALL.len() {
+                    let Some(&target) = Target::ALL.get((i + pass) % Target::ALL.len()) else {
+                        continue;
+                    };
+                    let (server, backend) = match target {
+                        Target::CServer => (&targets.c_server, None),
+                        Target::RustServer => (&targets.rust_server, None),
+                        Target::Broker => (&targets.broker, Some(&targets.rust_server)),
+                    };
+                    let Some(addr) = server.tcp_addr() else {
+                        continue;
+                    };
+                    let (mode, size) = match call {
+                        Call::Null => ("null", 0),
+                        Call::Get(n) => ("get", n),
+                    };
+                    let mut cmd = opts.placement.command(Role::Client, &client);
+                    cmd.args(["-m", mode, "-n", &size.to_string()])
+                        .args(["-p", &procs.to_string(), "-t", &secs, "-w", &warmup])
+                        .arg(addr.ip().to_string())
+                        .arg(addr.port().to_string());
+                    let cpu0 = cpu_of(server)?;
+                    let bcpu0 = backend.map(cpu_of).transpose()?.unwrap_or(0);
+                    let r = run_worker(cmd)?;
+                    let cpu = cpu_of(server)?.saturating_sub(cpu0);
+                    let bcpu = backend
+                        .map(cpu_of)
+                        .transpose()?
+                        .unwrap_or(0)
+                        .saturating_sub(bcpu0);
+                    let s = sample_of(&r, cpu, bcpu);
+                    progress(&format!(
+                        "pass {}/{}: {} x{procs}: {}: {:.0} calls/s, p50 {:.1} us",
+                        pass + 1,
+                        opts.passes,
+                        call.title(),
+                        target.title(),
+                        s.calls_per_sec,
+                        s.p50_us
+                    ));
+                    samples.entry((call, procs, target)).or_default().push(s);
+                }
+            }
+        }
+    }
+    for s in [
+        &mut targets.c_server,
+        &mut targets.rust_server,
+        &mut targets.broker,
+    ] {
+        s.check_running()?;
+    }
+    Ok(BrokerReport::new(opts.clone(), samples, rtt))
+}

@@ -1,0 +1,196 @@
+//! The processes of the broker benchmark: the Rust `datastore-server`,
+//! the C `rpcgen` datastore server (`tests/c/datastore_server.c`), the
+//! `broker` in front of the Rust server, and the C clients
+//! (`bench/c/ds_bench_client.c`).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use interop_tests::c_peer::{free_tcp_port, spec_path, CProgram, CServer, Endpoint};
+
+use crate::c_peers::c_source;
+use crate::error::{BenchError, Result};
+use crate::placement::{Placement, Role};
+
+/// The workspace binaries the benchmark starts.
+#[derive(Debug, Clone)]
+pub struct Bins {
+    /// `broker`.
+    pub broker: PathBuf,
+    /// `datastore-server`.
+    pub datastore_server: PathBuf,
+}
+
+/// Builds (or finds up to date) `broker` and `datastore-server` with the
+/// cargo, profile and target directory of `exe` (this benchmark).
+///
+/// # Errors
+///
+/// [`BenchError::Io`] if cargo cannot run, [`BenchError::Worker`] if the
+/// build fails.
+pub fn build_bins(exe: &Path) -> Result<Bins> {
+    // This program runs as <target>/<profile>/bench.
+    let profile_dir = exe
+        .parent()
+        .ok_or_else(|| BenchError::Usage(format!("{} has no directory", exe.display())))?;
+    let target_dir = profile_dir
+        .parent()
+        .ok_or_else(|| BenchError::Usage(format!("{} has no target directory", exe.display())))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--quiet",
+        "-p",
+        "broker",
+        "-p",
+        "datastore",
+        "--bins",
+        "--target-dir",
+    ])
+    .arg(target_dir)
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| BenchError::io("running cargo build", e))?;
+    if !out.status.success() {
+        return Err(BenchError::Worker {
+            command: "cargo build -p broker -p datastore --bins".to_owned(),
+            status: out.status.to_string(),
+            output: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(Bins {
+        broker: profile_dir.join("broker"),
+        datastore_server: profile_dir.join("datastore-server"),
+    })
+}
+
+/// Builds `bench/c/ds_bench_client.c` on `rpcgen -M` stubs of
+/// `specs/datastore.x`.
+///
+/// # Errors
+///
+/// As [`CProgram::build`].
+pub fn ds_bench_client() -> Result<PathBuf> {
+    Ok(CProgram::new("ds_bench_client")
+        .spec(spec_path("datastore.x"))
+        .rpcgen_flags(["-M"])
+        .cflag("-O2")
+        .cflag("-g0")
+        .client_stubs()
+        .source(c_source("ds_bench_client.c"))
+        .build()?)
+}
+
+/// Builds the C datastore server of the interop tests
+/// (`tests/c/datastore_server.c`: single-threaded `svc_run`).
+///
+/// # Errors
+///
+/// As [`CProgram::build`].
+pub fn c_datastore_server() -> Result<PathBuf> {
+    Ok(CProgram::new("datastore_server")
+        .spec(spec_path("datastore.x"))
+        .rpcgen_flags(["-M"])
+        .cflag("-O2")
+        .cflag("-g0")
+        .server_stubs()
+        .source(interop_tests::c_peer::c_source("datastore_server.c"))
+        .build()?)
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// Starts `program args...` pinned as a server, ready once `addr` accepts.
+fn start(
+    placement: Placement,
+    program: &Path,
+    args: &[String],
+    addr: SocketAddr,
+) -> Result<CServer> {
+    let mut cmd = placement.command(Role::Server, program);
+    cmd.args(args).env("RUST_LOG", "warn");
+    Ok(CServer::spawn(cmd, Endpoint::Tcp(addr))?)
+}
+
+/// The three targets, running.
+#[derive(Debug)]
+pub struct Targets {
+    /// The broker, forwarding to `rust_server` (first: it stops first).
+    pub broker: CServer,
+    /// The C rpcgen datastore server.
+    pub c_server: CServer,
+    /// The Rust `datastore-server`.
+    pub rust_server: CServer,
+    /// The broker's configuration directory (removed on drop).
+    _dir: tempfile::TempDir,
+}
+
+impl Targets {
+    /// Starts the C server, the Rust server and the broker (with
+    /// `connections` connections to the Rust server) on free loopback
+    /// ports.
+    ///
+    /// # Errors
+    ///
+    /// [`BenchError::CPeer`] if one does not start, [`BenchError::Io`] for
+    /// the broker's configuration file.
+    pub fn start(
+        bins: &Bins,
+        c_server: &Path,
+        placement: Placement,
+        connections: usize,
+    ) -> Result<Targets> {
+        let c_addr = loopback(free_tcp_port()?);
+        let c_server = start(
+            placement,
+            c_server,
+            &["tcp".to_owned(), c_addr.port().to_string()],
+            c_addr,
+        )?;
+        let rust_addr = loopback(free_tcp_port()?);
+        let rust_server = start(
+            placement,
+            &bins.datastore_server,
+            &["--listen".to_owned(), format!("tcp://{rust_addr}")],
+            rust_addr,
+        )?;
+        let broker_addr = loopback(free_tcp_port()?);
+        let dir = tempfile::Builder::new()
+            .prefix("bench-broker-")
+            .tempdir()
+            .map_err(|e| BenchError::io("creating a directory", e))?;
+        let config = dir.path().join("broker.toml");
+        std::fs::write(&config, broker_config(broker_addr, rust_addr, connections))
+            .map_err(|e| BenchError::io("writing the broker configuration", e))?;
+        let broker = start(
+            placement,
+            &bins.broker,
+            &["--config".to_owned(), config.display().to_string()],
+            broker_addr,
+        )?;
+        Ok(Targets {
+            c_server,
+            rust_server,
+            broker,
+            _dir: dir,
+        })
+    }
+}
+
+/// The broker's configuration: TCP in, the datastore program to one
+/// backend over `connections` connections, default limits.
+pub fn broker_config(listen: SocketAddr, backend: SocketAddr, connections: usize) -> String {
+    format!(
+        "listen = [\"tcp://{listen}\"]\n\n[backends.store]\naddress = \"tcp://{backend}\"\n\
+         connections = {connections}\n\n\
+         [[routes]]\nprogram = 0x2000DA7A\nversions = [1]\nbackend = \"store\"\n"
+    )
+}

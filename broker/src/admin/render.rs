@@ -1,0 +1,127 @@
+//! The text `broker ctl` prints for status and stats replies.
+
+use std::fmt::Write;
+
+use super::proto::{BaHealth, BaStats, BaStatusOk};
+
+fn health(h: BaHealth) -> &'static str {
+    match h {
+        BaHealth::BaHealthy => "healthy",
+        BaHealth::BaConnecting => "connecting",
+        BaHealth::BaDown => "down",
+        BaHealth::BaEjected => "ejected",
+    }
+}
+
+/// A status reply as text: listeners, routes, backends (one line each,
+/// with health, drained/retired marks and load), and the indented tree of
+/// supervised tasks.
+pub fn render_status(s: &BaStatusOk) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "broker up {:.1} s, configuration {} ({} reload(s))",
+        s.uptime_ms as f64 / 1000.0,
+        s.config_source,
+        s.reloads
+    );
+    let _ = writeln!(out, "\nlisteners:");
+    for l in s.listeners.iter() {
+        let _ = writeln!(out, "  {}", l.endpoint);
+    }
+    let _ = writeln!(out, "\nroutes:");
+    for r in s.routes.iter() {
+        let versions = if r.versions.is_empty() {
+            "*".to_owned()
+        } else {
+            r.versions
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let pool = r
+            .pool
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "  program {:#x} version {versions} -> [{pool}] {}, {} replica(s), timeout {} ms, {} retries",
+            r.program_number,
+            if r.keyed { "by key" } else { "in turn" },
+            r.replicas,
+            r.timeout_ms,
+            r.retries
+        );
+    }
+    let _ = writeln!(out, "\nbackends:");
+    let width = s.backends.iter().map(|b| b.name.len()).max().unwrap_or(0);
+    for b in s.backends.iter() {
+        let mut marks = String::new();
+        if b.drained {
+            marks.push_str(" DRAINED");
+        }
+        if b.retired {
+            marks.push_str(" RETIRED");
+        }
+        let _ = writeln!(
+            out,
+            "  {:width$}  {:10}{marks}  {}  connections {}/{}, {} in flight, {} queued, {} failure(s)",
+            b.name.to_string(),
+            health(b.health),
+            b.address,
+            b.connections_up,
+            b.connections,
+            b.in_flight,
+            b.queued,
+            b.failures,
+        );
+    }
+    let _ = writeln!(out, "\ntasks:");
+    for t in s.tasks.iter() {
+        let indent = "  ".repeat(t.depth.min(16) as usize + 1);
+        let _ = writeln!(out, "{indent}{}: {}", t.name, t.state);
+    }
+    out
+}
+
+/// A stats reply as text, one counter per line.
+pub fn render_stats(s: &BaStats) -> String {
+    let rows = [
+        (
+            "forwarded",
+            s.forwarded,
+            "calls sent to backends, retries included",
+        ),
+        ("retries", s.retries, "attempts after the first"),
+        ("replies", s.replies, "backend replies passed to callers"),
+        (
+            "failed",
+            s.failed,
+            "calls answered SYSTEM_ERR by the broker",
+        ),
+        (
+            "late_replies",
+            s.late_replies,
+            "backend replies nobody waited for",
+        ),
+        (
+            "pending_calls",
+            s.pending_calls,
+            "calls not yet answered (now)",
+        ),
+        (
+            "outstanding",
+            s.outstanding,
+            "calls and health checks on backends (now)",
+        ),
+        ("clients", s.clients, "client connections (now)"),
+    ];
+    let mut out = String::new();
+    for (name, v, what) in rows {
+        let _ = writeln!(out, "{name:14} {v:>12}  {what}");
+    }
+    out
+}

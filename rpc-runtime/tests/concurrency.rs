@@ -408,3 +408,26 @@ async fn server_survives_a_storm_of_random_bytes() {
     let c = tcp_client(addr).await;
     assert_eq!(c.echo(&123).await.unwrap(), 123);
 }
+
+#[tokio::test]
+async fn ready_calls_are_answered_while_a_slow_call_waits_on_the_same_connection() {
+    // The server answers handlers that finish in their first poll (echo)
+    // without spawning them, and spawns the ones that wait (sleep): the
+    // waiting call must block neither reading nor the quick replies.
+    let addr = start_tcp().await;
+    let c = tcp_client(addr).await;
+    let slow = {
+        let c = c.clone();
+        tokio::spawn(async move { c.sleep(&800, &77).await })
+    };
+    // Let the slow call reach the server first.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let start = Instant::now();
+    for i in 0..100u32 {
+        assert_eq!(c.echo(&i).await.unwrap(), i);
+    }
+    assert!(!slow.is_finished(), "quick calls waited for the slow one");
+    assert!(start.elapsed() < Duration::from_millis(700));
+    assert_eq!(slow.await.unwrap().unwrap(), 77);
+    assert_eq!(c.inner().unmatched_replies(), 0);
+}

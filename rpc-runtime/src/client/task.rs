@@ -5,15 +5,15 @@
 use std::io;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 
 use super::in_flight::{Closed, InFlight};
 use super::TaskParts;
 use crate::message::peek_xid;
-use crate::record::RecordCodecBuilder;
+use crate::record::{RecordCodecBuilder, RecordWriter};
 
 /// How one connection ended.
 pub(super) enum End {
@@ -54,7 +54,7 @@ where
 {
     let (r, w) = tokio::io::split(io);
     let reader = FramedRead::new(r, codec.new_codec());
-    let writer = FramedWrite::new(w, codec.new_codec());
+    let writer = RecordWriter::new(w, codec);
     let end = tokio::select! {
         reason = read_replies(reader, in_flight) => End::Lost(reason),
         end = write_calls(writer, outgoing, in_flight) => end,
@@ -102,25 +102,24 @@ pub(super) fn still_wanted(record: &[u8], in_flight: &InFlight) -> bool {
     peek_xid(record).is_some_and(|xid| in_flight.is_pending(xid))
 }
 
-async fn write_calls<W: AsyncWrite>(
-    writer: FramedWrite<W, crate::record::RecordCodec>,
+async fn write_calls<W: AsyncWrite + Unpin>(
+    mut writer: RecordWriter<W>,
     outgoing: &mut mpsc::Receiver<Bytes>,
     in_flight: &InFlight,
 ) -> End {
-    futures::pin_mut!(writer);
     while let Some(record) = outgoing.recv().await {
         let mut batch = Some(record);
         // Batch whatever else is queued into the same write.
         while let Some(record) = batch.take() {
             if still_wanted(&record, in_flight) {
-                if let Err(e) = writer.feed(record).await {
+                if let Err(e) = writer.push(record) {
                     return write_failed(e.into());
                 }
             }
             batch = outgoing.try_recv().ok();
         }
-        if let Err(e) = SinkExt::<Bytes>::flush(&mut writer).await {
-            return write_failed(e.into());
+        if let Err(e) = writer.flush().await {
+            return write_failed(e);
         }
     }
     End::ClientGone

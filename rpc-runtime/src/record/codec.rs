@@ -95,6 +95,11 @@ impl RecordCodecBuilder {
         self.max_record_bytes
     }
 
+    /// The configured largest fragment written, in bytes.
+    pub fn fragment_limit(&self) -> usize {
+        self.max_fragment_bytes
+    }
+
     /// Builds a codec with this configuration.
     pub fn new_codec(&self) -> RecordCodec {
         RecordCodec {
@@ -166,7 +171,13 @@ impl Decoder for RecordCodec {
                 DecodeState::Fragment { len, last } => {
                     if src.len() < len {
                         let missing = len - src.len();
-                        src.reserve(missing.min(MAX_RESERVE_AHEAD_BYTES));
+                        // Ahead by at most what has arrived (and at least
+                        // MAX_RESERVE_AHEAD_BYTES): the buffer grows
+                        // geometrically, so a large fragment is copied a
+                        // few times at most when earlier records still
+                        // share the allocation, yet a header alone never
+                        // allocates its whole announced length.
+                        src.reserve(missing.min(MAX_RESERVE_AHEAD_BYTES.max(src.len())));
                         return Ok(None);
                     }
                     let data = src.split_to(len);

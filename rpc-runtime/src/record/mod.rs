@@ -23,9 +23,11 @@
 
 mod codec;
 mod error;
+mod writer;
 
 pub use codec::{
     RecordCodec, RecordCodecBuilder, DEFAULT_MAX_RECORD_BYTES, LAST_FRAGMENT_BIT,
     MAX_FRAGMENT_BYTES,
 };
 pub use error::RecordError;
+pub(crate) use writer::RecordWriter;

@@ -1,5 +1,7 @@
-//! Serving one connection: a reader that classifies calls and spawns them,
-//! and a writer that sends replies as they finish.
+//! Serving one connection: a reader that classifies calls, answers those
+//! whose handler is ready at once and spawns the rest, and a writer that
+//! sends replies as they finish (all replies ready at once in one
+//! `writev`, large results without a user-space copy).
 
 use std::io;
 use std::sync::Arc;
@@ -7,18 +9,18 @@ use std::sync::Arc;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::{Instant, Sleep};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::call::{classify, execute, Action, Reply};
 use super::context::PeerAddr;
 use super::ServerConfig;
-use crate::record::RecordCodec;
+use crate::record::{RecordCodec, RecordWriter};
 
 /// Serves `io` until the peer closes it, it fails, a garbage record
 /// arrives, or `stop` is cancelled. After a clean end of input or `stop`,
@@ -36,8 +38,8 @@ where
 {
     let codec = config.codec.new_codec();
     let (r, w) = tokio::io::split(io);
-    let reader = FramedRead::new(r, codec.clone());
-    let writer = FramedWrite::new(w, codec);
+    let reader = FramedRead::new(r, codec);
+    let writer = RecordWriter::new(w, &config.codec);
     let (replies, queue) = mpsc::channel(config.max_concurrent_calls);
     // Cancelled when the connection must close without draining.
     let abort = CancellationToken::new();
@@ -119,40 +121,51 @@ async fn read_calls<R: AsyncRead>(
                     version = job.call.version,
                     procedure = job.call.procedure,
                 );
+                let mut call = Box::pin(execute(job, max_record_bytes).instrument(span));
+                // Most handlers (NULL, lookups in memory) finish in their
+                // first poll: answer those here, without a task of their
+                // own; only a call that has to wait gets spawned. Polling
+                // it again later with the task's waker is what the
+                // `Future` contract allows.
+                if let Some(reply) = (&mut call).now_or_never() {
+                    drop(permit);
+                    if let Some(reply) = reply {
+                        if replies.send(reply).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    continue;
+                }
                 let replies = replies.clone();
                 let abort = abort.clone();
-                tokio::spawn(
-                    async move {
-                        // If the connection is torn down, the handler is
-                        // cancelled (its future dropped).
-                        tokio::select! {
-                            () = abort.cancelled() => {
-                                tracing::debug!("connection closed; call cancelled");
-                            }
-                            reply = execute(job, max_record_bytes) => {
-                                if let Some(reply) = reply {
-                                    // The writer may be gone; the reply is then dropped.
-                                    let _ = replies.send(reply).await;
-                                }
+                tokio::spawn(async move {
+                    // If the connection is torn down, the handler is
+                    // cancelled (its future dropped).
+                    tokio::select! {
+                        () = abort.cancelled() => {
+                            tracing::debug!("connection closed; call cancelled");
+                        }
+                        reply = call => {
+                            if let Some(reply) = reply {
+                                // The writer may be gone; the reply is then dropped.
+                                let _ = replies.send(reply).await;
                             }
                         }
-                        drop(permit);
                     }
-                    .instrument(span),
-                );
+                    drop(permit);
+                });
             }
         }
     }
 }
 
-async fn write_replies<W: AsyncWrite>(
-    writer: FramedWrite<W, RecordCodec>,
+async fn write_replies<W: AsyncWrite + Unpin>(
+    mut writer: RecordWriter<W>,
     mut queue: mpsc::Receiver<Reply>,
     abort: CancellationToken,
     write_timeout: Option<Duration>,
     peer: &PeerAddr,
 ) -> io::Result<()> {
-    futures::pin_mut!(writer);
     loop {
         let reply = tokio::select! {
             () = abort.cancelled() => return Ok(()),
@@ -160,16 +173,15 @@ async fn write_replies<W: AsyncWrite>(
         };
         let Some(reply) = reply else {
             // Every sender is gone: the reader stopped and all calls ended.
-            return SinkExt::<Reply>::close(&mut writer)
-                .await
-                .map_err(io::Error::from);
+            return writer.close().await;
         };
         let write = async {
-            writer.feed(reply).await?;
+            writer.push(reply).map_err(io::Error::from)?;
+            // Every reply ready now goes out in the same `writev`.
             while let Ok(reply) = queue.try_recv() {
-                writer.feed(reply).await?;
+                writer.push(reply).map_err(io::Error::from)?;
             }
-            SinkExt::<Reply>::flush(&mut writer).await
+            writer.flush().await
         };
         let result = match write_timeout {
             None => write.await,
@@ -190,7 +202,6 @@ async fn write_replies<W: AsyncWrite>(
             },
         };
         if let Err(e) = result {
-            let e = io::Error::from(e);
             tracing::debug!(error = %e, "writing replies failed; closing connection");
             abort.cancel();
             return Err(e);

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 
 #include "datastore.h"
+#include "peer_listen.h"
 
 #define MAX_OBJECT (64u * 1024u * 1024u)
 #define MAX_LIST 1000u
@@ -216,51 +217,11 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
 
-	if (strcmp(argv[1], "tcp") == 0) {
-		struct sockaddr_in sin;
-		int one = 1;
-		char *end;
-		long port = strtol(argv[2], &end, 10);
-		if (*end || port <= 0 || port > 65535)
-			return usage();
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (fd < 0) {
-			perror("socket");
-			return 1;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		memset(&sin, 0, sizeof sin);
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((unsigned short)port);
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-			perror("bind");
-			return 1;
-		}
-	} else if (strcmp(argv[1], "unix") == 0) {
-		struct sockaddr_un sun;
-		if (strlen(argv[2]) >= sizeof sun.sun_path)
-			return usage();
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (fd < 0) {
-			perror("socket");
-			return 1;
-		}
-		memset(&sun, 0, sizeof sun);
-		sun.sun_family = AF_UNIX;
-		strcpy(sun.sun_path, argv[2]);
-		unlink(argv[2]);
-		if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-			perror("bind");
-			return 1;
-		}
-	} else {
+	fd = peer_listen(argv[1], argv[2]);
+	if (fd == PEER_LISTEN_USAGE)
 		return usage();
-	}
-	if (listen(fd, 64) < 0) {
-		perror("listen");
+	if (fd < 0)
 		return 1;
-	}
 	xprt = svc_vc_create(fd, 0, 0);
 	if (!xprt) {
 		fprintf(stderr, "svc_vc_create failed\n");

@@ -101,6 +101,7 @@ pub fn c_datastore_server() -> Result<PathBuf> {
         .cflag("-g0")
         .server_stubs()
         .source(interop_tests::c_peer::c_source("datastore_server.c"))
+        .input(interop_tests::c_peer::c_source("peer_listen.h"))
         .build()?)
 }
 

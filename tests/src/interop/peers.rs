@@ -43,6 +43,7 @@ pub fn interop_server() -> Result<PathBuf> {
     base("interop_server")
         .server_stubs()
         .source(c_source("interop_server.c"))
+        .input(c_source("peer_listen.h"))
         .build()
 }
 

@@ -83,6 +83,7 @@ pub(crate) fn c_server() -> PathBuf {
         .rpcgen_flags(["-M"])
         .server_stubs()
         .source(c_source("datastore_server.c"))
+        .input(c_source("peer_listen.h"))
         .build()
         .expect("build datastore_server")
 }

@@ -13,7 +13,8 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a
 
 /// Decodes `A` from `args` (which must be consumed exactly); on failure
 /// returns a ready [`DispatchOutcome::GarbageArgs`]. Otherwise runs
-/// `handler(a)`, encodes its results into [`DispatchOutcome::Success`], and
+/// `handler(a)`, encodes its results into [`DispatchOutcome::Success`] (or
+/// [`DispatchOutcome::SuccessChunks`] when large opaque data is referenced), and
 /// maps a [`ServerError`] to the matching outcome.
 pub fn handle<A, R, F, Fut>(
     args: xdr_codec::Decoder,
@@ -33,8 +34,10 @@ where
             let fut = handler(a);
             Box::pin(async move {
                 match fut.await {
-                    Ok(r) => match r.to_xdr_bytes() {
-                        Ok(bytes) => DispatchOutcome::Success(bytes),
+                    // Large opaque results (a READ's data) are referenced,
+                    // not copied, on their way to the socket.
+                    Ok(r) => match r.to_xdr_chunks() {
+                        Ok(chunks) => DispatchOutcome::success_chunks(chunks),
                         Err(e) => {
                             DispatchOutcome::SystemErr(format!("encoding the results failed: {e}"))
                         }

@@ -65,6 +65,7 @@ mod error;
 pub mod message;
 pub mod record;
 pub mod rpcbind;
+pub mod runtime;
 pub mod server;
 
 pub use client::{

@@ -1,6 +1,6 @@
 //! [`Encoder`]: writes XDR items into a growable byte buffer.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::error::{ErrorKind, Result};
 use crate::traits::XdrEncode;
@@ -10,20 +10,46 @@ use crate::traits::XdrEncode;
 ///
 /// Generated code calls [`Encoder::field`] for each member so that errors
 /// carry the field path.
+///
+/// An encoder made with [`Encoder::with_chunks`] also collects *chunks*:
+/// variable-length opaque data of at least [`BY_REFERENCE_MIN_BYTES`]
+/// held as [`Bytes`] (an [`Opaque`](crate::Opaque)) is then not copied but
+/// referenced: what the buffer holds so far becomes one chunk, the data
+/// the next, and encoding carries on in the buffer. The encoding is the
+/// chunks, in order, followed by what is left in the buffer
+/// ([`XdrEncode::to_xdr_chunks`] does this for you).
 #[derive(Debug)]
 pub struct Encoder<'a> {
     buf: &'a mut BytesMut,
+    chunks: Option<&'a mut Vec<Bytes>>,
 }
+
+/// Opaque data at least this long, in bytes, is referenced rather than
+/// copied by an encoder that collects chunks ([`Encoder::with_chunks`]).
+/// Below it one copy is cheaper than one more chunk.
+pub const BY_REFERENCE_MIN_BYTES: usize = 4096;
 
 impl<'a> Encoder<'a> {
     /// An encoder that appends to `buf`.
     #[inline]
     pub fn new(buf: &'a mut BytesMut) -> Self {
-        Encoder { buf }
+        Encoder { buf, chunks: None }
     }
 
-    /// Bytes written to the underlying buffer so far (including any it held
-    /// before this encoder was created).
+    /// An encoder that appends to `buf` and moves finished pieces to
+    /// `chunks`, referencing large opaque data instead of copying it (see
+    /// [`Encoder`]). The encoding is `chunks` (those pushed from now on)
+    /// followed by what `buf` holds at the end.
+    #[inline]
+    pub fn with_chunks(buf: &'a mut BytesMut, chunks: &'a mut Vec<Bytes>) -> Self {
+        Encoder {
+            buf,
+            chunks: Some(chunks),
+        }
+    }
+
+    /// Bytes in the underlying buffer (including any it held before this
+    /// encoder was created; not those already moved to chunks).
     #[inline]
     pub fn len(&self) -> usize {
         self.buf.len()
@@ -120,6 +146,31 @@ impl<'a> Encoder<'a> {
         self.buf.reserve(data.len() + 7);
         self.put_u32(n);
         self.put_padded(data);
+        Ok(())
+    }
+
+    /// Writes variable-length opaque data held as [`Bytes`]: like
+    /// [`Encoder::put_opaque`], except that an encoder collecting chunks
+    /// ([`Encoder::with_chunks`]) references data of at least
+    /// [`BY_REFERENCE_MIN_BYTES`] instead of copying it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LengthExceedsMax`] if `data` is longer than `max`.
+    #[inline]
+    pub fn put_opaque_bytes(&mut self, data: &Bytes, max: u32) -> Result<()> {
+        let Some(chunks) = self.chunks.as_deref_mut() else {
+            return self.put_opaque(data, max);
+        };
+        if data.len() < BY_REFERENCE_MIN_BYTES {
+            return self.put_opaque(data, max);
+        }
+        let n = checked_length(data.len(), max)?;
+        self.buf.extend_from_slice(&n.to_be_bytes());
+        chunks.push(self.buf.split().freeze());
+        chunks.push(data.clone());
+        let pad = crate::padding(data.len());
+        self.buf.extend_from_slice(&[0u8; 4][..pad]);
         Ok(())
     }
 

@@ -53,7 +53,7 @@ mod traits;
 pub use array::VarArray;
 pub use bytes::{Bytes, BytesMut};
 pub use decoder::{Decoder, DEFAULT_MAX_DEPTH};
-pub use encoder::Encoder;
+pub use encoder::{Encoder, BY_REFERENCE_MIN_BYTES};
 pub use error::{Error, ErrorKind, Result};
 pub use list::List;
 pub use opaque::Opaque;

@@ -96,7 +96,7 @@ impl<const MAX: u32> From<Opaque<MAX>> for Bytes {
 impl<const MAX: u32> XdrEncode for Opaque<MAX> {
     #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
-        enc.put_opaque(&self.0, MAX)
+        enc.put_opaque_bytes(&self.0, MAX)
     }
     #[inline]
     fn encoded_len_hint(&self) -> usize {

@@ -53,6 +53,31 @@ pub trait XdrEncode {
         self.encode_into(&mut buf)?;
         Ok(buf.freeze())
     }
+
+    /// Encodes `self` as consecutive pieces whose concatenation is the
+    /// encoding, with variable-length opaque data of at least
+    /// [`BY_REFERENCE_MIN_BYTES`](crate::BY_REFERENCE_MIN_BYTES) held as
+    /// [`Bytes`] referenced rather than copied (see
+    /// [`Encoder::with_chunks`]). For writing large values to a socket
+    /// with vectored I/O; never empty (a value with an empty encoding
+    /// gives one empty piece).
+    ///
+    /// # Errors
+    ///
+    /// As [`XdrEncode::encode`].
+    fn to_xdr_chunks(&self) -> Result<Vec<Bytes>> {
+        let hint = self.encoded_len_hint();
+        if hint < crate::BY_REFERENCE_MIN_BYTES {
+            return self.to_xdr_bytes().map(|b| vec![b]);
+        }
+        let mut buf = BytesMut::with_capacity(crate::BY_REFERENCE_MIN_BYTES);
+        let mut chunks = Vec::new();
+        self.encode(&mut Encoder::with_chunks(&mut buf, &mut chunks))?;
+        if !buf.is_empty() || chunks.is_empty() {
+            chunks.push(buf.freeze());
+        }
+        Ok(chunks)
+    }
 }
 
 /// A type that can be decoded from XDR (RFC 4506).

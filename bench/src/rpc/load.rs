@@ -127,8 +127,8 @@ async fn call_loop(
     }
 }
 
-/// Runs the load described by `cfg` on a new multi-threaded tokio runtime
-/// (one worker per CPU this process may run on).
+/// Runs the load described by `cfg` on a tokio runtime sized for the CPUs
+/// this process may use ([`rpc_runtime::runtime::for_available_cpus`]).
 ///
 /// # Errors
 ///
@@ -136,9 +136,7 @@ async fn call_loop(
 /// [`BenchError::Mismatch`] on a wrong reply, [`BenchError::Io`] if the
 /// runtime cannot start or CPU time cannot be read.
 pub fn run(cfg: &LoadConfig) -> Result<LoadResult> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let rt = rpc_runtime::runtime::for_available_cpus()
         .map_err(|e| BenchError::io("starting the tokio runtime", e))?;
     rt.block_on(run_async(cfg))
 }

@@ -40,16 +40,15 @@ impl BenchProgV1 for BenchService {
 }
 
 /// Serves the benchmark program on `127.0.0.1:port` until killed, on a
-/// multi-threaded tokio runtime with one worker per CPU it may run on.
+/// tokio runtime sized for the CPUs it may use
+/// ([`rpc_runtime::runtime::for_available_cpus`]).
 ///
 /// # Errors
 ///
 /// [`BenchError::Io`] if the runtime cannot start or the port cannot be
 /// bound or accepting fails.
 pub fn serve(port: u16) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let rt = rpc_runtime::runtime::for_available_cpus()
         .map_err(|e| BenchError::io("starting the tokio runtime", e))?;
     rt.block_on(async move {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));

@@ -15,8 +15,11 @@ pub const MAX_FRAGMENT_BYTES: usize = 0x7fff_ffff;
 /// NFS READ or WRITE plus headers several times over.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 4 * 1024 * 1024;
 
-/// Bytes reserved ahead at most while waiting for a fragment's body, so a
-/// header announcing a large fragment does not allocate it all at once.
+/// Bytes of a fragment's body that must have arrived before the decoder
+/// reserves room for all of it. Until then it reserves at most this much,
+/// so a header alone never allocates the length it announces; after it,
+/// one allocation takes the rest and a large fragment is copied once at
+/// most (its first 64 KiB) while it arrives.
 const MAX_RESERVE_AHEAD_BYTES: usize = 64 * 1024;
 
 /// Record marking (RFC 5531 section 11) as a `tokio_util` codec: decodes
@@ -171,13 +174,15 @@ impl Decoder for RecordCodec {
                 DecodeState::Fragment { len, last } => {
                     if src.len() < len {
                         let missing = len - src.len();
-                        // Ahead by at most what has arrived (and at least
-                        // MAX_RESERVE_AHEAD_BYTES): the buffer grows
-                        // geometrically, so a large fragment is copied a
-                        // few times at most when earlier records still
-                        // share the allocation, yet a header alone never
-                        // allocates its whole announced length.
-                        src.reserve(missing.min(MAX_RESERVE_AHEAD_BYTES.max(src.len())));
+                        // The whole rest once the peer has shown it is
+                        // sending the fragment (64 KiB of it), before that
+                        // at most 64 KiB: memory stays within the record
+                        // limit and a header alone allocates little.
+                        if src.len() >= MAX_RESERVE_AHEAD_BYTES {
+                            src.reserve(missing);
+                        } else {
+                            src.reserve(missing.min(MAX_RESERVE_AHEAD_BYTES));
+                        }
                         return Ok(None);
                     }
                     let data = src.split_to(len);
@@ -344,6 +349,24 @@ mod tests {
         let mut buf = BytesMut::from(&(LAST_FRAGMENT_BIT | 0x7fff_0000).to_be_bytes()[..]);
         assert_eq!(codec.decode(&mut buf).unwrap(), None);
         assert!(buf.capacity() <= 2 * MAX_RESERVE_AHEAD_BYTES);
+    }
+
+    #[test]
+    fn large_fragment_gets_its_room_once_it_is_arriving() {
+        let len = 1 << 20;
+        let mut codec = RecordCodec::new();
+        let mut buf = BytesMut::from(&(LAST_FRAGMENT_BIT | len as u32).to_be_bytes()[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() < len, "a header alone reserved {}", buf.capacity());
+        // The first 64 KiB arrive: room for all the rest is reserved in one
+        // step, so the body is not copied again while it arrives.
+        buf.extend_from_slice(&vec![1u8; MAX_RESERVE_AHEAD_BYTES]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() >= len);
+        let at = buf.as_ptr();
+        buf.extend_from_slice(&vec![1u8; len - MAX_RESERVE_AHEAD_BYTES]);
+        assert_eq!(buf.as_ptr(), at);
+        assert_eq!(codec.decode(&mut buf).unwrap().map(|r| r.len()), Some(len));
     }
 
     #[test]

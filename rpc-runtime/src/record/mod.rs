@@ -30,4 +30,4 @@ pub use codec::{
     MAX_FRAGMENT_BYTES,
 };
 pub use error::RecordError;
-pub(crate) use writer::RecordWriter;
+pub(crate) use writer::{RecordQueue, RecordWriter};

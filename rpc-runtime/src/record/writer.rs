@@ -1,9 +1,11 @@
-//! [`RecordWriter`]: writes records with vectored I/O, so large payloads
+//! [`RecordQueue`] and [`RecordWriter`]: write records with vectored I/O, so large payloads
 //! already held as [`Bytes`] go from their buffer to the socket without
 //! being copied in user space.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -19,19 +21,18 @@ const COPY_BELOW_BYTES: usize = 4096;
 /// The most I/O vectors handed to one `writev` (Linux allows 1024).
 const MAX_IO_VECTORS: usize = 64;
 
-/// The sending half of a record-marked stream (RFC 5531 section 11).
-///
-/// [`push`](Self::push) frames a record (fragment headers as configured by
-/// the [`RecordCodecBuilder`]) and queues it; [`flush`](Self::flush)
-/// writes everything queued with `writev`. Short pieces and fragment
-/// headers are gathered into one staging buffer; pieces of at least
-/// [`COPY_BELOW_BYTES`] are queued by reference (a [`Bytes`] clone or
-/// slice), never copied. A writer that does not support vectored writes
-/// gets everything copied into the staging buffer instead, so it still
-/// sees one large write rather than one per piece.
+/// Records queued for sending on a stream (RFC 5531 section 11), with no
+/// I/O of its own: [`push`](Self::push) frames a record (fragment headers
+/// as configured by the [`RecordCodecBuilder`]) and queues it;
+/// [`poll_write`](Self::poll_write) hands everything queued to a stream
+/// with `writev`. Short pieces and fragment headers are gathered into one
+/// staging buffer; pieces of at least [`COPY_BELOW_BYTES`] are queued by
+/// reference (a [`Bytes`] clone or slice), never copied. For a stream that
+/// does not support vectored writes everything is copied into the staging
+/// buffer instead, so it still sees one large write rather than one per
+/// piece.
 #[derive(Debug)]
-pub(crate) struct RecordWriter<W> {
-    io: W,
+pub(crate) struct RecordQueue {
     max_record_bytes: usize,
     max_fragment_bytes: usize,
     copy_below_bytes: usize,
@@ -40,28 +41,39 @@ pub(crate) struct RecordWriter<W> {
     chunks: VecDeque<Bytes>,
     /// Headers and short pieces gathered since the last queued chunk.
     staging: BytesMut,
+    /// Bytes in `chunks`.
+    chunk_bytes: usize,
 }
 
-impl<W: AsyncWrite + Unpin> RecordWriter<W> {
-    /// A writer over `io` with the limits of `codec`.
-    pub(crate) fn new(io: W, codec: &RecordCodecBuilder) -> Self {
-        let copy_below_bytes = if io.is_write_vectored() {
-            COPY_BELOW_BYTES
-        } else {
-            usize::MAX
-        };
-        RecordWriter {
-            io,
+impl RecordQueue {
+    /// An empty queue with the limits of `codec`, for a stream that does
+    /// (`vectored`) or does not support vectored writes.
+    pub(crate) fn new(codec: &RecordCodecBuilder, vectored: bool) -> Self {
+        RecordQueue {
             max_record_bytes: codec.record_limit(),
             max_fragment_bytes: codec.fragment_limit(),
-            copy_below_bytes,
+            copy_below_bytes: if vectored {
+                COPY_BELOW_BYTES
+            } else {
+                usize::MAX
+            },
             chunks: VecDeque::new(),
             staging: BytesMut::new(),
+            chunk_bytes: 0,
         }
     }
 
-    /// Queues `record` as one record (one or more fragments). Nothing is
-    /// written until [`flush`](Self::flush).
+    /// True when nothing is waiting to be written.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.chunks.is_empty() && self.staging.is_empty()
+    }
+
+    /// Bytes queued and not yet written.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.chunk_bytes + self.staging.len()
+    }
+
+    /// Queues `record` as one record (one or more fragments).
     ///
     /// # Errors
     ///
@@ -69,12 +81,7 @@ impl<W: AsyncWrite + Unpin> RecordWriter<W> {
     /// configured maximum; nothing is queued then.
     pub(crate) fn push<B: Buf>(&mut self, mut record: B) -> Result<(), RecordError> {
         let len = record.remaining();
-        if len > self.max_record_bytes {
-            return Err(RecordError::RecordTooLarge {
-                size_bytes: len as u64,
-                max_bytes: self.max_record_bytes,
-            });
-        }
+        self.check_size(len)?;
         let mut left = len;
         loop {
             let n = left.min(self.max_fragment_bytes);
@@ -90,6 +97,63 @@ impl<W: AsyncWrite + Unpin> RecordWriter<W> {
                 return Ok(());
             }
         }
+    }
+
+    /// Queues one record made of a head that `encode_head` writes into
+    /// the staging buffer (no allocation of its own), then `body`'s
+    /// pieces. Used for reply headers, which are encoded
+    /// straight into place, and results in pieces.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::RecordTooLarge`] if head and body together are
+    /// longer than the configured maximum; nothing is queued then.
+    pub(crate) fn push_with_head(
+        &mut self,
+        encode_head: impl FnOnce(&mut BytesMut),
+        body: &[Bytes],
+    ) -> Result<(), RecordError> {
+        let body_len: usize = body.iter().map(Bytes::len).sum();
+        let mark_at = self.staging.len();
+        self.staging.put_u32(0);
+        let head_at = self.staging.len();
+        encode_head(&mut self.staging);
+        let total = self.staging.len() - head_at + body_len;
+        if let Err(e) = self.check_size(total) {
+            self.staging.truncate(mark_at);
+            return Err(e);
+        }
+        if total > self.max_fragment_bytes {
+            // Split into fragments the general way (configured small
+            // fragments only; never the case with the defaults).
+            let mut record = self.staging.split_off(head_at);
+            self.staging.truncate(mark_at);
+            for piece in body {
+                record.extend_from_slice(piece);
+            }
+            return self.push(record.freeze());
+        }
+        // total <= max_fragment_bytes <= MAX_FRAGMENT_BYTES: 31 bits.
+        let mark = (total as u32 | LAST_FRAGMENT_BIT).to_be_bytes();
+        if let Some(slot) = self.staging.get_mut(mark_at..head_at) {
+            slot.copy_from_slice(&mark);
+        }
+        for piece in body {
+            let mut piece = piece.clone();
+            let n = piece.len();
+            self.queue_body(&mut piece, n);
+        }
+        Ok(())
+    }
+
+    fn check_size(&self, len: usize) -> Result<(), RecordError> {
+        if len > self.max_record_bytes {
+            return Err(RecordError::RecordTooLarge {
+                size_bytes: len as u64,
+                max_bytes: self.max_record_bytes,
+            });
+        }
+        Ok(())
     }
 
     /// Queues the next `n` bytes of `record`.
@@ -108,7 +172,9 @@ impl<W: AsyncWrite + Unpin> RecordWriter<W> {
                 self.seal_staging();
                 // At most the current chunk: `Bytes` (and a `Chain` of
                 // them) hand this out by reference.
-                self.chunks.push_back(record.copy_to_bytes(piece));
+                let chunk = record.copy_to_bytes(piece);
+                self.chunk_bytes += chunk.len();
+                self.chunks.push_back(chunk);
             }
             n -= piece;
         }
@@ -117,21 +183,30 @@ impl<W: AsyncWrite + Unpin> RecordWriter<W> {
     /// Moves the staging buffer's contents to the chunk queue.
     fn seal_staging(&mut self) {
         if !self.staging.is_empty() {
-            self.chunks.push_back(self.staging.split().freeze());
+            let chunk = self.staging.split().freeze();
+            self.chunk_bytes += chunk.len();
+            self.chunks.push_back(chunk);
         }
     }
 
-    /// Writes every queued record and flushes the stream. Cancel-safe:
-    /// if the future is dropped, what was not written stays queued.
+    /// Writes queued records to `io` until the queue is empty
+    /// (`Ready(Ok)`) or `io` would block (`Pending`, with what is left
+    /// still queued). Does not flush `io`.
     ///
     /// # Errors
     ///
     /// The stream's write error; [`io::ErrorKind::WriteZero`] if it
     /// accepts no bytes.
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn poll_write<W: AsyncWrite + ?Sized>(
+        &mut self,
+        mut io: Pin<&mut W>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
         self.seal_staging();
-        while !self.chunks.is_empty() {
-            let written = {
+        while let Some(first) = self.chunks.front() {
+            let written = if self.chunks.len() == 1 {
+                ready!(io.as_mut().poll_write(cx, first))?
+            } else {
                 let mut slices = [IoSlice::new(&[]); MAX_IO_VECTORS];
                 let mut count = 0;
                 for (slot, chunk) in slices.iter_mut().zip(self.chunks.iter()) {
@@ -139,21 +214,22 @@ impl<W: AsyncWrite + Unpin> RecordWriter<W> {
                     count += 1;
                 }
                 let slices = slices.get(..count).unwrap_or_default();
-                self.io.write_vectored(slices).await?
+                ready!(io.as_mut().poll_write_vectored(cx, slices))?
             };
             if written == 0 {
-                return Err(io::Error::new(
+                return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::WriteZero,
                     "the stream accepted no bytes",
-                ));
+                )));
             }
             self.consume(written);
         }
-        self.io.flush().await
+        Poll::Ready(Ok(()))
     }
 
     /// Drops `n` written bytes from the front of the queue.
     fn consume(&mut self, mut n: usize) {
+        self.chunk_bytes = self.chunk_bytes.saturating_sub(n);
         while n > 0 {
             let Some(front) = self.chunks.front_mut() else {
                 return;
@@ -166,15 +242,49 @@ impl<W: AsyncWrite + Unpin> RecordWriter<W> {
             self.chunks.pop_front();
         }
     }
+}
 
-    /// Flushes, then shuts down the write direction.
+/// The sending half of a record-marked stream (RFC 5531 section 11): a
+/// [`RecordQueue`] and the stream it writes to.
+///
+/// [`push`](Self::push) queues a record; [`flush`](Self::flush) writes
+/// everything queued with `writev` (see [`RecordQueue`] for what is and
+/// is not copied).
+#[derive(Debug)]
+pub(crate) struct RecordWriter<W> {
+    io: W,
+    queue: RecordQueue,
+}
+
+impl<W: AsyncWrite + Unpin> RecordWriter<W> {
+    /// A writer over `io` with the limits of `codec`.
+    pub(crate) fn new(io: W, codec: &RecordCodecBuilder) -> Self {
+        let queue = RecordQueue::new(codec, io.is_write_vectored());
+        RecordWriter { io, queue }
+    }
+
+    /// Queues `record` as one record (one or more fragments). Nothing is
+    /// written until [`flush`](Self::flush).
     ///
     /// # Errors
     ///
-    /// As [`flush`](Self::flush), or the stream's shutdown error.
-    pub(crate) async fn close(&mut self) -> io::Result<()> {
-        self.flush().await?;
-        self.io.shutdown().await
+    /// [`RecordError::RecordTooLarge`] if the record is longer than the
+    /// configured maximum; nothing is queued then.
+    pub(crate) fn push<B: Buf>(&mut self, record: B) -> Result<(), RecordError> {
+        self.queue.push(record)
+    }
+
+    /// Writes every queued record and flushes the stream. Cancel-safe:
+    /// if the future is dropped, what was not written stays queued.
+    ///
+    /// # Errors
+    ///
+    /// The stream's write error; [`io::ErrorKind::WriteZero`] if it
+    /// accepts no bytes.
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        let RecordWriter { io, queue } = self;
+        std::future::poll_fn(|cx| queue.poll_write(Pin::new(&mut *io), cx)).await?;
+        self.io.flush().await
     }
 }
 
@@ -300,7 +410,7 @@ mod tests {
         w.push(Bytes::from_static(b"head").chain(body.clone()))
             .unwrap();
         // The queued chunk is the caller's buffer itself.
-        assert!(w.chunks.iter().any(|c| c.as_ptr() == body.as_ptr()));
+        assert!(w.queue.chunks.iter().any(|c| c.as_ptr() == body.as_ptr()));
         w.push(Bytes::from_static(b"next")).unwrap();
         w.flush().await.unwrap();
         assert_eq!(w.io.writes, vec![4 + 4 + (1 << 20) + 4 + 4]);
@@ -325,7 +435,64 @@ mod tests {
             Err(RecordError::RecordTooLarge { size_bytes: 5, .. })
         ));
         w.push(Bytes::from_static(b"1234")).unwrap();
-        w.close().await.unwrap();
+        w.flush().await.unwrap();
         assert_eq!(&w.io.wire[..], b"\x80\x00\x00\x041234");
+    }
+
+    #[tokio::test]
+    async fn head_encoded_in_place_then_pieces() {
+        let big = Bytes::from(vec![5u8; 3 * COPY_BELOW_BYTES]);
+        let pieces = [
+            Bytes::from_static(b"xy"),
+            big.clone(),
+            Bytes::from_static(b"z"),
+        ];
+        let expected: Vec<u8> = b"head"
+            .iter()
+            .chain(pieces.iter().flat_map(|p| p.iter()))
+            .copied()
+            .collect();
+        for frag in [3, 4096, super::super::MAX_FRAGMENT_BYTES] {
+            let mut codec = RecordCodec::builder();
+            codec.max_fragment_bytes(frag);
+            let mut w = RecordWriter::new(Recorder::new(usize::MAX, true), &codec);
+            w.queue
+                .push_with_head(|buf| buf.extend_from_slice(b"head"), &pieces)
+                .unwrap();
+            if frag == super::super::MAX_FRAGMENT_BYTES {
+                // One fragment: the large piece is queued by reference.
+                assert!(w.queue.chunks.iter().any(|c| c.as_ptr() == big.as_ptr()));
+            }
+            w.push(Bytes::from_static(b"next")).unwrap();
+            w.flush().await.unwrap();
+            let mut wire = BytesMut::from(&w.io.wire[..]);
+            let mut dec = codec.new_codec();
+            assert_eq!(
+                dec.decode(&mut wire).unwrap().unwrap(),
+                expected,
+                "fragment {frag}"
+            );
+            assert_eq!(&dec.decode(&mut wire).unwrap().unwrap()[..], b"next");
+            assert!(wire.is_empty());
+        }
+    }
+
+    #[test]
+    fn head_and_pieces_over_the_limit_queue_nothing() {
+        let mut codec = RecordCodec::builder();
+        codec.max_record_bytes(8);
+        let mut q = RecordQueue::new(&codec, true);
+        let err = q
+            .push_with_head(
+                |buf| buf.extend_from_slice(b"head"),
+                &[Bytes::from_static(b"12345")],
+            )
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            RecordError::RecordTooLarge { size_bytes: 9, .. }
+        ));
+        assert!(q.is_empty());
+        assert_eq!(q.queued_bytes(), 0);
     }
 }

@@ -1,26 +1,119 @@
 //! One call on the server: from a record to a reply.
 
-use std::panic::AssertUnwindSafe;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use bytes::buf::Chain;
-use bytes::{Buf, Bytes};
-use futures::FutureExt;
+use bytes::{Bytes, BytesMut};
+use futures::future::BoxFuture;
 use tokio::time::Instant;
-use xdr_codec::{Decoder, XdrDecode};
+use xdr_codec::{Decoder, XdrDecode, XdrEncode};
 
 use super::context::{CallContext, PeerAddr};
 use super::dispatch::{Dispatch, DispatchOutcome};
 use super::fallback::Fallback;
 use super::registry::{Lookup, Registry};
-use crate::message::reply::{accepted_error, denied};
 use crate::message::{
     peek, AcceptStat, AuthStat, CallHeader, CallPeek, Credentials, HeaderPeek, RejectStat,
-    RPC_VERSION,
+    ReplyHeader, RPC_VERSION,
 };
+use crate::record::{RecordError, RecordQueue};
 
-/// A reply record: header, then (for SUCCESS) the encoded results.
-pub(crate) type Reply = Chain<Bytes, Bytes>;
+/// Bytes of an accepted reply header with an AUTH_NONE verifier: XID,
+/// REPLY, MSG_ACCEPTED, verifier flavor and length, `accept_stat`.
+const ACCEPTED_HEADER_BYTES: usize = 24;
+
+/// A reply to send.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// A header the server built, encoded straight into the write queue
+    /// when sent, then the encoded results (empty unless SUCCESS).
+    Built {
+        /// The reply header.
+        header: ReplyHeader,
+        /// The encoded results.
+        results: Results,
+    },
+    /// A complete reply message (from a [`Fallback`] handler).
+    Message(Bytes),
+}
+
+/// Encoded results: one piece, or several (large opaque data referenced).
+#[derive(Debug)]
+pub(crate) enum Results {
+    One(Bytes),
+    Chunks(Vec<Bytes>),
+}
+
+impl Results {
+    fn len(&self) -> usize {
+        match self {
+            Results::One(b) => b.len(),
+            Results::Chunks(c) => c.iter().map(Bytes::len).sum(),
+        }
+    }
+
+    fn pieces(&self) -> &[Bytes] {
+        match self {
+            Results::One(b) => std::slice::from_ref(b),
+            Results::Chunks(c) => c,
+        }
+    }
+}
+
+impl Reply {
+    fn accepted(xid: u32, stat: AcceptStat) -> Self {
+        Reply::Built {
+            header: ReplyHeader::accepted(xid, stat),
+            results: Results::One(Bytes::new()),
+        }
+    }
+
+    fn denied(xid: u32, stat: RejectStat) -> Self {
+        Reply::Built {
+            header: ReplyHeader::denied(xid, stat),
+            results: Results::One(Bytes::new()),
+        }
+    }
+
+    /// Queues this reply as one record; the results are queued by
+    /// reference when large (see [`RecordQueue`]).
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::RecordTooLarge`] over the record limit.
+    pub(crate) fn queue(self, out: &mut RecordQueue) -> Result<(), RecordError> {
+        match self {
+            Reply::Built { header, results } => {
+                out.push_with_head(|buf| encode_header(&header, buf), results.pieces())
+            }
+            Reply::Message(message) => out.push(message),
+        }
+    }
+
+    /// The whole reply message, as a datagram carries it.
+    pub(crate) fn into_message(self) -> Bytes {
+        match self {
+            Reply::Built { header, results } => {
+                let mut buf = BytesMut::with_capacity(32 + results.len());
+                encode_header(&header, &mut buf);
+                for piece in results.pieces() {
+                    buf.extend_from_slice(piece);
+                }
+                buf.freeze()
+            }
+            Reply::Message(message) => message,
+        }
+    }
+}
+
+fn encode_header(header: &ReplyHeader, buf: &mut BytesMut) {
+    // Headers built here carry an AUTH_NONE verifier, so encoding cannot
+    // fail; an error would only mean a bug.
+    if let Err(e) = header.encode_into(buf) {
+        tracing::error!(error = %e, "encoding a reply header failed");
+    }
+}
 
 /// What to do with one received record.
 pub(crate) enum Action {
@@ -32,10 +125,6 @@ pub(crate) enum Action {
     Ignore,
     /// Not an RPC call: close the connection.
     Garbage(String),
-}
-
-fn reply(header: Bytes) -> Reply {
-    header.chain(Bytes::new())
 }
 
 /// A call to run in its own task.
@@ -83,13 +172,13 @@ pub(crate) fn classify(
         }
     };
     if c.rpcvers != RPC_VERSION {
-        return Action::Reply(reply(denied(
+        return Action::Reply(Reply::denied(
             c.xid,
             RejectStat::RpcMismatch {
                 low: RPC_VERSION,
                 high: RPC_VERSION,
             },
-        )));
+        ));
     }
     if let Some(handler) = registry.fallback_for(c.program) {
         return Action::Run(Job {
@@ -110,20 +199,20 @@ pub(crate) fn classify(
     let credentials = match Credentials::from_opaque_auth(&header.credentials) {
         Ok(Credentials::Other(o)) => {
             tracing::debug!(xid = c.xid, flavor = o.flavor.0, "unsupported auth flavor");
-            return Action::Reply(reply(denied(
+            return Action::Reply(Reply::denied(
                 c.xid,
                 RejectStat::AuthError(AuthStat::RejectedCred),
-            )));
+            ));
         }
         Ok(creds) => creds,
-        Err(stat) => return Action::Reply(reply(denied(c.xid, RejectStat::AuthError(stat)))),
+        Err(stat) => return Action::Reply(Reply::denied(c.xid, RejectStat::AuthError(stat))),
     };
     match registry.lookup(c.program, c.version) {
-        Lookup::ProgUnavail => Action::Reply(reply(accepted_error(c.xid, AcceptStat::ProgUnavail))),
-        Lookup::ProgMismatch { low, high } => Action::Reply(reply(accepted_error(
+        Lookup::ProgUnavail => Action::Reply(Reply::accepted(c.xid, AcceptStat::ProgUnavail)),
+        Lookup::ProgMismatch { low, high } => Action::Reply(Reply::accepted(
             c.xid,
             AcceptStat::ProgMismatch { low, high },
-        ))),
+        )),
         Lookup::Found(d) => {
             let ctx = CallContext::new(
                 c.xid,
@@ -149,63 +238,120 @@ pub(crate) fn classify(
     }
 }
 
-/// Runs the call, catching a panic and enforcing its deadline, and builds
-/// its reply (`None`: send nothing). Replies longer than `max_reply_bytes`
-/// are replaced by SYSTEM_ERR.
+/// Runs the call to its end in one go (a task of its own, or a datagram
+/// server), catching a panic and enforcing its deadline; `None`: send
+/// nothing. Results longer than `max_reply_bytes` are replaced by
+/// SYSTEM_ERR.
 pub(crate) async fn execute(job: Job, max_reply_bytes: usize) -> Option<Reply> {
-    let xid = job.call.xid;
-    let Some(deadline) = job.deadline else {
-        return run(job, max_reply_bytes).await;
-    };
-    match tokio::time::timeout_at(deadline, run(job, max_reply_bytes)).await {
-        Ok(reply) => reply,
-        Err(_) => {
-            tracing::warn!(xid, "call exceeded its time limit; replying SYSTEM_ERR");
-            Some(reply(accepted_error(xid, AcceptStat::SystemErr)))
+    job.start(max_reply_bytes).finish().await
+}
+
+impl Job {
+    /// Calls the handler, which returns its future without running it
+    /// (a panic in that call is caught too).
+    pub(crate) fn start(self, max_reply_bytes: usize) -> Running {
+        let xid = self.call.xid;
+        let procedure = self.call.procedure;
+        let started = catch_unwind(AssertUnwindSafe(|| match self.kind {
+            JobKind::Dispatch {
+                dispatcher,
+                ctx,
+                args,
+            } => Handler::Dispatch(dispatcher.dispatch(ctx, procedure, Decoder::new(args))),
+            JobKind::Fallback {
+                handler,
+                record,
+                peer,
+            } => Handler::Fallback(handler.call(self.call, record, peer)),
+        }));
+        Running {
+            xid,
+            procedure,
+            deadline: self.deadline,
+            max_reply_bytes,
+            handler: started.unwrap_or_else(|panic| Handler::Done(Some(panicked(xid, &*panic)))),
         }
     }
 }
 
-async fn run(job: Job, max_record_bytes: usize) -> Option<Reply> {
-    let xid = job.call.xid;
-    match job.kind {
-        JobKind::Dispatch {
-            dispatcher,
-            ctx,
-            args,
-        } => {
-            let procedure = job.call.procedure;
-            let run = async move {
-                dispatcher
-                    .dispatch(ctx, procedure, Decoder::new(args))
-                    .await
-            };
-            match AssertUnwindSafe(run).catch_unwind().await {
-                Ok(outcome) => outcome_reply(xid, procedure, outcome, max_record_bytes),
-                Err(panic) => Some(panicked(xid, &*panic)),
+/// A call whose handler has been started: poll it in place with
+/// [`poll`](Self::poll) (the connection answers calls that finish at
+/// once without a task of their own), or run it to its end with
+/// [`finish`](Self::finish).
+pub(crate) struct Running {
+    xid: u32,
+    procedure: u32,
+    deadline: Option<Instant>,
+    max_reply_bytes: usize,
+    handler: Handler,
+}
+
+enum Handler {
+    Dispatch(BoxFuture<'static, DispatchOutcome>),
+    Fallback(BoxFuture<'static, Option<Bytes>>),
+    /// Finished (or panicked when started); taken once.
+    Done(Option<Reply>),
+}
+
+impl Running {
+    /// Polls the handler once, catching a panic (SYSTEM_ERR). Ready with
+    /// the reply to send (`None`: none) when it has finished; the
+    /// deadline is not enforced here (see [`finish`](Self::finish)).
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
+        let (xid, procedure, max) = (self.xid, self.procedure, self.max_reply_bytes);
+        let polled = match &mut self.handler {
+            Handler::Done(reply) => return Poll::Ready(reply.take()),
+            Handler::Dispatch(fut) => catch_unwind(AssertUnwindSafe(|| {
+                fut.as_mut()
+                    .poll(cx)
+                    .map(|outcome| outcome_reply(xid, procedure, outcome, max))
+            })),
+            Handler::Fallback(fut) => catch_unwind(AssertUnwindSafe(|| {
+                fut.as_mut()
+                    .poll(cx)
+                    .map(|reply| fallback_reply(xid, reply, max))
+            })),
+        };
+        let reply = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(reply)) => reply,
+            Err(panic) => Some(panicked(xid, &*panic)),
+        };
+        // Never poll a finished (or panicked) handler again.
+        self.handler = Handler::Done(None);
+        Poll::Ready(reply)
+    }
+
+    /// Runs the call to its end, replying SYSTEM_ERR if its deadline
+    /// passes first (the handler's future is then dropped).
+    pub(crate) async fn finish(mut self) -> Option<Reply> {
+        let xid = self.xid;
+        let Some(deadline) = self.deadline else {
+            return std::future::poll_fn(|cx| self.poll(cx)).await;
+        };
+        let run = std::future::poll_fn(|cx| self.poll(cx));
+        match tokio::time::timeout_at(deadline, run).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                tracing::warn!(xid, "call exceeded its time limit; replying SYSTEM_ERR");
+                Some(Reply::accepted(xid, AcceptStat::SystemErr))
             }
         }
-        JobKind::Fallback {
-            handler,
-            record,
-            peer,
-        } => {
-            let call = job.call;
-            let run = async move { handler.call(call, record, peer).await };
-            match AssertUnwindSafe(run).catch_unwind().await {
-                Ok(Some(reply)) if reply.len() > max_record_bytes => {
-                    tracing::error!(
-                        reply_bytes = reply.len(),
-                        max_record_bytes,
-                        "fallback reply exceeds the record limit; replying SYSTEM_ERR"
-                    );
-                    Some(self::reply(accepted_error(xid, AcceptStat::SystemErr)))
-                }
-                Ok(Some(reply)) => Some(self::reply(reply)),
-                Ok(None) => None,
-                Err(panic) => Some(panicked(xid, &*panic)),
-            }
+    }
+}
+
+fn fallback_reply(xid: u32, reply: Option<Bytes>, max_reply_bytes: usize) -> Option<Reply> {
+    match reply {
+        Some(reply) if reply.len() > max_reply_bytes => {
+            tracing::error!(
+                reply_bytes = reply.len(),
+                max_reply_bytes,
+                "fallback reply exceeds the record limit; replying SYSTEM_ERR"
+            );
+            Some(Reply::accepted(xid, AcceptStat::SystemErr))
         }
+        Some(reply) => Some(Reply::Message(reply)),
+        None => None,
     }
 }
 
@@ -216,7 +362,7 @@ fn panicked(xid: u32, panic: &(dyn std::any::Any + Send)) -> Reply {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned());
     tracing::error!(panic = %msg, "handler panicked; replying SYSTEM_ERR");
-    reply(accepted_error(xid, AcceptStat::SystemErr))
+    Reply::accepted(xid, AcceptStat::SystemErr)
 }
 
 fn outcome_reply(
@@ -225,20 +371,29 @@ fn outcome_reply(
     outcome: DispatchOutcome,
     max_record_bytes: usize,
 ) -> Option<Reply> {
+    let results = match outcome {
+        DispatchOutcome::Success(one) => Results::One(one),
+        DispatchOutcome::SuccessChunks(chunks) => Results::Chunks(chunks),
+        other => return Some(Reply::accepted(xid, failure_stat(procedure, other)?)),
+    };
+    if ACCEPTED_HEADER_BYTES + results.len() > max_record_bytes {
+        tracing::error!(
+            results_bytes = results.len(),
+            max_record_bytes,
+            "reply exceeds the record limit; replying SYSTEM_ERR"
+        );
+        return Some(Reply::accepted(xid, AcceptStat::SystemErr));
+    }
+    Some(Reply::Built {
+        header: ReplyHeader::accepted(xid, AcceptStat::Success),
+        results,
+    })
+}
+
+/// The status of an outcome other than SUCCESS; `None`: no reply.
+fn failure_stat(procedure: u32, outcome: DispatchOutcome) -> Option<AcceptStat> {
     let stat = match outcome {
-        DispatchOutcome::Success(results) => {
-            let header = accepted_error(xid, AcceptStat::Success);
-            if header.len() + results.len() > max_record_bytes {
-                tracing::error!(
-                    results_bytes = results.len(),
-                    max_record_bytes,
-                    "reply exceeds the record limit; replying SYSTEM_ERR"
-                );
-                AcceptStat::SystemErr
-            } else {
-                return Some(header.chain(results));
-            }
-        }
+        DispatchOutcome::Success(_) | DispatchOutcome::SuccessChunks(_) => AcceptStat::Success,
         DispatchOutcome::ProcUnavail if procedure == 0 => AcceptStat::Success,
         DispatchOutcome::ProcUnavail => AcceptStat::ProcUnavail,
         DispatchOutcome::GarbageArgs(e) => {
@@ -255,5 +410,5 @@ fn outcome_reply(
         }
         DispatchOutcome::NoReply => return None,
     };
-    Some(reply(accepted_error(xid, stat)))
+    Some(stat)
 }

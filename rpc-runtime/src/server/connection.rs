@@ -1,26 +1,39 @@
-//! Serving one connection: a reader that classifies calls, answers those
-//! whose handler is ready at once and spawns the rest, and a writer that
-//! sends replies as they finish (all replies ready at once in one
-//! `writev`, large results without a user-space copy).
+//! Serving one stream connection: one task reads records, answers each
+//! call whose handler finishes in its first poll on the spot, spawns the
+//! others, and writes replies as they are ready (all replies ready at once
+//! in one `writev`, large results without a user-space copy).
+//!
+//! The connection is a hand-written state machine polled by one future
+//! ([`Connection::poll`]): no channel, lock or second task sits between
+//! reading a call and writing its reply, which is what keeps a
+//! one-call-at-a-time client's round trip short.
 
+use std::future::Future;
 use std::io;
-use std::sync::Arc;
-
 use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
-use tokio_util::codec::FramedRead;
-use tokio_util::sync::CancellationToken;
+use tokio_util::codec::Decoder;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::Instrument;
 
-use super::call::{classify, execute, Action, Reply};
+use super::call::{classify, Action, Reply};
 use super::context::PeerAddr;
 use super::ServerConfig;
-use crate::record::{RecordCodec, RecordWriter};
+use crate::record::{RecordCodec, RecordQueue};
+
+/// Spare room ensured in the read buffer before each read, in bytes.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+/// Replies queued and not yet written beyond which no more calls are
+/// read until the peer takes some, in bytes (per connection).
+const MAX_QUEUED_REPLY_BYTES: usize = 1024 * 1024;
 
 /// Serves `io` until the peer closes it, it fails, a garbage record
 /// arrives, or `stop` is cancelled. After a clean end of input or `stop`,
@@ -36,84 +49,163 @@ pub(super) async fn serve<IO>(
 where
     IO: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let codec = config.codec.new_codec();
-    let (r, w) = tokio::io::split(io);
-    let reader = FramedRead::new(r, codec);
-    let writer = RecordWriter::new(w, &config.codec);
-    let (replies, queue) = mpsc::channel(config.max_concurrent_calls);
-    // Cancelled when the connection must close without draining.
-    let abort = CancellationToken::new();
-    let write = write_replies(writer, queue, abort.clone(), config.write_timeout, &peer);
-    let read = read_calls(&config, reader, replies, &peer, &stop, &abort);
-    let (read_result, write_result) = tokio::join!(read, write);
-    read_result.and(write_result)
+    let mut conn = Connection::new(config, io, peer, stop);
+    std::future::poll_fn(|cx| conn.poll(cx)).await
 }
 
-async fn read_calls<R: AsyncRead>(
-    config: &Arc<ServerConfig>,
-    reader: FramedRead<R, RecordCodec>,
-    replies: mpsc::Sender<Reply>,
-    peer: &PeerAddr,
-    stop: &CancellationToken,
-    abort: &CancellationToken,
-) -> io::Result<()> {
-    futures::pin_mut!(reader);
-    let limit = Arc::new(Semaphore::new(config.max_concurrent_calls));
-    let max_record_bytes = config.codec.record_limit();
-    let mut idle = IdleTimer::new(config.idle_timeout);
-    loop {
-        let event = tokio::select! {
-            () = stop.cancelled() => return Ok(()),
-            () = abort.cancelled() => return Ok(()),
-            () = idle.expired() => None,
-            next = reader.next() => Some(next),
-        };
-        idle.restart();
-        let Some(next) = event else {
-            if limit.available_permits() < config.max_concurrent_calls {
-                // Calls are still running or replying: not idle.
+/// One connection's state.
+struct Connection<IO> {
+    config: Arc<ServerConfig>,
+    io: Pin<Box<IO>>,
+    peer: PeerAddr,
+    codec: RecordCodec,
+    read_buf: BytesMut,
+    /// Replies waiting to be written.
+    out: RecordQueue,
+    /// Calls that did not finish in their first poll, each in its own
+    /// task; dropping the set (connection torn down) cancels them.
+    calls: JoinSet<Option<Reply>>,
+    stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// False once the peer closed its side or `stop` was cancelled.
+    reading: bool,
+    idle: IdleTimer,
+    /// Armed while replies wait for the peer to read.
+    write_deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
+    fn new(config: Arc<ServerConfig>, io: IO, peer: PeerAddr, stop: CancellationToken) -> Self {
+        let vectored = io.is_write_vectored();
+        Connection {
+            codec: config.codec.new_codec(),
+            out: RecordQueue::new(&config.codec, vectored),
+            idle: IdleTimer::new(config.idle_timeout),
+            io: Box::pin(io),
+            peer,
+            read_buf: BytesMut::new(),
+            calls: JoinSet::new(),
+            stop: Box::pin(stop.cancelled_owned()),
+            reading: true,
+            write_deadline: None,
+            config,
+        }
+    }
+
+    /// Drives the connection; `Ready` when it is finished.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            self.collect_finished_calls(cx)?;
+            if self.reading && self.stop.as_mut().poll(cx).is_ready() {
+                self.reading = false;
+            }
+            let mut read_more = false;
+            if self.reading {
+                read_more = self.read_calls(cx)?;
+                // Calls spawned just now: register for their ends (and
+                // queue those that are already done).
+                self.collect_finished_calls(cx)?;
+            }
+            let written = self.write_replies(cx)?;
+            if !self.reading && self.calls.is_empty() && self.out.is_empty() {
+                return match self.io.as_mut().poll_shutdown(cx) {
+                    // The peer may be gone already; nothing is lost then.
+                    Poll::Ready(_) => Poll::Ready(Ok(())),
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+            // Writing made room for more calls: read them now.
+            if written && read_more {
                 continue;
             }
-            if reader.decoder().in_record() || !reader.read_buffer().is_empty() {
-                tracing::warn!(
-                    %peer,
-                    buffered_bytes = reader.read_buffer().len(),
-                    "closing idle connection: it stopped in the middle of a record"
-                );
-            } else {
-                tracing::debug!(%peer, "closing idle connection");
+            if self.idle_expired(cx) {
+                return Poll::Ready(Ok(()));
             }
-            return Ok(());
-        };
-        let record = match next {
-            None => return Ok(()),
-            Some(Ok(record)) => record,
-            Some(Err(e)) => {
-                tracing::warn!(%peer, error = %e, "closing connection: bad record stream");
-                abort.cancel();
-                return Err(e.into());
+            return Poll::Pending;
+        }
+    }
+
+    /// Queues the replies of spawned calls that have finished.
+    fn collect_finished_calls(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        while let Poll::Ready(Some(done)) = self.calls.poll_join_next(cx) {
+            match done {
+                Ok(Some(reply)) => self.queue(reply)?,
+                Ok(None) => {}
+                // Panics are caught inside the task; this is a runtime
+                // shutting down.
+                Err(e) => tracing::debug!(error = %e, "call task ended without a reply"),
             }
-        };
-        match classify(&config.registry, record, peer, config.deadline()) {
-            Action::Ignore => {}
-            Action::Garbage(why) => {
-                tracing::warn!(%peer, reason = %why, "closing connection: garbage record");
-                abort.cancel();
-                return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+        }
+        Ok(())
+    }
+
+    /// Reads and answers calls until the socket has no more, the peer
+    /// closed its side, or the limits say to wait. Returns true if it
+    /// stopped only because of the limits (too many calls running or
+    /// too many replies unwritten).
+    fn read_calls(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+        let mut active = false;
+        let result = loop {
+            if self.calls.len() >= self.config.max_concurrent_calls
+                || self.out.queued_bytes() >= MAX_QUEUED_REPLY_BYTES
+            {
+                break Ok(true);
             }
-            Action::Reply(reply) => {
-                if replies.send(reply).await.is_err() {
-                    return Ok(());
+            match self.codec.decode(&mut self.read_buf) {
+                Ok(Some(record)) => {
+                    active = true;
+                    self.answer(record, cx)?;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(peer = %self.peer, error = %e, "closing connection: bad record stream");
+                    break Err(e.into());
                 }
             }
+            if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK_BYTES / 4 {
+                self.read_buf.reserve(READ_CHUNK_BYTES);
+            }
+            match tokio_util::io::poll_read_buf(self.io.as_mut(), cx, &mut self.read_buf) {
+                Poll::Ready(Ok(0)) => {
+                    self.reading = false;
+                    if self.codec.in_record() || !self.read_buf.is_empty() {
+                        tracing::warn!(
+                            peer = %self.peer,
+                            "closing connection: bad record stream: stream ended inside a record"
+                        );
+                        break Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "stream ended inside a record",
+                        ));
+                    }
+                    break Ok(false);
+                }
+                Poll::Ready(Ok(_)) => active = true,
+                Poll::Ready(Err(e)) => {
+                    tracing::warn!(peer = %self.peer, error = %e, "closing connection: read failed");
+                    break Err(e);
+                }
+                Poll::Pending => break Ok(false),
+            }
+        };
+        if active {
+            self.idle.touch();
+        }
+        result
+    }
+
+    /// Answers one call record: a reply at once, or the handler run (on
+    /// the spot if it finishes in its first poll, else in a task).
+    fn answer(&mut self, record: Bytes, cx: &mut Context<'_>) -> io::Result<()> {
+        let config = &self.config;
+        match classify(&config.registry, record, &self.peer, config.deadline()) {
+            Action::Ignore => Ok(()),
+            Action::Garbage(why) => {
+                tracing::warn!(peer = %self.peer, reason = %why, "closing connection: garbage record");
+                Err(io::Error::new(io::ErrorKind::InvalidData, why))
+            }
+            Action::Reply(reply) => self.queue(reply),
             Action::Run(job) => {
-                let permit = tokio::select! {
-                    () = abort.cancelled() => return Ok(()),
-                    permit = Arc::clone(&limit).acquire_owned() => match permit {
-                        Ok(p) => p,
-                        Err(_) => return Ok(()),
-                    },
-                };
                 let span = tracing::debug_span!(
                     "rpc_serve",
                     xid = job.call.xid,
@@ -121,128 +213,146 @@ async fn read_calls<R: AsyncRead>(
                     version = job.call.version,
                     procedure = job.call.procedure,
                 );
-                let mut call = Box::pin(execute(job, max_record_bytes).instrument(span));
+                let mut running = job.start(config.codec.record_limit());
                 // Most handlers (NULL, lookups in memory) finish in their
                 // first poll: answer those here, without a task of their
-                // own; only a call that has to wait gets spawned. Polling
-                // it again later with the task's waker is what the
-                // `Future` contract allows.
-                if let Some(reply) = (&mut call).now_or_never() {
-                    drop(permit);
-                    if let Some(reply) = reply {
-                        if replies.send(reply).await.is_err() {
-                            return Ok(());
-                        }
+                // own. Polling the same future later from a task, with
+                // that task's waker, is what the `Future` contract allows.
+                let first = span.in_scope(|| running.poll(cx));
+                match first {
+                    Poll::Ready(Some(reply)) => self.queue(reply),
+                    Poll::Ready(None) => Ok(()),
+                    Poll::Pending => {
+                        self.calls.spawn(running.finish().instrument(span));
+                        Ok(())
                     }
-                    continue;
                 }
-                let replies = replies.clone();
-                let abort = abort.clone();
-                tokio::spawn(async move {
-                    // If the connection is torn down, the handler is
-                    // cancelled (its future dropped).
-                    tokio::select! {
-                        () = abort.cancelled() => {
-                            tracing::debug!("connection closed; call cancelled");
-                        }
-                        reply = call => {
-                            if let Some(reply) = reply {
-                                // The writer may be gone; the reply is then dropped.
-                                let _ = replies.send(reply).await;
-                            }
-                        }
-                    }
-                    drop(permit);
-                });
             }
         }
     }
-}
 
-async fn write_replies<W: AsyncWrite + Unpin>(
-    mut writer: RecordWriter<W>,
-    mut queue: mpsc::Receiver<Reply>,
-    abort: CancellationToken,
-    write_timeout: Option<Duration>,
-    peer: &PeerAddr,
-) -> io::Result<()> {
-    loop {
-        let reply = tokio::select! {
-            () = abort.cancelled() => return Ok(()),
-            reply = queue.recv() => reply,
-        };
-        let Some(reply) = reply else {
-            // Every sender is gone: the reader stopped and all calls ended.
-            return writer.close().await;
-        };
-        let write = async {
-            writer.push(reply).map_err(io::Error::from)?;
-            // Every reply ready now goes out in the same `writev`.
-            while let Ok(reply) = queue.try_recv() {
-                writer.push(reply).map_err(io::Error::from)?;
-            }
-            writer.flush().await
-        };
-        let result = match write_timeout {
-            None => write.await,
-            Some(limit) => match tokio::time::timeout(limit, write).await {
-                Ok(result) => result,
-                Err(_) => {
-                    tracing::warn!(
-                        %peer,
-                        timeout = ?limit,
-                        "closing connection: the peer does not read its replies"
-                    );
-                    abort.cancel();
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "writing replies timed out",
-                    ));
-                }
-            },
-        };
-        if let Err(e) = result {
-            tracing::debug!(error = %e, "writing replies failed; closing connection");
-            abort.cancel();
-            return Err(e);
+    fn queue(&mut self, reply: Reply) -> io::Result<()> {
+        reply.queue(&mut self.out).map_err(|e| {
+            tracing::warn!(peer = %self.peer, error = %e, "closing connection: reply not sent");
+            io::Error::from(e)
+        })
+    }
+
+    /// Writes queued replies. Returns true if it wrote everything. Fails
+    /// if writing fails or the peer has not taken its replies within the
+    /// write timeout.
+    fn write_replies(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+        if self.out.is_empty() {
+            return Ok(false);
         }
+        match self.out.poll_write(self.io.as_mut(), cx) {
+            Poll::Ready(Ok(())) => {
+                self.write_deadline = None;
+                Ok(true)
+            }
+            Poll::Ready(Err(e)) => {
+                tracing::debug!(peer = %self.peer, error = %e, "writing replies failed; closing connection");
+                Err(e)
+            }
+            Poll::Pending => self.check_write_deadline(cx).map(|()| false),
+        }
+    }
+
+    /// Arms the write timeout when replies first wait for the peer, and
+    /// fails once it passes.
+    fn check_write_deadline(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        let Some(limit) = self.config.write_timeout else {
+            return Ok(());
+        };
+        let Some(at) = Instant::now().checked_add(limit) else {
+            return Ok(());
+        };
+        let deadline = self
+            .write_deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if deadline.as_mut().poll(cx).is_ready() {
+            tracing::warn!(
+                peer = %self.peer,
+                timeout = ?limit,
+                "closing connection: the peer does not read its replies"
+            );
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "writing replies timed out",
+            ));
+        }
+        Ok(())
+    }
+
+    /// True if the connection has been idle (nothing read, no call
+    /// running, nothing to write) for the idle timeout: it is closed.
+    fn idle_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.idle.poll_expired(cx) {
+            return false;
+        }
+        if !self.calls.is_empty() || !self.out.is_empty() {
+            // Calls are still running or replying: not idle.
+            self.idle.touch();
+            return self.idle_expired(cx);
+        }
+        if self.codec.in_record() || !self.read_buf.is_empty() {
+            tracing::warn!(
+                peer = %self.peer,
+                buffered_bytes = self.read_buf.len(),
+                "closing idle connection: it stopped in the middle of a record"
+            );
+        } else {
+            tracing::debug!(peer = %self.peer, "closing idle connection");
+        }
+        true
     }
 }
 
 /// Fires once the connection has been idle for the configured time;
-/// never if there is none.
+/// never if there is none. Activity only records the time; the timer is
+/// moved when it fires early, so busy connections touch no timer per call.
 struct IdleTimer {
     timeout: Duration,
+    last_active: Instant,
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
 impl IdleTimer {
     fn new(timeout: Option<Duration>) -> Self {
-        let timeout = timeout.unwrap_or(Duration::MAX);
-        let mut timer = IdleTimer {
-            timeout,
-            sleep: None,
-        };
-        timer.restart();
-        timer
-    }
-
-    /// Starts the idle time again from now.
-    fn restart(&mut self) {
-        // `None` when the deadline is not representable: never fires.
-        let Some(deadline) = Instant::now().checked_add(self.timeout) else {
-            return;
-        };
-        match &mut self.sleep {
-            Some(sleep) => sleep.as_mut().reset(deadline),
-            None => self.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        let now = Instant::now();
+        let sleep = timeout
+            .and_then(|t| now.checked_add(t))
+            .map(|at| Box::pin(tokio::time::sleep_until(at)));
+        IdleTimer {
+            timeout: timeout.unwrap_or(Duration::MAX),
+            last_active: now,
+            sleep,
         }
     }
 
-    async fn expired(&mut self) {
-        match &mut self.sleep {
-            Some(sleep) => sleep.as_mut().await,
-            None => std::future::pending().await,
+    /// Starts the idle time again from now.
+    fn touch(&mut self) {
+        if self.sleep.is_some() {
+            self.last_active = Instant::now();
+        }
+    }
+
+    /// True once the timeout has passed since the last activity.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(sleep) = &mut self.sleep else {
+            return false;
+        };
+        loop {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            let Some(due) = self.last_active.checked_add(self.timeout) else {
+                return false;
+            };
+            if due <= Instant::now() {
+                return true;
+            }
+            sleep.as_mut().reset(due);
         }
     }
 }

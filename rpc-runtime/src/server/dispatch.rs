@@ -31,6 +31,10 @@ pub type HandlerResult<T> = Result<T, ServerError>;
 pub enum DispatchOutcome {
     /// SUCCESS; the encoded results.
     Success(Bytes),
+    /// SUCCESS; the encoded results as consecutive pieces (see
+    /// [`XdrEncode::to_xdr_chunks`](xdr_codec::XdrEncode::to_xdr_chunks)),
+    /// written to the socket with vectored I/O, large ones without a copy.
+    SuccessChunks(Vec<Bytes>),
     /// PROC_UNAVAIL: no such procedure. For procedure 0 the server answers
     /// NULL itself (SUCCESS with no results).
     ProcUnavail,
@@ -43,6 +47,19 @@ pub enum DispatchOutcome {
     SystemErr(String),
     /// No reply is sent.
     NoReply,
+}
+
+impl DispatchOutcome {
+    /// SUCCESS with the results in `chunks`: [`DispatchOutcome::Success`]
+    /// for one piece, [`DispatchOutcome::SuccessChunks`] for several.
+    pub fn success_chunks(mut chunks: Vec<Bytes>) -> Self {
+        if chunks.len() == 1 {
+            if let Some(one) = chunks.pop() {
+                return DispatchOutcome::Success(one);
+            }
+        }
+        DispatchOutcome::SuccessChunks(chunks)
+    }
 }
 
 impl From<ServerError> for DispatchOutcome {

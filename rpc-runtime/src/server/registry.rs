@@ -1,7 +1,7 @@
 //! The registered program versions and the lookup that yields
 //! PROG_UNAVAIL / PROG_MISMATCH.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use super::fallback::Fallback;
 /// Program number -> version number -> dispatcher.
 #[derive(Default, Clone)]
 pub(crate) struct Registry {
-    programs: HashMap<u32, BTreeMap<u32, Arc<dyn Dispatch>>>,
+    programs: BTreeMap<u32, BTreeMap<u32, Arc<dyn Dispatch>>>,
     fallback: Option<Arc<dyn Fallback>>,
 }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -105,12 +105,7 @@ pub(super) async fn serve(
 
 /// Sends one reply datagram; failures are logged (the client retransmits).
 async fn send_reply(socket: &UdpSocket, reply: Reply, to: SocketAddr, max: usize) {
-    let datagram = if reply.last_ref().is_empty() {
-        reply.into_inner().0
-    } else {
-        let mut reply = reply;
-        reply.copy_to_bytes(reply.remaining())
-    };
+    let datagram = reply.into_message();
     if datagram.len() > max {
         // execute() already replaced over-long results; only a header
         // longer than the limit gets here.

@@ -357,7 +357,11 @@ mod tests {
         let mut codec = RecordCodec::new();
         let mut buf = BytesMut::from(&(LAST_FRAGMENT_BIT | len as u32).to_be_bytes()[..]);
         assert_eq!(codec.decode(&mut buf).unwrap(), None);
-        assert!(buf.capacity() < len, "a header alone reserved {}", buf.capacity());
+        assert!(
+            buf.capacity() < len,
+            "a header alone reserved {}",
+            buf.capacity()
+        );
         // The first 64 KiB arrive: room for all the rest is reserved in one
         // step, so the body is not copied again while it arrives.
         buf.extend_from_slice(&vec![1u8; MAX_RESERVE_AHEAD_BYTES]);

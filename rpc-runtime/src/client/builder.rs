@@ -9,10 +9,13 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, ToSocketAddrs, UdpSocket, UnixStream};
 
+use super::header::CallAuth;
 use super::policy::{ReconnectPolicy, RetransmitPolicy};
+use super::split::{AnyStream, SplitStream};
+use super::writer::SharedWriter;
 use super::{reconnect, task, udp, Client, ConnectionSettings, Transport};
 use crate::message::Credentials;
-use crate::record::RecordCodecBuilder;
+use crate::record::{RecordCodecBuilder, MAX_FRAGMENT_BYTES};
 use crate::RpcError;
 
 /// The default call timeout: 25 seconds, as in rpcgen's client stubs.
@@ -115,8 +118,12 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets how many call records may wait for the writer before callers
-    /// wait too (default [`DEFAULT_QUEUE_DEPTH`]; at least 1).
+    /// Sets how many call records may wait for the connection's writer
+    /// before callers wait too (default [`DEFAULT_QUEUE_DEPTH`]; at least
+    /// 1): that many in the writer's own queue, then that many more in
+    /// the channel to the background task. A call alone in flight whose
+    /// record the socket takes at once, and every UDP call the socket
+    /// takes at once, is written by its caller and never queued.
     #[must_use]
     pub fn queue_depth(mut self, depth: usize) -> Self {
         self.queue_depth = depth.max(1);
@@ -230,9 +237,10 @@ impl ClientBuilder {
         };
         let socket = UdpSocket::bind(local).await?;
         socket.connect(addr).await?;
+        let socket = Arc::new(socket);
         let max = self.max_datagram_bytes;
-        let (client, parts) =
-            Client::new_connection(self.settings(Transport::Udp, max, Some(self.retransmit))?);
+        let settings = self.settings(Transport::Udp, max, Some(self.retransmit))?;
+        let (client, parts) = Client::new_connection(settings, Arc::clone(&socket) as _);
         tokio::spawn(udp::run(socket, max, parts));
         Ok(client)
     }
@@ -252,7 +260,7 @@ impl ClientBuilder {
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
-        self.start_stream(io, Transport::Stream)
+        self.start_stream(AnyStream(io), Transport::Stream)
     }
 
     fn settings(
@@ -265,24 +273,29 @@ impl ClientBuilder {
             .credentials
             .to_opaque_auth()
             .map_err(RpcError::Encode)?;
+        let auth = CallAuth::new(&credentials).map_err(RpcError::Encode)?;
+        let max_fragment_bytes = match transport {
+            // A datagram carries no record marking.
+            Transport::Udp => MAX_FRAGMENT_BYTES,
+            Transport::Tcp | Transport::Unix | Transport::Stream => self.codec.fragment_limit(),
+        };
         Ok(ConnectionSettings {
             transport,
             timeout: self.timeout,
-            credentials: Arc::new(credentials),
+            auth: Arc::new(auth),
             queue_depth: self.queue_depth,
             max_in_flight: self.max_in_flight,
             max_call_bytes,
+            max_fragment_bytes,
             retransmit,
         })
     }
 
-    fn start_stream<IO>(self, io: IO, transport: Transport) -> Result<Client, RpcError>
-    where
-        IO: AsyncRead + AsyncWrite + Send + 'static,
-    {
+    fn start_stream<S: SplitStream>(self, io: S, transport: Transport) -> Result<Client, RpcError> {
         let settings = self.settings(transport, self.codec.record_limit(), None)?;
-        let (client, parts) = Client::new_connection(settings);
-        tokio::spawn(task::run(io, self.codec, parts));
+        let writer = Arc::new(SharedWriter::<S::Write>::new(self.queue_depth));
+        let (client, parts) = Client::new_connection(settings, Arc::clone(&writer) as _);
+        tokio::spawn(task::run(io, self.codec, writer, parts));
         Ok(client)
     }
 
@@ -294,13 +307,16 @@ impl ClientBuilder {
         connect: C,
     ) -> Result<Client, RpcError>
     where
-        IO: AsyncRead + AsyncWrite + Send + 'static,
+        IO: SplitStream,
         C: FnMut() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = io::Result<IO>> + Send + 'static,
     {
         let settings = self.settings(transport, self.codec.record_limit(), None)?;
-        let (client, parts) = Client::new_connection(settings);
-        tokio::spawn(reconnect::run(io, connect, policy, self.codec, parts));
+        let writer = Arc::new(SharedWriter::<IO::Write>::new(self.queue_depth));
+        let (client, parts) = Client::new_connection(settings, Arc::clone(&writer) as _);
+        tokio::spawn(reconnect::run(
+            io, connect, policy, self.codec, writer, parts,
+        ));
         Ok(client)
     }
 }

@@ -1,24 +1,21 @@
 //! Making calls: [`Client::call`] and [`Client::forward`].
 
 use std::io;
-
-use bytes::{Bytes, BytesMut};
-use tracing::Instrument;
-use xdr_codec::{Decoder, XdrDecode, XdrEncode};
-
 use std::sync::atomic::Ordering;
 
-use tokio::sync::oneshot::{self, error::RecvError};
+use bytes::Bytes;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::Instant;
+use tracing::Instrument;
+use xdr_codec::{XdrDecode, XdrEncode};
 
-use super::in_flight::{Closed, InsertError, PendingCall};
+use super::in_flight::{Closed, InsertError, NoReply, Outcome, PendingCall, Registered};
+use super::outgoing::Outgoing;
+use super::reply::decode_reply;
+use super::writer::Sent;
 use super::{Client, RetransmitPolicy};
-use crate::message::{
-    peek, with_xid, AcceptStat, CallHeader, HeaderPeek, RejectStat, ReplyBody, ReplyHeader,
-};
+use crate::message::{peek, with_xid, HeaderPeek};
 use crate::RpcError;
-
-/// Where a call's reply (or the reason it will never come) arrives.
-type Completion = oneshot::Receiver<Result<Bytes, Closed>>;
 
 /// How many XIDs to try when the next one is still in use.
 const XID_ATTEMPTS: usize = 64;
@@ -62,17 +59,15 @@ impl Client {
             xid = tracing::field::Empty
         );
         let build = |xid: u32| {
-            let header = CallHeader::new(
-                xid,
-                program,
-                version,
-                procedure,
-                (*self.credentials).clone(),
-            );
-            let mut buf = BytesMut::with_capacity(128);
-            header.encode_into(&mut buf).map_err(RpcError::Encode)?;
+            let mut buf =
+                self.auth
+                    .header(xid, program, version, procedure, args.encoded_len_hint());
             args.encode_into(&mut buf).map_err(RpcError::Encode)?;
-            Ok(buf.freeze())
+            Ok(Outgoing::from_buffer(
+                xid,
+                buf,
+                self.conn.max_fragment_bytes,
+            ))
         };
         let reply = self.round_trip(build).instrument(span).await?;
         decode_reply(reply)
@@ -103,60 +98,95 @@ impl Client {
             caller_xid = c.xid,
             xid = tracing::field::Empty
         );
-        let build = move |xid: u32| Ok(with_xid(call_record, xid));
+        let max_fragment_bytes = self.conn.max_fragment_bytes;
+        let build =
+            move |xid: u32| Ok(Outgoing::with_new_xid(xid, call_record, max_fragment_bytes));
         let reply = self.round_trip(build).instrument(span).await?;
         Ok(with_xid(reply, c.xid))
     }
 
     /// Registers an XID, builds the record for it, sends it and waits for
-    /// the reply record, all within the timeout.
+    /// the reply record, all within the timeout. The deadline goes into
+    /// the pending-call entry (the connection's watchdog enforces it);
+    /// only the rare waits before the call is registered or queued (for
+    /// an in-flight slot, for room in the queue) arm a timer of their own.
     async fn round_trip(
         &self,
-        build: impl FnOnce(u32) -> Result<Bytes, RpcError>,
+        build: impl FnOnce(u32) -> Result<Outgoing, RpcError>,
     ) -> Result<Bytes, RpcError> {
-        match tokio::time::timeout(self.timeout, self.send_and_wait(build)).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::debug!("call timed out");
-                Err(RpcError::Timeout)
-            }
+        let deadline = Instant::now().checked_add(self.timeout);
+        let result = self.send_and_wait(build, deadline).await;
+        if let Err(RpcError::Timeout) = result {
+            tracing::debug!("call timed out");
         }
+        result
     }
 
     async fn send_and_wait(
         &self,
-        build: impl FnOnce(u32) -> Result<Bytes, RpcError>,
+        build: impl FnOnce(u32) -> Result<Outgoing, RpcError>,
+        deadline: Option<Instant>,
     ) -> Result<Bytes, RpcError> {
         // Backpressure: wait for a free in-flight slot. The semaphore is
         // never closed, so an error cannot happen; treat it as closed.
-        let _permit = self
-            .conn
-            .limit
-            .acquire()
-            .await
-            .map_err(|_| self.closed_error())?;
-        let (guard, reply) = self.register()?;
+        let _permit = match self.conn.limit.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => until(deadline, self.conn.limit.acquire())
+                .await?
+                .map_err(|_| self.closed_error())?,
+        };
+        let Registered { guard, alone } = self.register(deadline)?;
         tracing::Span::current().record("xid", guard.xid());
         let record = build(guard.xid())?;
-        if record.len() > self.conn.max_call_bytes {
+        if record.record_len() > self.conn.max_call_bytes {
             return Err(RpcError::Transport(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
                     "call of {} bytes exceeds the limit of {} bytes",
-                    record.len(),
+                    record.record_len(),
                     self.conn.max_call_bytes
                 ),
             )));
         }
-        if self.conn.outgoing.send(record.clone()).await.is_err() {
-            return Err(self.closed_error());
-        }
         let result = match self.conn.retransmit {
-            None => self.reply_of(reply.await),
-            Some(policy) => self.retransmit_until_reply(record, reply, policy).await,
+            None => {
+                self.send(record, alone, deadline).await?;
+                self.reply_of(guard.outcome().await)
+            }
+            Some(policy) => {
+                self.send(record.clone(), true, deadline).await?;
+                self.retransmit_until_reply(record, &guard, policy, deadline)
+                    .await
+            }
         };
         drop(guard);
         result
+    }
+
+    /// Sends a call record. With `write_now` (the call is alone in flight)
+    /// this task writes it to the socket itself if the socket takes it
+    /// without waiting; otherwise it is queued in the connection's writer
+    /// for the connection task to batch, or, when the writer is busy or
+    /// full or there is no connection, sent through the channel. UDP
+    /// calls are sent by their caller whenever the socket takes them.
+    async fn send(
+        &self,
+        record: Outgoing,
+        write_now: bool,
+        deadline: Option<Instant>,
+    ) -> Result<(), RpcError> {
+        let record = match self.conn.direct.try_send(record, write_now) {
+            Sent::Taken => return Ok(()),
+            Sent::Failed(e) => return Err(RpcError::Transport(e)),
+            Sent::Queue(record) => record,
+        };
+        match self.conn.outgoing.try_send(record) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(_)) => Err(self.closed_error()),
+            Err(TrySendError::Full(record)) => until(deadline, self.conn.outgoing.send(record))
+                .await?
+                .map_err(|_| self.closed_error()),
+        }
     }
 
     /// Waits for the reply, sending `record` again (same XID) whenever an
@@ -164,40 +194,37 @@ impl Client {
     /// the loop.
     async fn retransmit_until_reply(
         &self,
-        record: Bytes,
-        mut reply: Completion,
+        record: Outgoing,
+        call: &PendingCall,
         policy: RetransmitPolicy,
+        deadline: Option<Instant>,
     ) -> Result<Bytes, RpcError> {
         let mut sends: u32 = 0;
         loop {
             tokio::select! {
-                received = &mut reply => return self.reply_of(received),
+                received = call.outcome() => return self.reply_of(received),
                 () = tokio::time::sleep(policy.interval(sends)) => {}
             }
             sends = sends.saturating_add(1);
             self.conn.retransmissions.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(sends, "no reply yet; retransmitting");
-            if self.conn.outgoing.send(record.clone()).await.is_err() {
-                return Err(self.closed_error());
-            }
+            self.send(record.clone(), true, deadline).await?;
         }
     }
 
     /// The reply record, or why it will never come.
-    fn reply_of(
-        &self,
-        received: Result<Result<Bytes, Closed>, RecvError>,
-    ) -> Result<Bytes, RpcError> {
+    fn reply_of(&self, received: Option<Outcome>) -> Result<Bytes, RpcError> {
         match received {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(closed)) => Err(RpcError::Transport(closed.to_io())),
-            Err(_) => Err(self.closed_error()),
+            Some(Ok(reply)) => Ok(reply),
+            Some(Err(NoReply::TimedOut)) => Err(RpcError::Timeout),
+            Some(Err(NoReply::Closed(closed))) => Err(RpcError::Transport(closed.to_io())),
+            None => Err(self.closed_error()),
         }
     }
 
-    fn register(&self) -> Result<(PendingCall, Completion), RpcError> {
+    fn register(&self, deadline: Option<Instant>) -> Result<Registered, RpcError> {
         for _ in 0..XID_ATTEMPTS {
-            match self.conn.in_flight.insert(self.next_xid()) {
+            match self.conn.in_flight.insert(self.next_xid(), deadline) {
                 Ok(entry) => return Ok(entry),
                 Err(InsertError::Duplicate) => continue,
                 Err(InsertError::Closed(c)) => return Err(RpcError::Transport(c.to_io())),
@@ -214,26 +241,16 @@ impl Client {
     }
 }
 
-/// Decodes a reply record: the header's status, then the results.
-fn decode_reply<R: XdrDecode>(reply: Bytes) -> Result<R, RpcError> {
-    let mut dec = Decoder::new(reply);
-    let header = ReplyHeader::decode(&mut dec).map_err(RpcError::Decode)?;
-    match header.body {
-        ReplyBody::Accepted { stat, .. } => match stat {
-            AcceptStat::Success => {
-                let r = R::decode(&mut dec).map_err(RpcError::Decode)?;
-                dec.finish().map_err(RpcError::Decode)?;
-                Ok(r)
-            }
-            AcceptStat::ProgUnavail => Err(RpcError::ProgUnavail),
-            AcceptStat::ProgMismatch { low, high } => Err(RpcError::ProgMismatch { low, high }),
-            AcceptStat::ProcUnavail => Err(RpcError::ProcUnavail),
-            AcceptStat::GarbageArgs => Err(RpcError::GarbageArgs),
-            AcceptStat::SystemErr => Err(RpcError::SystemErr),
-        },
-        ReplyBody::Denied(RejectStat::RpcMismatch { low, high }) => {
-            Err(RpcError::RpcMismatch { low, high })
-        }
-        ReplyBody::Denied(RejectStat::AuthError(stat)) => Err(RpcError::AuthError(stat)),
+/// Runs `wait` to completion, or fails with [`RpcError::Timeout`] at
+/// `deadline` (`None`: never).
+async fn until<T>(
+    deadline: Option<Instant>,
+    wait: impl std::future::Future<Output = T>,
+) -> Result<T, RpcError> {
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at, wait)
+            .await
+            .map_err(|_| RpcError::Timeout),
+        None => Ok(wait.await),
     }
 }

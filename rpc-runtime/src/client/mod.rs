@@ -2,17 +2,31 @@
 //! policies.
 //!
 //! One [`Client`] is one connection (TCP, Unix stream or UDP). A
-//! background task owns the socket; calls from any number of tasks go out
-//! through it with distinct XIDs and their replies are matched by XID in
-//! whatever order they arrive.
+//! background task reads the socket; calls from any number of tasks go out
+//! with distinct XIDs and their replies are matched by XID in whatever
+//! order they arrive. A call that is alone in flight writes its record to
+//! the socket itself (on UDP every call does); concurrent calls are queued
+//! to the background task, which batches them into one write (see
+//! `writer`). Timeouts are enforced by one watchdog task per connection
+//! from the deadlines kept in the pending-call table (see `watchdog`),
+//! not by a timer per call.
 
 mod builder;
 mod call;
+mod header;
 mod in_flight;
+mod outgoing;
 mod policy;
 mod reconnect;
+mod reply;
+mod split;
 mod task;
+#[cfg(test)]
+mod tests;
 mod udp;
+mod watchdog;
+mod writer;
+mod xid_hasher;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -22,7 +36,6 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::net::ToSocketAddrs;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -33,9 +46,12 @@ pub use builder::{
 };
 pub use policy::{ReconnectPolicy, RetransmitPolicy};
 
-use crate::message::{Credentials, OpaqueAuth};
+use crate::message::Credentials;
 use crate::RpcError;
+use header::CallAuth;
 use in_flight::InFlight;
+use outgoing::Outgoing;
+use writer::DirectSend;
 
 /// A cheap, cloneable handle to one multiplexed ONC RPC connection (TCP,
 /// Unix stream or UDP).
@@ -68,13 +84,18 @@ use in_flight::InFlight;
 pub struct Client {
     conn: Arc<Connection>,
     timeout: Duration,
-    credentials: Arc<OpaqueAuth>,
+    auth: Arc<CallAuth>,
 }
 
 /// State shared by every handle on one connection.
 struct Connection {
     transport: Transport,
-    outgoing: mpsc::Sender<Bytes>,
+    /// The queue to the background task.
+    outgoing: mpsc::Sender<Outgoing>,
+    /// The socket, for callers that write their call themselves.
+    direct: Arc<dyn DirectSend>,
+    /// Fragments written are at most this long, in bytes.
+    max_fragment_bytes: usize,
     in_flight: Arc<InFlight>,
     /// One permit per call in flight.
     limit: Semaphore,
@@ -106,7 +127,7 @@ enum Transport {
 
 /// What the background task of a connection gets.
 struct TaskParts {
-    outgoing: mpsc::Receiver<Bytes>,
+    outgoing: mpsc::Receiver<Outgoing>,
     in_flight: Arc<InFlight>,
     shutdown: CancellationToken,
 }
@@ -115,10 +136,11 @@ struct TaskParts {
 struct ConnectionSettings {
     transport: Transport,
     timeout: Duration,
-    credentials: Arc<OpaqueAuth>,
+    auth: Arc<CallAuth>,
     queue_depth: usize,
     max_in_flight: usize,
     max_call_bytes: usize,
+    max_fragment_bytes: usize,
     retransmit: Option<RetransmitPolicy>,
 }
 
@@ -127,7 +149,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("transport", &self.conn.transport)
             .field("timeout", &self.timeout)
-            .field("credentials_flavor", &self.credentials.flavor)
+            .field("credentials_flavor", &self.auth.flavor())
             .field("pending_calls", &self.pending_calls())
             .field("closed", &self.is_closed())
             .finish()
@@ -182,16 +204,24 @@ impl Client {
     }
 
     /// Creates the shared state of a new connection and the parts its
-    /// background task needs (the caller spawns the task).
-    fn new_connection(settings: ConnectionSettings) -> (Client, TaskParts) {
+    /// background task needs (the caller spawns the task), and spawns its
+    /// timeout watchdog. `direct` is the socket (or its writer slot)
+    /// callers may write to themselves.
+    fn new_connection(
+        settings: ConnectionSettings,
+        direct: Arc<dyn DirectSend>,
+    ) -> (Client, TaskParts) {
         let (outgoing, rx) = mpsc::channel(settings.queue_depth.max(1));
         let in_flight = Arc::new(InFlight::default());
         let shutdown = CancellationToken::new();
+        tokio::spawn(watchdog::run(Arc::clone(&in_flight), shutdown.clone()));
         let permits = settings.max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
         let client = Client {
             conn: Arc::new(Connection {
                 transport: settings.transport,
                 outgoing,
+                direct,
+                max_fragment_bytes: settings.max_fragment_bytes,
                 in_flight: Arc::clone(&in_flight),
                 limit: Semaphore::new(permits),
                 max_in_flight: permits,
@@ -202,7 +232,7 @@ impl Client {
                 shutdown: shutdown.clone(),
             }),
             timeout: settings.timeout,
-            credentials: settings.credentials,
+            auth: settings.auth,
         };
         let parts = TaskParts {
             outgoing: rx,
@@ -228,8 +258,9 @@ impl Client {
     /// [`RpcError::Encode`] if the credentials exceed their limits.
     pub fn with_credentials(&self, credentials: &Credentials) -> Result<Client, RpcError> {
         let cred = credentials.to_opaque_auth().map_err(RpcError::Encode)?;
+        let auth = CallAuth::new(&cred).map_err(RpcError::Encode)?;
         Ok(Client {
-            credentials: Arc::new(cred),
+            auth: Arc::new(auth),
             ..self.clone()
         })
     }

@@ -4,13 +4,15 @@
 
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
 use super::in_flight::Closed;
 use super::policy::ReconnectPolicy;
+use super::split::SplitStream;
 use super::task::{client_gone, run_once, End};
+use super::writer::SharedWriter;
 use super::TaskParts;
 use crate::record::RecordCodecBuilder;
 
@@ -22,15 +24,17 @@ pub(super) async fn run<IO, C, Fut>(
     mut connect: C,
     policy: ReconnectPolicy,
     codec: RecordCodecBuilder,
+    writer: Arc<SharedWriter<IO::Write>>,
     mut parts: TaskParts,
 ) where
-    IO: AsyncRead + AsyncWrite + Send + 'static,
+    IO: SplitStream,
     C: FnMut() -> Fut + Send,
     Fut: Future<Output = io::Result<IO>> + Send,
 {
     let mut io = first;
     let reason = loop {
-        let lost = match run_once(io, &codec, &mut parts.outgoing, &parts.in_flight).await {
+        let end = run_once(io, &codec, &writer, &mut parts.outgoing, &parts.in_flight).await;
+        let lost = match end {
             End::ClientGone => break client_gone(),
             End::Lost(reason) => reason,
         };

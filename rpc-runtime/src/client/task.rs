@@ -1,19 +1,24 @@
-//! The background task that owns a stream (TCP or Unix) connection:
-//! writes queued call records, reads reply records and hands each to the
-//! call waiting for its XID.
+//! The background task of a stream (TCP, Unix or any other) connection:
+//! reads reply records and hands each to the call waiting for its XID,
+//! moves queued call records into the shared writer and finishes writes
+//! that callers started (see `writer`).
 
 use std::io;
+use std::sync::Arc;
+use std::task::Poll;
 
-use bytes::Bytes;
 use futures::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 
 use super::in_flight::{Closed, InFlight};
+use super::outgoing::Outgoing;
+use super::split::SplitStream;
+use super::writer::{CallWriter, SharedWriter};
 use super::TaskParts;
 use crate::message::peek_xid;
-use crate::record::{RecordCodecBuilder, RecordWriter};
+use crate::record::RecordCodecBuilder;
 
 /// How one connection ended.
 pub(super) enum End {
@@ -30,35 +35,39 @@ pub(super) fn client_gone() -> Closed {
 
 /// Runs the connection until it fails or every handle is dropped, then
 /// fails all pending and later calls.
-pub(super) async fn run<IO>(io: IO, codec: RecordCodecBuilder, mut parts: TaskParts)
-where
-    IO: AsyncRead + AsyncWrite + Send + 'static,
-{
-    let reason = match run_once(io, &codec, &mut parts.outgoing, &parts.in_flight).await {
+pub(super) async fn run<S: SplitStream>(
+    io: S,
+    codec: RecordCodecBuilder,
+    writer: Arc<SharedWriter<S::Write>>,
+    mut parts: TaskParts,
+) {
+    let reason = match run_once(io, &codec, &writer, &mut parts.outgoing, &parts.in_flight).await {
         End::ClientGone => client_gone(),
         End::Lost(reason) => reason,
     };
     parts.in_flight.close(reason);
 }
 
-/// Serves one connection; the call queue outlives it (a reconnecting
-/// client hands the same queue to the next connection).
-pub(super) async fn run_once<IO>(
-    io: IO,
+/// Serves one connection; the call queue and the writer slot outlive it
+/// (a reconnecting client hands them to the next connection). When it
+/// returns, the slot is empty again, so callers queue their calls until
+/// the next connection.
+pub(super) async fn run_once<S: SplitStream>(
+    io: S,
     codec: &RecordCodecBuilder,
-    outgoing: &mut mpsc::Receiver<Bytes>,
+    writer: &SharedWriter<S::Write>,
+    outgoing: &mut mpsc::Receiver<Outgoing>,
     in_flight: &InFlight,
-) -> End
-where
-    IO: AsyncRead + AsyncWrite + Send + 'static,
-{
-    let (r, w) = tokio::io::split(io);
+) -> End {
+    let (r, w) = io.split();
+    writer.attach(CallWriter::new(w, codec.fragment_limit()));
     let reader = FramedRead::new(r, codec.new_codec());
-    let writer = RecordWriter::new(w, codec);
     let end = tokio::select! {
+        biased;
         reason = read_replies(reader, in_flight) => End::Lost(reason),
         end = write_calls(writer, outgoing, in_flight) => end,
     };
+    drop(writer.detach());
     if let End::Lost(reason) = &end {
         tracing::debug!(reason = %reason.to_io(), "client connection closed");
     }
@@ -98,34 +107,47 @@ async fn read_replies<R: AsyncRead>(
 
 /// True if the record's call is still waiting (not cancelled, timed out
 /// or failed while queued); only those are worth sending.
-pub(super) fn still_wanted(record: &[u8], in_flight: &InFlight) -> bool {
-    peek_xid(record).is_some_and(|xid| in_flight.is_pending(xid))
+pub(super) fn still_wanted(out: &Outgoing, in_flight: &InFlight) -> bool {
+    in_flight.is_pending(out.xid())
 }
 
-async fn write_calls<W: AsyncWrite + Unpin>(
-    mut writer: RecordWriter<W>,
-    outgoing: &mut mpsc::Receiver<Bytes>,
+/// Moves queued calls into the writer, batching whatever is queued into
+/// one write, and finishes writes that callers started. A poll function
+/// rather than a `select!` loop: a wake-up for a reply costs this side
+/// one look at the queue and one at the writer, no timers or futures.
+async fn write_calls<W: tokio::io::AsyncWrite + Unpin>(
+    writer: &SharedWriter<W>,
+    outgoing: &mut mpsc::Receiver<Outgoing>,
     in_flight: &InFlight,
 ) -> End {
-    while let Some(record) = outgoing.recv().await {
-        let mut batch = Some(record);
-        // Batch whatever else is queued into the same write.
-        while let Some(record) = batch.take() {
-            if still_wanted(&record, in_flight) {
-                if let Err(e) = writer.push(record) {
-                    return write_failed(e.into());
+    let mut batch = Vec::new();
+    std::future::poll_fn(|cx| {
+        let mut queue_closed = false;
+        loop {
+            match outgoing.poll_recv(cx) {
+                Poll::Ready(Some(out)) => {
+                    if still_wanted(&out, in_flight) {
+                        batch.push(out);
+                    }
                 }
+                Poll::Ready(None) => {
+                    queue_closed = true;
+                    break;
+                }
+                Poll::Pending => break,
             }
-            batch = outgoing.try_recv().ok();
         }
-        if let Err(e) = writer.flush().await {
-            return write_failed(e);
+        if !batch.is_empty() {
+            writer.push_all(batch.drain(..));
         }
-    }
-    End::ClientGone
-}
-
-fn write_failed(e: io::Error) -> End {
-    tracing::warn!(error = %e, "client connection write failed");
-    End::Lost(Closed::from_io(&e))
+        if let Poll::Ready(Err(e)) = writer.poll_flush(cx) {
+            tracing::warn!(error = %e, "client connection write failed");
+            return Poll::Ready(End::Lost(Closed::from_io(&e)));
+        }
+        if queue_closed {
+            return Poll::Ready(End::ClientGone);
+        }
+        Poll::Pending
+    })
+    .await
 }

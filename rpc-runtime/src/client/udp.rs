@@ -1,8 +1,10 @@
-//! The background task of a UDP client: sends each queued call record as
-//! one datagram (no record marking) and hands each received datagram to
-//! the call waiting for its XID.
+//! The background task of a UDP client: hands each received datagram to
+//! the call waiting for its XID, and sends as one datagram (no record
+//! marking) each call record a caller could not send itself because the
+//! socket was full.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,6 +12,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::in_flight::{Closed, InFlight};
+use super::outgoing::Outgoing;
 use super::task::{client_gone, still_wanted};
 use super::TaskParts;
 use crate::message::peek_xid;
@@ -19,8 +22,9 @@ use crate::message::peek_xid;
 const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 
 /// Runs until every handle is dropped. `socket` is connected to the
-/// server, so only its datagrams arrive.
-pub(super) async fn run(socket: UdpSocket, max_datagram_bytes: usize, mut parts: TaskParts) {
+/// server, so only its datagrams arrive. Callers send most datagrams
+/// themselves; the queue gets those the socket could not take at once.
+pub(super) async fn run(socket: Arc<UdpSocket>, max_datagram_bytes: usize, mut parts: TaskParts) {
     tokio::select! {
         () = parts.shutdown.cancelled() => {}
         () = receive(&socket, max_datagram_bytes, &parts.in_flight) => {}
@@ -75,16 +79,14 @@ async fn receive(socket: &UdpSocket, max_datagram_bytes: usize, in_flight: &InFl
 
 /// Sends queued records, one datagram each. A send error fails only the
 /// call whose datagram it was.
-async fn send(socket: &UdpSocket, outgoing: &mut mpsc::Receiver<Bytes>, in_flight: &InFlight) {
-    while let Some(record) = outgoing.recv().await {
-        if !still_wanted(&record, in_flight) {
+async fn send(socket: &UdpSocket, outgoing: &mut mpsc::Receiver<Outgoing>, in_flight: &InFlight) {
+    while let Some(out) = outgoing.recv().await {
+        if !still_wanted(&out, in_flight) {
             continue;
         }
-        if let Err(e) = socket.send(&record).await {
+        if let Err(e) = socket.send(out.record()).await {
             tracing::debug!(error = %e, "UDP send failed");
-            if let Some(xid) = peek_xid(&record) {
-                in_flight.fail(xid, Closed::from_io(&e));
-            }
+            in_flight.fail(out.xid(), Closed::from_io(&e));
         }
     }
 }

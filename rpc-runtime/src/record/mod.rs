@@ -21,13 +21,15 @@
 //! buffering the fragment, so a peer cannot make it allocate more than
 //! [`RecordCodecBuilder::max_record_bytes`] per connection.
 
+mod chunks;
 mod codec;
 mod error;
 mod writer;
 
+pub(crate) use chunks::ChunkQueue;
 pub use codec::{
     RecordCodec, RecordCodecBuilder, DEFAULT_MAX_RECORD_BYTES, LAST_FRAGMENT_BIT,
     MAX_FRAGMENT_BYTES,
 };
 pub use error::RecordError;
-pub(crate) use writer::{RecordQueue, RecordWriter};
+pub(crate) use writer::RecordQueue;

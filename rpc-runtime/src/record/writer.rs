@@ -1,15 +1,15 @@
-//! [`RecordQueue`] and [`RecordWriter`]: write records with vectored I/O, so large payloads
+//! [`RecordQueue`]: writes records with vectored I/O, so large payloads
 //! already held as [`Bytes`] go from their buffer to the socket without
 //! being copied in user space.
 
-use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWrite;
 
+use super::chunks::ChunkQueue;
 use super::codec::{RecordCodecBuilder, LAST_FRAGMENT_BIT};
 use super::error::RecordError;
 
@@ -17,9 +17,6 @@ use super::error::RecordError;
 /// buffer (one `memcpy` is cheaper than one more I/O vector); longer
 /// ones are queued as they are.
 const COPY_BELOW_BYTES: usize = 4096;
-
-/// The most I/O vectors handed to one `writev` (Linux allows 1024).
-const MAX_IO_VECTORS: usize = 64;
 
 /// Records queued for sending on a stream (RFC 5531 section 11), with no
 /// I/O of its own: [`push`](Self::push) frames a record (fragment headers
@@ -36,13 +33,10 @@ pub(crate) struct RecordQueue {
     max_record_bytes: usize,
     max_fragment_bytes: usize,
     copy_below_bytes: usize,
-    /// Queued bytes not yet written, in order; the first may be partly
-    /// written already (it is advanced).
-    chunks: VecDeque<Bytes>,
+    /// Queued bytes not yet written, in order.
+    chunks: ChunkQueue,
     /// Headers and short pieces gathered since the last queued chunk.
     staging: BytesMut,
-    /// Bytes in `chunks`.
-    chunk_bytes: usize,
 }
 
 impl RecordQueue {
@@ -57,9 +51,8 @@ impl RecordQueue {
             } else {
                 usize::MAX
             },
-            chunks: VecDeque::new(),
+            chunks: ChunkQueue::default(),
             staging: BytesMut::new(),
-            chunk_bytes: 0,
         }
     }
 
@@ -70,7 +63,7 @@ impl RecordQueue {
 
     /// Bytes queued and not yet written.
     pub(crate) fn queued_bytes(&self) -> usize {
-        self.chunk_bytes + self.staging.len()
+        self.chunks.bytes() + self.staging.len()
     }
 
     /// Queues `record` as one record (one or more fragments).
@@ -172,9 +165,7 @@ impl RecordQueue {
                 self.seal_staging();
                 // At most the current chunk: `Bytes` (and a `Chain` of
                 // them) hand this out by reference.
-                let chunk = record.copy_to_bytes(piece);
-                self.chunk_bytes += chunk.len();
-                self.chunks.push_back(chunk);
+                self.chunks.push(record.copy_to_bytes(piece));
             }
             n -= piece;
         }
@@ -183,9 +174,7 @@ impl RecordQueue {
     /// Moves the staging buffer's contents to the chunk queue.
     fn seal_staging(&mut self) {
         if !self.staging.is_empty() {
-            let chunk = self.staging.split().freeze();
-            self.chunk_bytes += chunk.len();
-            self.chunks.push_back(chunk);
+            self.chunks.push(self.staging.split().freeze());
         }
     }
 
@@ -199,97 +188,17 @@ impl RecordQueue {
     /// accepts no bytes.
     pub(crate) fn poll_write<W: AsyncWrite + ?Sized>(
         &mut self,
-        mut io: Pin<&mut W>,
+        io: Pin<&mut W>,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
         self.seal_staging();
-        while let Some(first) = self.chunks.front() {
-            let written = if self.chunks.len() == 1 {
-                ready!(io.as_mut().poll_write(cx, first))?
-            } else {
-                let mut slices = [IoSlice::new(&[]); MAX_IO_VECTORS];
-                let mut count = 0;
-                for (slot, chunk) in slices.iter_mut().zip(self.chunks.iter()) {
-                    *slot = IoSlice::new(chunk);
-                    count += 1;
-                }
-                let slices = slices.get(..count).unwrap_or_default();
-                ready!(io.as_mut().poll_write_vectored(cx, slices))?
-            };
-            if written == 0 {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "the stream accepted no bytes",
-                )));
-            }
-            self.consume(written);
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    /// Drops `n` written bytes from the front of the queue.
-    fn consume(&mut self, mut n: usize) {
-        self.chunk_bytes = self.chunk_bytes.saturating_sub(n);
-        while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                return;
-            };
-            if n < front.len() {
-                front.advance(n);
-                return;
-            }
-            n -= front.len();
-            self.chunks.pop_front();
-        }
-    }
-}
-
-/// The sending half of a record-marked stream (RFC 5531 section 11): a
-/// [`RecordQueue`] and the stream it writes to.
-///
-/// [`push`](Self::push) queues a record; [`flush`](Self::flush) writes
-/// everything queued with `writev` (see [`RecordQueue`] for what is and
-/// is not copied).
-#[derive(Debug)]
-pub(crate) struct RecordWriter<W> {
-    io: W,
-    queue: RecordQueue,
-}
-
-impl<W: AsyncWrite + Unpin> RecordWriter<W> {
-    /// A writer over `io` with the limits of `codec`.
-    pub(crate) fn new(io: W, codec: &RecordCodecBuilder) -> Self {
-        let queue = RecordQueue::new(codec, io.is_write_vectored());
-        RecordWriter { io, queue }
-    }
-
-    /// Queues `record` as one record (one or more fragments). Nothing is
-    /// written until [`flush`](Self::flush).
-    ///
-    /// # Errors
-    ///
-    /// [`RecordError::RecordTooLarge`] if the record is longer than the
-    /// configured maximum; nothing is queued then.
-    pub(crate) fn push<B: Buf>(&mut self, record: B) -> Result<(), RecordError> {
-        self.queue.push(record)
-    }
-
-    /// Writes every queued record and flushes the stream. Cancel-safe:
-    /// if the future is dropped, what was not written stays queued.
-    ///
-    /// # Errors
-    ///
-    /// The stream's write error; [`io::ErrorKind::WriteZero`] if it
-    /// accepts no bytes.
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        let RecordWriter { io, queue } = self;
-        std::future::poll_fn(|cx| queue.poll_write(Pin::new(&mut *io), cx)).await?;
-        self.io.flush().await
+        self.chunks.poll_write(io, cx)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::IoSlice;
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
@@ -370,10 +279,32 @@ mod tests {
         ]
     }
 
-    /// Writes `records` through a `RecordWriter` and decodes the wire
+    /// A queue and the stream it writes to.
+    struct Writer {
+        io: Recorder,
+        queue: RecordQueue,
+    }
+
+    impl Writer {
+        fn new(io: Recorder, codec: &RecordCodecBuilder) -> Self {
+            let queue = RecordQueue::new(codec, io.vectored);
+            Writer { io, queue }
+        }
+
+        fn push<B: Buf>(&mut self, record: B) -> Result<(), RecordError> {
+            self.queue.push(record)
+        }
+
+        async fn flush(&mut self) -> io::Result<()> {
+            let Writer { io, queue } = self;
+            std::future::poll_fn(|cx| queue.poll_write(Pin::new(&mut *io), cx)).await
+        }
+    }
+
+    /// Writes `records` through a `RecordQueue` and decodes the wire
     /// with the independent `RecordCodec` decoder.
     async fn round_trip(codec: RecordCodecBuilder, io: Recorder) -> (Vec<Bytes>, Recorder) {
-        let mut w = RecordWriter::new(io, &codec);
+        let mut w = Writer::new(io, &codec);
         for r in records() {
             // A header + body chain, as the server sends replies.
             let (head, body) = (r.slice(..r.len().min(3)), r.slice(r.len().min(3)..));
@@ -405,7 +336,7 @@ mod tests {
     #[tokio::test]
     async fn large_bodies_are_not_copied_and_go_in_one_writev() {
         let codec = RecordCodec::builder();
-        let mut w = RecordWriter::new(Recorder::new(usize::MAX, true), &codec);
+        let mut w = Writer::new(Recorder::new(usize::MAX, true), &codec);
         let body = Bytes::from(vec![9u8; 1 << 20]);
         w.push(Bytes::from_static(b"head").chain(body.clone()))
             .unwrap();
@@ -429,7 +360,7 @@ mod tests {
     async fn too_large_record_is_refused_and_nothing_queued() {
         let mut codec = RecordCodec::builder();
         codec.max_record_bytes(4);
-        let mut w = RecordWriter::new(Recorder::new(usize::MAX, true), &codec);
+        let mut w = Writer::new(Recorder::new(usize::MAX, true), &codec);
         assert!(matches!(
             w.push(Bytes::from_static(b"12345")),
             Err(RecordError::RecordTooLarge { size_bytes: 5, .. })
@@ -455,7 +386,7 @@ mod tests {
         for frag in [3, 4096, super::super::MAX_FRAGMENT_BYTES] {
             let mut codec = RecordCodec::builder();
             codec.max_fragment_bytes(frag);
-            let mut w = RecordWriter::new(Recorder::new(usize::MAX, true), &codec);
+            let mut w = Writer::new(Recorder::new(usize::MAX, true), &codec);
             w.queue
                 .push_with_head(|buf| buf.extend_from_slice(b"head"), &pieces)
                 .unwrap();

@@ -1,0 +1,201 @@
+//! [`Outgoing`]: a call record on its way to the socket, built so that
+//! the common case (a record that fits one fragment) is written with one
+//! contiguous buffer and no copy: the caller encodes the call after four
+//! bytes of room, and the record mark (RFC 5531 section 11) is written
+//! into that room.
+//!
+//! ```text
+//! built by the caller:  | room (4) | xid | CALL | rpcvers | prog | ... | args |
+//! one fragment:         |1| len(31)| record ...                              |  -> written as is
+//! over the fragment size: the room is skipped and the record is cut into
+//!                       fragments, each preceded by its own 4-byte header
+//! ```
+
+use bytes::{Bytes, BytesMut};
+
+use crate::message::with_xid;
+use crate::record::{ChunkQueue, LAST_FRAGMENT_BIT};
+
+/// Bytes reserved in front of a call record for its record mark.
+pub(super) const MARK_ROOM: usize = 4;
+
+/// Records shorter than this many bytes that arrive without room (from
+/// [`Client::forward`](crate::Client::forward)) are copied behind a mark;
+/// longer ones are written by reference after a separate mark.
+const COPY_BELOW_BYTES: usize = 4096;
+
+/// A call record ready to be written: on a stream as one or more
+/// fragments, on UDP as one datagram.
+#[derive(Debug, Clone)]
+pub(super) struct Outgoing {
+    xid: u32,
+    body: Body,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    /// The record mark of a one-fragment record, then the record.
+    Marked(Bytes),
+    /// The record alone; fragment headers are added when it is queued.
+    Bare(Bytes),
+}
+
+impl Outgoing {
+    /// Takes a buffer holding [`MARK_ROOM`] reserved bytes followed by
+    /// the record (of call `xid`). Writes the record mark into the room
+    /// when the record fits in one fragment of `max_fragment_bytes`.
+    pub(super) fn from_buffer(xid: u32, mut buf: BytesMut, max_fragment_bytes: usize) -> Self {
+        let total = buf.len();
+        let len = total.saturating_sub(MARK_ROOM);
+        let body = match (u32::try_from(len), buf.get_mut(..MARK_ROOM)) {
+            (Ok(mark), Some(room))
+                if len <= max_fragment_bytes && mark & LAST_FRAGMENT_BIT == 0 =>
+            {
+                room.copy_from_slice(&(mark | LAST_FRAGMENT_BIT).to_be_bytes());
+                Body::Marked(buf.freeze())
+            }
+            _ => Body::Bare(buf.freeze().slice(MARK_ROOM.min(total)..)),
+        };
+        Outgoing { xid, body }
+    }
+
+    /// Takes a complete call record with no room in front and gives it
+    /// the XID `xid` (its first word; records shorter than a word are
+    /// left alone). Short records are copied once, behind room for the
+    /// mark; long ones keep their buffer (copied only if it is shared).
+    pub(super) fn with_new_xid(xid: u32, record: Bytes, max_fragment_bytes: usize) -> Self {
+        if record.len() < COPY_BELOW_BYTES {
+            let mut buf = BytesMut::with_capacity(MARK_ROOM + record.len());
+            buf.extend_from_slice(&[0; MARK_ROOM]);
+            buf.extend_from_slice(&record);
+            if let Some(word) = buf.get_mut(MARK_ROOM..MARK_ROOM + 4) {
+                word.copy_from_slice(&xid.to_be_bytes());
+            }
+            return Outgoing::from_buffer(xid, buf, max_fragment_bytes);
+        }
+        Outgoing {
+            xid,
+            body: Body::Bare(with_xid(record, xid)),
+        }
+    }
+
+    /// The XID of the call.
+    pub(super) fn xid(&self) -> u32 {
+        self.xid
+    }
+
+    /// The record itself (without any record mark): a UDP datagram.
+    pub(super) fn record(&self) -> &[u8] {
+        match &self.body {
+            Body::Marked(b) => b.get(MARK_ROOM..).unwrap_or_default(),
+            Body::Bare(b) => b,
+        }
+    }
+
+    /// The record's length in bytes (without any record mark).
+    pub(super) fn record_len(&self) -> usize {
+        self.record().len()
+    }
+
+    /// Appends the record as fragments of at most `max_fragment_bytes`
+    /// to `chunks`: the marked buffer itself, or fragment headers and
+    /// slices of the record (never a copy of the record).
+    pub(super) fn push_fragments(self, max_fragment_bytes: usize, chunks: &mut ChunkQueue) {
+        let record = match self.body {
+            Body::Marked(b) => {
+                chunks.push(b);
+                return;
+            }
+            Body::Bare(record) => record,
+        };
+        let max = max_fragment_bytes.clamp(1, crate::record::MAX_FRAGMENT_BYTES);
+        let mut offset = 0;
+        loop {
+            let n = (record.len() - offset).min(max);
+            let last = offset + n == record.len();
+            // n <= MAX_FRAGMENT_BYTES, so it fits in 31 bits.
+            let mut header = n as u32;
+            if last {
+                header |= LAST_FRAGMENT_BIT;
+            }
+            chunks.push(Bytes::copy_from_slice(&header.to_be_bytes()));
+            if n > 0 {
+                chunks.push(record.slice(offset..offset + n));
+            }
+            offset += n;
+            if last {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_util::codec::Decoder;
+
+    use super::*;
+    use crate::record::RecordCodec;
+
+    fn wire_of(out: Outgoing, max_fragment: usize) -> BytesMut {
+        let mut chunks = ChunkQueue::default();
+        out.push_fragments(max_fragment, &mut chunks);
+        let mut wire = BytesMut::new();
+        for c in chunks.iter() {
+            wire.extend_from_slice(c);
+        }
+        wire
+    }
+
+    fn decode_all(mut wire: BytesMut) -> Vec<Bytes> {
+        let mut dec = RecordCodec::builder().new_codec();
+        let mut out = Vec::new();
+        while let Some(r) = dec.decode(&mut wire).unwrap() {
+            out.push(r);
+        }
+        assert!(wire.is_empty());
+        out
+    }
+
+    fn record(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn one_fragment_is_one_buffer_with_the_mark_in_the_room() {
+        let rec = record(40);
+        let mut buf = BytesMut::from(&[0u8; MARK_ROOM][..]);
+        buf.extend_from_slice(&rec);
+        let out = Outgoing::from_buffer(7, buf, usize::MAX);
+        assert_eq!(out.record(), &rec[..]);
+        assert_eq!(out.xid(), 7);
+        let mut chunks = ChunkQueue::default();
+        out.push_fragments(usize::MAX, &mut chunks);
+        let all: Vec<&Bytes> = chunks.iter().collect();
+        assert_eq!(all.len(), 1);
+        assert_eq!(&all[0][..4], &(40u32 | LAST_FRAGMENT_BIT).to_be_bytes());
+    }
+
+    #[test]
+    fn every_shape_decodes_to_the_same_record() {
+        for len in [0, 1, 5, 40, 4095, 4096, 10_000] {
+            let rec = record(len);
+            for frag in [1, 3, 40, 4096, usize::MAX] {
+                let mut buf = BytesMut::from(&[9u8; MARK_ROOM][..]);
+                buf.extend_from_slice(&rec);
+                let a = Outgoing::from_buffer(1, buf, frag);
+                assert_eq!(a.record(), &rec[..]);
+                let b = Outgoing::with_new_xid(1, Bytes::from(rec.clone()), frag);
+                assert_eq!(b.record_len(), len);
+                let mut renumbered = rec.clone();
+                if let Some(word) = renumbered.get_mut(..4) {
+                    word.copy_from_slice(&1u32.to_be_bytes());
+                }
+                let got = decode_all(wire_of(a, frag));
+                assert_eq!(got, vec![Bytes::from(rec.clone())], "len {len} frag {frag}");
+                let got = decode_all(wire_of(b, frag));
+                assert_eq!(got, vec![Bytes::from(renumbered)], "len {len} frag {frag}");
+            }
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The sending side of a connection, shared by the callers and the
+//! connection task.
+//!
+//! A caller whose call is the only one in flight writes its record to the
+//! socket itself ([`DirectSend::try_send`] with `write_now`), without a
+//! hop through the connection task: it takes the writer with `try_lock`,
+//! and only if nobody else holds it and nothing is left unwritten. What
+//! the socket does not take at once stays queued in the writer and the
+//! connection task is woken to finish it. Other callers append their
+//! record to the writer's queue (same `try_lock`, while fewer than the
+//! queue depth wait there) and wake the connection task, which writes
+//! whatever has gathered with one vectored write; only when the writer is
+//! busy, full or between connections does a record take the bounded
+//! channel to the task. The lock is never held across an `.await`: each
+//! holder pushes, or makes one non-blocking write attempt, and lets go, so
+//! whole records always go out contiguously, in the order they were
+//! queued in the writer.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::task::{Context, Poll};
+
+use futures::task::{noop_waker_ref, AtomicWaker};
+use tokio::io::AsyncWrite;
+use tokio::net::UdpSocket;
+
+use super::outgoing::Outgoing;
+use crate::record::ChunkQueue;
+
+/// What became of a record handed to [`DirectSend::try_send`].
+#[derive(Debug)]
+pub(super) enum Sent {
+    /// Written, or taken by the writer, which the connection task will
+    /// finish writing (or fail the connection trying).
+    Taken,
+    /// Not taken: someone else holds the writer, its queue is full or
+    /// there is no connection right now. Send it through the channel.
+    Queue(Outgoing),
+    /// The transport refused it (UDP): the call fails with this error.
+    Failed(io::Error),
+}
+
+/// A way to send a call record from the caller's task without waiting.
+pub(super) trait DirectSend: Send + Sync {
+    /// Hands `out` over without waiting if possible; see [`Sent`]. With
+    /// `write_now`, a stream writer that is idle writes it at once;
+    /// without, it is queued for the connection task to batch.
+    fn try_send(&self, out: Outgoing, write_now: bool) -> Sent;
+}
+
+/// The UDP socket: a datagram either goes out at once (every call: there
+/// is nothing to batch) or waits in the channel for the client task.
+impl DirectSend for UdpSocket {
+    fn try_send(&self, out: Outgoing, _write_now: bool) -> Sent {
+        match UdpSocket::try_send(self, out.record()) {
+            Ok(_) => Sent::Taken,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Sent::Queue(out),
+            Err(e) => Sent::Failed(e),
+        }
+    }
+}
+
+/// Call records queued on one stream, written in order as record-marked
+/// fragments (RFC 5531 section 11) with vectored writes.
+#[derive(Debug)]
+pub(super) struct CallWriter<W> {
+    io: W,
+    max_fragment_bytes: usize,
+    /// Bytes not yet written, in order.
+    chunks: ChunkQueue,
+    /// Records pushed since the queue was last empty.
+    queued_records: usize,
+    /// Written since the stream was last flushed (a stream that buffers,
+    /// such as TLS, holds them until then).
+    unflushed: bool,
+}
+
+impl<W: AsyncWrite + Unpin> CallWriter<W> {
+    /// A writer over `io` that cuts records into fragments of at most
+    /// `max_fragment_bytes`.
+    pub(super) fn new(io: W, max_fragment_bytes: usize) -> Self {
+        CallWriter {
+            io,
+            max_fragment_bytes,
+            chunks: ChunkQueue::default(),
+            queued_records: 0,
+            unflushed: false,
+        }
+    }
+
+    /// True when everything queued has been written and flushed.
+    pub(super) fn is_idle(&self) -> bool {
+        self.chunks.is_empty() && !self.unflushed
+    }
+
+    /// Queues one record; nothing is written until a flush.
+    pub(super) fn push(&mut self, out: Outgoing) {
+        out.push_fragments(self.max_fragment_bytes, &mut self.chunks);
+        self.queued_records = self.queued_records.saturating_add(1);
+        self.unflushed = true;
+    }
+
+    /// Writes what is queued, then flushes the stream. Keeps whatever
+    /// the stream did not take for the next call.
+    ///
+    /// # Errors
+    ///
+    /// The stream's error; [`io::ErrorKind::WriteZero`] if it accepts
+    /// no bytes.
+    pub(super) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self
+            .chunks
+            .poll_write(Pin::new(&mut self.io), cx)?
+            .is_pending()
+        {
+            return Poll::Pending;
+        }
+        self.queued_records = 0;
+        let flushed = Pin::new(&mut self.io).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            self.unflushed = false;
+        }
+        flushed
+    }
+}
+
+/// The writer of a stream connection, reachable from every caller.
+#[derive(Debug)]
+pub(super) struct SharedWriter<W> {
+    state: Mutex<WriterState<W>>,
+    /// Records callers may queue in the writer before they use the
+    /// channel instead.
+    max_queued: usize,
+    /// Wakes the connection task: bytes are left to write, or a write
+    /// failed. The task registers before it looks at the state.
+    task: AtomicWaker,
+}
+
+#[derive(Debug)]
+struct WriterState<W> {
+    /// The current connection's writer; `None` between connections.
+    writer: Option<CallWriter<W>>,
+    /// A write by a caller failed; the connection task ends the
+    /// connection with it.
+    failed: Option<io::Error>,
+}
+
+impl<W: AsyncWrite + Unpin> SharedWriter<W> {
+    /// A writer slot with no connection yet, where callers may queue up
+    /// to `max_queued` records.
+    pub(super) fn new(max_queued: usize) -> Self {
+        SharedWriter {
+            state: Mutex::new(WriterState {
+                writer: None,
+                failed: None,
+            }),
+            max_queued,
+            task: AtomicWaker::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WriterState<W>> {
+        // Every critical section is a push or one non-blocking write
+        // attempt; a panic inside leaves at worst unwritten bytes, which
+        // the connection then writes or fails on. Poisoning is ignored.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Installs the writer of a new connection.
+    pub(super) fn attach(&self, writer: CallWriter<W>) {
+        let mut state = self.lock();
+        state.writer = Some(writer);
+        state.failed = None;
+    }
+
+    /// Removes the writer of a connection that ended; what it had not
+    /// written is dropped (those calls fail with the connection).
+    pub(super) fn detach(&self) -> Option<CallWriter<W>> {
+        self.lock().writer.take()
+    }
+
+    /// Queues records taken from the queue (the connection task).
+    pub(super) fn push_all(&self, records: impl IntoIterator<Item = Outgoing>) {
+        let mut state = self.lock();
+        if let Some(w) = state.writer.as_mut() {
+            for out in records {
+                w.push(out);
+            }
+        }
+    }
+
+    /// Writes what is queued (the connection task, with its own waker),
+    /// and makes sure the task is woken when a caller leaves it work.
+    /// `Ready(Ok)` when nothing is left to write.
+    ///
+    /// # Errors
+    ///
+    /// The stream's error, or the error a caller's direct write met.
+    pub(super) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.task.register(cx.waker());
+        let mut state = self.lock();
+        if let Some(e) = state.failed.take() {
+            return Poll::Ready(Err(e));
+        }
+        match state.writer.as_mut() {
+            Some(w) if !w.is_idle() => w.poll_flush(cx),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl<W: AsyncWrite + Unpin + Send> DirectSend for SharedWriter<W> {
+    fn try_send(&self, out: Outgoing, write_now: bool) -> Sent {
+        let mut state = match self.state.try_lock() {
+            Ok(state) => state,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Sent::Queue(out),
+        };
+        let state = &mut *state;
+        let Some(writer) = state.writer.as_mut() else {
+            return Sent::Queue(out);
+        };
+        if state.failed.is_some() {
+            return Sent::Queue(out);
+        }
+        if !(write_now && writer.is_idle()) {
+            if writer.queued_records >= self.max_queued {
+                return Sent::Queue(out);
+            }
+            writer.push(out);
+            self.task.wake();
+            return Sent::Taken;
+        }
+        writer.push(out);
+        // One attempt without waiting: a no-op waker, since the connection
+        // task (not this caller) waits for the socket if it is full.
+        match writer.poll_flush(&mut Context::from_waker(noop_waker_ref())) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => {
+                state.failed = Some(e);
+                self.task.wake();
+            }
+            Poll::Pending => self.task.wake(),
+        }
+        Sent::Taken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use tokio::io::AsyncReadExt;
+    use tokio_util::codec::Decoder;
+
+    use super::*;
+    use crate::client::outgoing::MARK_ROOM;
+    use crate::record::RecordCodec;
+
+    fn call(xid: u32, len: usize) -> Outgoing {
+        let mut buf = BytesMut::from(&[0u8; MARK_ROOM][..]);
+        buf.extend_from_slice(&xid.to_be_bytes());
+        buf.resize(MARK_ROOM + len.max(4), (xid % 251) as u8);
+        Outgoing::from_buffer(xid, buf, 1000)
+    }
+
+    #[tokio::test]
+    async fn direct_write_leaves_the_rest_to_the_task_without_tearing_records() {
+        // A pipe smaller than what is sent: the direct write cannot finish.
+        let (a, mut b) = tokio::io::duplex(1024);
+        let shared = SharedWriter::new(2);
+        assert!(matches!(shared.try_send(call(1, 10), true), Sent::Queue(_)));
+        shared.attach(CallWriter::new(a, 1000));
+        assert!(matches!(shared.try_send(call(1, 3000), true), Sent::Taken));
+        // Busy now: the next one is queued in the writer (not written by
+        // this caller), the one after finds the writer's queue full.
+        assert!(matches!(shared.try_send(call(2, 100), true), Sent::Taken));
+        let Sent::Queue(third) = shared.try_send(call(3, 50), false) else {
+            panic!("a full writer queue took a record");
+        };
+        shared.push_all([third]);
+        let reader = tokio::spawn(async move {
+            let mut wire = Vec::new();
+            b.read_to_end(&mut wire).await.unwrap();
+            wire
+        });
+        std::future::poll_fn(|cx| shared.poll_flush(cx))
+            .await
+            .unwrap();
+        drop(shared.detach());
+        let mut wire = BytesMut::from(&reader.await.unwrap()[..]);
+        let mut dec = RecordCodec::builder().new_codec();
+        let first = dec.decode(&mut wire).unwrap().unwrap();
+        let second = dec.decode(&mut wire).unwrap().unwrap();
+        let third = dec.decode(&mut wire).unwrap().unwrap();
+        assert_eq!((first.len(), second.len(), third.len()), (3000, 100, 50));
+        assert_eq!(&first[..4], &1u32.to_be_bytes());
+        assert_eq!(&second[..4], &2u32.to_be_bytes());
+        assert_eq!(&third[..4], &3u32.to_be_bytes());
+        assert!(wire.is_empty());
+    }
+
+    /// Accepts every write at once but needs two polls to flush, like a
+    /// stream that buffers (TLS).
+    #[derive(Default)]
+    struct SlowFlush {
+        written: Vec<u8>,
+        flushed: usize,
+        flush_polls: usize,
+    }
+
+    impl AsyncWrite for SlowFlush {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.written.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.flush_polls += 1;
+            if self.flush_polls % 2 == 1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.flushed = self.written.len();
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pending_flush_is_finished_by_the_task() {
+        let shared = SharedWriter::new(0);
+        shared.attach(CallWriter::new(SlowFlush::default(), usize::MAX));
+        assert!(matches!(shared.try_send(call(1, 10), true), Sent::Taken));
+        // Written but not flushed: not idle, so the next call queues.
+        assert!(matches!(shared.try_send(call(2, 10), true), Sent::Queue(_)));
+        std::future::poll_fn(|cx| shared.poll_flush(cx))
+            .await
+            .unwrap();
+        let w = shared.detach().unwrap();
+        assert!(w.is_idle());
+        assert_eq!(w.io.flushed, w.io.written.len());
+        assert_eq!(w.io.written.len(), 4 + 10);
+    }
+}

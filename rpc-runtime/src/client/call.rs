@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 use tracing::Instrument;
-use xdr_codec::{XdrDecode, XdrEncode};
+use xdr_codec::{Encoder, XdrDecode, XdrEncode, BY_REFERENCE_MIN_BYTES};
 
 use super::in_flight::{Closed, InsertError, NoReply, Outcome, PendingCall, Registered};
 use super::outgoing::Outgoing;
@@ -58,10 +58,33 @@ impl Client {
             procedure,
             xid = tracing::field::Empty
         );
+        let hint = args.encoded_len_hint();
+        // Large opaque arguments (a WRITE's data) held as `Bytes` go to a
+        // stream socket by reference, not copied into the record.
+        let in_pieces = hint >= BY_REFERENCE_MIN_BYTES && self.conn.is_stream();
         let build = |xid: u32| {
-            let mut buf =
-                self.auth
-                    .header(xid, program, version, procedure, args.encoded_len_hint());
+            if in_pieces {
+                let mut buf =
+                    self.auth
+                        .header(xid, program, version, procedure, BY_REFERENCE_MIN_BYTES);
+                let mut pieces = Vec::new();
+                args.encode(&mut Encoder::with_chunks(&mut buf, &mut pieces))
+                    .map_err(RpcError::Encode)?;
+                if !pieces.is_empty() {
+                    return Ok(Outgoing::from_pieces(
+                        xid,
+                        pieces,
+                        buf,
+                        self.conn.max_fragment_bytes,
+                    ));
+                }
+                return Ok(Outgoing::from_buffer(
+                    xid,
+                    buf,
+                    self.conn.max_fragment_bytes,
+                ));
+            }
+            let mut buf = self.auth.header(xid, program, version, procedure, hint);
             args.encode_into(&mut buf).map_err(RpcError::Encode)?;
             Ok(Outgoing::from_buffer(
                 xid,

@@ -125,6 +125,14 @@ enum Transport {
     Stream,
 }
 
+impl Connection {
+    /// True for TCP, Unix and other stream connections (record marking),
+    /// false for UDP (one datagram per call).
+    fn is_stream(&self) -> bool {
+        !matches!(self.transport, Transport::Udp)
+    }
+}
+
 /// What the background task of a connection gets.
 struct TaskParts {
     outgoing: mpsc::Receiver<Outgoing>,

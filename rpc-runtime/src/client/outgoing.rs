@@ -38,6 +38,9 @@ enum Body {
     Marked(Bytes),
     /// The record alone; fragment headers are added when it is queued.
     Bare(Bytes),
+    /// A one-fragment record in pieces, the first starting with its
+    /// record mark (stream transports only).
+    MarkedPieces(Vec<Bytes>),
 }
 
 impl Outgoing {
@@ -57,6 +60,48 @@ impl Outgoing {
             _ => Body::Bare(buf.freeze().slice(MARK_ROOM.min(total)..)),
         };
         Outgoing { xid, body }
+    }
+
+    /// Takes a record encoded in pieces (see
+    /// [`XdrEncode::to_xdr_chunks`](xdr_codec::XdrEncode::to_xdr_chunks)):
+    /// `pieces`, the first of which starts with [`MARK_ROOM`] reserved
+    /// bytes, then `tail`. Large pieces are written by reference; only the
+    /// first (the call header and short arguments) is copied, to put the
+    /// record mark in its room. A record over one fragment is copied into
+    /// one buffer and cut the usual way (small configured fragments only).
+    pub(super) fn from_pieces(
+        xid: u32,
+        pieces: Vec<Bytes>,
+        tail: BytesMut,
+        max_fragment_bytes: usize,
+    ) -> Self {
+        let total: usize = pieces.iter().map(Bytes::len).sum::<usize>() + tail.len();
+        let len = total.saturating_sub(MARK_ROOM);
+        let one_fragment = len <= max_fragment_bytes && len < LAST_FRAGMENT_BIT as usize;
+        let mut pieces = pieces.into_iter();
+        match (pieces.next(), one_fragment) {
+            (Some(first), true) if first.len() >= MARK_ROOM => {
+                let mut head = BytesMut::with_capacity(first.len());
+                // len < 2^31: fits the 31 bits of the mark.
+                head.extend_from_slice(&(len as u32 | LAST_FRAGMENT_BIT).to_be_bytes());
+                head.extend_from_slice(&first[MARK_ROOM..]);
+                let mut all = vec![head.freeze()];
+                all.extend(pieces);
+                all.push(tail.freeze());
+                Outgoing {
+                    xid,
+                    body: Body::MarkedPieces(all),
+                }
+            }
+            (first, _) => {
+                let mut buf = BytesMut::with_capacity(total);
+                for piece in first.into_iter().chain(pieces) {
+                    buf.extend_from_slice(&piece);
+                }
+                buf.extend_from_slice(&tail);
+                Outgoing::from_buffer(xid, buf, max_fragment_bytes)
+            }
+        }
     }
 
     /// Takes a complete call record with no room in front and gives it
@@ -85,16 +130,25 @@ impl Outgoing {
     }
 
     /// The record itself (without any record mark): a UDP datagram.
+    /// Empty for a record in pieces, which only stream transports build.
     pub(super) fn record(&self) -> &[u8] {
         match &self.body {
             Body::Marked(b) => b.get(MARK_ROOM..).unwrap_or_default(),
             Body::Bare(b) => b,
+            Body::MarkedPieces(_) => &[],
         }
     }
 
     /// The record's length in bytes (without any record mark).
     pub(super) fn record_len(&self) -> usize {
-        self.record().len()
+        match &self.body {
+            Body::MarkedPieces(pieces) => pieces
+                .iter()
+                .map(Bytes::len)
+                .sum::<usize>()
+                .saturating_sub(MARK_ROOM),
+            _ => self.record().len(),
+        }
     }
 
     /// Appends the record as fragments of at most `max_fragment_bytes`
@@ -104,6 +158,12 @@ impl Outgoing {
         let record = match self.body {
             Body::Marked(b) => {
                 chunks.push(b);
+                return;
+            }
+            Body::MarkedPieces(pieces) => {
+                for piece in pieces {
+                    chunks.push(piece);
+                }
                 return;
             }
             Body::Bare(record) => record,
@@ -196,6 +256,35 @@ mod tests {
                 let got = decode_all(wire_of(b, frag));
                 assert_eq!(got, vec![Bytes::from(renumbered)], "len {len} frag {frag}");
             }
+        }
+    }
+
+    #[test]
+    fn pieces_decode_to_the_same_record_and_large_ones_are_not_copied() {
+        let head = record(40);
+        let data = Bytes::from(record(100_000));
+        let tail = record(3);
+        let mut expected = head.clone();
+        expected.extend_from_slice(&data);
+        expected.extend_from_slice(&tail);
+        for frag in [1, 7, 4096, 100_043, usize::MAX] {
+            let mut first = BytesMut::from(&[9u8; MARK_ROOM][..]);
+            first.extend_from_slice(&head);
+            let out = Outgoing::from_pieces(
+                5,
+                vec![first.freeze(), data.clone()],
+                BytesMut::from(&tail[..]),
+                frag,
+            );
+            assert_eq!(out.record_len(), expected.len());
+            let mut chunks = ChunkQueue::default();
+            out.clone().push_fragments(frag, &mut chunks);
+            if frag >= expected.len() {
+                // One fragment: the data goes out as the caller's buffer.
+                assert!(chunks.iter().any(|c| c.as_ptr() == data.as_ptr()));
+            }
+            let got = decode_all(wire_of(out, frag));
+            assert_eq!(got, vec![Bytes::from(expected.clone())], "frag {frag}");
         }
     }
 }

@@ -42,21 +42,9 @@ const MAX_RESERVE_AHEAD_BYTES: usize = 64 * 1024;
 pub struct RecordCodec {
     builder: RecordCodecBuilder,
     state: DecodeState,
-    /// Earlier fragments of the current record: large ones by reference
-    /// (split off the read buffer), each run of small ones copied into
-    /// one piece. Copied once, into a buffer of the record's exact size,
-    /// when the last fragment arrives.
-    fragments: Vec<Bytes>,
-    /// Small fragments received since the last large one.
-    small: BytesMut,
-    /// Bytes in `fragments` and `small`.
-    fragment_bytes: usize,
+    /// Fragments of the current record received so far.
+    partial: BytesMut,
 }
-
-/// Fragments shorter than this many bytes are gathered by copying rather
-/// than kept by reference, which bounds the pieces a record is held in
-/// (a peer sending 1-byte fragments gets no more than one piece per run).
-const COPY_FRAGMENT_BELOW_BYTES: usize = 4096;
 
 #[derive(Debug, Clone, Copy)]
 enum DecodeState {
@@ -120,9 +108,7 @@ impl RecordCodecBuilder {
         RecordCodec {
             builder: *self,
             state: DecodeState::Header,
-            fragments: Vec::new(),
-            small: BytesMut::new(),
-            fragment_bytes: 0,
+            partial: BytesMut::new(),
         }
     }
 }
@@ -153,34 +139,7 @@ impl RecordCodec {
     /// or earlier fragments) and the rest has not arrived: the stream
     /// stopped mid-record if it ends or idles now.
     pub fn in_record(&self) -> bool {
-        self.fragment_bytes > 0 || matches!(self.state, DecodeState::Fragment { .. })
-    }
-
-    /// Keeps a fragment that is not the record's last.
-    fn keep(&mut self, data: BytesMut) {
-        self.fragment_bytes += data.len();
-        if data.len() < COPY_FRAGMENT_BELOW_BYTES {
-            self.small.extend_from_slice(&data);
-            return;
-        }
-        if !self.small.is_empty() {
-            self.fragments.push(self.small.split().freeze());
-        }
-        self.fragments.push(data.freeze());
-    }
-
-    /// The whole record: the kept fragments, then `last`, in one buffer
-    /// of the exact size.
-    fn assemble(&mut self, last: &[u8]) -> Bytes {
-        let mut record = BytesMut::with_capacity(self.fragment_bytes + last.len());
-        for piece in self.fragments.drain(..) {
-            record.extend_from_slice(&piece);
-        }
-        record.extend_from_slice(&self.small);
-        self.small.clear();
-        record.extend_from_slice(last);
-        self.fragment_bytes = 0;
-        record.freeze()
+        !self.partial.is_empty() || matches!(self.state, DecodeState::Fragment { .. })
     }
 
     fn too_large(&self, size_bytes: u64) -> RecordError {
@@ -206,7 +165,7 @@ impl Decoder for RecordCodec {
                     let header = src.get_u32();
                     let last = header & LAST_FRAGMENT_BIT != 0;
                     let len = (header & !LAST_FRAGMENT_BIT) as usize;
-                    let total = self.fragment_bytes as u64 + len as u64;
+                    let total = self.partial.len() as u64 + len as u64;
                     if total > self.builder.max_record_bytes as u64 {
                         return Err(self.too_large(total));
                     }
@@ -229,12 +188,13 @@ impl Decoder for RecordCodec {
                     let data = src.split_to(len);
                     self.state = DecodeState::Header;
                     if last {
-                        if self.fragment_bytes == 0 {
+                        if self.partial.is_empty() {
                             return Ok(Some(data.freeze()));
                         }
-                        return Ok(Some(self.assemble(&data)));
+                        self.partial.extend_from_slice(&data);
+                        return Ok(Some(self.partial.split().freeze()));
                     }
-                    self.keep(data);
+                    self.partial.extend_from_slice(&data);
                 }
             }
         }
@@ -244,7 +204,7 @@ impl Decoder for RecordCodec {
         match self.decode(buf)? {
             Some(record) => Ok(Some(record)),
             None if buf.is_empty()
-                && self.fragment_bytes == 0
+                && self.partial.is_empty()
                 && matches!(self.state, DecodeState::Header) =>
             {
                 Ok(None)
@@ -411,42 +371,6 @@ mod tests {
         buf.extend_from_slice(&vec![1u8; len - MAX_RESERVE_AHEAD_BYTES]);
         assert_eq!(buf.as_ptr(), at);
         assert_eq!(codec.decode(&mut buf).unwrap().map(|r| r.len()), Some(len));
-    }
-
-    #[test]
-    fn fragments_are_kept_in_few_pieces_and_assembled_in_order() {
-        // 10,000 one-byte fragments, a large one, then more small ones.
-        let big = vec![0xabu8; 3 * COPY_FRAGMENT_BELOW_BYTES];
-        let mut wire = BytesMut::new();
-        let mut expected = Vec::new();
-        for i in 0..10_000u32 {
-            wire.extend_from_slice(&frag(false, &[i as u8]));
-            expected.push(i as u8);
-        }
-        wire.extend_from_slice(&frag(false, &big));
-        expected.extend_from_slice(&big);
-        for i in 0..100u8 {
-            wire.extend_from_slice(&frag(i == 99, &[i]));
-            expected.push(i);
-        }
-        let mut codec = RecordCodec::new();
-        let mut fed = BytesMut::new();
-        let mut record = None;
-        // Fed a little at a time, as reads deliver it.
-        for chunk in wire.chunks(1000) {
-            fed.extend_from_slice(chunk);
-            if let Some(r) = codec.decode(&mut fed).unwrap() {
-                record = Some(r);
-            }
-            // Runs of small fragments are one piece; the large one is its own.
-            assert!(
-                codec.fragments.len() <= 2,
-                "{} pieces",
-                codec.fragments.len()
-            );
-        }
-        assert_eq!(record.unwrap(), expected);
-        assert!(!codec.in_record());
     }
 
     #[test]

@@ -191,12 +191,24 @@ pub(crate) fn classify(
             },
         });
     }
-    let mut dec = Decoder::new(record);
-    let header = match CallHeader::decode(&mut dec) {
-        Ok(h) => h,
-        Err(e) => return Action::Garbage(format!("malformed call header (xid {}): {e}", c.xid)),
+    let (credentials, args) = match auth_none_args(&record) {
+        // The common case: AUTH_NONE credentials and verifier, read in place.
+        Some(args) => (Ok(Credentials::None), args),
+        None => {
+            let mut dec = Decoder::new(record);
+            let header = match CallHeader::decode(&mut dec) {
+                Ok(h) => h,
+                Err(e) => {
+                    return Action::Garbage(format!("malformed call header (xid {}): {e}", c.xid))
+                }
+            };
+            (
+                Credentials::from_opaque_auth(&header.credentials),
+                dec.into_remaining(),
+            )
+        }
     };
-    let credentials = match Credentials::from_opaque_auth(&header.credentials) {
+    let credentials = match credentials {
         Ok(Credentials::Other(o)) => {
             tracing::debug!(xid = c.xid, flavor = o.flavor.0, "unsupported auth flavor");
             return Action::Reply(Reply::denied(
@@ -231,11 +243,26 @@ pub(crate) fn classify(
                         Some(at) => ctx.with_deadline(at),
                         None => ctx,
                     },
-                    args: dec.into_remaining(),
+                    args,
                 },
             })
         }
     }
+}
+
+/// Bytes of a call header (RFC 5531 section 9) whose credentials and
+/// verifier are both AUTH_NONE with empty bodies: XID, CALL, RPC version,
+/// program, version, procedure, then flavor and length twice.
+const AUTH_NONE_CALL_HEADER_BYTES: usize = 40;
+
+/// The arguments of a call whose credentials and verifier are both
+/// AUTH_NONE with empty bodies (words 6 to 9 all zero), as a slice of
+/// `record`; `None` for any other call, which takes the full decoder.
+fn auth_none_args(record: &Bytes) -> Option<Bytes> {
+    let auth = record.get(24..AUTH_NONE_CALL_HEADER_BYTES)?;
+    auth.iter()
+        .all(|&b| b == 0)
+        .then(|| record.slice(AUTH_NONE_CALL_HEADER_BYTES..))
 }
 
 /// Runs the call to its end in one go (a task of its own, or a datagram
@@ -411,4 +438,65 @@ fn failure_stat(procedure: u32, outcome: DispatchOutcome) -> Option<AcceptStat> 
         DispatchOutcome::NoReply => return None,
     };
     Some(stat)
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{BufMut, BytesMut};
+
+    use super::*;
+    use crate::message::{AuthFlavor, AuthSysParams, OpaqueAuth};
+
+    fn record(credentials: OpaqueAuth, verifier: OpaqueAuth, args: &[u8]) -> Bytes {
+        let mut header = CallHeader::new(7, 100_003, 3, 6, credentials);
+        header.verifier = verifier;
+        let mut buf = BytesMut::new();
+        header.encode_into(&mut buf).unwrap();
+        buf.put_slice(args);
+        buf.freeze()
+    }
+
+    /// The in-place AUTH_NONE path agrees with the full decoder, and only
+    /// takes calls whose credentials and verifier are both empty AUTH_NONE.
+    #[test]
+    fn auth_none_fast_path_matches_the_decoder() {
+        let sys = Credentials::Sys(AuthSysParams {
+            stamp: 1,
+            machine_name: "m".into(),
+            uid: 0,
+            gid: 0,
+            gids: vec![],
+        })
+        .to_opaque_auth()
+        .unwrap();
+        let odd = OpaqueAuth {
+            flavor: AuthFlavor::NONE,
+            body: Bytes::from_static(b"\0\0\0\0"),
+        };
+        let cases = [
+            (OpaqueAuth::none(), OpaqueAuth::none(), true),
+            (sys, OpaqueAuth::none(), false),
+            (OpaqueAuth::none(), odd.clone(), false),
+            (odd, OpaqueAuth::none(), false),
+        ];
+        for (credentials, verifier, fast) in cases {
+            for args in [&b""[..], b"\0\0\0\x2a", b"\0\0\0\0\0\0\0\0"] {
+                let rec = record(credentials.clone(), verifier.clone(), args);
+                let mut dec = Decoder::new(rec.clone());
+                let header = CallHeader::decode(&mut dec).unwrap();
+                let rest = dec.into_remaining();
+                match auth_none_args(&rec) {
+                    Some(got) => {
+                        assert!(fast, "{credentials:?} {verifier:?}");
+                        assert_eq!(got, rest);
+                        assert_eq!(header.credentials, OpaqueAuth::none());
+                        assert_eq!(header.verifier, OpaqueAuth::none());
+                    }
+                    None => assert!(!fast, "{credentials:?} {verifier:?}"),
+                }
+            }
+        }
+        // Too short to hold the header: the decoder decides.
+        assert_eq!(auth_none_args(&Bytes::from_static(&[0; 39])), None);
+    }
 }

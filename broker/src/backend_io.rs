@@ -1,31 +1,28 @@
 //! Backend connections for the driver: connect (TCP, Unix socket, or an
-//! in-process server), then read replies and write calls until the
-//! connection ends or the core closes it.
+//! in-process server), then read replies and hand them to the core (the
+//! replies go straight to the clients' sockets), and write the calls
+//! queued for this connection, until the connection ends or the core
+//! closes it.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use datastore::Endpoint;
-use futures::StreamExt;
-use rpc_runtime::record::RecordCodecBuilder;
 use rpc_runtime::Server;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::sync::mpsc;
-use tokio_util::codec::FramedRead;
 
 use crate::config::BackendAddress;
-use crate::core::{ConnId, Transmit};
-use crate::driver::Input;
-use crate::wire::write_transmit;
-
-/// Buffer size of the in-memory pipe to a builtin backend, in bytes.
-const BUILTIN_PIPE_BYTES: usize = 256 * 1024;
+use crate::core::ConnId;
+use crate::driver::{Deliveries, Hub};
+use crate::outbox::{Outbox, OutboxState};
+use crate::socket::{split_tcp, split_unix, ReadHalf, WriteHalf};
+use crate::wire::RecordReader;
 
 /// How to reach one backend.
 #[derive(Clone)]
 pub(crate) enum Target {
     /// A server at a TCP or Unix socket address.
     Remote(Endpoint),
-    /// A server in this process, reached through an in-memory pipe.
+    /// A server in this process, reached through a Unix socket pair.
     InProcess(Server),
 }
 
@@ -47,98 +44,101 @@ impl Target {
     }
 }
 
-/// Connects `conn` to `target` and serves it: reports
-/// [`Input::BackendConnected`] or [`Input::BackendFailed`], then every
-/// reply record, then [`Input::BackendClosed`]. Connection timeouts are
-/// the core's business (it closes the connection by aborting this task).
-pub(crate) async fn run(
-    conn: ConnId,
-    target: Target,
-    codec: RecordCodecBuilder,
-    inbox: mpsc::UnboundedSender<Input>,
-    name: Arc<str>,
-) {
+/// Connects `conn` to `target` and serves it: tells the core it is
+/// connected (or could not be), hands it every reply record, then tells
+/// it the connection ended. Connection timeouts are the core's business
+/// (it closes the connection by aborting this task).
+pub(crate) async fn run(hub: Arc<Hub>, conn: ConnId, target: Target, name: Arc<str>) {
+    match connect(target).await {
+        Ok((read, write)) => serve(&hub, conn, read, write).await,
+        Err(e) => {
+            tracing::debug!(backend = %name, error = %e, "cannot connect to backend");
+            hub.step(&mut Deliveries::new(), |st, now| {
+                st.tasks.remove(&conn);
+                st.core.handle_backend_failed(now, conn);
+            });
+        }
+    }
+}
+
+async fn connect(target: Target) -> std::io::Result<(ReadHalf, WriteHalf)> {
     match target {
         Target::Remote(Endpoint::Tcp(addr)) => {
-            match tokio::net::TcpStream::connect(addr.as_str()).await {
-                Ok(s) => {
-                    let _ = s.set_nodelay(true);
-                    serve(conn, s, codec, inbox).await;
-                }
-                Err(e) => failed(conn, &inbox, &name, &e),
-            }
+            let s = tokio::net::TcpStream::connect(addr.as_str()).await?;
+            let _ = s.set_nodelay(true);
+            Ok(split_tcp(s))
         }
         Target::Remote(Endpoint::Unix(path)) => {
-            match tokio::net::UnixStream::connect(&path).await {
-                Ok(s) => serve(conn, s, codec, inbox).await,
-                Err(e) => failed(conn, &inbox, &name, &e),
-            }
+            Ok(split_unix(tokio::net::UnixStream::connect(&path).await?))
         }
         Target::InProcess(server) => {
-            let (ours, theirs) = tokio::io::duplex(BUILTIN_PIPE_BYTES);
+            let (ours, theirs) = tokio::net::UnixStream::pair()?;
             tokio::spawn(async move {
                 let peer = rpc_runtime::server::PeerAddr::Unknown;
                 if let Err(e) = server.serve_connection(theirs, peer).await {
                     tracing::debug!(error = %e, "in-process backend connection ended");
                 }
             });
-            serve(conn, ours, codec, inbox).await;
+            Ok(split_unix(ours))
         }
     }
 }
 
-fn failed(conn: ConnId, inbox: &mpsc::UnboundedSender<Input>, name: &str, e: &std::io::Error) {
-    tracing::debug!(backend = name, error = %e, "cannot connect to backend");
-    let _ = inbox.send(Input::BackendFailed(conn));
-}
-
-async fn serve<IO>(
-    conn: ConnId,
-    io: IO,
-    codec: RecordCodecBuilder,
-    inbox: mpsc::UnboundedSender<Input>,
-) where
-    IO: AsyncRead + AsyncWrite + Send + 'static,
-{
-    let (read, write) = tokio::io::split(io);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Transmit>();
-    if inbox.send(Input::BackendConnected(conn, tx)).is_err() {
-        return;
-    }
-    let mut records = FramedRead::new(read, codec.new_codec());
-    let mut writer = BufWriter::new(write);
-    let writing = async {
-        while let Some(t) = rx.recv().await {
-            write_transmit(&mut writer, &t).await?;
-            while let Ok(t) = rx.try_recv() {
-                write_transmit(&mut writer, &t).await?;
-            }
-            writer.flush().await?;
-        }
-        Ok::<(), std::io::Error>(())
-    };
-    let reading = async {
-        while let Some(r) = records.next().await {
-            match r {
-                Ok(record) => {
-                    if inbox.send(Input::BackendReply(conn, record)).is_err() {
-                        return;
-                    }
-                }
+async fn serve(hub: &Arc<Hub>, conn: ConnId, mut read: ReadHalf, write: WriteHalf) {
+    let outbox = Arc::new(Outbox::new(write, usize::MAX));
+    let mut out = Deliveries::new();
+    hub.step(&mut out, |st, now| {
+        st.conns.insert(conn, Arc::clone(&outbox));
+        st.core.handle_backend_connected(now, conn);
+    });
+    let mut reader = RecordReader::new(hub.max_record, true);
+    let mut replies: Vec<Bytes> = Vec::new();
+    'conn: loop {
+        loop {
+            match reader.next_record() {
+                Ok(Some(r)) => replies.push(r),
+                Ok(None) => break,
                 Err(e) => {
                     tracing::debug!(error = %e, "backend connection failed");
-                    return;
+                    break 'conn;
                 }
             }
         }
-    };
-    tokio::select! {
-        r = writing => {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "writing to backend failed");
-            }
+        if !replies.is_empty() {
+            hub.step(&mut out, |st, now| {
+                for r in replies.drain(..) {
+                    st.core.handle_backend_reply(now, conn, r);
+                }
+            });
         }
-        () = reading => {}
+        let state = outbox.state();
+        if state == OutboxState::Closed {
+            break;
+        }
+        tokio::select! {
+            biased;
+            r = outbox.serve_writes(state) => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "writing to backend failed");
+                    break;
+                }
+            }
+            r = reader.fill(&mut read) => match r {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "backend connection failed");
+                    break;
+                }
+            },
+        }
     }
-    let _ = inbox.send(Input::BackendClosed(conn));
+    outbox.close();
+    hub.step(&mut out, |st, now| {
+        if st.conns.get(&conn).is_some_and(|o| Arc::ptr_eq(o, &outbox)) {
+            st.conns.remove(&conn);
+        }
+        st.tasks.remove(&conn);
+        st.core.handle_backend_closed(now, conn);
+    });
 }

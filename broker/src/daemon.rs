@@ -17,7 +17,7 @@ use crate::admin::{AdminService, ListenerInfo};
 use crate::backend_io::Target;
 use crate::config::{Config, ConfigError};
 use crate::core::Core;
-use crate::driver::{BackendTarget, Driver, Input};
+use crate::driver::{BackendTarget, Hub, Input};
 use crate::listener::{Accepted, Listener};
 use crate::metrics::Metrics;
 use crate::reload::{BrokerHandle, ConfigSource};
@@ -197,24 +197,18 @@ impl Broker {
     /// closes every connection and removes its Unix socket files.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let started = Instant::now();
-        let inbox = self.handle.inbox.clone();
         let core = Core::new(self.config, started);
-        let driver = Driver::new(
+        let hub = Hub::new(
             core,
             self.targets,
             self.route_keys,
             Arc::clone(&self.handle.metrics),
-            self.codec,
-            inbox.clone(),
+            self.codec.record_limit(),
+            self.max_in_flight_per_client,
         );
         let mut tasks = JoinSet::new();
-        tasks.spawn(driver.run(self.inbox_rx));
+        tasks.spawn(crate::driver::run(Arc::clone(&hub), self.inbox_rx));
         let connections = Arc::new(Semaphore::new(self.max_connections));
-        let client = ClientSetup {
-            codec: self.codec,
-            max_in_flight: self.max_in_flight_per_client,
-            inbox,
-        };
         let mut infos = Vec::new();
         for listener in self.listeners {
             let endpoint = listener.local_endpoint();
@@ -226,12 +220,12 @@ impl Broker {
             });
             tasks.spawn(accept_loop(
                 listener,
-                client.clone(),
+                Arc::clone(&hub),
                 Arc::clone(&connections),
                 clients,
             ));
         }
-        drop(client);
+        drop(hub);
         let mut services = Vec::new();
         if let Some(l) = &self.metrics {
             if let Ok(a) = l.local_addr() {
@@ -261,19 +255,11 @@ impl Broker {
     }
 }
 
-/// What every client connection needs.
-#[derive(Debug, Clone)]
-struct ClientSetup {
-    codec: RecordCodecBuilder,
-    max_in_flight: usize,
-    inbox: mpsc::UnboundedSender<Input>,
-}
-
 /// Accepts connections on one listener forever, each served in its own
 /// task; the tasks end when this one is aborted.
 async fn accept_loop(
     listener: Listener,
-    setup: ClientSetup,
+    hub: Arc<Hub>,
     connections: Arc<Semaphore>,
     open: Arc<AtomicUsize>,
 ) {
@@ -296,19 +282,20 @@ async fn accept_loop(
                     tracing::warn!("too many client connections: refusing one");
                     continue;
                 };
-                let s = setup.clone();
+                let hub = Arc::clone(&hub);
                 clients.spawn(async move {
-                    match accepted {
+                    let (read, write, peer) = match accepted {
                         Accepted::Tcp(io, peer) => {
-                            let _ = io.set_nodelay(true);
-                            tracing::debug!(peer, "client connected");
-                            crate::client_io::serve(io, peer, s.codec, s.max_in_flight, s.inbox).await;
+                            let (r, w) = crate::socket::split_tcp(io);
+                            (r, w, peer)
                         }
                         Accepted::Unix(io, peer) => {
-                            tracing::debug!(peer, "client connected");
-                            crate::client_io::serve(io, peer, s.codec, s.max_in_flight, s.inbox).await;
+                            let (r, w) = crate::socket::split_unix(io);
+                            (r, w, peer)
                         }
-                    }
+                    };
+                    tracing::debug!(peer, "client connected");
+                    crate::client_io::serve(hub, read, write, peer).await;
                     drop(permit);
                 });
                 open.store(clients.len(), Ordering::Relaxed);

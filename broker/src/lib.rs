@@ -8,8 +8,10 @@
 //!   hashing on a key from the arguments), XID rewriting, timeouts,
 //!   retries and failover, in-flight limits, supervision of backend
 //!   connections. No sockets, no clock.
-//! * [`Broker`]: listeners, client connections, backend connections, and
-//!   the task that drives the core.
+//! * [`Broker`]: listeners, client connections and backend connections,
+//!   whose tasks drive the core themselves (the core behind a mutex, each
+//!   task writing the records it produces straight to the sockets), and
+//!   one task for the core's timers and the administration.
 //! * [`admin`]: the administration protocol of `specs/broker_admin.x`
 //!   (generated client and server), served on the `admin.socket` Unix
 //!   socket; `broker ctl` is its client.
@@ -47,8 +49,10 @@ mod daemon;
 mod driver;
 mod listener;
 mod metrics;
+mod outbox;
 mod reload;
 pub mod route;
+mod socket;
 mod status;
 mod wire;
 

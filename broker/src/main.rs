@@ -105,7 +105,9 @@ fn main() -> ExitCode {
         print_summary(&config);
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Current-thread when the process may use one CPU (pinned), one
+    // worker per CPU otherwise.
+    let runtime = match rpc_runtime::runtime::for_available_cpus() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("broker: cannot start the async runtime: {e}");

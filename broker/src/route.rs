@@ -7,6 +7,8 @@
 use rpc_runtime::message::{CallPeek, RPC_VERSION};
 use std::collections::HashMap;
 
+use crate::core::HandleMap;
+
 /// Index of a backend in the broker's backend list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BackendId(pub usize);
@@ -94,7 +96,7 @@ pub enum RoutingError {
 /// The broker's routes: program (and version) to route.
 #[derive(Debug, Clone, Default)]
 pub struct RoutingTable {
-    programs: HashMap<u32, ProgramRoutes>,
+    programs: HandleMap<u32, ProgramRoutes>,
 }
 
 impl RoutingTable {
@@ -105,7 +107,7 @@ impl RoutingTable {
     /// [`RoutingError::Overlap`] when two rules cover one program and
     /// version; [`RoutingError::NoSuchRoute`].
     pub fn new(rules: &[Rule], route_count: usize) -> Result<Self, RoutingError> {
-        let mut programs: HashMap<u32, ProgramRoutes> = HashMap::new();
+        let mut programs: HandleMap<u32, ProgramRoutes> = HandleMap::default();
         let mut owner: HashMap<(u32, Option<u32>), usize> = HashMap::new();
         for (i, rule) in rules.iter().enumerate() {
             if rule.route.0 >= route_count {

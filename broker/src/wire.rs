@@ -1,11 +1,18 @@
-//! Writing [`Transmit`]s as records (RFC 5531 section 11 record marking)
-//! without copying their payload.
+//! Record marking (RFC 5531 section 11) on the driver's sockets, without
+//! copying payloads: [`Frame`]s to write ([`Transmit`]s cut into a small
+//! header and a [`Bytes`] body, written with vectored I/O) and
+//! [`RecordReader`], which reads records into buffers sized from the
+//! fragment headers.
 
+use std::collections::VecDeque;
 use std::io;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use bytes::{Bytes, BytesMut};
+use rpc_runtime::record::{RecordCodec, RecordError};
+use tokio_util::codec::Decoder;
 
 use crate::core::Transmit;
+use crate::socket::ReadHalf;
 
 /// The last-fragment bit of a fragment header.
 const LAST_FRAGMENT: u32 = 0x8000_0000;
@@ -13,64 +20,211 @@ const LAST_FRAGMENT: u32 = 0x8000_0000;
 /// Largest fragment, bytes (31 bits of length).
 const MAX_FRAGMENT_BYTES: usize = 0x7fff_ffff;
 
-/// Writes `t` as one record: the XID then the rest, in fragments of at
-/// most 2^31 - 1 bytes (one fragment in practice). Does not flush.
+/// Spare room below which the read buffer grows before a read, bytes.
+const MIN_READ_BYTES: usize = 4 * 1024;
+
+/// What the read buffer grows by when it runs low, bytes.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+/// A piece of a record to write: up to 8 header bytes (the fragment
+/// header, then the XID for the first fragment) and a body that is a
+/// slice of the record received, never copied.
 ///
 /// ```text
 /// +--------------------------+-----------+------------------+
-/// | 1 | length (31 bits)     | XID (4)   | rest             |
+/// | 1 | length (31 bits)     | XID (4)   | rest (body)      |
 /// +--------------------------+-----------+------------------+
 /// ```
-///
-/// # Errors
-///
-/// The write error.
-pub(crate) async fn write_transmit<W: AsyncWrite + Unpin>(
-    w: &mut W,
-    t: &Transmit,
-) -> io::Result<()> {
-    let total = t.len();
-    if total <= MAX_FRAGMENT_BYTES {
-        let header = LAST_FRAGMENT | total as u32;
-        w.write_all(&header.to_be_bytes()).await?;
-        w.write_all(&t.xid.to_be_bytes()).await?;
-        return w.write_all(&t.rest).await;
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    head: [u8; 8],
+    head_len: u8,
+    /// The bytes after the header.
+    pub(crate) body: Bytes,
+    /// The record's last frame (a reply is written once this one is).
+    pub(crate) ends_record: bool,
+}
+
+impl Frame {
+    /// The header bytes.
+    pub(crate) fn head(&self) -> &[u8] {
+        self.head.get(..usize::from(self.head_len)).unwrap_or(&[])
     }
-    // Beyond one fragment: split (records this large are refused by the
-    // configuration's limit, but stay correct anyway).
-    let record = t.to_record();
-    let mut chunks = record.chunks(MAX_FRAGMENT_BYTES).peekable();
-    while let Some(chunk) = chunks.next() {
-        let last = if chunks.peek().is_none() {
-            LAST_FRAGMENT
-        } else {
-            0
-        };
-        w.write_all(&(last | chunk.len() as u32).to_be_bytes())
-            .await?;
-        w.write_all(chunk).await?;
+
+    /// Header plus body, bytes.
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.head_len) + self.body.len()
     }
-    Ok(())
+
+    /// Appends `t` to `out` as one record: one frame (one fragment) in
+    /// practice; records over 2^31 - 1 bytes are cut into several
+    /// fragments (copied once: the configuration's record limit refuses
+    /// them normally).
+    pub(crate) fn push_transmit(out: &mut VecDeque<Frame>, t: Transmit) {
+        let total = t.len();
+        if total <= MAX_FRAGMENT_BYTES {
+            let header = LAST_FRAGMENT | total as u32;
+            let mut head = [0u8; 8];
+            head[..4].copy_from_slice(&header.to_be_bytes());
+            head[4..].copy_from_slice(&t.xid.to_be_bytes());
+            out.push_back(Frame {
+                head,
+                head_len: 8,
+                body: t.rest,
+                ends_record: true,
+            });
+            return;
+        }
+        let mut record = t.to_record();
+        while !record.is_empty() {
+            let n = record.len().min(MAX_FRAGMENT_BYTES);
+            let chunk = record.split_to(n);
+            let last = record.is_empty();
+            let header = if last { LAST_FRAGMENT } else { 0 } | n as u32;
+            let mut head = [0u8; 8];
+            head[..4].copy_from_slice(&header.to_be_bytes());
+            out.push_back(Frame {
+                head,
+                head_len: 4,
+                body: chunk,
+                ends_record: last,
+            });
+        }
+    }
+}
+
+/// Reads records from a connection with the runtime's record decoder
+/// ([`RecordCodec`]) into one growing buffer, handing each out as a
+/// [`Bytes`] slice of it (no copy for a record of one fragment, the
+/// normal case).
+///
+/// On a trusted connection (a backend) a fragment's whole length is
+/// reserved as soon as its header is read (bounded by the record limit),
+/// so a large reply is read straight into place. On a client connection
+/// room grows with what has arrived (the decoder's own policy), so a
+/// header alone never allocates the length it announces.
+#[derive(Debug)]
+pub(crate) struct RecordReader {
+    buf: BytesMut,
+    codec: RecordCodec,
+    trusted: bool,
+}
+
+impl RecordReader {
+    /// A reader refusing records over `max_record` bytes; `trusted` as in
+    /// the type's docs.
+    pub(crate) fn new(max_record: usize, trusted: bool) -> RecordReader {
+        RecordReader {
+            buf: BytesMut::new(),
+            codec: RecordCodec::builder()
+                .max_record_bytes(max_record)
+                .new_codec(),
+            trusted,
+        }
+    }
+
+    /// True while part of a record has been read.
+    pub(crate) fn in_record(&self) -> bool {
+        self.codec.in_record() || !self.buf.is_empty()
+    }
+
+    /// The next whole record in what has been read, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::RecordTooLarge`] for a record over the limit.
+    pub(crate) fn next_record(&mut self) -> Result<Option<Bytes>, RecordError> {
+        self.codec.decode(&mut self.buf)
+    }
+
+    /// Reads what the socket has (waiting until it has something) after
+    /// making room; 0 at end of file. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// The read error.
+    pub(crate) async fn fill(&mut self, io: &mut ReadHalf) -> io::Result<usize> {
+        if self.trusted {
+            if let Some(len) = self.codec.fragment_len() {
+                let missing = len.saturating_sub(self.buf.len());
+                self.buf.reserve(missing);
+            }
+        }
+        if self.buf.capacity() - self.buf.len() < MIN_READ_BYTES {
+            self.buf.reserve(READ_CHUNK_BYTES);
+        }
+        io.read_buf(&mut self.buf).await
+    }
+
+    /// Decodes records from `bytes` as if read (for tests).
+    #[cfg(test)]
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::{Destination, Transmit};
-    use bytes::Bytes;
 
-    #[tokio::test]
-    async fn one_fragment_with_the_xid_first() {
+    fn flatten(frames: &VecDeque<Frame>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for f in frames {
+            out.extend_from_slice(f.head());
+            out.extend_from_slice(&f.body);
+        }
+        out
+    }
+
+    #[test]
+    fn one_fragment_with_the_xid_first() {
         let t = Transmit {
             destination: Destination::Backend(crate::core::ConnId(0)),
             xid: 0x0102_0304,
             rest: Bytes::from_static(b"\x00\x00\x00\x01abcd"),
         };
-        let mut out = Vec::new();
-        write_transmit(&mut out, &t).await.unwrap();
+        let mut frames = VecDeque::new();
+        Frame::push_transmit(&mut frames, t);
+        assert_eq!(frames.len(), 1);
+        assert!(frames.iter().all(|f| f.ends_record));
         assert_eq!(
-            out,
+            flatten(&frames),
             b"\x80\x00\x00\x0c\x01\x02\x03\x04\x00\x00\x00\x01abcd".to_vec()
         );
+    }
+
+    #[test]
+    fn records_come_back_whole_from_any_split_and_fragmentation() {
+        // Two records: "hello" in two fragments, then "xy" in one.
+        let wire = b"\x00\x00\x00\x03hel\x80\x00\x00\x02lo\x80\x00\x00\x02xy";
+        for cut in 0..=wire.len() {
+            let mut r = RecordReader::new(100, false);
+            let mut got = Vec::new();
+            for part in [&wire[..cut], &wire[cut..]] {
+                r.feed(part);
+                while let Some(rec) = r.next_record().unwrap() {
+                    got.push(rec);
+                }
+            }
+            assert_eq!(
+                got,
+                vec![Bytes::from_static(b"hello"), Bytes::from_static(b"xy")]
+            );
+            assert!(!r.in_record());
+        }
+    }
+
+    #[test]
+    fn a_record_over_the_limit_is_refused_at_its_header() {
+        let mut r = RecordReader::new(4, true);
+        r.feed(b"\x00\x00\x00\x03abc\x80\x00\x00\x02");
+        assert!(matches!(
+            r.next_record(),
+            Err(RecordError::RecordTooLarge {
+                size_bytes: 5,
+                max_bytes: 4
+            })
+        ));
     }
 }

@@ -11,7 +11,10 @@ fn concat(chunks: &[Bytes]) -> Vec<u8> {
 }
 
 fn data(len: usize) -> Bytes {
-    (0..len).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>().into()
+    (0..len)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 /// A READ-style result: a status, the data, an end-of-file flag.
@@ -19,13 +22,24 @@ type ReadResult = (u32, Opaque, bool);
 
 #[test]
 fn large_opaque_is_referenced_and_padded() {
-    for len in [BY_REFERENCE_MIN_BYTES, BY_REFERENCE_MIN_BYTES + 1, 1 << 20, (1 << 20) + 3] {
+    for len in [
+        BY_REFERENCE_MIN_BYTES,
+        BY_REFERENCE_MIN_BYTES + 1,
+        1 << 20,
+        (1 << 20) + 3,
+    ] {
         let payload = data(len);
         let value: ReadResult = (7, Opaque::new(payload.clone()), true);
         let chunks = value.to_xdr_chunks().unwrap();
-        assert_eq!(concat(&chunks), value.to_xdr_bytes().unwrap().to_vec(), "len {len}");
+        assert_eq!(
+            concat(&chunks),
+            value.to_xdr_bytes().unwrap().to_vec(),
+            "len {len}"
+        );
         assert!(
-            chunks.iter().any(|c| c.as_ptr() == payload.as_ptr() && c.len() == len),
+            chunks
+                .iter()
+                .any(|c| c.as_ptr() == payload.as_ptr() && c.len() == len),
             "len {len}: the data should be one of the pieces, by reference"
         );
     }

@@ -100,7 +100,7 @@ pub use completion::{CallDone, CallStatus};
 pub use config::{
     BackendSpec, CoreConfig, CoreLimits, KeyRule, ProcedurePolicy, RoutePlan, Supervision,
 };
-pub use handles::{BackendId, CallId, ClientId, ConnId, RouteId};
+pub use handles::{BackendId, CallId, ClientId, ConnId, HandleHasher, HandleMap, RouteId};
 pub use output::{Destination, Event, FailReason, Transmit};
 
 use rng::SplitMix64;
@@ -118,7 +118,7 @@ pub struct Core {
     /// Live and connecting backend connections: backend and slot.
     conns: BTreeMap<ConnId, (BackendId, usize)>,
     next_conn: u64,
-    calls: BTreeMap<CallId, Call>,
+    calls: HandleMap<CallId, Call>,
     next_call: u64,
     /// What each (connection, XID) on a backend connection waits for.
     outstanding: BTreeMap<(ConnId, u32), Outstanding>,
@@ -202,7 +202,7 @@ impl Core {
             backends,
             conns: BTreeMap::new(),
             next_conn: 0,
-            calls: BTreeMap::new(),
+            calls: HandleMap::default(),
             next_call: 0,
             outstanding: BTreeMap::new(),
             timers: Timers::default(),

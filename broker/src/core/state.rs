@@ -1,11 +1,11 @@
 //! The core's records: calls, clients, backends.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::handles::{BackendId, CallId, ClientId, ConnId};
+use super::handles::{BackendId, CallId, ClientId, ConnId, HandleSet};
 
 /// A call being forwarded.
 #[derive(Debug)]
@@ -61,7 +61,10 @@ pub(crate) enum CallState {
 #[derive(Debug, Default)]
 pub(crate) struct ClientState {
     /// Its forwarded calls not yet answered.
-    pub(crate) calls: BTreeSet<CallId>,
+    /// (A hash set: a client's first call allocates its table once,
+    /// where a B-tree would allocate and free a node for every call of a
+    /// one-call-at-a-time client.)
+    pub(crate) calls: HandleSet<CallId>,
 }
 
 /// What waits for a reply on a backend connection.

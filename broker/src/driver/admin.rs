@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{BackendTarget, Driver};
+use super::{BackendTarget, Input, State};
 use crate::backend_io::Target;
 use crate::config::{BackendAddress, Config, ConfigError};
 use crate::core::{BackendId, CoreConfig, KeyRule};
@@ -83,7 +83,22 @@ impl fmt::Display for ReloadReport {
     }
 }
 
-impl Driver {
+impl State {
+    /// Answers one administration request.
+    pub(super) fn admin(&mut self, now: Instant, msg: Input) {
+        match msg {
+            Input::Snapshot(reply) => {
+                let _ = reply.send(self.snapshot(now));
+            }
+            Input::Drain(name, drained, reply) => {
+                let _ = reply.send(self.drain(now, &name, drained));
+            }
+            Input::Reconfigure(new, reply) => {
+                let _ = reply.send(self.reconfigure(now, *new));
+            }
+        }
+    }
+
     pub(super) fn snapshot(&self, now: Instant) -> Snapshot {
         let name = |b: &BackendId| self.name(*b).to_owned();
         let backends = (0..self.core.config().backends.len())

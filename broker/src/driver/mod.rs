@@ -1,51 +1,52 @@
-//! The tokio driver of the [`Core`]: one task owns the core, feeds it the
-//! inputs that connection tasks send to its inbox, hands its transmits to
-//! the connections' writers, acts on its events (connect, close, log) and
-//! sleeps until its next deadline.
+//! The tokio driver of the [`Core`]: the core sits behind a mutex in a
+//! [`Hub`] shared by every connection task, and each task drives it
+//! itself: a client's task reads call records and hands them to the core,
+//! a backend connection's task hands it reply records, and each then
+//! performs the outputs it got ([`Hub::step`]):
 //!
-//! The channels are unbounded, but what is in them is bounded elsewhere:
-//! a client's reader holds one of `max_in_flight_per_client` permits per
-//! call until its reply is written, so a client's inbox messages and
-//! replies are bounded by that limit; calls to a backend are bounded by
-//! the calls the clients may have outstanding; replies from a backend by
-//! the calls sent to it.
+//! * a call for a backend goes into that connection's [`Outbox`] and is
+//!   written by the connection's task, once per round of the runtime for
+//!   everything queued by then (one vectored write for many calls);
+//! * a reply for a client is written at once by the task that has it (no
+//!   wake-up of the client's task), unless the socket would block: then
+//!   the client's task waits for it and writes the rest.
+//!
+//! So a forwarded call costs two task wake-ups (the client's socket is
+//! readable, the backend's socket is readable) and no channel traffic.
+//! The mutex is held only for the synchronous step (never across an
+//! `.await`) and the sockets are written after it is released.
+//!
+//! One more task, [`run`], owns the core's timers (it sleeps until the
+//! core's next deadline and is woken only when an earlier one appears)
+//! and the administration requests (snapshot, drain, reload).
+//!
+//! Memory stays bounded: a client's task reads no further call while
+//! `max_in_flight_per_client` of its calls are unanswered (a reply counts
+//! as answered once written in full), calls queued to a backend are
+//! bounded by the calls the clients may have outstanding, and replies by
+//! the calls sent.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use bytes::Bytes;
-use rpc_runtime::record::RecordCodecBuilder;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::AbortHandle;
 
 use crate::backend_io::{self, Target};
 use crate::config::BackendAddress;
-use crate::core::{ClientId, ConnId, Core, Destination, Event, Transmit};
+use crate::core::{ClientId, ConnId, Core, Destination, Event, HandleMap, Transmit};
 use crate::metrics::{Metrics, Recorder};
+use crate::outbox::Outbox;
 use crate::status::Snapshot;
 
 mod admin;
 
 pub(crate) use admin::{route_keys, NewConfig, ReloadReport};
 
-/// What connection tasks tell the core task.
+/// What the administration (the admin protocol, the metrics endpoint,
+/// SIGHUP) asks of the driver task.
 #[derive(Debug)]
 pub(crate) enum Input {
-    /// A client connected; send its writer, get its id back.
-    NewClient(mpsc::UnboundedSender<Transmit>, oneshot::Sender<ClientId>),
-    /// A call record from a client.
-    ClientCall(ClientId, Bytes),
-    /// A client connection ended.
-    ClientClosed(ClientId),
-    /// A backend connection is up; here is its writer.
-    BackendConnected(ConnId, mpsc::UnboundedSender<Transmit>),
-    /// A backend connection could not be made.
-    BackendFailed(ConnId),
-    /// A reply record from a backend.
-    BackendReply(ConnId, Bytes),
-    /// A backend connection ended.
-    BackendClosed(ConnId),
     /// The admin protocol or the metrics endpoint wants a snapshot.
     Snapshot(oneshot::Sender<Snapshot>),
     /// Drain (true) or undrain (false) the backend of this name; the
@@ -64,219 +65,202 @@ pub(crate) struct BackendTarget {
     pub(crate) target: Target,
 }
 
-/// The core task's state besides the core.
-pub(crate) struct Driver {
-    core: Core,
+/// Records to write once the hub's lock is released: where, and what.
+pub(crate) type Deliveries = Vec<(Arc<Outbox>, Transmit)>;
+
+/// The core and everything the connection tasks share.
+#[derive(Debug)]
+pub(crate) struct Hub {
+    state: Mutex<State>,
+    /// Wakes the driver task: the core has an earlier deadline.
+    timer: Notify,
+    metrics: Arc<Metrics>,
+    /// Largest record read, bytes.
+    pub(crate) max_record: usize,
+    /// Calls a client may have unanswered before its reading pauses.
+    pub(crate) max_in_flight: usize,
+}
+
+/// What the hub's lock guards.
+pub(crate) struct State {
+    pub(crate) core: Core,
     /// Indexed by [`BackendId`](crate::core::BackendId).
     targets: Vec<BackendTarget>,
     /// Program and versions of each route, in route order.
     route_keys: Vec<(u32, Vec<u32>)>,
-    metrics: Arc<Metrics>,
     recorder: Recorder,
     reloads: u32,
-    codec: RecordCodecBuilder,
-    inbox: mpsc::UnboundedSender<Input>,
-    clients: HashMap<ClientId, mpsc::UnboundedSender<Transmit>>,
-    conns: HashMap<ConnId, mpsc::UnboundedSender<Transmit>>,
-    connecting: HashMap<ConnId, tokio::task::AbortHandle>,
-    tasks: JoinSet<()>,
+    pub(crate) clients: HandleMap<ClientId, Arc<Outbox>>,
+    pub(crate) conns: HandleMap<ConnId, Arc<Outbox>>,
+    /// The task of each backend connection (connecting or connected).
+    pub(crate) tasks: HandleMap<ConnId, AbortHandle>,
+    /// The deadline the driver task sleeps until.
+    armed: Option<Instant>,
+    /// The broker is shutting down: no new backend connections.
+    stopped: bool,
 }
 
-impl std::fmt::Debug for Driver {
+impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver")
+        f.debug_struct("State")
             .field("clients", &self.clients.len())
             .field("conns", &self.conns.len())
             .finish_non_exhaustive()
     }
 }
 
-impl Driver {
+impl State {
+    fn name(&self, b: crate::core::BackendId) -> &str {
+        self.targets.get(b.0).map_or("?", |t| &*t.name)
+    }
+}
+
+impl Hub {
+    /// A hub around `core` (which records every answered call for the
+    /// metrics from now on).
     pub(crate) fn new(
         mut core: Core,
         targets: Vec<BackendTarget>,
         route_keys: Vec<(u32, Vec<u32>)>,
         metrics: Arc<Metrics>,
-        codec: RecordCodecBuilder,
-        inbox: mpsc::UnboundedSender<Input>,
-    ) -> Driver {
+        max_record: usize,
+        max_in_flight: usize,
+    ) -> Arc<Hub> {
         core.record_calls(true);
-        Driver {
-            core,
-            targets,
-            route_keys,
+        Arc::new(Hub {
+            state: Mutex::new(State {
+                core,
+                targets,
+                route_keys,
+                recorder: Recorder::default(),
+                reloads: 0,
+                clients: HandleMap::default(),
+                conns: HandleMap::default(),
+                tasks: HandleMap::default(),
+                armed: None,
+                stopped: false,
+            }),
+            timer: Notify::new(),
             metrics,
-            recorder: Recorder::default(),
-            reloads: 0,
-            codec,
-            inbox,
-            clients: HashMap::new(),
-            conns: HashMap::new(),
-            connecting: HashMap::new(),
-            tasks: JoinSet::new(),
-        }
+            max_record,
+            max_in_flight: max_in_flight.max(1),
+        })
     }
 
-    /// Runs until the inbox closes (every sender gone) or the task is
-    /// aborted.
-    pub(crate) async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<Input>) {
-        self.flush();
-        // One timer, moved only when the core's next deadline changes (most
-        // inputs leave it where it is).
-        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
-        tokio::pin!(sleep);
-        let mut armed: Option<Instant> = None;
-        loop {
-            let deadline = self.core.poll_timeout();
-            if deadline != armed {
-                if let Some(d) = deadline {
-                    sleep.as_mut().reset(tokio::time::Instant::from_std(d));
-                }
-                armed = deadline;
-            }
-            tokio::select! {
-                msg = inbox.recv() => {
-                    let Some(msg) = msg else { break };
-                    self.input(msg);
-                    // Take what else is waiting before flushing.
-                    for _ in 0..64 {
-                        match inbox.try_recv() {
-                            Ok(msg) => self.input(msg),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                () = &mut sleep, if armed.is_some() => {
-                    armed = None;
-                    self.core.handle_timeout(Instant::now());
-                }
-                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
-            }
-            self.flush();
-        }
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn input(&mut self, msg: Input) {
+    /// Runs `f` on the state (an input to the core, at the current time)
+    /// under the lock, takes the core's outputs (events acted on, call
+    /// records counted, the timer re-armed if need be), releases the lock
+    /// and writes the records. `out` is scratch space, left empty.
+    pub(crate) fn step<R>(
+        self: &Arc<Self>,
+        out: &mut Deliveries,
+        f: impl FnOnce(&mut State, Instant) -> R,
+    ) -> R {
         let now = Instant::now();
-        match msg {
-            Input::NewClient(tx, reply) => {
-                let id = self.core.add_client();
-                self.clients.insert(id, tx);
-                if reply.send(id).is_err() {
-                    self.clients.remove(&id);
-                    self.core.handle_client_closed(now, id);
-                }
-            }
-            Input::ClientCall(id, record) => self.core.handle_client_call(now, id, record),
-            Input::ClientClosed(id) => {
-                self.clients.remove(&id);
-                self.core.handle_client_closed(now, id);
-            }
-            Input::BackendConnected(conn, tx) => {
-                self.connecting.remove(&conn);
-                self.conns.insert(conn, tx);
-                self.core.handle_backend_connected(now, conn);
-            }
-            Input::BackendFailed(conn) => {
-                self.connecting.remove(&conn);
-                self.core.handle_backend_failed(now, conn);
-            }
-            Input::BackendReply(conn, record) => self.core.handle_backend_reply(now, conn, record),
-            Input::BackendClosed(conn) => {
-                self.connecting.remove(&conn);
-                self.conns.remove(&conn);
-                self.core.handle_backend_closed(now, conn);
-            }
-            Input::Snapshot(reply) => {
-                let _ = reply.send(self.snapshot(now));
-            }
-            Input::Drain(name, drained, reply) => {
-                let _ = reply.send(self.drain(now, &name, drained));
-            }
-            Input::Reconfigure(new, reply) => {
-                let _ = reply.send(self.reconfigure(now, *new));
+        let r = {
+            let mut st = self.lock();
+            let r = f(&mut st, now);
+            self.collect(&mut st, out);
+            r
+        };
+        for (outbox, t) in out.drain(..) {
+            match t.destination {
+                Destination::Backend(_) => outbox.send_later(t),
+                Destination::Client(_) => outbox.send_now(t),
             }
         }
+        r
     }
 
-    fn flush(&mut self) {
-        while let Some(t) = self.core.poll_transmit() {
-            let tx = match t.destination {
-                Destination::Client(id) => self.clients.get(&id),
-                Destination::Backend(conn) => self.conns.get(&conn),
+    fn collect(self: &Arc<Self>, st: &mut State, out: &mut Deliveries) {
+        while let Some(t) = st.core.poll_transmit() {
+            let outbox = match t.destination {
+                Destination::Client(id) => st.clients.get(&id),
+                Destination::Backend(conn) => st.conns.get(&conn),
             };
-            // A writer that is gone has reported (or will report) its end.
-            if let Some(tx) = tx {
-                let _ = tx.send(t);
+            // A connection that is gone has reported (or will report) its end.
+            if let Some(o) = outbox {
+                out.push((Arc::clone(o), t));
             }
         }
-        while let Some(e) = self.core.poll_event() {
-            self.event(e);
+        while let Some(e) = st.core.poll_event() {
+            self.event(st, e);
         }
-        while let Some(done) = self.core.poll_call_done() {
-            let targets = &self.targets;
-            self.recorder.record(&self.metrics, &done, |b| {
+        let State {
+            core,
+            recorder,
+            targets,
+            ..
+        } = st;
+        while let Some(done) = core.poll_call_done() {
+            recorder.record(&self.metrics, &done, |b| {
                 targets.get(b.0).map_or("?", |t| &*t.name)
             });
         }
+        if let Some(next) = st.core.poll_timeout() {
+            if st.armed.map_or(true, |a| next < a) {
+                st.armed = Some(next);
+                self.timer.notify_one();
+            }
+        }
     }
 
-    fn name(&self, b: crate::core::BackendId) -> &str {
-        self.targets.get(b.0).map_or("?", |t| &*t.name)
-    }
-
-    fn event(&mut self, e: Event) {
+    fn event(self: &Arc<Self>, st: &mut State, e: Event) {
         match e {
             Event::Connect { backend, conn } => {
-                let Some(BackendTarget { name, target, .. }) = self.targets.get(backend.0).cloned()
+                if st.stopped {
+                    return;
+                }
+                let Some(BackendTarget { name, target, .. }) = st.targets.get(backend.0).cloned()
                 else {
                     return;
                 };
                 tracing::debug!(backend = %name, conn = conn.get(), "connecting to backend");
-                let h = self.tasks.spawn(backend_io::run(
-                    conn,
-                    target,
-                    self.codec,
-                    self.inbox.clone(),
-                    name,
-                ));
-                self.connecting.insert(conn, h);
+                let task = tokio::spawn(backend_io::run(Arc::clone(self), conn, target, name));
+                st.tasks.insert(conn, task.abort_handle());
             }
             Event::CloseBackend { conn } => {
-                // Dropping the writer ends the connection task.
-                self.conns.remove(&conn);
-                if let Some(h) = self.connecting.remove(&conn) {
+                if let Some(o) = st.conns.remove(&conn) {
+                    o.close();
+                }
+                if let Some(h) = st.tasks.remove(&conn) {
                     h.abort();
                 }
             }
             Event::CloseClient { client, reason } => {
                 tracing::warn!(client = client.get(), reason = %reason, "closing client connection: not an RPC call stream");
-                self.clients.remove(&client);
+                if let Some(o) = st.clients.remove(&client) {
+                    o.close();
+                }
             }
             Event::BackendUp { backend } => {
-                tracing::info!(backend = self.name(backend), "connected to backend");
+                tracing::info!(backend = st.name(backend), "connected to backend");
             }
             Event::BackendDown {
                 backend,
                 failures,
                 retry_in_ms,
             } => {
-                self.metrics.reconnect(self.name(backend));
+                self.metrics.reconnect(st.name(backend));
                 tracing::warn!(
-                    backend = self.name(backend),
+                    backend = st.name(backend),
                     failures,
                     retry_in_ms,
                     "backend connection down"
                 );
             }
             Event::Ejected { backend, failures } => {
-                tracing::warn!(backend = self.name(backend), failures, "backend ejected");
+                tracing::warn!(backend = st.name(backend), failures, "backend ejected");
             }
             Event::Readmitted { backend } => {
-                tracing::info!(backend = self.name(backend), "backend readmitted");
+                tracing::info!(backend = st.name(backend), "backend readmitted");
             }
             Event::RestartIntensityExceeded { backend } => tracing::warn!(
-                backend = self.name(backend),
+                backend = st.name(backend),
                 "backend restarts too often: holding off"
             ),
             Event::CallFailed {
@@ -294,12 +278,70 @@ impl Driver {
                 "answering SYSTEM_ERR"
             ),
             Event::LateReply { backend, xid } => {
-                tracing::debug!(backend = self.name(backend), xid, "late reply dropped");
+                tracing::debug!(backend = st.name(backend), xid, "late reply dropped");
             }
             Event::BackendProtocolError { backend } => tracing::warn!(
-                backend = self.name(backend),
+                backend = st.name(backend),
                 "backend sent something that is not a reply: reconnecting"
             ),
+        }
+    }
+
+    /// Shuts the connections down (the broker stops): backend tasks are
+    /// aborted, client and backend outboxes closed.
+    fn stop(&self) {
+        let mut st = self.lock();
+        st.stopped = true;
+        for (_, h) in st.tasks.drain() {
+            h.abort();
+        }
+        for (_, o) in st.conns.drain() {
+            o.close();
+        }
+        for (_, o) in st.clients.drain() {
+            o.close();
+        }
+    }
+}
+
+/// Stops the hub when the driver task ends (or is aborted).
+struct StopOnDrop(Arc<Hub>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// The driver task: starts the backend connections, then fires the
+/// core's deadlines and answers the administration until the inbox
+/// closes (every sender gone) or the task is aborted; then stops every
+/// connection.
+pub(crate) async fn run(hub: Arc<Hub>, mut inbox: mpsc::UnboundedReceiver<Input>) {
+    let _stop = StopOnDrop(Arc::clone(&hub));
+    let mut out = Deliveries::new();
+    // The core asked for its backend connections when it was made.
+    hub.step(&mut out, |_, _| ());
+    let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+    tokio::pin!(sleep);
+    loop {
+        let deadline = {
+            let mut st = hub.lock();
+            st.armed = st.core.poll_timeout();
+            st.armed
+        };
+        if let Some(d) = deadline {
+            sleep.as_mut().reset(tokio::time::Instant::from_std(d));
+        }
+        tokio::select! {
+            () = hub.timer.notified() => {}
+            () = &mut sleep, if deadline.is_some() => {
+                hub.step(&mut out, |st, now| st.core.handle_timeout(now));
+            }
+            msg = inbox.recv() => {
+                let Some(msg) = msg else { break };
+                hub.step(&mut out, |st, now| st.admin(now, msg));
+            }
         }
     }
 }

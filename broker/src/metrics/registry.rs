@@ -2,7 +2,6 @@
 //! driver's cached handles that update them per call without building
 //! label sets.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -12,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::core::{BackendId, CallDone, CallStatus, CoreStats};
+use crate::core::{BackendId, CallDone, CallStatus, CoreStats, HandleMap};
 use crate::status::Snapshot;
 
 /// Labels of `broker_calls_total`.
@@ -245,8 +244,8 @@ impl Metrics {
 #[derive(Default)]
 pub(crate) struct Recorder {
     /// Keyed by program (`None`: not routed), backend and status.
-    counters: HashMap<(Option<u32>, Option<BackendId>, CallStatus), Counter>,
-    histograms: HashMap<(u32, Option<BackendId>), Histogram>,
+    counters: HandleMap<(Option<u32>, Option<BackendId>, CallStatus), Counter>,
+    histograms: HandleMap<(u32, Option<BackendId>), Histogram>,
 }
 
 impl std::fmt::Debug for Recorder {

@@ -51,7 +51,9 @@ fn main() -> ExitCode {
         max_objects: cli.max_objects,
         ..StoreLimits::default()
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Current-thread when the process may use one CPU (pinned), one
+    // worker per CPU otherwise.
+    let runtime = match rpc_runtime::runtime::for_available_cpus() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("datastore-server: cannot start the async runtime: {e}");

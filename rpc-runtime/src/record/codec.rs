@@ -142,6 +142,19 @@ impl RecordCodec {
         !self.partial.is_empty() || matches!(self.state, DecodeState::Fragment { .. })
     }
 
+    /// The length in bytes of the fragment being read, once its header
+    /// has been decoded and until its body is complete; `None` between
+    /// fragments. The decoder itself reserves room gradually (a header
+    /// alone never allocates what it announces); a reader that trusts its
+    /// peer can reserve room for the whole fragment at once with this
+    /// (still within [`RecordCodecBuilder::max_record_bytes`]).
+    pub fn fragment_len(&self) -> Option<usize> {
+        match self.state {
+            DecodeState::Fragment { len, .. } => Some(len),
+            DecodeState::Header => None,
+        }
+    }
+
     fn too_large(&self, size_bytes: u64) -> RecordError {
         RecordError::RecordTooLarge {
             size_bytes,

@@ -1,0 +1,309 @@
+//! [`Outbox`]: a connection's outgoing records, written by whichever task
+//! produces them when the socket takes them at once, and by the
+//! connection's own task when it does not (or when writes are batched).
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::Notify;
+
+use crate::core::Transmit;
+use crate::socket::WriteHalf;
+use crate::wire::Frame;
+
+/// Frames given to one vectored write at most (two slices each).
+const MAX_FRAMES_PER_WRITE: usize = 64;
+
+/// Records queued with [`Outbox::send_later`] that are written at once
+/// instead of waiting for the owner.
+const SEND_LATER_BATCH: usize = 16;
+
+/// Queues this short or shorter are written from a small slice array.
+const SMALL_WRITE_FRAMES: usize = 4;
+
+/// A connection's write half and the records waiting for it.
+///
+/// Two ways in: [`Outbox::send_now`] writes at once when nothing is
+/// queued (a reply to a client: no wake-up of the client's task at all);
+/// [`Outbox::send_later`] queues and wakes the owner task once, so that
+/// every call produced in one round of the runtime goes out in one
+/// vectored write (calls to a shared backend connection). When the
+/// socket would block, the owner waits for it to become writable and
+/// writes the rest ([`Outbox::flush`]).
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    io: WriteHalf,
+    queue: Mutex<Queue>,
+    /// Wakes the task that owns the connection.
+    owner: Notify,
+    /// Counted by the reader: calls read and not yet answered on the
+    /// socket (clients only).
+    unanswered: AtomicUsize,
+    /// Wake the owner when `unanswered` drops from this value.
+    max_unanswered: usize,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    frames: VecDeque<Frame>,
+    /// Bytes of the front frame already written.
+    offset: usize,
+    /// The last write would have blocked: the owner waits for writability.
+    blocked: bool,
+    /// The owner has been asked to flush.
+    flush_asked: bool,
+    /// Writing failed, or the connection is to close: nothing more is
+    /// written and the owner ends.
+    closed: bool,
+}
+
+/// Where an [`Outbox`] stands, for its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutboxState {
+    /// Nothing waits for the socket.
+    Idle,
+    /// Records wait for the socket to become writable.
+    Blocked,
+    /// Closed (write failure or asked to close).
+    Closed,
+}
+
+impl Outbox {
+    /// An outbox for `io`; for a client, `max_unanswered` is its limit on
+    /// calls in flight (`usize::MAX` for a backend).
+    pub(crate) fn new(io: WriteHalf, max_unanswered: usize) -> Outbox {
+        Outbox {
+            io,
+            queue: Mutex::new(Queue::default()),
+            owner: Notify::new(),
+            unanswered: AtomicUsize::new(0),
+            max_unanswered,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `t` and writes what the socket takes now (only when nothing
+    /// was queued before it: otherwise the owner is already on it).
+    pub(crate) fn send_now(&self, t: Transmit) {
+        let mut q = self.lock();
+        if q.closed {
+            return;
+        }
+        let idle = q.frames.is_empty();
+        Frame::push_transmit(&mut q.frames, t);
+        if idle {
+            self.write_queued(&mut q, true);
+        }
+    }
+
+    /// Queues `t` for the owner to write with whatever else is queued by
+    /// then (one wake-up per batch).
+    pub(crate) fn send_later(&self, t: Transmit) {
+        let mut q = self.lock();
+        if q.closed {
+            return;
+        }
+        Frame::push_transmit(&mut q.frames, t);
+        if q.blocked {
+            return;
+        }
+        if q.frames.len() >= SEND_LATER_BATCH {
+            // Enough for one write: do not hold them back any longer (the
+            // peer starts on them while more are read).
+            self.write_queued(&mut q, true);
+        } else if !q.flush_asked {
+            q.flush_asked = true;
+            self.owner.notify_one();
+        }
+    }
+
+    /// Writes what is queued (owner side: after a wake-up, or once the
+    /// socket is writable again). Returns the state after.
+    pub(crate) fn flush(&self) -> OutboxState {
+        let mut q = self.lock();
+        q.flush_asked = false;
+        q.blocked = false;
+        if !q.closed && !q.frames.is_empty() {
+            self.write_queued(&mut q, false);
+        }
+        Self::state_of(&q)
+    }
+
+    /// Where the outbox stands.
+    pub(crate) fn state(&self) -> OutboxState {
+        Self::state_of(&self.lock())
+    }
+
+    fn state_of(q: &Queue) -> OutboxState {
+        if q.closed {
+            OutboxState::Closed
+        } else if q.blocked {
+            OutboxState::Blocked
+        } else {
+            OutboxState::Idle
+        }
+    }
+
+    /// Stops writing and wakes the owner, which ends the connection.
+    pub(crate) fn close(&self) {
+        let mut q = self.lock();
+        q.closed = true;
+        q.frames.clear();
+        drop(q);
+        self.owner.notify_one();
+    }
+
+    /// Waits until the owner is asked to do something: flush, close, or
+    /// look again at the calls in flight. Cancel-safe.
+    async fn wake(&self) {
+        self.owner.notified().await;
+    }
+
+    /// Waits until the socket may take more. Cancel-safe.
+    async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await
+    }
+
+    /// The owning task's write duty: waits until it is asked to write
+    /// (a full queue, or frames left behind) or, when `state` is
+    /// [`OutboxState::Blocked`], until the socket takes more, then writes
+    /// what is queued. Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// The socket's error while waiting for it to become writable.
+    pub(crate) async fn serve_writes(&self, state: OutboxState) -> io::Result<()> {
+        tokio::select! {
+            biased;
+            () = self.wake() => {}
+            r = self.writable(), if state == OutboxState::Blocked => r?,
+        }
+        self.flush();
+        Ok(())
+    }
+
+    /// A call was read from the client: one more reply to write.
+    pub(crate) fn call_read(&self) {
+        self.unanswered.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Calls read whose replies are not yet written in full.
+    pub(crate) fn unanswered(&self) -> usize {
+        self.unanswered.load(Ordering::Acquire)
+    }
+
+    /// Writes queued frames until the queue is empty, the socket would
+    /// block (the owner is woken to wait for it, unless `wake_owner` is
+    /// false: the owner itself is writing and sees the state) or writing
+    /// fails (the outbox closes and the owner is woken).
+    fn write_queued(&self, q: &mut Queue, wake_owner: bool) {
+        loop {
+            // Most writes carry one record (a reply) or a few (a batch of
+            // calls): a small array then, a large one only for long queues.
+            let result = if q.frames.len() <= SMALL_WRITE_FRAMES {
+                let mut slices = [IoSlice::new(&[]); 2 * SMALL_WRITE_FRAMES];
+                let n = Self::gather(q, &mut slices);
+                self.io.try_write_vectored(slices.get(..n).unwrap_or(&[]))
+            } else {
+                let mut slices = [IoSlice::new(&[]); 2 * MAX_FRAMES_PER_WRITE];
+                let n = Self::gather(q, &mut slices);
+                self.io.try_write_vectored(slices.get(..n).unwrap_or(&[]))
+            };
+            match result {
+                Ok(0) => {
+                    q.closed = true;
+                    q.frames.clear();
+                    self.owner.notify_one();
+                    return;
+                }
+                Ok(written) => {
+                    let done = Self::advance(q, written);
+                    if done > 0 && self.max_unanswered != usize::MAX {
+                        self.answered(done);
+                    }
+                    if q.frames.is_empty() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !q.blocked {
+                        q.blocked = true;
+                        if wake_owner {
+                            self.owner.notify_one();
+                        }
+                    }
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "write failed");
+                    q.closed = true;
+                    q.frames.clear();
+                    self.owner.notify_one();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Fills `slices` with the unwritten bytes of the queue's first
+    /// frames; how many slices.
+    fn gather<'a>(q: &'a Queue, slices: &mut [IoSlice<'a>]) -> usize {
+        let mut n = 0;
+        let mut skip = q.offset;
+        for f in &q.frames {
+            for part in [f.head(), &f.body[..]] {
+                if skip >= part.len() {
+                    skip -= part.len();
+                    continue;
+                }
+                let Some(slot) = slices.get_mut(n) else {
+                    return n;
+                };
+                *slot = IoSlice::new(part.get(skip..).unwrap_or(&[]));
+                skip = 0;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// `n` replies are written: wake the owner if its reading paused on
+    /// the limit.
+    fn answered(&self, n: usize) {
+        let before = self
+            .unanswered
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                Some(u.saturating_sub(n))
+            })
+            .unwrap_or_else(|u| u);
+        if before >= self.max_unanswered {
+            self.owner.notify_one();
+        }
+    }
+
+    /// Drops `written` bytes from the front of the queue; the number of
+    /// whole records written.
+    fn advance(q: &mut Queue, mut written: usize) -> usize {
+        let mut records = 0;
+        while let Some(f) = q.frames.front() {
+            let left = f.len() - q.offset;
+            if written < left {
+                q.offset += written;
+                break;
+            }
+            written -= left;
+            q.offset = 0;
+            if f.ends_record {
+                records += 1;
+            }
+            q.frames.pop_front();
+        }
+        records
+    }
+}

@@ -7,10 +7,8 @@ use std::io;
 use std::sync::Arc;
 use std::task::Poll;
 
-use futures::StreamExt;
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
-use tokio_util::codec::FramedRead;
 
 use super::in_flight::{Closed, InFlight};
 use super::outgoing::Outgoing;
@@ -18,7 +16,7 @@ use super::split::SplitStream;
 use super::writer::{CallWriter, SharedWriter};
 use super::TaskParts;
 use crate::message::peek_xid;
-use crate::record::RecordCodecBuilder;
+use crate::record::{RecordCodecBuilder, RecordReader};
 
 /// How one connection ended.
 pub(super) enum End {
@@ -61,10 +59,10 @@ pub(super) async fn run_once<S: SplitStream>(
 ) -> End {
     let (r, w) = io.split();
     writer.attach(CallWriter::new(w, codec.fragment_limit()));
-    let reader = FramedRead::new(r, codec.new_codec());
+    let reader = RecordReader::new(codec.new_codec());
     let end = tokio::select! {
         biased;
-        reason = read_replies(reader, in_flight) => End::Lost(reason),
+        reason = read_replies(r, reader, in_flight) => End::Lost(reason),
         end = write_calls(writer, outgoing, in_flight) => end,
     };
     drop(writer.detach());
@@ -74,12 +72,12 @@ pub(super) async fn run_once<S: SplitStream>(
     end
 }
 
-async fn read_replies<R: AsyncRead>(
-    reader: FramedRead<R, crate::record::RecordCodec>,
+async fn read_replies<R: AsyncRead + Unpin>(
+    mut io: R,
+    mut reader: RecordReader,
     in_flight: &InFlight,
 ) -> Closed {
-    futures::pin_mut!(reader);
-    while let Some(next) = reader.next().await {
+    while let Some(next) = reader.next_record(&mut io).await {
         let record = match next {
             Ok(record) => record,
             Err(e) => {

@@ -24,6 +24,7 @@
 mod chunks;
 mod codec;
 mod error;
+mod reader;
 mod writer;
 
 pub(crate) use chunks::ChunkQueue;
@@ -32,4 +33,5 @@ pub use codec::{
     MAX_FRAGMENT_BYTES,
 };
 pub use error::RecordError;
+pub(crate) use reader::RecordReader;
 pub(crate) use writer::RecordQueue;

@@ -15,21 +15,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
-use tokio_util::codec::Decoder;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tracing::Instrument;
 
 use super::call::{classify, Action, Reply};
 use super::context::PeerAddr;
 use super::ServerConfig;
-use crate::record::{RecordCodec, RecordQueue};
-
-/// Spare room ensured in the read buffer before each read, in bytes.
-const READ_CHUNK_BYTES: usize = 16 * 1024;
+use crate::record::{RecordQueue, RecordReader};
 
 /// Replies queued and not yet written beyond which no more calls are
 /// read until the peer takes some, in bytes (per connection).
@@ -58,8 +54,7 @@ struct Connection<IO> {
     config: Arc<ServerConfig>,
     io: Pin<Box<IO>>,
     peer: PeerAddr,
-    codec: RecordCodec,
-    read_buf: BytesMut,
+    reader: RecordReader,
     /// Replies waiting to be written.
     out: RecordQueue,
     /// Calls that did not finish in their first poll, each in its own
@@ -77,12 +72,11 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     fn new(config: Arc<ServerConfig>, io: IO, peer: PeerAddr, stop: CancellationToken) -> Self {
         let vectored = io.is_write_vectored();
         Connection {
-            codec: config.codec.new_codec(),
+            reader: RecordReader::new(config.codec.new_codec()),
             out: RecordQueue::new(&config.codec, vectored),
             idle: IdleTimer::new(config.idle_timeout),
             io: Box::pin(io),
             peer,
-            read_buf: BytesMut::new(),
             calls: JoinSet::new(),
             stop: Box::pin(stop.cancelled_owned()),
             reading: true,
@@ -143,52 +137,27 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     /// stopped only because of the limits (too many calls running or
     /// too many replies unwritten).
     fn read_calls(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
-        let mut active = false;
+        let read_before = self.reader.bytes_read();
         let result = loop {
             if self.calls.len() >= self.config.max_concurrent_calls
                 || self.out.queued_bytes() >= MAX_QUEUED_REPLY_BYTES
             {
                 break Ok(true);
             }
-            match self.codec.decode(&mut self.read_buf) {
-                Ok(Some(record)) => {
-                    active = true;
-                    self.answer(record, cx)?;
-                    continue;
-                }
-                Ok(None) => {}
-                Err(e) => {
+            match self.reader.poll_next_record(self.io.as_mut(), cx) {
+                Poll::Ready(Some(Ok(record))) => self.answer(record, cx)?,
+                Poll::Ready(Some(Err(e))) => {
                     tracing::warn!(peer = %self.peer, error = %e, "closing connection: bad record stream");
                     break Err(e.into());
                 }
-            }
-            if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK_BYTES / 4 {
-                self.read_buf.reserve(READ_CHUNK_BYTES);
-            }
-            match tokio_util::io::poll_read_buf(self.io.as_mut(), cx, &mut self.read_buf) {
-                Poll::Ready(Ok(0)) => {
+                Poll::Ready(None) => {
                     self.reading = false;
-                    if self.codec.in_record() || !self.read_buf.is_empty() {
-                        tracing::warn!(
-                            peer = %self.peer,
-                            "closing connection: bad record stream: stream ended inside a record"
-                        );
-                        break Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "stream ended inside a record",
-                        ));
-                    }
                     break Ok(false);
-                }
-                Poll::Ready(Ok(_)) => active = true,
-                Poll::Ready(Err(e)) => {
-                    tracing::warn!(peer = %self.peer, error = %e, "closing connection: read failed");
-                    break Err(e);
                 }
                 Poll::Pending => break Ok(false),
             }
         };
-        if active {
+        if self.reader.bytes_read() != read_before {
             self.idle.touch();
         }
         result
@@ -295,10 +264,10 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             self.idle.touch();
             return self.idle_expired(cx);
         }
-        if self.codec.in_record() || !self.read_buf.is_empty() {
+        if self.reader.in_record() {
             tracing::warn!(
                 peer = %self.peer,
-                buffered_bytes = self.read_buf.len(),
+                buffered_bytes = self.reader.buffered_bytes(),
                 "closing idle connection: it stopped in the middle of a record"
             );
         } else {

@@ -144,13 +144,16 @@ impl RecordReader {
     ///
     /// The read error.
     pub(crate) async fn fill(&mut self, io: &mut ReadHalf) -> io::Result<usize> {
-        if self.trusted {
-            if let Some(len) = self.codec.fragment_len() {
-                let missing = len.saturating_sub(self.buf.len());
-                self.buf.reserve(missing);
-            }
+        let fragment = self.codec.fragment_len();
+        if let (true, Some(len)) = (self.trusted, fragment) {
+            let missing = len.saturating_sub(self.buf.len());
+            self.buf.reserve(missing);
         }
-        if self.buf.capacity() - self.buf.len() < MIN_READ_BYTES {
+        // Inside a fragment the room is already reserved (above, or by the
+        // decoder): growing again would reallocate, and copy, a large
+        // fragment just before it completes. Only a full buffer grows.
+        let spare = self.buf.capacity() - self.buf.len();
+        if spare == 0 || (fragment.is_none() && spare < MIN_READ_BYTES) {
             self.buf.reserve(READ_CHUNK_BYTES);
         }
         io.read_buf(&mut self.buf).await

@@ -71,9 +71,7 @@ impl RecordReader {
             if self.eof {
                 return Poll::Ready(self.codec.decode_eof(&mut self.buf).transpose());
             }
-            if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM_BYTES {
-                self.buf.reserve(READ_CHUNK_BYTES);
-            }
+            self.make_room();
             let mut room = (&mut self.buf).limit(MAX_READ_BYTES);
             let n = match ready!(tokio_util::io::poll_read_buf(io.as_mut(), cx, &mut room)) {
                 Ok(n) => n,
@@ -81,6 +79,18 @@ impl RecordReader {
             };
             self.bytes_read += n as u64;
             self.eof = n == 0;
+        }
+    }
+
+    /// Grows the buffer before a read when it is (nearly) full. Inside a
+    /// fragment the decoder has already reserved room for it: growing
+    /// then would reallocate, and copy, a large fragment just before it
+    /// completes, so only a full buffer grows.
+    fn make_room(&mut self) {
+        let spare = self.buf.capacity() - self.buf.len();
+        let in_fragment = self.codec.fragment_len().is_some();
+        if spare == 0 || (!in_fragment && spare < MIN_READ_ROOM_BYTES) {
+            self.buf.reserve(READ_CHUNK_BYTES);
         }
     }
 
@@ -106,5 +116,84 @@ impl RecordReader {
     /// Bytes read from the stream so far.
     pub(crate) fn bytes_read(&self) -> u64 {
         self.bytes_read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    use super::*;
+    use crate::record::LAST_FRAGMENT_BIT;
+
+    /// Hands out `wire` at most `per_read` bytes at a time, every other
+    /// poll (so each read is a poll of its own).
+    struct Trickle {
+        wire: Vec<u8>,
+        at: usize,
+        per_read: usize,
+        ready: bool,
+    }
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            self.ready = !self.ready;
+            if !self.ready {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let n = self
+                .per_read
+                .min(buf.remaining())
+                .min(self.wire.len() - self.at);
+            let at = self.at;
+            buf.put_slice(&self.wire[at..at + n]);
+            self.at += n;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_record_is_read_into_one_buffer_without_growing_at_its_end() {
+        let len = 1 << 20;
+        let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut wire = (LAST_FRAGMENT_BIT | len as u32).to_be_bytes().to_vec();
+        wire.extend_from_slice(&body);
+        for per_read in [1000, 4093, 65536] {
+            let mut io = Trickle {
+                wire: wire.clone(),
+                at: 0,
+                per_read,
+                ready: false,
+            };
+            let mut reader = RecordReader::new(RecordCodec::new());
+            let mut buffers = Vec::new();
+            let record = std::future::poll_fn(|cx| {
+                let polled = reader.poll_next_record(Pin::new(&mut io), cx);
+                buffers.push(reader.buf.as_ptr() as usize);
+                polled
+            })
+            .await;
+            assert_eq!(record.unwrap().unwrap(), body, "{per_read} per read");
+            // The buffers seen: none yet, the first small one, the 64 KiB
+            // the decoder reserves at the header, and the whole fragment's
+            // once 64 KiB of it arrived; no reallocation (and copy of the
+            // record) just before its end.
+            buffers.dedup();
+            assert!(
+                buffers.len() <= 4,
+                "{per_read} per read: {} buffers",
+                buffers.len()
+            );
+            assert!(reader.next_record(&mut io).await.is_none());
+        }
     }
 }

@@ -121,6 +121,8 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     /// Queues the replies of spawned calls that have finished.
     fn collect_finished_calls(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         while let Poll::Ready(Some(done)) = self.calls.poll_join_next(cx) {
+            // The idle time counts from the end of the last call.
+            self.idle.touch();
             match done {
                 Ok(Some(reply)) => self.queue(reply)?,
                 Ok(None) => {}

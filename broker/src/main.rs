@@ -203,15 +203,7 @@ fn print_summary(config: &Config) {
         return;
     };
     for (r, plan) in config.routes.iter().zip(&core.routes) {
-        let versions = if r.versions.is_empty() {
-            "*".to_owned()
-        } else {
-            r.versions
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
+        let versions = broker::admin::versions_label(&r.versions);
         let pool = plan
             .pool
             .iter()

@@ -8,6 +8,6 @@ mod render;
 mod serve;
 mod service;
 
-pub use render::{render_stats, render_status};
+pub use render::{render_stats, render_status, versions_label};
 pub(crate) use serve::serve;
 pub(crate) use service::{AdminService, ListenerInfo};

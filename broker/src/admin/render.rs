@@ -31,15 +31,7 @@ pub fn render_status(s: &BaStatusOk) -> String {
     }
     let _ = writeln!(out, "\nroutes:");
     for r in s.routes.iter() {
-        let versions = if r.versions.is_empty() {
-            "*".to_owned()
-        } else {
-            r.versions
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
+        let versions = versions_label(&r.versions);
         let pool = r
             .pool
             .iter()
@@ -124,4 +116,17 @@ pub fn render_stats(s: &BaStats) -> String {
         let _ = writeln!(out, "{name:14} {v:>12}  {what}");
     }
     out
+}
+
+/// A route's versions as shown to operators: `1,3`, or `*` for every
+/// version.
+pub fn versions_label(versions: &[u32]) -> String {
+    if versions.is_empty() {
+        return "*".to_owned();
+    }
+    versions
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -330,12 +330,23 @@ impl Core {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        match std::mem::replace(&mut call.state, CallState::Unassigned) {
-            CallState::Unassigned => {}
+        let state = std::mem::replace(&mut call.state, CallState::Unassigned);
+        if let Some(backend) = self.release_backend(id, state) {
+            self.pump(now, backend);
+        }
+    }
+
+    /// Undoes what call `id` holds on a backend in `state`: its place in
+    /// the backend's queue, or its attempt timer, its outstanding XID and
+    /// its in-flight slot. Returns the backend whose slot it freed.
+    fn release_backend(&mut self, id: CallId, state: CallState) -> Option<BackendId> {
+        match state {
+            CallState::Unassigned => None,
             CallState::Queued(b) => {
                 if let Some(s) = self.backends.get_mut(b.0) {
                     s.queue.retain(|q| *q != id);
                 }
+                None
             }
             CallState::Sent {
                 backend,
@@ -347,10 +358,9 @@ impl Core {
                 if let Some(at) = attempt_deadline {
                     self.timers.remove(at, Timer::Attempt(id));
                 }
-                if self.outstanding.remove(&(conn, xid)).is_some() {
-                    self.add_in_flight(backend, slot, -1);
-                    self.pump(now, backend);
-                }
+                self.outstanding.remove(&(conn, xid))?;
+                self.add_in_flight(backend, slot, -1);
+                Some(backend)
             }
         }
     }
@@ -359,28 +369,7 @@ impl Core {
     pub(super) fn finish(&mut self, id: CallId) -> Option<Call> {
         let call = self.calls.remove(&id)?;
         self.timers.remove(call.deadline, Timer::Call(id));
-        match call.state {
-            CallState::Unassigned => {}
-            CallState::Queued(b) => {
-                if let Some(s) = self.backends.get_mut(b.0) {
-                    s.queue.retain(|q| *q != id);
-                }
-            }
-            CallState::Sent {
-                backend,
-                slot,
-                conn,
-                xid,
-                attempt_deadline,
-            } => {
-                if let Some(at) = attempt_deadline {
-                    self.timers.remove(at, Timer::Attempt(id));
-                }
-                if self.outstanding.remove(&(conn, xid)).is_some() {
-                    self.add_in_flight(backend, slot, -1);
-                }
-            }
-        }
+        self.release_backend(id, call.state);
         if let Some(c) = self.clients.get_mut(&call.client) {
             c.calls.remove(&id);
         }

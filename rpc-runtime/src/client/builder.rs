@@ -11,9 +11,11 @@ use tokio::net::{TcpStream, ToSocketAddrs, UdpSocket, UnixStream};
 
 use super::header::CallAuth;
 use super::policy::{ReconnectPolicy, RetransmitPolicy};
+use super::reader::SharedReader;
 use super::split::{AnyStream, SplitStream};
+use super::task::Halves;
 use super::writer::SharedWriter;
-use super::{reconnect, task, udp, Client, ConnectionSettings, Transport};
+use super::{reconnect, task, udp, Client, ConnectionSettings, TaskParts, Transport};
 use crate::message::Credentials;
 use crate::record::{RecordCodecBuilder, MAX_FRAGMENT_BYTES};
 use crate::RpcError;
@@ -240,7 +242,7 @@ impl ClientBuilder {
         let socket = Arc::new(socket);
         let max = self.max_datagram_bytes;
         let settings = self.settings(Transport::Udp, max, Some(self.retransmit))?;
-        let (client, parts) = Client::new_connection(settings, Arc::clone(&socket) as _);
+        let (client, parts) = Client::new_connection(settings, Arc::clone(&socket) as _, None);
         tokio::spawn(udp::run(socket, max, parts));
         Ok(client)
     }
@@ -292,10 +294,8 @@ impl ClientBuilder {
     }
 
     fn start_stream<S: SplitStream>(self, io: S, transport: Transport) -> Result<Client, RpcError> {
-        let settings = self.settings(transport, self.codec.record_limit(), None)?;
-        let writer = Arc::new(SharedWriter::<S::Write>::new(self.queue_depth));
-        let (client, parts) = Client::new_connection(settings, Arc::clone(&writer) as _);
-        tokio::spawn(task::run(io, self.codec, writer, parts));
+        let (client, halves, parts) = self.stream_connection::<S>(transport)?;
+        tokio::spawn(task::run(io, self.codec, halves, parts));
         Ok(client)
     }
 
@@ -311,13 +311,29 @@ impl ClientBuilder {
         C: FnMut() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = io::Result<IO>> + Send + 'static,
     {
-        let settings = self.settings(transport, self.codec.record_limit(), None)?;
-        let writer = Arc::new(SharedWriter::<IO::Write>::new(self.queue_depth));
-        let (client, parts) = Client::new_connection(settings, Arc::clone(&writer) as _);
+        let (client, halves, parts) = self.stream_connection::<IO>(transport)?;
         tokio::spawn(reconnect::run(
-            io, connect, policy, self.codec, writer, parts,
+            io, connect, policy, self.codec, halves, parts,
         ));
         Ok(client)
+    }
+
+    /// The client and the shared halves of a stream connection.
+    fn stream_connection<S: SplitStream>(
+        &self,
+        transport: Transport,
+    ) -> Result<(Client, Halves<S>, TaskParts), RpcError> {
+        let settings = self.settings(transport, self.codec.record_limit(), None)?;
+        let halves = Halves::<S> {
+            writer: Arc::new(SharedWriter::new(self.queue_depth)),
+            reader: Arc::new(SharedReader::new()),
+        };
+        let (client, parts) = Client::new_connection(
+            settings,
+            Arc::clone(&halves.writer) as _,
+            Some(Arc::clone(&halves.reader) as _),
+        );
+        Ok((client, halves, parts))
     }
 }
 

@@ -11,6 +11,7 @@ use xdr_codec::{Encoder, XdrDecode, XdrEncode, BY_REFERENCE_MIN_BYTES};
 
 use super::in_flight::{Closed, InsertError, NoReply, Outcome, PendingCall, Registered};
 use super::outgoing::Outgoing;
+use super::reader::DirectRead;
 use super::reply::decode_reply;
 use super::writer::Sent;
 use super::{Client, RetransmitPolicy};
@@ -174,7 +175,11 @@ impl Client {
         let result = match self.conn.retransmit {
             None => {
                 self.send(record, alone, deadline).await?;
-                self.reply_of(guard.outcome().await)
+                let outcome = match (&self.conn.reader, alone) {
+                    (Some(reader), true) => Self::read_own_reply(reader.as_ref(), &guard).await,
+                    _ => guard.outcome().await,
+                };
+                self.reply_of(outcome)
             }
             Some(policy) => {
                 self.send(record.clone(), true, deadline).await?;
@@ -210,6 +215,20 @@ impl Client {
                 .await?
                 .map_err(|_| self.closed_error()),
         }
+    }
+
+    /// Waits for the outcome of a call that was alone in flight, reading
+    /// the socket itself meanwhile (see `reader`). When it stops reading
+    /// (done, or dropped), the connection task takes the socket back.
+    async fn read_own_reply(reader: &dyn DirectRead, call: &PendingCall) -> Option<Outcome> {
+        struct HandBack<'a>(&'a dyn DirectRead);
+        impl Drop for HandBack<'_> {
+            fn drop(&mut self) {
+                self.0.hand_back();
+            }
+        }
+        let _hand_back = HandBack(reader);
+        std::future::poll_fn(|cx| reader.poll_reply(cx, call)).await
     }
 
     /// Waits for the reply, sending `record` again (same XID) whenever an

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use std::task::{Context, Poll, Waker};
@@ -191,6 +191,7 @@ impl InFlight {
                 in_flight: Arc::clone(self),
                 xid,
                 id,
+                finished: AtomicBool::new(false),
             },
             alone,
         })
@@ -327,6 +328,8 @@ pub(crate) struct PendingCall {
     in_flight: Arc<InFlight>,
     xid: u32,
     id: u64,
+    /// The entry is gone already ([`PendingCall::finish`]).
+    finished: AtomicBool,
 }
 
 impl PendingCall {
@@ -358,14 +361,22 @@ impl PendingCall {
         }
     }
 
-    /// Waits for the call's outcome.
-    pub(crate) async fn outcome(&self) -> Option<Outcome> {
-        std::future::poll_fn(|cx| self.poll_outcome(cx)).await
+    /// The table this call is registered in.
+    pub(crate) fn in_flight(&self) -> &InFlight {
+        &self.in_flight
     }
-}
 
-impl Drop for PendingCall {
-    fn drop(&mut self) {
+    /// Ends the call with `reply`, which its caller read off the socket
+    /// itself, and frees its entry: the reply wins even if the watchdog
+    /// timed the call out a moment before.
+    pub(crate) fn finish(&self, reply: Bytes) -> Option<Outcome> {
+        self.remove_entry();
+        self.finished.store(true, Ordering::Relaxed);
+        Some(Ok(reply))
+    }
+
+    /// Removes this call's entry, if it is still this call's.
+    fn remove_entry(&self) {
         let mut state = self.in_flight.lock();
         if let Some(entry) = state.calls.get(&self.xid) {
             if entry.id == self.id {
@@ -375,6 +386,19 @@ impl Drop for PendingCall {
                     state.waiting = state.waiting.saturating_sub(1);
                 }
             }
+        }
+    }
+
+    /// Waits for the call's outcome.
+    pub(crate) async fn outcome(&self) -> Option<Outcome> {
+        std::future::poll_fn(|cx| self.poll_outcome(cx)).await
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        if !*self.finished.get_mut() {
+            self.remove_entry();
         }
     }
 }

@@ -5,9 +5,10 @@
 //! background task reads the socket; calls from any number of tasks go out
 //! with distinct XIDs and their replies are matched by XID in whatever
 //! order they arrive. A call that is alone in flight writes its record to
-//! the socket itself (on UDP every call does); concurrent calls are queued
-//! to the background task, which batches them into one write (see
-//! `writer`). Timeouts are enforced by one watchdog task per connection
+//! the socket itself (on UDP every call does) and, on a stream, reads its
+//! reply itself too (see `reader`), so a one-call-at-a-time caller never
+//! waits for the background task; concurrent calls are queued to the
+//! background task, which batches them into one write (see `writer`). Timeouts are enforced by one watchdog task per connection
 //! from the deadlines kept in the pending-call table (see `watchdog`),
 //! not by a timer per call.
 
@@ -17,6 +18,7 @@ mod header;
 mod in_flight;
 mod outgoing;
 mod policy;
+mod reader;
 mod reconnect;
 mod reply;
 mod split;
@@ -51,6 +53,7 @@ use crate::RpcError;
 use header::CallAuth;
 use in_flight::InFlight;
 use outgoing::Outgoing;
+use reader::DirectRead;
 use writer::DirectSend;
 
 /// A cheap, cloneable handle to one multiplexed ONC RPC connection (TCP,
@@ -94,6 +97,9 @@ struct Connection {
     outgoing: mpsc::Sender<Outgoing>,
     /// The socket, for callers that write their call themselves.
     direct: Arc<dyn DirectSend>,
+    /// The socket, for a caller alone in flight that reads its reply
+    /// itself (streams only).
+    reader: Option<Arc<dyn DirectRead>>,
     /// Fragments written are at most this long, in bytes.
     max_fragment_bytes: usize,
     in_flight: Arc<InFlight>,
@@ -214,10 +220,12 @@ impl Client {
     /// Creates the shared state of a new connection and the parts its
     /// background task needs (the caller spawns the task), and spawns its
     /// timeout watchdog. `direct` is the socket (or its writer slot)
-    /// callers may write to themselves.
+    /// callers may write to themselves, `reader` the reader slot a caller
+    /// alone in flight may read from.
     fn new_connection(
         settings: ConnectionSettings,
         direct: Arc<dyn DirectSend>,
+        reader: Option<Arc<dyn DirectRead>>,
     ) -> (Client, TaskParts) {
         let (outgoing, rx) = mpsc::channel(settings.queue_depth.max(1));
         let in_flight = Arc::new(InFlight::default());
@@ -229,6 +237,7 @@ impl Client {
                 transport: settings.transport,
                 outgoing,
                 direct,
+                reader,
                 max_fragment_bytes: settings.max_fragment_bytes,
                 in_flight: Arc::clone(&in_flight),
                 limit: Semaphore::new(permits),

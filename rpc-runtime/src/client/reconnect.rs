@@ -4,15 +4,13 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use super::in_flight::Closed;
 use super::policy::ReconnectPolicy;
 use super::split::SplitStream;
-use super::task::{client_gone, run_once, End};
-use super::writer::SharedWriter;
+use super::task::{client_gone, run_once, End, Halves};
 use super::TaskParts;
 use crate::record::RecordCodecBuilder;
 
@@ -24,7 +22,7 @@ pub(super) async fn run<IO, C, Fut>(
     mut connect: C,
     policy: ReconnectPolicy,
     codec: RecordCodecBuilder,
-    writer: Arc<SharedWriter<IO::Write>>,
+    halves: Halves<IO>,
     mut parts: TaskParts,
 ) where
     IO: SplitStream,
@@ -33,7 +31,7 @@ pub(super) async fn run<IO, C, Fut>(
 {
     let mut io = first;
     let reason = loop {
-        let end = run_once(io, &codec, &writer, &mut parts.outgoing, &parts.in_flight).await;
+        let end = run_once(io, &codec, &halves, &mut parts.outgoing, &parts.in_flight).await;
         let lost = match end {
             End::ClientGone => break client_gone(),
             End::Lost(reason) => reason,

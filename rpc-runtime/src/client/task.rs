@@ -1,22 +1,29 @@
 //! The background task of a stream (TCP, Unix or any other) connection:
-//! reads reply records and hands each to the call waiting for its XID,
-//! moves queued call records into the shared writer and finishes writes
-//! that callers started (see `writer`).
+//! reads reply records and hands each to the call waiting for its XID
+//! (unless a caller alone in flight is reading, see `reader`), moves
+//! queued call records into the shared writer and finishes writes that
+//! callers started (see `writer`).
 
 use std::io;
 use std::sync::Arc;
 use std::task::Poll;
 
-use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
 use super::in_flight::{Closed, InFlight};
 use super::outgoing::Outgoing;
+use super::reader::SharedReader;
 use super::split::SplitStream;
 use super::writer::{CallWriter, SharedWriter};
 use super::TaskParts;
-use crate::message::peek_xid;
 use crate::record::{RecordCodecBuilder, RecordReader};
+
+/// The shared halves of a stream connection: what callers write to and
+/// read from directly, and the connection task serves.
+pub(super) struct Halves<S: SplitStream> {
+    pub(super) writer: Arc<SharedWriter<S::Write>>,
+    pub(super) reader: Arc<SharedReader<S::Read>>,
+}
 
 /// How one connection ended.
 pub(super) enum End {
@@ -36,71 +43,45 @@ pub(super) fn client_gone() -> Closed {
 pub(super) async fn run<S: SplitStream>(
     io: S,
     codec: RecordCodecBuilder,
-    writer: Arc<SharedWriter<S::Write>>,
+    halves: Halves<S>,
     mut parts: TaskParts,
 ) {
-    let reason = match run_once(io, &codec, &writer, &mut parts.outgoing, &parts.in_flight).await {
+    let reason = match run_once(io, &codec, &halves, &mut parts.outgoing, &parts.in_flight).await {
         End::ClientGone => client_gone(),
         End::Lost(reason) => reason,
     };
     parts.in_flight.close(reason);
 }
 
-/// Serves one connection; the call queue and the writer slot outlive it
-/// (a reconnecting client hands them to the next connection). When it
-/// returns, the slot is empty again, so callers queue their calls until
-/// the next connection.
+/// Serves one connection; the call queue and the writer and reader slots
+/// outlive it (a reconnecting client hands them to the next connection).
+/// When it returns, the slots are empty again, so callers queue their
+/// calls until the next connection.
 pub(super) async fn run_once<S: SplitStream>(
     io: S,
     codec: &RecordCodecBuilder,
-    writer: &SharedWriter<S::Write>,
+    halves: &Halves<S>,
     outgoing: &mut mpsc::Receiver<Outgoing>,
     in_flight: &InFlight,
 ) -> End {
     let (r, w) = io.split();
-    writer.attach(CallWriter::new(w, codec.fragment_limit()));
-    let reader = RecordReader::new(codec.new_codec());
+    halves
+        .writer
+        .attach(CallWriter::new(w, codec.fragment_limit()));
+    halves
+        .reader
+        .attach(r, RecordReader::new(codec.new_codec()));
     let end = tokio::select! {
         biased;
-        reason = read_replies(r, reader, in_flight) => End::Lost(reason),
-        end = write_calls(writer, outgoing, in_flight) => end,
+        reason = std::future::poll_fn(|cx| halves.reader.poll_task(cx, in_flight)) => End::Lost(reason),
+        end = write_calls(&halves.writer, outgoing, in_flight) => end,
     };
-    drop(writer.detach());
+    drop(halves.writer.detach());
+    halves.reader.detach();
     if let End::Lost(reason) = &end {
         tracing::debug!(reason = %reason.to_io(), "client connection closed");
     }
     end
-}
-
-async fn read_replies<R: AsyncRead + Unpin>(
-    mut io: R,
-    mut reader: RecordReader,
-    in_flight: &InFlight,
-) -> Closed {
-    while let Some(next) = reader.next_record(&mut io).await {
-        let record = match next {
-            Ok(record) => record,
-            Err(e) => {
-                tracing::warn!(error = %e, "client connection read failed");
-                return Closed::from_io(&e.into());
-            }
-        };
-        match peek_xid(&record) {
-            Some(xid) => {
-                if !in_flight.complete(xid, record) {
-                    tracing::debug!(xid, "reply matches no pending call; dropped");
-                }
-            }
-            None => {
-                in_flight.complete_none();
-                tracing::debug!(len = record.len(), "record too short for an XID; dropped");
-            }
-        }
-    }
-    Closed::new(
-        io::ErrorKind::UnexpectedEof,
-        "connection closed by the server",
-    )
 }
 
 /// True if the record's call is still waiting (not cancelled, timed out

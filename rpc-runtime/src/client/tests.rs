@@ -145,19 +145,28 @@ async fn direct_and_queued_writes_keep_records_whole() {
     assert_eq!(bad.load(Ordering::Relaxed), 0, "the peer saw a torn record");
 }
 
-/// A peer that reads calls and never answers.
-async fn silent_peer() -> std::net::SocketAddr {
+/// The records of one peer connection.
+type PeerConnection = Framed<TcpStream, RecordCodec>;
+
+/// A peer on a loopback port serving each connection with `serve`.
+async fn peer<F, Fut>(serve: F) -> std::net::SocketAddr
+where
+    F: Fn(PeerConnection) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut framed = Framed::new(s, RecordCodec::builder().new_codec());
-                while let Some(Ok(_)) = framed.next().await {}
-            });
+            tokio::spawn(serve(Framed::new(s, RecordCodec::builder().new_codec())));
         }
     });
     addr
+}
+
+/// A peer that reads calls and never answers.
+async fn silent_peer() -> std::net::SocketAddr {
+    peer(|mut framed| async move { while let Some(Ok(_)) = framed.next().await {} }).await
 }
 
 /// A call due before the watchdog's alarm (set for a longer call made
@@ -234,4 +243,180 @@ async fn forwarded_calls_of_every_size_arrive_whole() {
         assert!(reply.ends_with(&tail), "seed {seed}");
     }
     assert_eq!(bad.load(Ordering::Relaxed), 0);
+}
+
+/// A TCP client of `addr` whose calls time out after `timeout`.
+async fn connect(addr: std::net::SocketAddr, timeout: Duration) -> Client {
+    Client::builder()
+        .timeout(timeout)
+        .connect_tcp(addr)
+        .await
+        .unwrap()
+}
+
+/// A peer that gathers `batch` calls (arguments: one `u32`), waits
+/// `delay`, then answers each with its argument, in reverse order of
+/// arrival when `reverse`; `batch` 0 closes the connection after the
+/// first call instead.
+async fn batching_peer(batch: usize, reverse: bool, delay: Duration) -> std::net::SocketAddr {
+    peer(move |mut framed| async move {
+        loop {
+            let mut replies = Vec::new();
+            while replies.len() < batch.max(1) {
+                let Some(Ok(record)) = framed.next().await else {
+                    return;
+                };
+                if batch == 0 {
+                    return;
+                }
+                let mut dec = xdr_codec::Decoder::new(record);
+                let xid = CallHeader::decode(&mut dec).unwrap().xid;
+                let arg = u32::decode(&mut dec).unwrap();
+                replies.push(reply::success(xid, &arg).unwrap());
+            }
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if reverse {
+                replies.reverse();
+            }
+            for r in replies {
+                framed.feed(r).await.unwrap();
+            }
+            SinkExt::<Bytes>::flush(&mut framed).await.unwrap();
+        }
+    })
+    .await
+}
+
+/// Starts a call with argument `arg` on its own task.
+fn spawn_call(client: &Client, arg: u32) -> tokio::task::JoinHandle<Result<u32, RpcError>> {
+    let client = client.clone();
+    tokio::spawn(async move { client.call(0x2000_0001, 1, 1, &arg).await })
+}
+
+/// Waits (at most 5 s) until `n` calls are pending.
+async fn until_pending(client: &Client, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.pending_calls() != n {
+        assert!(
+            Instant::now() < deadline,
+            "{} pending, not {n}",
+            client.pending_calls()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// The first call, alone in flight, reads the socket itself; calls that
+/// join it are answered first (their replies come before its own), so
+/// the lone caller hands theirs over; then, with the replies in call
+/// order, it stops at its own and the connection task reads the others.
+#[tokio::test]
+async fn a_lone_reader_delivers_others_replies_and_hands_the_socket_back() {
+    for reverse in [true, false] {
+        let addr = batching_peer(3, reverse, Duration::ZERO).await;
+        let client = Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_tcp(addr)
+            .await
+            .unwrap();
+        for round in 0..3u32 {
+            let lone = spawn_call(&client, round * 10);
+            until_pending(&client, 1).await;
+            let joined = [
+                spawn_call(&client, round * 10 + 1),
+                spawn_call(&client, round * 10 + 2),
+            ];
+            assert_eq!(
+                lone.await.unwrap().unwrap(),
+                round * 10,
+                "reverse {reverse}"
+            );
+            for (i, call) in (1..).zip(joined) {
+                assert_eq!(call.await.unwrap().unwrap(), round * 10 + i);
+            }
+            assert_eq!(client.pending_calls(), 0);
+            assert_eq!(client.unmatched_replies(), 0);
+        }
+    }
+}
+
+/// A lone reader whose future is dropped while another call waits gives
+/// the socket back: the other call still gets its reply.
+#[tokio::test]
+async fn a_cancelled_lone_reader_hands_the_socket_back() {
+    let addr = batching_peer(2, false, Duration::from_millis(300)).await;
+    let client = connect(addr, Duration::from_secs(10)).await;
+    let lone = spawn_call(&client, 1);
+    until_pending(&client, 1).await;
+    let other = spawn_call(&client, 2);
+    until_pending(&client, 2).await;
+    lone.abort();
+    assert!(lone.await.unwrap_err().is_cancelled());
+    assert_eq!(other.await.unwrap().unwrap(), 2);
+    // The cancelled call's reply came too, and was dropped.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.unmatched_replies() != 1 {
+        assert!(Instant::now() < deadline, "late reply not counted");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// A lone reader that meets the end of the stream fails, and so does the
+/// connection, at once.
+#[tokio::test]
+async fn a_lone_reader_meeting_the_end_of_the_stream_fails_the_connection() {
+    let addr = batching_peer(0, false, Duration::ZERO).await;
+    let client = connect(addr, Duration::from_secs(10)).await;
+    let start = Instant::now();
+    let e = client
+        .call::<_, u32>(0x2000_0001, 1, 1, &1u32)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, RpcError::Transport(_)), "{e:?}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(client.is_closed());
+}
+
+/// Many lone calls one after another on a multi-threaded runtime (the
+/// caller and the connection task on different threads, taking turns on
+/// the socket): none loses its wake-up. (A caller that gave up when the
+/// task held the reader's lock for a moment, after a reply had woken
+/// it, left that reply unread: a call in a few thousand timed out.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consecutive_lone_calls_on_two_threads_all_complete() {
+    let addr = batching_peer(1, false, Duration::ZERO).await;
+    let client = connect(addr, Duration::from_secs(5)).await;
+    for i in 0..10_000u32 {
+        let r: u32 = client.call(0x2000_0001, 1, 1, &i).await.unwrap();
+        assert_eq!(r, i);
+    }
+}
+
+/// A few callers on a multi-threaded runtime, now alone in flight (and
+/// reading), now joined by others: every call completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lone_and_joined_calls_on_two_threads_all_complete() {
+    let addr = batching_peer(1, false, Duration::ZERO).await;
+    let client = connect(addr, Duration::from_secs(5)).await;
+    let callers: Vec<_> = (0..3u32)
+        .map(|t| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for i in 0..3_000u32 {
+                    let arg = t * 1_000_000 + i;
+                    let r: u32 = client.call(0x2000_0001, 1, 1, &arg).await.unwrap();
+                    assert_eq!(r, arg);
+                    if (i + t) % 7 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for c in callers {
+        c.await.unwrap();
+    }
+    assert_eq!(client.pending_calls(), 0);
 }

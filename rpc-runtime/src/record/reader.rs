@@ -35,6 +35,9 @@ pub(crate) struct RecordReader {
     codec: RecordCodec,
     buf: BytesMut,
     eof: bool,
+    /// The last read took less than it had room for: the stream had no
+    /// more at that moment.
+    short_read: bool,
     /// Bytes read so far, for callers that track progress.
     bytes_read: u64,
 }
@@ -46,6 +49,7 @@ impl RecordReader {
             codec,
             buf: BytesMut::new(),
             eof: false,
+            short_read: false,
             bytes_read: 0,
         }
     }
@@ -73,10 +77,12 @@ impl RecordReader {
             }
             self.make_room();
             let mut room = (&mut self.buf).limit(MAX_READ_BYTES);
+            let asked = room.remaining_mut();
             let n = match ready!(tokio_util::io::poll_read_buf(io.as_mut(), cx, &mut room)) {
                 Ok(n) => n,
                 Err(e) => return Poll::Ready(Some(Err(e.into()))),
             };
+            self.short_read = n < asked;
             self.bytes_read += n as u64;
             self.eof = n == 0;
         }
@@ -94,18 +100,17 @@ impl RecordReader {
         }
     }
 
-    /// [`poll_next_record`](Self::poll_next_record) as a future.
-    pub(crate) async fn next_record<R: AsyncRead + Unpin + ?Sized>(
-        &mut self,
-        io: &mut R,
-    ) -> Option<Result<Bytes, RecordError>> {
-        std::future::poll_fn(|cx| self.poll_next_record(Pin::new(&mut *io), cx)).await
-    }
-
     /// True while part of a record has been read (the stream would end
     /// or idle in the middle of one now).
     pub(crate) fn in_record(&self) -> bool {
         self.codec.in_record() || !self.buf.is_empty()
+    }
+
+    /// True when nothing read is left over and the last read found the
+    /// stream drained: polling again now would most likely only register
+    /// for the next data. A server answers before it does.
+    pub(crate) fn drained(&self) -> bool {
+        self.short_read && self.buf.is_empty()
     }
 
     /// Bytes read but not yet handed out as records.
@@ -193,7 +198,8 @@ mod tests {
                 "{per_read} per read: {} buffers",
                 buffers.len()
             );
-            assert!(reader.next_record(&mut io).await.is_none());
+            let end = std::future::poll_fn(|cx| reader.poll_next_record(Pin::new(&mut io), cx));
+            assert!(end.await.is_none());
         }
     }
 }

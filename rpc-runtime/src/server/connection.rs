@@ -92,9 +92,9 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             if self.reading && self.stop.as_mut().poll(cx).is_ready() {
                 self.reading = false;
             }
-            let mut read_more = false;
+            let mut stopped = ReadStop::Waiting;
             if self.reading {
-                read_more = self.read_calls(cx)?;
+                stopped = self.read_calls(cx)?;
                 // Calls spawned just now: register for their ends (and
                 // queue those that are already done).
                 self.collect_finished_calls(cx)?;
@@ -107,9 +107,12 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                     Poll::Pending => Poll::Pending,
                 };
             }
-            // Writing made room for more calls: read them now.
-            if written && read_more {
-                continue;
+            match stopped {
+                // Writing made room for more calls: read them now.
+                ReadStop::Limits if written => continue,
+                // Answered first; now register for the next calls.
+                ReadStop::Drained => continue,
+                _ => {}
             }
             if self.idle_expired(cx) {
                 return Poll::Ready(Ok(()));
@@ -120,6 +123,9 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
 
     /// Queues the replies of spawned calls that have finished.
     fn collect_finished_calls(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if self.calls.is_empty() {
+            return Ok(());
+        }
         while let Poll::Ready(Some(done)) = self.calls.poll_join_next(cx) {
             // The idle time counts from the end of the last call.
             self.idle.touch();
@@ -135,28 +141,33 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     }
 
     /// Reads and answers calls until the socket has no more, the peer
-    /// closed its side, or the limits say to wait. Returns true if it
-    /// stopped only because of the limits (too many calls running or
-    /// too many replies unwritten).
-    fn read_calls(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+    /// closed its side, or the limits say to wait; returns why it
+    /// stopped.
+    fn read_calls(&mut self, cx: &mut Context<'_>) -> io::Result<ReadStop> {
         let read_before = self.reader.bytes_read();
         let result = loop {
             if self.calls.len() >= self.config.max_concurrent_calls
                 || self.out.queued_bytes() >= MAX_QUEUED_REPLY_BYTES
             {
-                break Ok(true);
+                break Ok(ReadStop::Limits);
             }
             match self.reader.poll_next_record(self.io.as_mut(), cx) {
-                Poll::Ready(Some(Ok(record))) => self.answer(record, cx)?,
+                Poll::Ready(Some(Ok(record))) => {
+                    self.answer(record, cx)?;
+                    // A lone call: send its reply before looking again.
+                    if self.reader.drained() {
+                        break Ok(ReadStop::Drained);
+                    }
+                }
                 Poll::Ready(Some(Err(e))) => {
                     tracing::warn!(peer = %self.peer, error = %e, "closing connection: bad record stream");
                     break Err(e.into());
                 }
                 Poll::Ready(None) => {
                     self.reading = false;
-                    break Ok(false);
+                    break Ok(ReadStop::Waiting);
                 }
-                Poll::Pending => break Ok(false),
+                Poll::Pending => break Ok(ReadStop::Waiting),
             }
         };
         if self.reader.bytes_read() != read_before {
@@ -277,6 +288,19 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
         }
         true
     }
+}
+
+/// Why [`Connection::read_calls`] stopped reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadStop {
+    /// The socket has no more for now (the waker is registered), or the
+    /// peer closed its side.
+    Waiting,
+    /// The last read drained the socket; it has not been polled since, so
+    /// no waker is registered yet.
+    Drained,
+    /// Too many calls running or too many reply bytes unwritten.
+    Limits,
 }
 
 /// Fires once the connection has been idle for the configured time;

@@ -36,12 +36,7 @@ where
                 match fut.await {
                     // Large opaque results (a READ's data) are referenced,
                     // not copied, on their way to the socket.
-                    Ok(r) => match r.to_xdr_chunks() {
-                        Ok(chunks) => DispatchOutcome::success_chunks(chunks),
-                        Err(e) => {
-                            DispatchOutcome::SystemErr(format!("encoding the results failed: {e}"))
-                        }
-                    },
+                    Ok(r) => DispatchOutcome::success(&r),
                     Err(e) => e.into(),
                 }
             })

@@ -60,9 +60,15 @@ struct Connection<IO> {
     /// Calls that did not finish in their first poll, each in its own
     /// task; dropping the set (connection torn down) cancels them.
     calls: JoinSet<Option<Reply>>,
+    /// Cancelled to stop reading calls (graceful shutdown).
+    stop_token: CancellationToken,
+    /// Wakes the connection when `stop_token` is cancelled; polled only
+    /// when the connection waits (cancellation is checked with a load).
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
     /// False once the peer closed its side or `stop` was cancelled.
     reading: bool,
+    /// Bytes were read since the idle timer last heard of it.
+    read_since_touch: bool,
     idle: IdleTimer,
     /// Armed while replies wait for the peer to read.
     write_deadline: Option<Pin<Box<Sleep>>>,
@@ -78,8 +84,10 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             io: Box::pin(io),
             peer,
             calls: JoinSet::new(),
-            stop: Box::pin(stop.cancelled_owned()),
+            stop: Box::pin(stop.clone().cancelled_owned()),
+            stop_token: stop,
             reading: true,
+            read_since_touch: false,
             write_deadline: None,
             config,
         }
@@ -89,7 +97,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             self.collect_finished_calls(cx)?;
-            if self.reading && self.stop.as_mut().poll(cx).is_ready() {
+            if self.reading && self.stop_token.is_cancelled() {
                 self.reading = false;
             }
             let mut stopped = ReadStop::Waiting;
@@ -100,6 +108,10 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                 self.collect_finished_calls(cx)?;
             }
             let written = self.write_replies(cx)?;
+            // After the write, so a reply does not wait for the clock.
+            if std::mem::take(&mut self.read_since_touch) {
+                self.idle.touch();
+            }
             if !self.reading && self.calls.is_empty() && self.out.is_empty() {
                 return match self.io.as_mut().poll_shutdown(cx) {
                     // The peer may be gone already; nothing is lost then.
@@ -116,6 +128,9 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             }
             if self.idle_expired(cx) {
                 return Poll::Ready(Ok(()));
+            }
+            if self.reading && self.stop.as_mut().poll(cx).is_ready() {
+                continue;
             }
             return Poll::Pending;
         }
@@ -171,7 +186,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             }
         };
         if self.reader.bytes_read() != read_before {
-            self.idle.touch();
+            self.read_since_touch = true;
         }
         result
     }

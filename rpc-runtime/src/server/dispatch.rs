@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use xdr_codec::XdrEncode;
 
 use super::context::CallContext;
 
@@ -50,15 +51,29 @@ pub enum DispatchOutcome {
 }
 
 impl DispatchOutcome {
-    /// SUCCESS with the results in `chunks`: [`DispatchOutcome::Success`]
-    /// for one piece, [`DispatchOutcome::SuccessChunks`] for several.
-    pub fn success_chunks(mut chunks: Vec<Bytes>) -> Self {
-        if chunks.len() == 1 {
-            if let Some(one) = chunks.pop() {
-                return DispatchOutcome::Success(one);
-            }
-        }
-        DispatchOutcome::SuccessChunks(chunks)
+    /// SUCCESS with `results` encoded: [`DispatchOutcome::Success`] with
+    /// one buffer, or [`DispatchOutcome::SuccessChunks`] when large opaque
+    /// data (at least [`xdr_codec::BY_REFERENCE_MIN_BYTES`]) is referenced
+    /// rather than copied; [`DispatchOutcome::SystemErr`] if encoding
+    /// fails.
+    pub fn success<R: XdrEncode + ?Sized>(results: &R) -> Self {
+        // Small results (NULL's among them) take one buffer and no
+        // vector of pieces.
+        let encoded = if results.encoded_len_hint() < xdr_codec::BY_REFERENCE_MIN_BYTES {
+            results.to_xdr_bytes().map(DispatchOutcome::Success)
+        } else {
+            results.to_xdr_chunks().map(|mut chunks| {
+                if chunks.len() == 1 {
+                    if let Some(one) = chunks.pop() {
+                        return DispatchOutcome::Success(one);
+                    }
+                }
+                DispatchOutcome::SuccessChunks(chunks)
+            })
+        };
+        encoded.unwrap_or_else(|e| {
+            DispatchOutcome::SystemErr(format!("encoding the results failed: {e}"))
+        })
     }
 }
 
@@ -94,4 +109,35 @@ pub trait Dispatch: Send + Sync + 'static {
         procedure: u32,
         args: xdr_codec::Decoder,
     ) -> BoxFuture<'static, DispatchOutcome>;
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use xdr_codec::{Opaque, XdrEncode, BY_REFERENCE_MIN_BYTES};
+
+    use super::DispatchOutcome;
+
+    #[test]
+    fn small_results_are_one_buffer_and_large_data_is_referenced() {
+        let DispatchOutcome::Success(empty) = DispatchOutcome::success(&()) else {
+            panic!("NULL results are not one buffer");
+        };
+        assert!(empty.is_empty());
+        let small = (
+            7u32,
+            Opaque::<{ u32::MAX }>::new(Bytes::from_static(b"abc")),
+        );
+        let DispatchOutcome::Success(one) = DispatchOutcome::success(&small) else {
+            panic!("small results are not one buffer");
+        };
+        assert_eq!(one, small.to_xdr_bytes().unwrap());
+        let data = Bytes::from(vec![5u8; BY_REFERENCE_MIN_BYTES * 2]);
+        let large = (7u32, Opaque::<{ u32::MAX }>::new(data.clone()));
+        let DispatchOutcome::SuccessChunks(chunks) = DispatchOutcome::success(&large) else {
+            panic!("large data is not referenced");
+        };
+        assert!(chunks.iter().any(|c| c.as_ptr() == data.as_ptr()));
+        assert_eq!(chunks.concat(), large.to_xdr_bytes().unwrap());
+    }
 }

@@ -218,8 +218,12 @@ pub struct RpcReport {
     pub options: RpcOptions,
     /// Medians per scenario and pair.
     pub results: HashMap<(Scenario, Pair), Measurement>,
+    /// Every pass's measurement per scenario and pair, in pass order.
+    pub passes: HashMap<(Scenario, Pair), Vec<Measurement>>,
     /// The plain TCP stream's median (payload MiB/s in `mib_per_sec`).
     pub stream: Measurement,
+    /// Every pass's plain TCP stream, in pass order.
+    pub stream_passes: Vec<Measurement>,
 }
 
 /// The processes and programs of one run.
@@ -428,6 +432,8 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
             .iter()
             .map(|(k, v)| (*k, Measurement::median_of(v)))
             .collect(),
+        passes: samples,
         stream: Measurement::median_of(&stream),
+        stream_passes: stream,
     })
 }

@@ -198,38 +198,47 @@ impl<R: AsyncRead + Unpin> Side<R> {
     }
 }
 
-impl<R: AsyncRead + Unpin + Send> DirectRead for SharedReader<R> {
-    fn poll_reply(&self, cx: &mut Context<'_>, call: &PendingCall) -> Poll<Option<Outcome>> {
-        // Registers the caller's waker in its entry first, so the task or
-        // the watchdog can finish the call while this caller does not read.
-        if let Poll::Ready(outcome) = call.poll_outcome(cx) {
-            return Poll::Ready(outcome);
-        }
+impl<R: AsyncRead + Unpin> SharedReader<R> {
+    /// Reads records with the caller's waker until its own reply (`Some`)
+    /// or until the socket has no more (`None`), handing the others' to
+    /// the table.
+    fn read_own(&self, cx: &mut Context<'_>, call: &PendingCall) -> Option<Bytes> {
         // Not `try_lock`: a reply may have woken this caller alone, so it
         // must read now even if the task holds the lock for a moment (to
         // find that a caller is reading and leave the socket alone).
         let mut state = self.lock();
         let state = &mut *state;
         if state.ended.is_some() {
-            return Poll::Pending;
+            return None;
         }
-        let Some(side) = state.side.as_mut() else {
-            return Poll::Pending;
-        };
+        let side = state.side.as_mut()?;
         state.caller_reading = true;
         loop {
             match side.poll_record(cx, call.in_flight(), Some(call.xid())) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => return None,
                 Poll::Ready(Ok(Read::Delivered)) => {}
-                Poll::Ready(Ok(Read::Own(reply))) => return Poll::Ready(call.finish(reply)),
+                Poll::Ready(Ok(Read::Own(reply))) => return Some(reply),
                 Poll::Ready(Err(error)) => {
                     // The task ends the connection, which fails this call
                     // (and every other) through the table.
                     state.end(error);
-                    return Poll::Pending;
+                    return None;
                 }
             }
         }
+    }
+}
+
+impl<R: AsyncRead + Unpin + Send> DirectRead for SharedReader<R> {
+    fn poll_reply(&self, cx: &mut Context<'_>, call: &PendingCall) -> Poll<Option<Outcome>> {
+        if let Some(reply) = self.read_own(cx, call) {
+            return Poll::Ready(call.finish(reply));
+        }
+        // Nothing for this call on the socket: wait for the table, with
+        // the caller's waker in its entry, so the task or the watchdog can
+        // finish the call while this caller does not read (checked after
+        // reading, so an outcome stored meanwhile is seen).
+        call.poll_outcome(cx)
     }
 
     fn hand_back(&self) {

@@ -105,18 +105,29 @@ enum Cmd {
     },
 }
 
-/// Settings of a benchmark run.
+/// How long and how often each measurement runs, and where (shared by
+/// every benchmark that runs peers).
 #[derive(Debug, Args)]
-struct RunArgs {
+struct Runs {
     /// Passes over everything; the tables show medians over the passes.
     #[arg(long, default_value_t = 3)]
     passes: usize,
-    /// Measured seconds of each RPC run.
+    /// Measured seconds of each client run.
     #[arg(long, default_value_t = 1.0)]
     secs: f64,
-    /// Warm-up seconds before each RPC run's measurement.
+    /// Warm-up seconds before each client run's measurement.
     #[arg(long, default_value_t = 0.2)]
     warmup: f64,
+    /// Where servers (the broker among them) and clients run (taskset).
+    #[arg(long, value_enum, default_value_t = Placement::Split)]
+    placement: Placement,
+}
+
+/// Settings of a benchmark run.
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    runs: Runs,
     /// READ/WRITE payload, in bytes (at most 4 MiB minus headers).
     #[arg(long, default_value_t = 1 << 20)]
     payload_bytes: u32,
@@ -126,9 +137,6 @@ struct RunArgs {
     /// Entries of the codec list cases, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
     lists: Vec<u32>,
-    /// Where clients and servers run (taskset).
-    #[arg(long, value_enum, default_value_t = Placement::Split)]
-    placement: Placement,
     /// A `.x` file for the compiler benchmark (repeatable; default:
     /// rpcsvc/nfs_prot.x and the corpus's libvirt remote_protocol.x with
     /// the macros libvirt's headers define).
@@ -149,21 +157,11 @@ struct RunArgs {
 /// Settings of the broker benchmark.
 #[derive(Debug, Args)]
 struct BrokerArgs {
-    /// Passes over every case; the tables show medians over the passes.
-    #[arg(long, default_value_t = 3)]
-    passes: usize,
-    /// Measured seconds of each run.
-    #[arg(long, default_value_t = 1.0)]
-    secs: f64,
-    /// Warm-up seconds before each run's measurement.
-    #[arg(long, default_value_t = 0.2)]
-    warmup: f64,
+    #[command(flatten)]
+    runs: Runs,
     /// Client process counts, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,64")]
     clients: Vec<usize>,
-    /// Where servers (the broker among them) and clients run (taskset).
-    #[arg(long, value_enum, default_value_t = Placement::Split)]
-    placement: Placement,
     /// Connections the broker keeps to its backend (`connections` of its
     /// `[backends.store]`).
     #[arg(long, default_value_t = 1)]
@@ -209,13 +207,13 @@ fn run_benchmarks(args: &RunArgs, parts: Parts) -> Result<()> {
     let command: Vec<String> = std::env::args().skip(1).collect();
     println!("## bench {}\n", command.join(" "));
     println!("{}", machine::describe());
-    println!("Placement: {}.\n", args.placement.describe());
+    println!("Placement: {}.\n", args.runs.placement.describe());
     if parts.codec {
         let opts = CodecOptions {
-            passes: args.passes,
+            passes: args.runs.passes,
             millis: args.codec_millis,
             lists: args.lists.clone(),
-            placement: args.placement,
+            placement: args.runs.placement,
         };
         let report = codec::run(&exe, &opts, &mut progress)?;
         println!(
@@ -236,8 +234,8 @@ fn run_benchmarks(args: &RunArgs, parts: Parts) -> Result<()> {
                 })
                 .collect()
         };
-        let runs = args.passes.max(1) * args.gen_runs.max(1);
-        let rows = gen::run(&exe, &specs, runs, args.placement, &mut progress)?;
+        let runs = args.runs.passes.max(1) * args.gen_runs.max(1);
+        let rows = gen::run(&exe, &specs, runs, args.runs.placement, &mut progress)?;
         println!(
             "### Compiler: wall time per run (process start to exit), medians of {runs} runs\n"
         );
@@ -245,11 +243,11 @@ fn run_benchmarks(args: &RunArgs, parts: Parts) -> Result<()> {
     }
     if parts.rpc {
         let opts = RpcOptions {
-            passes: args.passes,
-            warmup: duration(args.warmup, "--warmup")?,
-            window: duration(args.secs, "--secs")?,
+            passes: args.runs.passes,
+            warmup: duration(args.runs.warmup, "--warmup")?,
+            window: duration(args.runs.secs, "--secs")?,
             payload_bytes: args.payload_bytes,
-            placement: args.placement,
+            placement: args.runs.placement,
             cross: !args.no_cross,
         };
         let report = rpc::run(&exe, &opts, &mut progress)?;
@@ -268,17 +266,17 @@ fn run_broker(args: &BrokerArgs) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| BenchError::io("finding this program", e))?;
     let command: Vec<String> = std::env::args().skip(1).collect();
     let opts = BrokerOptions {
-        passes: args.passes,
-        warmup: duration(args.warmup, "--warmup")?,
-        window: duration(args.secs, "--secs")?,
-        placement: args.placement,
+        passes: args.runs.passes,
+        warmup: duration(args.runs.warmup, "--warmup")?,
+        window: duration(args.runs.secs, "--secs")?,
+        placement: args.runs.placement,
         clients: args.clients.clone(),
         backend_connections: args.backend_connections,
     };
     let report = broker_bench::run(&exe, &opts, &mut progress)?;
     println!("## bench {}\n", command.join(" "));
     println!("{}", machine::describe());
-    println!("Placement: {}.\n", args.placement.describe());
+    println!("Placement: {}.\n", args.runs.placement.describe());
     println!(
         "Broker: one TCP listener, {} connection(s) to its backend, default limits.\n",
         opts.backend_connections

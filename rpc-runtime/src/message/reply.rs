@@ -157,23 +157,35 @@ impl ReplyHeader {
     }
 }
 
-impl XdrEncode for ReplyHeader {
-    fn encode(&self, enc: &mut Encoder<'_>) -> xdr_codec::Result<()> {
-        // The reply to almost every call: SUCCESS with an empty AUTH_NONE
-        // verifier, six words, written directly (the same bytes the
-        // generated `rpc_msg` encoder produces; see the tests).
-        if let ReplyBody::Accepted {
+impl ReplyHeader {
+    /// The encoding of the reply to almost every call, SUCCESS with an
+    /// empty AUTH_NONE verifier: six words, built directly (the same bytes
+    /// the generated `rpc_msg` encoder produces; see the tests). `None`
+    /// for any other header.
+    pub(crate) fn plain_success(&self) -> Option<[u8; 24]> {
+        let ReplyBody::Accepted {
             verifier,
             stat: AcceptStat::Success,
         } = &self.body
-        {
-            if verifier.flavor == AuthFlavor::NONE && verifier.body.is_empty() {
-                enc.put_u32(self.xid);
-                enc.put_u32(MsgType::Reply as u32);
-                // MSG_ACCEPTED, AUTH_NONE, empty body, SUCCESS.
-                enc.put_fixed_opaque(&[0u8; 16]);
-                return Ok(());
-            }
+        else {
+            return None;
+        };
+        if verifier.flavor != AuthFlavor::NONE || !verifier.body.is_empty() {
+            return None;
+        }
+        // XID, REPLY, then MSG_ACCEPTED, AUTH_NONE, empty body, SUCCESS.
+        let mut words = [0u8; 24];
+        words[..4].copy_from_slice(&self.xid.to_be_bytes());
+        words[4..8].copy_from_slice(&(MsgType::Reply as u32).to_be_bytes());
+        Some(words)
+    }
+}
+
+impl XdrEncode for ReplyHeader {
+    fn encode(&self, enc: &mut Encoder<'_>) -> xdr_codec::Result<()> {
+        if let Some(words) = self.plain_success() {
+            enc.put_fixed_opaque(&words);
+            return Ok(());
         }
         self.to_wire().encode(enc)
     }

@@ -108,6 +108,10 @@ impl Reply {
 }
 
 fn encode_header(header: &ReplyHeader, buf: &mut BytesMut) {
+    if let Some(words) = header.plain_success() {
+        buf.extend_from_slice(&words);
+        return;
+    }
     // Headers built here carry an AUTH_NONE verifier, so encoding cannot
     // fail; an error would only mean a bug.
     if let Err(e) = header.encode_into(buf) {

@@ -21,15 +21,9 @@ impl RpcReport {
         self.results.get(&(scenario, pair))
     }
 
-    /// Throughput of a scenario: MiB/s when it moves data, else calls/s.
+    /// Throughput of a scenario (see [`throughput_of`]).
     fn throughput(&self, scenario: Scenario, pair: Pair) -> Option<f64> {
-        self.get(scenario, pair).map(|m| {
-            if scenario.moves_data() {
-                m.mib_per_sec
-            } else {
-                m.calls_per_sec
-            }
-        })
+        self.get(scenario, pair).map(|m| throughput_of(scenario, m))
     }
 
     /// The report as Markdown: a table per scenario, the TCP stream
@@ -91,123 +85,118 @@ impl RpcReport {
         out
     }
 
-    /// A figure of every pass of `scenario` and `pair`, in pass order.
-    fn per_pass(
+    /// A figure of `scenario` and `pair`: its median, and its value in
+    /// every pass (in pass order).
+    fn series(
         &self,
         scenario: Scenario,
         pair: Pair,
         figure: impl Fn(&Measurement) -> Option<f64>,
-    ) -> Vec<Option<f64>> {
-        self.passes
-            .get(&(scenario, pair))
-            .map(|ms| ms.iter().map(figure).collect())
-            .unwrap_or_default()
+    ) -> Series {
+        Series {
+            median: self.get(scenario, pair).and_then(&figure),
+            per_pass: self
+                .passes
+                .get(&(scenario, pair))
+                .map(|ms| ms.iter().map(&figure).collect())
+                .unwrap_or_default(),
+        }
     }
 
-    /// Throughput of every pass (see [`RpcReport::throughput`]).
-    fn throughput_per_pass(&self, scenario: Scenario, pair: Pair) -> Vec<Option<f64>> {
-        self.per_pass(scenario, pair, |m| {
-            Some(if scenario.moves_data() {
-                m.mib_per_sec
-            } else {
-                m.calls_per_sec
-            })
-        })
+    /// Throughput of a scenario (see [`throughput_of`]), median and per pass.
+    fn throughput_series(&self, scenario: Scenario, pair: Pair) -> Series {
+        self.series(scenario, pair, |m| Some(throughput_of(scenario, m)))
     }
 
     fn targets(&self) -> Table {
         let mut t = Table::new(["target", "Rust", "reference", "ratio", "goal", "met"]);
-        let mut add = |name: &str,
-                       ours: Option<f64>,
-                       reference: Option<f64>,
-                       paired: (Vec<Option<f64>>, Vec<Option<f64>>),
-                       goal: f64,
-                       lower_is_better: bool| {
-            let r = paired_ratio(&paired.0, &paired.1);
-            let met = match r {
-                Some(r) if lower_is_better => yes_no(r <= goal),
-                Some(r) => yes_no(r >= goal),
-                None => "-",
+        let mut add =
+            |name: &str, ours: &Series, reference: &Series, goal: f64, lower_is_better: bool| {
+                let r = paired_ratio(&ours.per_pass, &reference.per_pass);
+                let met = match r {
+                    Some(r) if lower_is_better => yes_no(r <= goal),
+                    Some(r) => yes_no(r >= goal),
+                    None => "-",
+                };
+                let goal = if lower_is_better {
+                    format!("<= {goal:.2}x")
+                } else {
+                    format!(">= {goal:.2}x")
+                };
+                t.row([
+                    name.to_owned(),
+                    num(ours.median, 1),
+                    num(reference.median, 1),
+                    ratio(r),
+                    goal,
+                    met.to_owned(),
+                ]);
             };
-            let goal = if lower_is_better {
-                format!("<= {goal:.2}x")
-            } else {
-                format!(">= {goal:.2}x")
-            };
-            t.row([
-                name.to_owned(),
-                num(ours, 1),
-                num(reference, 1),
-                ratio(r),
-                goal,
-                met.to_owned(),
-            ]);
-        };
-        let p50 = |s: &Self, p| s.get(Scenario::Null1, p).and_then(|m| m.p50_us);
+        let p50 = |pair| self.series(Scenario::Null1, pair, |m| m.p50_us);
         add(
             "NULL p50 latency µs, 1 in flight (vs C)",
-            p50(self, RUST),
-            p50(self, C),
-            (
-                self.per_pass(Scenario::Null1, RUST, |m| m.p50_us),
-                self.per_pass(Scenario::Null1, C, |m| m.p50_us),
-            ),
+            &p50(RUST),
+            &p50(C),
             1.0,
             true,
         );
         add(
             "NULL calls/s, 64 in flight on 1 connection (vs C 1 in flight)",
-            self.throughput(Scenario::Null64, RUST),
-            self.throughput(Scenario::Null1, C),
-            (
-                self.throughput_per_pass(Scenario::Null64, RUST),
-                self.throughput_per_pass(Scenario::Null1, C),
-            ),
+            &self.throughput_series(Scenario::Null64, RUST),
+            &self.throughput_series(Scenario::Null1, C),
             5.0,
             false,
         );
         add(
             "NULL calls/s, 16 connections (vs C 16 processes)",
-            self.throughput(Scenario::Null16Conn, RUST),
-            self.throughput(Scenario::Null16Conn, C),
-            (
-                self.throughput_per_pass(Scenario::Null16Conn, RUST),
-                self.throughput_per_pass(Scenario::Null16Conn, C),
-            ),
+            &self.throughput_series(Scenario::Null16Conn, RUST),
+            &self.throughput_series(Scenario::Null16Conn, C),
             1.5,
             false,
         );
-        let stream = Some(self.stream.mib_per_sec);
-        let stream_passes: Vec<Option<f64>> = self
-            .stream_passes
-            .iter()
-            .map(|m| Some(m.mib_per_sec))
-            .collect();
+        let stream = Series {
+            median: Some(self.stream.mib_per_sec),
+            per_pass: self
+                .stream_passes
+                .iter()
+                .map(|m| Some(m.mib_per_sec))
+                .collect(),
+        };
         for (scenario, name) in [(Scenario::Read, "READ"), (Scenario::Write, "WRITE")] {
+            let ours = self.throughput_series(scenario, RUST);
             add(
                 &format!("{name} MiB/s (vs C)"),
-                self.throughput(scenario, RUST),
-                self.throughput(scenario, C),
-                (
-                    self.throughput_per_pass(scenario, RUST),
-                    self.throughput_per_pass(scenario, C),
-                ),
+                &ours,
+                &self.throughput_series(scenario, C),
                 1.0,
                 false,
             );
             add(
                 &format!("{name} MiB/s (vs plain TCP stream)"),
-                self.throughput(scenario, RUST),
-                stream,
-                (
-                    self.throughput_per_pass(scenario, RUST),
-                    stream_passes.clone(),
-                ),
+                &ours,
+                &stream,
                 0.85,
                 false,
             );
         }
         t
+    }
+}
+
+/// One figure of a run: its median over the passes and its value in each
+/// pass, in pass order (`None` where a pass lacks it).
+struct Series {
+    median: Option<f64>,
+    per_pass: Vec<Option<f64>>,
+}
+
+/// Throughput of a measurement of `scenario`: MiB/s when the scenario
+/// moves data, else calls/s.
+fn throughput_of(scenario: Scenario, m: &Measurement) -> f64 {
+    if scenario.moves_data() {
+        m.mib_per_sec
+    } else {
+        m.calls_per_sec
     }
 }
 

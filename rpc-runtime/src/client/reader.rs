@@ -165,6 +165,35 @@ impl<R: AsyncRead + Unpin> SharedReader<R> {
             }
         }
     }
+
+    /// Reads records with the caller's waker until its own reply (`Some`)
+    /// or until the socket has no more (`None`), handing the others' to
+    /// the table.
+    fn read_own(&self, cx: &mut Context<'_>, call: &PendingCall) -> Option<Bytes> {
+        // Not `try_lock`: a reply may have woken this caller alone, so it
+        // must read now even if the task holds the lock for a moment (to
+        // find that a caller is reading and leave the socket alone).
+        let mut state = self.lock();
+        let state = &mut *state;
+        if state.ended.is_some() {
+            return None;
+        }
+        let side = state.side.as_mut()?;
+        state.caller_reading = true;
+        loop {
+            match side.poll_record(cx, call.in_flight(), Some(call.xid())) {
+                Poll::Pending => return None,
+                Poll::Ready(Ok(Read::Delivered)) => {}
+                Poll::Ready(Ok(Read::Own(reply))) => return Some(reply),
+                Poll::Ready(Err(error)) => {
+                    // The task ends the connection, which fails this call
+                    // (and every other) through the table.
+                    state.end(error);
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 impl<R: AsyncRead + Unpin> Side<R> {
@@ -195,37 +224,6 @@ impl<R: AsyncRead + Unpin> Side<R> {
             }
         }
         Poll::Ready(Ok(Read::Delivered))
-    }
-}
-
-impl<R: AsyncRead + Unpin> SharedReader<R> {
-    /// Reads records with the caller's waker until its own reply (`Some`)
-    /// or until the socket has no more (`None`), handing the others' to
-    /// the table.
-    fn read_own(&self, cx: &mut Context<'_>, call: &PendingCall) -> Option<Bytes> {
-        // Not `try_lock`: a reply may have woken this caller alone, so it
-        // must read now even if the task holds the lock for a moment (to
-        // find that a caller is reading and leave the socket alone).
-        let mut state = self.lock();
-        let state = &mut *state;
-        if state.ended.is_some() {
-            return None;
-        }
-        let side = state.side.as_mut()?;
-        state.caller_reading = true;
-        loop {
-            match side.poll_record(cx, call.in_flight(), Some(call.xid())) {
-                Poll::Pending => return None,
-                Poll::Ready(Ok(Read::Delivered)) => {}
-                Poll::Ready(Ok(Read::Own(reply))) => return Some(reply),
-                Poll::Ready(Err(error)) => {
-                    // The task ends the connection, which fails this call
-                    // (and every other) through the table.
-                    state.end(error);
-                    return None;
-                }
-            }
-        }
     }
 }
 

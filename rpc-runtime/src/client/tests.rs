@@ -175,11 +175,7 @@ async fn silent_peer() -> std::net::SocketAddr {
 #[tokio::test]
 async fn a_shorter_timeout_rearms_the_watchdog() {
     let addr = silent_peer().await;
-    let client = Client::builder()
-        .timeout(Duration::from_secs(20))
-        .connect_tcp(addr)
-        .await
-        .unwrap();
+    let client = connect(addr, Duration::from_secs(20)).await;
     let long = {
         let client = client.clone();
         tokio::spawn(async move { client.call::<_, ()>(1, 1, 0, &()).await })
@@ -205,11 +201,7 @@ async fn a_shorter_timeout_rearms_the_watchdog() {
 #[tokio::test]
 async fn consecutive_lone_calls_each_time_out() {
     let addr = silent_peer().await;
-    let client = Client::builder()
-        .timeout(Duration::from_millis(30))
-        .connect_tcp(addr)
-        .await
-        .unwrap();
+    let client = connect(addr, Duration::from_millis(30)).await;
     for _ in 0..5 {
         let start = Instant::now();
         let e = client.call::<_, ()>(1, 1, 0, &()).await.unwrap_err();

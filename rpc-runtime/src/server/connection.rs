@@ -67,8 +67,6 @@ struct Connection<IO> {
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
     /// False once the peer closed its side or `stop` was cancelled.
     reading: bool,
-    /// Bytes were read since the idle timer last heard of it.
-    read_since_touch: bool,
     idle: IdleTimer,
     /// Armed while replies wait for the peer to read.
     write_deadline: Option<Pin<Box<Sleep>>>,
@@ -87,7 +85,6 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             stop: Box::pin(stop.clone().cancelled_owned()),
             stop_token: stop,
             reading: true,
-            read_since_touch: false,
             write_deadline: None,
             config,
         }
@@ -100,6 +97,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             if self.reading && self.stop_token.is_cancelled() {
                 self.reading = false;
             }
+            let read_before = self.reader.bytes_read();
             let mut stopped = ReadStop::Waiting;
             if self.reading {
                 stopped = self.read_calls(cx)?;
@@ -108,8 +106,9 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                 self.collect_finished_calls(cx)?;
             }
             let written = self.write_replies(cx)?;
-            // After the write, so a reply does not wait for the clock.
-            if std::mem::take(&mut self.read_since_touch) {
+            // Reading is activity; the clock is read after the write, so
+            // a reply does not wait for it.
+            if self.reader.bytes_read() != read_before {
                 self.idle.touch();
             }
             if !self.reading && self.calls.is_empty() && self.out.is_empty() {
@@ -159,36 +158,31 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     /// closed its side, or the limits say to wait; returns why it
     /// stopped.
     fn read_calls(&mut self, cx: &mut Context<'_>) -> io::Result<ReadStop> {
-        let read_before = self.reader.bytes_read();
-        let result = loop {
+        loop {
             if self.calls.len() >= self.config.max_concurrent_calls
                 || self.out.queued_bytes() >= MAX_QUEUED_REPLY_BYTES
             {
-                break Ok(ReadStop::Limits);
+                return Ok(ReadStop::Limits);
             }
             match self.reader.poll_next_record(self.io.as_mut(), cx) {
                 Poll::Ready(Some(Ok(record))) => {
                     self.answer(record, cx)?;
                     // A lone call: send its reply before looking again.
                     if self.reader.drained() {
-                        break Ok(ReadStop::Drained);
+                        return Ok(ReadStop::Drained);
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
                     tracing::warn!(peer = %self.peer, error = %e, "closing connection: bad record stream");
-                    break Err(e.into());
+                    return Err(e.into());
                 }
                 Poll::Ready(None) => {
                     self.reading = false;
-                    break Ok(ReadStop::Waiting);
+                    return Ok(ReadStop::Waiting);
                 }
-                Poll::Pending => break Ok(ReadStop::Waiting),
+                Poll::Pending => return Ok(ReadStop::Waiting),
             }
-        };
-        if self.reader.bytes_read() != read_before {
-            self.read_since_touch = true;
         }
-        result
     }
 
     /// Answers one call record: a reply at once, or the handler run (on

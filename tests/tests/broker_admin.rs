@@ -251,7 +251,7 @@ async fn sighup_reload_changes_the_route_without_dropping_a_call_in_flight() {
 
     // A call in flight on the old backend: it is stopped, so the call
     // waits there across the reload.
-    signal(old.process.pid(), "-STOP");
+    stop_process(old.process.pid());
     let in_flight = {
         let via = via.clone();
         tokio::spawn(async move { get(&via, "k").await })

@@ -375,14 +375,6 @@ async fn kill_9_of_a_backend_under_load_fails_over_and_it_is_readmitted() {
     assert!(log.contains("backend readmitted"), "{log}");
 }
 
-fn signal(pid: u32, sig: &str) {
-    let status = Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill {sig} {pid}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_backend_is_ejected_by_health_checks_and_readmitted_when_it_answers() {
     let pool = start_pool();
@@ -395,7 +387,7 @@ async fn a_hung_backend_is_ejected_by_health_checks_and_readmitted_when_it_answe
     // SIGSTOP: connections stay open, the kernel still accepts new ones,
     // nothing is answered. Only timeouts and health checks can tell.
     let stopped_at = Instant::now();
-    signal(pid, "-STOP");
+    stop_process(pid);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let served = finish_load(load, stopped_at).await;
     assert!(

@@ -259,7 +259,7 @@ impl Drop for CServer {
         let output = self.take_output();
         if !output.trim().is_empty() {
             eprintln!(
-                "--- output of C server {} ({}) ---\n{output}",
+                "--- output of server process {} ({}) ---\n{output}",
                 self.program.display(),
                 self.endpoint
             );

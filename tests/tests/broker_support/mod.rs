@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use interop_tests::c_peer::{
     c_source, free_tcp_port, run_with_timeout, spec_path, CProgram, CServer, Endpoint,
@@ -275,6 +275,35 @@ pub(crate) fn signal(pid: u32, sig: &str) {
         .status()
         .expect("run kill");
     assert!(status.success(), "kill {sig} {pid}");
+}
+
+/// Stops process `pid` (SIGSTOP) and waits until every one of its
+/// threads is stopped. `kill` returns once the signal is queued; one
+/// thread then stops the others, so on a loaded machine another thread
+/// can still answer a call for a while (a test that sent a call right
+/// after `kill -STOP` saw it answered).
+pub(crate) fn stop_process(pid: u32) {
+    signal(pid, "-STOP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !all_threads_stopped(pid) {
+        assert!(Instant::now() < deadline, "process {pid} did not stop");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// True when every thread of `pid` is in state `T` (stopped) according
+/// to `/proc/<pid>/task/<tid>/stat`.
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        // The state follows the parenthesised command name.
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+        })
+    })
 }
 
 /// The `[backends]` + `[[routes]]` TOML routing the datastore program to

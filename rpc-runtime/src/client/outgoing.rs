@@ -151,6 +151,16 @@ impl Outgoing {
         }
     }
 
+    /// The record as one buffer starting with its record mark, if it was
+    /// built that way (the usual record of one fragment); otherwise the
+    /// record itself back.
+    pub(super) fn into_marked(self) -> Result<Bytes, Outgoing> {
+        match self.body {
+            Body::Marked(b) => Ok(b),
+            body => Err(Outgoing { body, ..self }),
+        }
+    }
+
     /// Appends the record as fragments of at most `max_fragment_bytes`
     /// to `chunks`: the marked buffer itself, or fragment headers and
     /// slices of the record (never a copy of the record).

@@ -26,7 +26,7 @@ use tokio::io::AsyncWrite;
 use tokio::net::UdpSocket;
 
 use super::outgoing::Outgoing;
-use crate::record::ChunkQueue;
+use crate::record::{poll_write_buf, ChunkQueue};
 
 /// What became of a record handed to [`DirectSend::try_send`].
 #[derive(Debug)]
@@ -99,6 +99,32 @@ impl<W: AsyncWrite + Unpin> CallWriter<W> {
         out.push_fragments(self.max_fragment_bytes, &mut self.chunks);
         self.queued_records = self.queued_records.saturating_add(1);
         self.unflushed = true;
+    }
+
+    /// Writes `out` at once, nothing being queued (a lone call): a record
+    /// in one buffer goes from it to the stream, and only what the stream
+    /// does not take is queued; then flushes as
+    /// [`poll_flush`](Self::poll_flush) does.
+    fn poll_write_now(&mut self, out: Outgoing, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.chunks.is_empty() {
+            self.push(out);
+            return self.poll_flush(cx);
+        }
+        match out.into_marked() {
+            Ok(mut record) => {
+                self.unflushed = true;
+                let written = poll_write_buf(Pin::new(&mut self.io), cx, &mut record);
+                if let Poll::Ready(Err(e)) = written {
+                    return Poll::Ready(Err(e));
+                }
+                if !record.is_empty() {
+                    self.chunks.push(record);
+                    self.queued_records = self.queued_records.saturating_add(1);
+                }
+            }
+            Err(out) => self.push(out),
+        }
+        self.poll_flush(cx)
     }
 
     /// Writes what is queued, then flushes the stream. Keeps whatever
@@ -232,10 +258,9 @@ impl<W: AsyncWrite + Unpin + Send> DirectSend for SharedWriter<W> {
             self.task.wake();
             return Sent::Taken;
         }
-        writer.push(out);
         // One attempt without waiting: a no-op waker, since the connection
         // task (not this caller) waits for the socket if it is full.
-        match writer.poll_flush(&mut Context::from_waker(noop_waker_ref())) {
+        match writer.poll_write_now(out, &mut Context::from_waker(noop_waker_ref())) {
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(e)) => {
                 state.failed = Some(e);
@@ -258,19 +283,32 @@ mod tests {
     use crate::record::RecordCodec;
 
     fn call(xid: u32, len: usize) -> Outgoing {
+        call_in_fragments(xid, len, 1000)
+    }
+
+    fn call_in_fragments(xid: u32, len: usize, max_fragment: usize) -> Outgoing {
         let mut buf = BytesMut::from(&[0u8; MARK_ROOM][..]);
         buf.extend_from_slice(&xid.to_be_bytes());
         buf.resize(MARK_ROOM + len.max(4), (xid % 251) as u8);
-        Outgoing::from_buffer(xid, buf, 1000)
+        Outgoing::from_buffer(xid, buf, max_fragment)
     }
 
+    /// Records cut into fragments, and records of one fragment written
+    /// from their own buffer, both stopping half way.
     #[tokio::test]
     async fn direct_write_leaves_the_rest_to_the_task_without_tearing_records() {
+        for max_fragment in [1000, usize::MAX] {
+            direct_write_stopping_half_way(max_fragment).await;
+        }
+    }
+
+    async fn direct_write_stopping_half_way(max_fragment: usize) {
+        let call = |xid, len| call_in_fragments(xid, len, max_fragment);
         // A pipe smaller than what is sent: the direct write cannot finish.
         let (a, mut b) = tokio::io::duplex(1024);
         let shared = SharedWriter::new(2);
         assert!(matches!(shared.try_send(call(1, 10), true), Sent::Queue(_)));
-        shared.attach(CallWriter::new(a, 1000));
+        shared.attach(CallWriter::new(a, max_fragment));
         assert!(matches!(shared.try_send(call(1, 3000), true), Sent::Taken));
         // Busy now: the next one is queued in the writer (not written by
         // this caller), the one after finds the writer's queue full.

@@ -72,10 +72,7 @@ impl ChunkQueue {
                 ready!(io.as_mut().poll_write_vectored(cx, slices))?
             };
             if written == 0 {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "the stream accepted no bytes",
-                )));
+                return Poll::Ready(Err(write_zero()));
             }
             self.consume(written);
         }
@@ -97,4 +94,31 @@ impl ChunkQueue {
             self.chunks.pop_front();
         }
     }
+}
+
+/// Writes `buf` to `io` from its front, advancing it, until it is empty
+/// (`Ready(Ok)`) or `io` would block (`Pending`, the rest left in `buf`).
+/// Does not flush.
+///
+/// # Errors
+///
+/// The stream's write error; [`io::ErrorKind::WriteZero`] if it accepts
+/// no bytes.
+pub(crate) fn poll_write_buf<W: AsyncWrite + ?Sized, B: Buf>(
+    mut io: Pin<&mut W>,
+    cx: &mut Context<'_>,
+    buf: &mut B,
+) -> Poll<io::Result<()>> {
+    while buf.has_remaining() {
+        let written = ready!(io.as_mut().poll_write(cx, buf.chunk()))?;
+        if written == 0 {
+            return Poll::Ready(Err(write_zero()));
+        }
+        buf.advance(written);
+    }
+    Poll::Ready(Ok(()))
+}
+
+fn write_zero() -> io::Error {
+    io::Error::new(io::ErrorKind::WriteZero, "the stream accepted no bytes")
 }

@@ -27,7 +27,7 @@ mod error;
 mod reader;
 mod writer;
 
-pub(crate) use chunks::ChunkQueue;
+pub(crate) use chunks::{poll_write_buf, ChunkQueue};
 pub use codec::{
     RecordCodec, RecordCodecBuilder, DEFAULT_MAX_RECORD_BYTES, LAST_FRAGMENT_BIT,
     MAX_FRAGMENT_BYTES,

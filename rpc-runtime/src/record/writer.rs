@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::AsyncWrite;
 
-use super::chunks::ChunkQueue;
+use super::chunks::{poll_write_buf, ChunkQueue};
 use super::codec::{RecordCodecBuilder, LAST_FRAGMENT_BIT};
 use super::error::RecordError;
 
@@ -191,6 +191,11 @@ impl RecordQueue {
         io: Pin<&mut W>,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.chunks.is_empty() {
+            // Only short records queued (the usual reply): written
+            // straight from the staging buffer.
+            return poll_write_buf(io, cx, &mut self.staging);
+        }
         self.seal_staging();
         self.chunks.poll_write(io, cx)
     }
@@ -208,12 +213,14 @@ mod tests {
     use crate::record::RecordCodec;
 
     /// Records every `writev`, accepting at most `max_per_write` bytes
-    /// per call.
+    /// per call; with `stalls`, every other write is `Pending` instead.
     struct Recorder {
         wire: Vec<u8>,
         writes: Vec<usize>,
         max_per_write: usize,
         vectored: bool,
+        stalls: bool,
+        stalled: bool,
     }
 
     impl Recorder {
@@ -223,6 +230,8 @@ mod tests {
                 writes: Vec::new(),
                 max_per_write,
                 vectored,
+                stalls: false,
+                stalled: false,
             }
         }
     }
@@ -238,9 +247,16 @@ mod tests {
 
         fn poll_write_vectored(
             mut self: Pin<&mut Self>,
-            _cx: &mut Context<'_>,
+            cx: &mut Context<'_>,
             bufs: &[IoSlice<'_>],
         ) -> Poll<io::Result<usize>> {
+            if self.stalls {
+                self.stalled = !self.stalled;
+                if self.stalled {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+            }
             let mut budget = self.max_per_write;
             let mut total = 0;
             for b in bufs {
@@ -330,6 +346,43 @@ mod tests {
                 let (out, _) = round_trip(codec, Recorder::new(per_write, vectored)).await;
                 assert_eq!(out, records(), "fragment {frag}, {per_write} per write");
             }
+        }
+    }
+
+    /// Short records only (the usual replies) are written straight from
+    /// the staging buffer; a stream taking a few bytes per write, and
+    /// records pushed while others are half written, still give whole
+    /// records in order.
+    #[tokio::test]
+    async fn short_records_written_from_staging_survive_short_writes() {
+        let codec = RecordCodec::builder();
+        for per_write in [1, 5, usize::MAX] {
+            let mut io = Recorder::new(per_write, true);
+            io.stalls = true;
+            let mut w = Writer::new(io, &codec);
+            let sent: Vec<Bytes> = (0..20u8)
+                .map(|i| Bytes::from(vec![i; usize::from(i)]))
+                .collect();
+            for pair in sent.chunks(2) {
+                for r in pair {
+                    w.push(r.clone()).unwrap();
+                }
+                // One poll: part may stay queued behind the next pushes.
+                let Writer { io, queue } = &mut w;
+                let _ = std::future::poll_fn(|cx| {
+                    Poll::Ready(queue.poll_write(Pin::new(&mut *io), cx))
+                })
+                .await;
+            }
+            w.flush().await.unwrap();
+            assert!(w.queue.is_empty());
+            let mut wire = BytesMut::from(&w.io.wire[..]);
+            let mut dec = codec.new_codec();
+            let mut got = Vec::new();
+            while let Some(r) = dec.decode(&mut wire).unwrap() {
+                got.push(r);
+            }
+            assert_eq!(got, sent, "{per_write} per write");
         }
     }
 

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -65,6 +65,8 @@ struct Connection<IO> {
     /// Wakes the connection when `stop_token` is cancelled; polled only
     /// when the connection waits (cancellation is checked with a load).
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// The waker `stop` was last polled with.
+    stop_waker: Option<Waker>,
     /// False once the peer closed its side or `stop` was cancelled.
     reading: bool,
     idle: IdleTimer,
@@ -83,6 +85,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             peer,
             calls: JoinSet::new(),
             stop: Box::pin(stop.clone().cancelled_owned()),
+            stop_waker: None,
             stop_token: stop,
             reading: true,
             write_deadline: None,
@@ -128,11 +131,27 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             if self.idle_expired(cx) {
                 return Poll::Ready(Ok(()));
             }
-            if self.reading && self.stop.as_mut().poll(cx).is_ready() {
+            if self.reading && self.poll_stop(cx) {
                 continue;
             }
             return Poll::Pending;
         }
+    }
+
+    /// Registers for the stop signal; true once it came. The future keeps
+    /// the waker it was polled with, so it is polled again only when the
+    /// connection's waker changes (cancellation itself is checked with a
+    /// load at the top of every poll).
+    fn poll_stop(&mut self, cx: &mut Context<'_>) -> bool {
+        if self
+            .stop_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return false;
+        }
+        self.stop_waker = Some(cx.waker().clone());
+        self.stop.as_mut().poll(cx).is_ready()
     }
 
     /// Queues the replies of spawned calls that have finished.
@@ -314,11 +333,15 @@ enum ReadStop {
 
 /// Fires once the connection has been idle for the configured time;
 /// never if there is none. Activity only records the time; the timer is
-/// moved when it fires early, so busy connections touch no timer per call.
+/// moved when it fires early, so busy connections touch no timer per call,
+/// and it is polled only to register a new waker (otherwise its state is
+/// read with a load).
 struct IdleTimer {
     timeout: Duration,
     last_active: Instant,
     sleep: Option<Pin<Box<Sleep>>>,
+    /// The waker the armed timer was last polled with.
+    waker: Option<Waker>,
 }
 
 impl IdleTimer {
@@ -331,6 +354,7 @@ impl IdleTimer {
             timeout: timeout.unwrap_or(Duration::MAX),
             last_active: now,
             sleep,
+            waker: None,
         }
     }
 
@@ -346,8 +370,13 @@ impl IdleTimer {
         let Some(sleep) = &mut self.sleep else {
             return false;
         };
+        let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        if registered && !sleep.is_elapsed() {
+            return false;
+        }
         loop {
             if sleep.as_mut().poll(cx).is_pending() {
+                self.waker = Some(cx.waker().clone());
                 return false;
             }
             let Some(due) = self.last_active.checked_add(self.timeout) else {

@@ -20,6 +20,7 @@ use interop_tests::interop::proto::{
     InteropProgV1Client, InteropProgV1Server, INTEROP_PROG, INTEROP_VERS,
 };
 use interop_tests::interop::server::InteropService;
+use interop_tests::workspace_bins::{build_workspace_bins, profile_dir};
 use rpc_runtime::rpcbind::{self, Endpoint, Protocol, RPCBIND_SOCKET_PATH};
 use rpc_runtime::Server;
 
@@ -430,34 +431,10 @@ async fn rust_client_finds_c_server_through_rpcbind() {
 
 /// Builds `datastore-server` into this test's target directory.
 fn datastore_server_bin() -> PathBuf {
-    // This test runs as <target>/<profile>/deps/<name>-<hash>.
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--quiet",
-        "-p",
-        "datastore",
-        "--bin",
-        "datastore-server",
-    ])
-    .arg("--target-dir")
-    .arg(target_dir)
-    .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    assert!(
-        cmd.status().expect("run cargo build").success(),
-        "building datastore-server failed"
-    );
-    profile_dir.join("datastore-server")
+    let profile_dir = profile_dir().expect("target/<profile> of this test");
+    build_workspace_bins(&profile_dir)
+        .expect("build datastore-server")
+        .datastore_server
 }
 
 /// The datastore protocol's program number (specs/datastore.x).

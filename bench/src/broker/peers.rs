@@ -5,69 +5,28 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use interop_tests::c_peer::{free_tcp_port, spec_path, CProgram, CServer, Endpoint};
+use interop_tests::workspace_bins::{build_workspace_bins, WorkspaceBins};
 
 use crate::c_peers::c_source;
 use crate::error::{BenchError, Result};
 use crate::placement::{Placement, Role};
 
-/// The workspace binaries the benchmark starts.
-#[derive(Debug, Clone)]
-pub struct Bins {
-    /// `broker`.
-    pub broker: PathBuf,
-    /// `datastore-server`.
-    pub datastore_server: PathBuf,
-}
-
 /// Builds (or finds up to date) `broker` and `datastore-server` with the
-/// cargo, profile and target directory of `exe` (this benchmark).
+/// cargo, profile and target directory of `exe` (this benchmark, which
+/// runs as `<target>/<profile>/bench`).
 ///
 /// # Errors
 ///
-/// [`BenchError::Io`] if cargo cannot run, [`BenchError::Worker`] if the
-/// build fails.
-pub fn build_bins(exe: &Path) -> Result<Bins> {
-    // This program runs as <target>/<profile>/bench.
+/// [`BenchError::Io`] if `exe` has no directory, cargo cannot run or the
+/// build fails (with cargo's output).
+pub fn build_bins(exe: &Path) -> Result<WorkspaceBins> {
     let profile_dir = exe
         .parent()
         .ok_or_else(|| BenchError::Usage(format!("{} has no directory", exe.display())))?;
-    let target_dir = profile_dir
-        .parent()
-        .ok_or_else(|| BenchError::Usage(format!("{} has no target directory", exe.display())))?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--quiet",
-        "-p",
-        "broker",
-        "-p",
-        "datastore",
-        "--bins",
-        "--target-dir",
-    ])
-    .arg(target_dir)
-    .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let out = cmd
-        .output()
-        .map_err(|e| BenchError::io("running cargo build", e))?;
-    if !out.status.success() {
-        return Err(BenchError::Worker {
-            command: "cargo build -p broker -p datastore --bins".to_owned(),
-            status: out.status.to_string(),
-            output: String::from_utf8_lossy(&out.stderr).into_owned(),
-        });
-    }
-    Ok(Bins {
-        broker: profile_dir.join("broker"),
-        datastore_server: profile_dir.join("datastore-server"),
-    })
+    build_workspace_bins(profile_dir)
+        .map_err(|e| BenchError::io("building broker and datastore-server", e))
 }
 
 /// Builds `bench/c/ds_bench_client.c` on `rpcgen -M` stubs of
@@ -144,7 +103,7 @@ impl Targets {
     /// [`BenchError::CPeer`] if one does not start, [`BenchError::Io`] for
     /// the broker's configuration file.
     pub fn start(
-        bins: &Bins,
+        bins: &WorkspaceBins,
         c_server: &Path,
         placement: Placement,
         connections: usize,

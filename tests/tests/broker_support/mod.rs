@@ -13,55 +13,18 @@ use std::time::{Duration, Instant};
 use interop_tests::c_peer::{
     c_source, free_tcp_port, run_with_timeout, spec_path, CProgram, CServer, Endpoint,
 };
+use interop_tests::workspace_bins::{build_workspace_bins, profile_dir, WorkspaceBins};
 
 /// How long one C client run may take.
 pub(crate) const CLIENT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The workspace binaries under test, built (or found up to date) once per
 /// test process with the same cargo and target directory as this test.
-pub(crate) struct Bins {
-    pub(crate) broker: PathBuf,
-    pub(crate) datastore_server: PathBuf,
-}
-
-pub(crate) fn bins() -> &'static Bins {
-    static BINS: OnceLock<Bins> = OnceLock::new();
+pub(crate) fn bins() -> &'static WorkspaceBins {
+    static BINS: OnceLock<WorkspaceBins> = OnceLock::new();
     BINS.get_or_init(|| {
-        // This test runs as <target>/<profile>/deps/<name>-<hash>.
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "broker",
-            "-p",
-            "datastore",
-            "--bins",
-            "--target-dir",
-        ])
-        .arg(target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .expect("run cargo build for the broker binaries");
-        assert!(
-            status.success(),
-            "building broker and datastore-server failed"
-        );
-        Bins {
-            broker: profile_dir.join("broker"),
-            datastore_server: profile_dir.join("datastore-server"),
-        }
+        let profile_dir = profile_dir().expect("target/<profile> of this test");
+        build_workspace_bins(&profile_dir).expect("build broker and datastore-server")
     })
 }
 

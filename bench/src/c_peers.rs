@@ -42,7 +42,10 @@ pub fn bench_server() -> Result<PathBuf> {
 ///
 /// As [`CProgram::build`].
 pub fn bench_client() -> Result<PathBuf> {
-    Ok(base("bench_client").client_stubs().build()?)
+    Ok(base("bench_client")
+        .client_stubs()
+        .input(c_source("load_driver.h"))
+        .build()?)
 }
 
 /// Builds `bench/c/codec_bench.c` (the XDR routines on `xdrmem`).

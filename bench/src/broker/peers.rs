@@ -43,6 +43,7 @@ pub fn ds_bench_client() -> Result<PathBuf> {
         .cflag("-g0")
         .client_stubs()
         .source(c_source("ds_bench_client.c"))
+        .input(c_source("load_driver.h"))
         .build()?)
 }
 

@@ -32,6 +32,7 @@
 #include <sys/un.h>
 
 #include "datastore.h"
+#include "peer_address.h"
 
 static int id = 0;
 static int calls = 0;
@@ -208,9 +209,7 @@ int main(int argc, char **argv)
 	u_int size = 1000, xid = 0;
 	const char *mode = "exercise";
 	u_long prog = DATASTORE, vers = DATASTORE_V1;
-	struct netbuf nb;
-	struct sockaddr_in sin;
-	struct sockaddr_un sun;
+	struct peer_address addr;
 	CLIENT *clnt;
 
 	while ((opt = getopt(argc, argv, "i:n:s:x:m:")) != -1) {
@@ -236,27 +235,8 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 3 && strcmp(argv[0], "tcp") == 0) {
-		memset(&sin, 0, sizeof sin);
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((unsigned short)atoi(argv[2]));
-		if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
-			return usage();
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		nb.buf = &sin;
-		nb.len = nb.maxlen = sizeof sin;
-	} else if (argc == 2 && strcmp(argv[0], "unix") == 0) {
-		if (strlen(argv[1]) >= sizeof sun.sun_path)
-			return usage();
-		memset(&sun, 0, sizeof sun);
-		sun.sun_family = AF_UNIX;
-		strcpy(sun.sun_path, argv[1]);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		nb.buf = &sun;
-		nb.len = nb.maxlen = sizeof sun;
-	} else {
+	if (peer_address(argc, argv, &addr) != 0 || addr.udp)
 		return usage();
-	}
 	if (strcmp(mode, "unknown-program") == 0)
 		prog = DATASTORE + 1;
 	else if (strcmp(mode, "bad-version") == 0)
@@ -264,11 +244,10 @@ int main(int argc, char **argv)
 	else if (strcmp(mode, "exercise") != 0 && strcmp(mode, "null") != 0)
 		return usage();
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)nb.buf, nb.len) < 0) {
-		perror("connect");
+	fd = peer_connect(&addr);
+	if (fd < 0)
 		return 1;
-	}
-	clnt = clnt_vc_create(fd, &nb, prog, vers, 0, 0);
+	clnt = clnt_vc_create(fd, &addr.nb, prog, vers, 0, 0);
 	if (!clnt) {
 		clnt_pcreateerror("clnt_vc_create");
 		return 1;

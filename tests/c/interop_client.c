@@ -29,6 +29,7 @@
 #include <sys/un.h>
 
 #include "interop_compute.h"
+#include "peer_address.h"
 
 #define LARGE_BLOB (1024u * 1024u)
 
@@ -379,16 +380,14 @@ static void one_round(CLIENT *clnt, int large)
 }
 
 /* A client for program `prog` version `vers` on a new connection. */
-static CLIENT *connect_client(const struct netbuf *nb, int family, rpcprog_t prog, rpcvers_t vers)
+static CLIENT *connect_client(const struct peer_address *addr, rpcprog_t prog, rpcvers_t vers)
 {
 	struct timeval tv = {30, 0};
 	CLIENT *clnt;
-	int fd = socket(family, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)nb->buf, nb->len) < 0) {
-		perror("connect");
+	int fd = peer_connect(addr);
+	if (fd < 0)
 		exit(1);
-	}
-	clnt = clnt_vc_create(fd, nb, prog, vers, 0, 0);
+	clnt = clnt_vc_create(fd, &addr->nb, prog, vers, 0, 0);
 	if (!clnt) {
 		clnt_pcreateerror("clnt_vc_create");
 		exit(1);
@@ -408,14 +407,14 @@ static void expect_stat(CLIENT *clnt, enum clnt_stat got, enum clnt_stat want, c
 	(void)clnt;
 }
 
-static void error_checks(const struct netbuf *nb, int family)
+static void error_checks(const struct peer_address *addr)
 {
 	struct timeval tv = {30, 0};
 	struct rpc_err err;
 	enum clnt_stat st;
 	CLIENT *c;
 
-	c = connect_client(nb, family, INTEROP_PROG, 7);
+	c = connect_client(addr, INTEROP_PROG, 7);
 	st = clnt_call(c, NULLPROC, (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_void, NULL, tv);
 	expect_stat(c, st, RPC_PROGVERSMISMATCH, "unknown version");
 	clnt_geterr(c, &err);
@@ -426,12 +425,12 @@ static void error_checks(const struct netbuf *nb, int family)
 	}
 	clnt_destroy(c);
 
-	c = connect_client(nb, family, INTEROP_PROG + 1, 1);
+	c = connect_client(addr, INTEROP_PROG + 1, 1);
 	st = clnt_call(c, NULLPROC, (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_void, NULL, tv);
 	expect_stat(c, st, RPC_PROGUNAVAIL, "unknown program");
 	clnt_destroy(c);
 
-	c = connect_client(nb, family, INTEROP_PROG, INTEROP_VERS);
+	c = connect_client(addr, INTEROP_PROG, INTEROP_VERS);
 	st = clnt_call(c, 99, (xdrproc_t)xdr_void, NULL, (xdrproc_t)xdr_void, NULL, tv);
 	expect_stat(c, st, RPC_PROCUNAVAIL, "unknown procedure");
 	{
@@ -469,9 +468,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	int rounds = 20, opt, fd, errors = 0, auth_sys = 0, udp = 0;
-	struct netbuf nb;
-	struct sockaddr_in sin;
-	struct sockaddr_un sun;
+	struct peer_address addr;
 	struct timeval tv = {30, 0};
 	CLIENT *clnt;
 
@@ -496,40 +493,13 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 3 && strcmp(argv[0], "tcp") == 0) {
-		memset(&sin, 0, sizeof sin);
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((unsigned short)atoi(argv[2]));
-		if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
-			return usage();
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-		nb.buf = &sin;
-		nb.len = nb.maxlen = sizeof sin;
-	} else if (argc == 3 && strcmp(argv[0], "udp") == 0 && !errors) {
-		memset(&sin, 0, sizeof sin);
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((unsigned short)atoi(argv[2]));
-		if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1)
-			return usage();
-		fd = socket(AF_INET, SOCK_DGRAM, 0);
-		nb.buf = &sin;
-		nb.len = nb.maxlen = sizeof sin;
-		udp = 1;
-	} else if (argc == 2 && strcmp(argv[0], "unix") == 0) {
-		if (strlen(argv[1]) >= sizeof sun.sun_path)
-			return usage();
-		memset(&sun, 0, sizeof sun);
-		sun.sun_family = AF_UNIX;
-		strcpy(sun.sun_path, argv[1]);
-		fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		nb.buf = &sun;
-		nb.len = nb.maxlen = sizeof sun;
-	} else {
+	if (peer_address(argc, argv, &addr) != 0 || (addr.udp && errors))
 		return usage();
-	}
+	udp = addr.udp;
 	if (udp) {
 		/* 64 KiB send and receive buffers (datagrams up to 64 KiB). */
-		clnt = fd < 0 ? NULL : clnt_dg_create(fd, &nb, INTEROP_PROG, INTEROP_VERS, 65536, 65536);
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		clnt = fd < 0 ? NULL : clnt_dg_create(fd, &addr.nb, INTEROP_PROG, INTEROP_VERS, 65536, 65536);
 		if (!clnt) {
 			clnt_pcreateerror("clnt_dg_create");
 			return 1;
@@ -540,11 +510,10 @@ int main(int argc, char **argv)
 			clnt_control(clnt, CLSET_RETRY_TIMEOUT, (char *)&retry);
 		}
 	} else {
-		if (fd < 0 || connect(fd, (struct sockaddr *)nb.buf, nb.len) < 0) {
-			perror("connect");
+		fd = peer_connect(&addr);
+		if (fd < 0)
 			return 1;
-		}
-		clnt = clnt_vc_create(fd, &nb, INTEROP_PROG, INTEROP_VERS, 0, 0);
+		clnt = clnt_vc_create(fd, &addr.nb, INTEROP_PROG, INTEROP_VERS, 0, 0);
 		if (!clnt) {
 			clnt_pcreateerror("clnt_vc_create");
 			return 1;
@@ -561,7 +530,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (errors)
-		error_checks(&nb, ((struct sockaddr *)nb.buf)->sa_family);
+		error_checks(&addr);
 	for (round_no = 0; round_no < rounds; round_no++)
 		one_round(clnt, round_no == 0 && !udp);
 	clnt_destroy(clnt);

@@ -56,6 +56,7 @@ pub fn interop_client() -> Result<PathBuf> {
     base("interop_client")
         .client_stubs()
         .source(c_source("interop_client.c"))
+        .input(c_source("peer_address.h"))
         .build()
 }
 

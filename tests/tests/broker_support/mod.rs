@@ -35,6 +35,7 @@ pub(crate) fn c_client() -> PathBuf {
         .rpcgen_flags(["-M"])
         .client_stubs()
         .source(c_source("datastore_client.c"))
+        .input(c_source("peer_address.h"))
         .build()
         .expect("build datastore_client")
 }

@@ -5,7 +5,8 @@
  *   bench_server tcp PORT     listen on 127.0.0.1:PORT
  *
  * It binds and listens on the socket itself and registers with protocol 0,
- * so no rpcbind is involved; it serves until killed and prints nothing.
+ * so no rpcbind is involved (tests/c/peer_listen.h); it prints
+ * "listening tcp PORT" once ready and serves until killed.
  *
  * BENCH_READ answers from a buffer filled once at start (no allocation or
  * copy per call, like the Rust server's shared buffer); BENCH_WRITE decodes
@@ -16,11 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "bench.h"
+#include "peer_listen.h"
 
 extern void bench_prog_1(struct svc_req *rqstp, SVCXPRT *transp);
 
@@ -66,17 +65,9 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in sin;
-	int one = 1;
-	char *end;
-	long port;
 	int fd;
-	SVCXPRT *xprt;
 
 	if (argc != 3 || strcmp(argv[1], "tcp") != 0)
-		return usage();
-	port = strtol(argv[2], &end, 10);
-	if (*end || port <= 0 || port > 65535)
 		return usage();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -88,35 +79,10 @@ int main(int argc, char **argv)
 	for (u_int i = 0; i < BENCH_DATA_MAX; i++)
 		read_buf[i] = (char)(i * 7u);
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0) {
-		perror("socket");
+	fd = peer_listen(argv[1], argv[2]);
+	if (fd == PEER_LISTEN_USAGE)
+		return usage();
+	if (fd < 0)
 		return 1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
-		perror("bind");
-		return 1;
-	}
-	if (listen(fd, 128) < 0) {
-		perror("listen");
-		return 1;
-	}
-	/* 0, 0: libtirpc's default fragment buffers (64 KiB). */
-	xprt = svc_vc_create(fd, 0, 0);
-	if (!xprt) {
-		fprintf(stderr, "svc_vc_create failed\n");
-		return 1;
-	}
-	if (!svc_register(xprt, BENCH_PROG, BENCH_VERS, bench_prog_1, 0)) {
-		fprintf(stderr, "svc_register failed\n");
-		return 1;
-	}
-	svc_run();
-	fprintf(stderr, "svc_run returned\n");
-	return 1;
+	return peer_serve(fd, BENCH_PROG, BENCH_VERS, bench_prog_1, argv[1], argv[2]);
 }

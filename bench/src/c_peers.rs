@@ -33,7 +33,13 @@ fn base(name: &str) -> CProgram {
 ///
 /// As [`CProgram::build`].
 pub fn bench_server() -> Result<PathBuf> {
-    Ok(base("bench_server").server_stubs().build()?)
+    let listen = interop_tests::c_peer::c_source("peer_listen.h");
+    let tests_c = listen.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(base("bench_server")
+        .server_stubs()
+        .cflag(format!("-I{}", tests_c.display()))
+        .input(listen)
+        .build()?)
 }
 
 /// Builds `bench/c/bench_client.c` (synchronous client processes).

@@ -209,7 +209,6 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	int fd;
-	SVCXPRT *xprt;
 
 	if (argc != 3)
 		return usage();
@@ -222,18 +221,5 @@ int main(int argc, char **argv)
 		return usage();
 	if (fd < 0)
 		return 1;
-	xprt = svc_vc_create(fd, 0, 0);
-	if (!xprt) {
-		fprintf(stderr, "svc_vc_create failed\n");
-		return 1;
-	}
-	if (!svc_register(xprt, DATASTORE, DATASTORE_V1, datastore_1, 0)) {
-		fprintf(stderr, "svc_register failed\n");
-		return 1;
-	}
-	printf("listening %s %s\n", argv[1], argv[2]);
-	fflush(stdout);
-	svc_run();
-	fprintf(stderr, "svc_run returned\n");
-	return 1;
+	return peer_serve(fd, DATASTORE, DATASTORE_V1, datastore_1, argv[1], argv[2]);
 }

@@ -257,7 +257,6 @@ static int serve_with_rpcbind(void)
 int main(int argc, char **argv)
 {
 	int fd;
-	SVCXPRT *xprt;
 
 	if (argc == 4 && strcmp(argv[1], "-a") == 0) {
 		require_auth_sys = 1;
@@ -279,18 +278,5 @@ int main(int argc, char **argv)
 		return usage();
 	if (fd < 0)
 		return 1;
-	xprt = svc_vc_create(fd, 0, 0);
-	if (!xprt) {
-		fprintf(stderr, "svc_vc_create failed\n");
-		return 1;
-	}
-	if (!svc_register(xprt, INTEROP_PROG, INTEROP_VERS, dispatch, 0)) {
-		fprintf(stderr, "svc_register failed\n");
-		return 1;
-	}
-	printf("listening %s %s\n", argv[1], argv[2]);
-	fflush(stdout);
-	svc_run();
-	fprintf(stderr, "svc_run returned\n");
-	return 1;
+	return peer_serve(fd, INTEROP_PROG, INTEROP_VERS, dispatch, argv[1], argv[2]);
 }

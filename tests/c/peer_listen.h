@@ -1,8 +1,8 @@
 /*
- * peer_listen.h: the listening stream socket of the C test servers
- * (interop_server.c, datastore_server.c), made without rpcbind: bound and
- * listening before svc_vc_create, as libtirpc needs (see
- * ../shared/notes/libtirpc-peers.md).
+ * peer_listen.h: the listening stream socket of the C servers
+ * (interop_server.c, datastore_server.c, bench/c/bench_server.c), made
+ * without rpcbind: bound and listening before svc_vc_create, as libtirpc
+ * needs (see ../shared/notes/libtirpc-peers.md), and served.
  */
 #ifndef PEER_LISTEN_H
 #define PEER_LISTEN_H
@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <rpc/rpc.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -21,7 +22,8 @@
 
 /*
  * Listens on `tcp PORT` (127.0.0.1 only) or `unix PATH` (an existing file
- * at PATH is replaced), with a backlog of 64. Returns the socket, -1 after
+ * at PATH is replaced), with a backlog of 128 (the benchmark connects 64
+ * client processes at once). Returns the socket, -1 after
  * printing why a system call failed, or PEER_LISTEN_USAGE.
  */
 static int peer_listen(const char *kind, const char *where)
@@ -69,11 +71,37 @@ static int peer_listen(const char *kind, const char *where)
 	} else {
 		return PEER_LISTEN_USAGE;
 	}
-	if (listen(fd, 64) < 0) {
+	if (listen(fd, 128) < 0) {
 		perror("listen");
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Serves program prog, version vers with dispatch on the listening stream
+ * socket fd (libtirpc's default fragment buffers, 64 KiB), printing
+ * "listening KIND WHERE" once ready. Returns only on failure (printed),
+ * with the exit status.
+ */
+static int peer_serve(int fd, rpcprog_t prog, rpcvers_t vers,
+		      void (*dispatch)(struct svc_req *, SVCXPRT *), const char *kind,
+		      const char *where)
+{
+	SVCXPRT *xprt = svc_vc_create(fd, 0, 0);
+	if (!xprt) {
+		fprintf(stderr, "svc_vc_create failed\n");
+		return 1;
+	}
+	if (!svc_register(xprt, prog, vers, dispatch, 0)) {
+		fprintf(stderr, "svc_register failed\n");
+		return 1;
+	}
+	printf("listening %s %s\n", kind, where);
+	fflush(stdout);
+	svc_run();
+	fprintf(stderr, "svc_run returned\n");
+	return 1;
 }
 
 #endif

@@ -162,7 +162,7 @@ async fn run(config: Config, source: ConfigSource) -> ExitCode {
         }
     };
     let hup = tokio::spawn(reload_on_sighup(broker.handle()));
-    broker.run(shutdown_signal()).await;
+    broker.run(rpc_runtime::runtime::shutdown_signal()).await;
     hup.abort();
     ExitCode::SUCCESS
 }
@@ -222,21 +222,5 @@ fn print_summary(config: &Config) {
             plan.timeout.as_millis(),
             plan.retries,
         );
-    }
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
     }
 }

@@ -1,4 +1,6 @@
-//! A tokio runtime sized for the CPUs the process may use.
+//! What a daemon built on the runtime needs around its servers: a tokio
+//! runtime sized for the CPUs the process may use, and the shutdown
+//! signal.
 
 use std::io;
 
@@ -25,4 +27,24 @@ pub fn for_available_cpus() -> io::Result<tokio::runtime::Runtime> {
         tokio::runtime::Builder::new_multi_thread()
     };
     builder.enable_all().build()
+}
+
+/// Completes when the process receives SIGINT or SIGTERM: the usual
+/// trigger for a daemon's graceful shutdown (pass it to
+/// [`Server::serve_tcp_with_shutdown`](crate::Server::serve_tcp_with_shutdown)
+/// and its kin). If the SIGTERM handler cannot be installed, only SIGINT
+/// (Ctrl-C) completes it.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }

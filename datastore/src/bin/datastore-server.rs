@@ -195,7 +195,7 @@ async fn run(endpoints: Vec<Listen>, register: bool, limits: StoreLimits) -> Res
             }
         });
     }
-    shutdown_signal().await;
+    rpc_runtime::runtime::shutdown_signal().await;
     tracing::info!(
         objects = store.object_count(),
         bytes = store.total_bytes(),
@@ -213,20 +213,4 @@ async fn run(endpoints: Vec<Listen>, register: bool, limits: StoreLimits) -> Res
         }
     }
     Ok(())
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

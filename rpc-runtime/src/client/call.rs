@@ -219,15 +219,16 @@ impl Client {
 
     /// Waits for the outcome of a call that was alone in flight, reading
     /// the socket itself meanwhile (see `reader`). When it stops reading
-    /// (done, or dropped), the connection task takes the socket back.
+    /// (done, or dropped), the connection task takes the socket back (see
+    /// `reader`).
     async fn read_own_reply(reader: &dyn DirectRead, call: &PendingCall) -> Option<Outcome> {
-        struct HandBack<'a>(&'a dyn DirectRead);
+        struct HandBack<'a>(&'a dyn DirectRead, &'a PendingCall);
         impl Drop for HandBack<'_> {
             fn drop(&mut self) {
-                self.0.hand_back();
+                self.0.hand_back(self.1);
             }
         }
-        let _hand_back = HandBack(reader);
+        let _hand_back = HandBack(reader, call);
         std::future::poll_fn(|cx| reader.poll_reply(cx, call)).await
     }
 

@@ -10,13 +10,12 @@
 //! stops at its own. Whoever polls the socket last is the one its
 //! readiness wakes, so the two take turns: while a caller reads, the task
 //! leaves the socket alone; when the caller stops (its reply came, it
-//! failed, or its future was dropped) it wakes the task
-//! ([`DirectRead::hand_back`]), which polls the socket again with its own
-//! waker unless the next lone caller has started reading by then (on a
-//! single thread it has: the task runs once the caller's task yields,
-//! after it sent its next call). So the task always watches an idle
-//! connection (a server that closes it is noticed), and a reply to a lone
-//! call wakes only its caller. A read error or the end of the stream,
+//! failed, or its future was dropped) it polls the socket once more with
+//! the task's waker ([`DirectRead::hand_back`]), handing whatever arrived
+//! meanwhile to the table, so that the next data wakes the task, without
+//! waking the task now. So the task always watches an idle connection (a
+//! server that closes it is noticed), and a lone call costs no task poll:
+//! its reply wakes only its caller. A read error or the end of the stream,
 //! met by either, ends the connection in the task. The lock is never
 //! held across an `.await`.
 
@@ -39,8 +38,8 @@ pub(super) trait DirectRead: Send + Sync {
     fn poll_reply(&self, cx: &mut Context<'_>, call: &PendingCall) -> Poll<Option<Outcome>>;
 
     /// Gives the socket back to the connection task: the caller that read
-    /// it stops reading.
-    fn hand_back(&self);
+    /// it (for `call`) stops reading.
+    fn hand_back(&self, call: &PendingCall);
 }
 
 /// The read half of the current connection and its record reader.
@@ -157,13 +156,7 @@ impl<R: AsyncRead + Unpin> SharedReader<R> {
         let Some(side) = state.side.as_mut() else {
             return Poll::Pending;
         };
-        loop {
-            match side.poll_record(cx, in_flight, None) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(error)) => return Poll::Ready(ended_by(error)),
-            }
-        }
+        side.poll_deliver_all(cx, in_flight).map(ended_by)
     }
 
     /// Reads records with the caller's waker until its own reply (`Some`)
@@ -197,6 +190,23 @@ impl<R: AsyncRead + Unpin> SharedReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> Side<R> {
+    /// Reads records and hands each to the table until the socket has no
+    /// more (`Pending`, `cx` registered) or the stream failed (`Some`) or
+    /// ended (`None`).
+    fn poll_deliver_all(
+        &mut self,
+        cx: &mut Context<'_>,
+        in_flight: &InFlight,
+    ) -> Poll<Option<RecordError>> {
+        loop {
+            match self.poll_record(cx, in_flight, None) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(error)) => return Poll::Ready(error),
+            }
+        }
+    }
+
     /// Reads one record and delivers it, unless it is `own`'s reply.
     /// `Err` when the stream failed (`Some`) or ended (`None`).
     fn poll_record(
@@ -239,12 +249,22 @@ impl<R: AsyncRead + Unpin + Send> DirectRead for SharedReader<R> {
         call.poll_outcome(cx)
     }
 
-    fn hand_back(&self) {
+    fn hand_back(&self, call: &PendingCall) {
         let mut state = self.lock();
-        if std::mem::take(&mut state.caller_reading) {
-            if let Some(task) = &state.task {
-                task.wake_by_ref();
-            }
+        let state = &mut *state;
+        if !std::mem::take(&mut state.caller_reading) || state.ended.is_some() {
+            return;
+        }
+        let (Some(task), Some(side)) = (&state.task, state.side.as_mut()) else {
+            // The task has not polled yet; its first poll reads.
+            return;
+        };
+        // Read on the task's behalf, with its waker: what is there goes
+        // to the table, and the socket's readiness then wakes the task,
+        // which need not run now (one task poll less per lone call).
+        let mut cx = Context::from_waker(task);
+        if let Poll::Ready(error) = side.poll_deliver_all(&mut cx, call.in_flight()) {
+            state.end(error);
         }
     }
 }

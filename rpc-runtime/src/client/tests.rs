@@ -412,3 +412,52 @@ async fn lone_and_joined_calls_on_two_threads_all_complete() {
     }
     assert_eq!(client.pending_calls(), 0);
 }
+
+/// After a lone call, which read its own reply, the connection task
+/// watches the idle socket again without having been woken for it: a
+/// server that closes the connection later is noticed with no call in
+/// flight, on one thread and on two.
+#[test]
+fn after_a_lone_call_the_task_notices_the_server_closing() {
+    for threads in [1, 2] {
+        let rt = match threads {
+            1 => tokio::runtime::Builder::new_current_thread(),
+            _ => {
+                let mut b = tokio::runtime::Builder::new_multi_thread();
+                b.worker_threads(threads);
+                b
+            }
+        }
+        .enable_all()
+        .build()
+        .unwrap();
+        rt.block_on(async {
+            let addr = peer(|mut framed| async move {
+                let Some(Ok(record)) = framed.next().await else {
+                    return;
+                };
+                let xid = CallHeader::decode(&mut xdr_codec::Decoder::new(record))
+                    .unwrap()
+                    .xid;
+                framed
+                    .send(reply::success(xid, &7u32).unwrap())
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            })
+            .await;
+            let client = connect(addr, Duration::from_secs(10)).await;
+            let r: u32 = client.call(0x2000_0001, 1, 1, &1u32).await.unwrap();
+            assert_eq!(r, 7);
+            assert!(!client.is_closed());
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !client.is_closed() {
+                assert!(
+                    Instant::now() < deadline,
+                    "{threads} thread(s): close not seen"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+    }
+}

@@ -1,7 +1,8 @@
 //! [`CallContext`]: what a handler knows about the call it serves.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 use tokio::time::Instant;
 
@@ -17,8 +18,9 @@ pub enum PeerAddr {
     /// reply goes.
     Udp(SocketAddr),
     /// A Unix stream socket peer, with its path if it has one (clients
-    /// usually do not bind a path).
-    Unix(Option<PathBuf>),
+    /// usually do not bind a path). Shared: the per-call copy of the
+    /// address in each [`CallContext`] copies no path.
+    Unix(Option<Arc<Path>>),
     /// A connection handed to
     /// [`Server::serve_connection`](crate::Server::serve_connection) with
     /// no known address.
@@ -41,8 +43,7 @@ impl std::fmt::Display for PeerAddr {
 /// the program, version and procedure numbers, and the deadline.
 ///
 /// Held by value (the server builds one per call without allocating);
-/// cloning copies the AUTH_SYS machine name and gids and a Unix peer's
-/// path, if any.
+/// cloning copies the AUTH_SYS machine name and gids, if any.
 #[derive(Debug, Clone)]
 pub struct CallContext {
     inner: Inner,

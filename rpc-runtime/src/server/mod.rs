@@ -324,7 +324,7 @@ impl Listener {
             }
             Listener::Unix(l) => {
                 let (stream, addr) = l.accept().await?;
-                let path = addr.as_pathname().map(|p| p.to_path_buf());
+                let path = addr.as_pathname().map(Arc::from);
                 Ok(Accepted::Unix(stream, PeerAddr::Unix(path)))
             }
         }

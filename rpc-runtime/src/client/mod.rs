@@ -8,9 +8,10 @@
 //! the socket itself (on UDP every call does) and, on a stream, reads its
 //! reply itself too (see `reader`), so a one-call-at-a-time caller never
 //! waits for the background task; concurrent calls are queued to the
-//! background task, which batches them into one write (see `writer`). Timeouts are enforced by one watchdog task per connection
-//! from the deadlines kept in the pending-call table (see `watchdog`),
-//! not by a timer per call.
+//! background task, which batches them into one write (see `writer`).
+//! Timeouts are enforced by one watchdog task per connection from the
+//! deadlines kept in the pending-call table (see `watchdog`), not by a
+//! timer per call.
 
 mod builder;
 mod call;

@@ -152,6 +152,10 @@ struct RunArgs {
     /// server).
     #[arg(long)]
     no_cross: bool,
+    /// The RPC scenarios to run, comma-separated (default: all), e.g.
+    /// `--scenarios null1` for many passes of one-in-flight latency alone.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<rpc::Scenario>,
 }
 
 /// Settings of the broker benchmark.
@@ -249,6 +253,7 @@ fn run_benchmarks(args: &RunArgs, parts: Parts) -> Result<()> {
             payload_bytes: args.payload_bytes,
             placement: args.runs.placement,
             cross: !args.no_cross,
+            scenarios: args.scenarios.clone(),
         };
         let report = rpc::run(&exe, &opts, &mut progress)?;
         println!(

@@ -134,3 +134,37 @@ fn bench_broker_runs_with_tiny_counts() {
         "{stdout}"
     );
 }
+
+/// `bench rpc --scenarios null1` runs that scenario alone: its table and
+/// its target, no other scenario, no TCP stream (only READ and WRITE are
+/// compared with it).
+#[test]
+fn rpc_runs_only_the_scenarios_asked_for() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["rpc", "--passes", "2", "--secs", "0.1", "--warmup", "0.05"])
+        .args(["--placement", "none", "--no-cross", "--scenarios", "null1"])
+        .output()
+        .expect("bench runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("#### NULL, 1 call in flight"), "{stdout}");
+    for absent in [
+        "#### NULL, 64",
+        "#### NULL, 16",
+        "#### READ",
+        "#### WRITE",
+        "TCP stream",
+    ] {
+        assert!(!stdout.contains(absent), "{absent}:\n{stdout}");
+    }
+    let targets: Vec<&str> = stdout
+        .split("#### Targets")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("| NULL") || l.starts_with("| READ") || l.starts_with("| WRITE"))
+        .collect();
+    assert_eq!(targets.len(), 1, "{stdout}");
+    assert!(targets[0].starts_with("| NULL p50 latency"), "{stdout}");
+}

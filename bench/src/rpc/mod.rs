@@ -47,6 +47,21 @@ pub struct RpcOptions {
     /// Also run the cross pairs (Rust client with C server and the other
     /// way round).
     pub cross: bool,
+    /// The scenarios to run, in report order (empty: every one).
+    pub scenarios: Vec<Scenario>,
+}
+
+impl RpcOptions {
+    /// The scenarios to run: those asked for, or every one.
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        if self.scenarios.is_empty() {
+            return Scenario::ALL.to_vec();
+        }
+        let mut v = self.scenarios.clone();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 /// One implementation.
@@ -83,15 +98,18 @@ impl fmt::Display for Pair {
 }
 
 /// The measured situations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Scenario {
     /// NULL, one call in flight on one connection.
+    #[value(name = "null1")]
     Null1,
     /// NULL, 64 calls in flight: Rust on one connection; C (one call per
     /// `CLIENT`) as 64 client processes.
+    #[value(name = "null64")]
     Null64,
     /// NULL from 16 connections, one call in flight each: Rust as one
     /// process, C as 16 processes.
+    #[value(name = "null16conn")]
     Null16Conn,
     /// BENCH_READ of the payload, one call in flight.
     Read,
@@ -136,7 +154,8 @@ impl Scenario {
         }
     }
 
-    /// Whether throughput is reported in MiB/s.
+    /// Whether throughput is reported in MiB/s (and compared with the
+    /// plain TCP stream).
     pub fn moves_data(self) -> bool {
         matches!(self.kind(), CallKind::Read | CallKind::Write)
     }
@@ -395,18 +414,21 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
     }
     let mut peers = Peers::start(exe, opts.placement)?;
     let pairs = pairs(opts.cross);
+    let scenarios = opts.scenarios();
     let mut samples: HashMap<(Scenario, Pair), Vec<Measurement>> = HashMap::new();
     let mut stream = Vec::new();
     for pass in 0..opts.passes {
-        let m = peers.measure_stream(opts)?;
-        progress(&format!(
-            "pass {}/{}: TCP stream: {:.0} MiB/s",
-            pass + 1,
-            opts.passes,
-            m.mib_per_sec
-        ));
-        stream.push(m);
-        for scenario in Scenario::ALL {
+        if scenarios.iter().any(|s| s.moves_data()) {
+            let m = peers.measure_stream(opts)?;
+            progress(&format!(
+                "pass {}/{}: TCP stream: {:.0} MiB/s",
+                pass + 1,
+                opts.passes,
+                m.mib_per_sec
+            ));
+            stream.push(m);
+        }
+        for &scenario in &scenarios {
             for i in 0..pairs.len() {
                 let Some(&pair) = pairs.get((i + pass) % pairs.len()) else {
                     continue;
@@ -436,4 +458,31 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
         stream: Measurement::median_of(&stream),
         stream_passes: stream,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(scenarios: Vec<Scenario>) -> RpcOptions {
+        RpcOptions {
+            passes: 1,
+            warmup: Duration::ZERO,
+            window: Duration::from_secs(1),
+            payload_bytes: 1,
+            placement: Placement::None,
+            cross: false,
+            scenarios,
+        }
+    }
+
+    #[test]
+    fn scenarios_asked_for_run_once_in_report_order_and_none_means_all() {
+        assert_eq!(options(vec![]).scenarios(), Scenario::ALL.to_vec());
+        let asked = vec![Scenario::Write, Scenario::Null1, Scenario::Write];
+        assert_eq!(
+            options(asked).scenarios(),
+            vec![Scenario::Null1, Scenario::Write]
+        );
+    }
 }

@@ -66,7 +66,7 @@ struct Connection<IO> {
     /// when the connection waits (cancellation is checked with a load).
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
     /// The waker `stop` was last polled with.
-    stop_waker: Option<Waker>,
+    stop_waker: LastWaker,
     /// False once the peer closed its side or `stop` was cancelled.
     reading: bool,
     idle: IdleTimer,
@@ -85,7 +85,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             peer,
             calls: JoinSet::new(),
             stop: Box::pin(stop.clone().cancelled_owned()),
-            stop_waker: None,
+            stop_waker: LastWaker::default(),
             stop_token: stop,
             reading: true,
             write_deadline: None,
@@ -143,14 +143,10 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     /// connection's waker changes (cancellation itself is checked with a
     /// load at the top of every poll).
     fn poll_stop(&mut self, cx: &mut Context<'_>) -> bool {
-        if self
-            .stop_waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
+        if self.stop_waker.is(cx) {
             return false;
         }
-        self.stop_waker = Some(cx.waker().clone());
+        self.stop_waker.set(cx);
         self.stop.as_mut().poll(cx).is_ready()
     }
 
@@ -331,6 +327,24 @@ enum ReadStop {
     Limits,
 }
 
+/// The waker a long-lived future (a timer, the stop signal) was last
+/// polled with. Such a future keeps that waker, so the connection polls it
+/// again only when its own waker changes.
+#[derive(Default)]
+struct LastWaker(Option<Waker>);
+
+impl LastWaker {
+    /// True if `cx`'s waker is the one recorded.
+    fn is(&self, cx: &Context<'_>) -> bool {
+        self.0.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
+    }
+
+    /// Records `cx`'s waker.
+    fn set(&mut self, cx: &Context<'_>) {
+        self.0 = Some(cx.waker().clone());
+    }
+}
+
 /// Fires once the connection has been idle for the configured time;
 /// never if there is none. Activity only records the time; the timer is
 /// moved when it fires early, so busy connections touch no timer per call,
@@ -341,7 +355,7 @@ struct IdleTimer {
     last_active: Instant,
     sleep: Option<Pin<Box<Sleep>>>,
     /// The waker the armed timer was last polled with.
-    waker: Option<Waker>,
+    waker: LastWaker,
 }
 
 impl IdleTimer {
@@ -354,7 +368,7 @@ impl IdleTimer {
             timeout: timeout.unwrap_or(Duration::MAX),
             last_active: now,
             sleep,
-            waker: None,
+            waker: LastWaker::default(),
         }
     }
 
@@ -370,13 +384,12 @@ impl IdleTimer {
         let Some(sleep) = &mut self.sleep else {
             return false;
         };
-        let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-        if registered && !sleep.is_elapsed() {
+        if self.waker.is(cx) && !sleep.is_elapsed() {
             return false;
         }
         loop {
             if sleep.as_mut().poll(cx).is_pending() {
-                self.waker = Some(cx.waker().clone());
+                self.waker.set(cx);
                 return false;
             }
             let Some(due) = self.last_active.checked_add(self.timeout) else {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{pairs, Measurement, Pair, RpcReport, Scenario, Side};
-use crate::stats::median;
+use crate::stats::{median, median_ci95};
 use crate::table::{num, ratio, Table};
 
 const RUST: Pair = Pair {
@@ -81,7 +81,10 @@ impl RpcReport {
         out.push_str(
             "#### Targets (issue 4), Rust client -> Rust server vs C client -> C server\n\n\
              Rust and reference: medians over the passes; ratio: the median of the \
-             per-pass ratios (both sides of a ratio measured in the same pass).\n\n",
+             per-pass ratios (both sides of a ratio measured in the same pass); \
+             95% CI: a distribution-free interval for that median (sign test; \
+             at least 6 passes), which shows whether the run can tell a ratio \
+             from its goal; met: the median against the goal.\n\n",
         );
         out.push_str(&self.targets().render());
         out
@@ -111,14 +114,27 @@ impl RpcReport {
     }
 
     fn targets(&self) -> Table {
-        let mut t = Table::new(["target", "Rust", "reference", "ratio", "goal", "met"]);
+        let mut t = Table::new([
+            "target",
+            "Rust",
+            "reference",
+            "ratio",
+            "95% CI",
+            "goal",
+            "met",
+        ]);
         let mut add =
             |name: &str, ours: &Series, reference: &Series, goal: f64, lower_is_better: bool| {
                 if ours.per_pass.is_empty() || reference.per_pass.is_empty() {
                     // A scenario this run left out.
                     return;
                 }
-                let r = paired_ratio(&ours.per_pass, &reference.per_pass);
+                let ratios = paired_ratios(&ours.per_pass, &reference.per_pass);
+                let r = median(&ratios);
+                let ci = match median_ci95(&ratios) {
+                    Some((low, high)) => format!("{}-{}", ratio(Some(low)), ratio(Some(high))),
+                    None => "-".to_owned(),
+                };
                 let met = match r {
                     Some(r) if lower_is_better => yes_no(r <= goal),
                     Some(r) => yes_no(r >= goal),
@@ -134,6 +150,7 @@ impl RpcReport {
                     num(ours.median, 1),
                     num(reference.median, 1),
                     ratio(r),
+                    ci,
                     goal,
                     met.to_owned(),
                 ]);
@@ -206,17 +223,15 @@ fn throughput_of(scenario: Scenario, m: &Measurement) -> f64 {
     }
 }
 
-/// The median over passes of `ours / reference`: each pass measures both
-/// within seconds of each other (a minute for the stream), so the shared
-/// host's slow swings, which move both alike, cancel out of each ratio.
-/// Passes missing either figure are left out.
-fn paired_ratio(ours: &[Option<f64>], reference: &[Option<f64>]) -> Option<f64> {
-    let ratios: Vec<f64> = ours
-        .iter()
+/// `ours / reference` in each pass: each pass measures both within
+/// seconds of each other (a minute for the stream), so the shared host's
+/// slow swings, which move both alike, cancel out of each ratio. Passes
+/// missing either figure are left out.
+fn paired_ratios(ours: &[Option<f64>], reference: &[Option<f64>]) -> Vec<f64> {
+    ours.iter()
         .zip(reference)
         .filter_map(|(o, r)| div(*o, *r))
-        .collect();
-    median(&ratios)
+        .collect()
 }
 
 fn div(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -236,14 +251,16 @@ fn yes_no(b: bool) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::paired_ratio;
+    use super::paired_ratios;
 
     #[test]
-    fn paired_ratio_is_the_median_of_per_pass_ratios() {
+    fn paired_ratios_are_per_pass() {
         // The passes drift together: 100/100, 220/200, 330/300.
         let ours = [Some(100.0), Some(220.0), Some(330.0), None];
         let reference = [Some(100.0), Some(200.0), Some(300.0), Some(1.0)];
-        assert_eq!(paired_ratio(&ours, &reference), Some(1.1));
-        assert_eq!(paired_ratio(&[None], &[Some(1.0)]), None);
+        let r = paired_ratios(&ours, &reference);
+        assert_eq!(r.len(), 3);
+        assert!(r.iter().zip([1.0, 1.1, 1.1]).all(|(a, b)| (a - b).abs() < 1e-12), "{r:?}");
+        assert!(paired_ratios(&[None], &[Some(1.0)]).is_empty());
     }
 }

@@ -260,7 +260,12 @@ mod tests {
         let reference = [Some(100.0), Some(200.0), Some(300.0), Some(1.0)];
         let r = paired_ratios(&ours, &reference);
         assert_eq!(r.len(), 3);
-        assert!(r.iter().zip([1.0, 1.1, 1.1]).all(|(a, b)| (a - b).abs() < 1e-12), "{r:?}");
+        assert!(
+            r.iter()
+                .zip([1.0, 1.1, 1.1])
+                .all(|(a, b)| (a - b).abs() < 1e-12),
+            "{r:?}"
+        );
         assert!(paired_ratios(&[None], &[Some(1.0)]).is_empty());
     }
 }

@@ -95,11 +95,13 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
 
     /// Drives the connection; `Ready` when it is finished.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Checked once per poll (it takes a lock): a cancellation after
+        // this wakes the connection through `poll_stop`'s registration.
+        if self.reading && self.stop_token.is_cancelled() {
+            self.reading = false;
+        }
         loop {
             self.collect_finished_calls(cx)?;
-            if self.reading && self.stop_token.is_cancelled() {
-                self.reading = false;
-            }
             let read_before = self.reader.bytes_read();
             let mut stopped = ReadStop::Waiting;
             if self.reading {
@@ -132,6 +134,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                 return Poll::Ready(Ok(()));
             }
             if self.reading && self.poll_stop(cx) {
+                self.reading = false;
                 continue;
             }
             return Poll::Pending;

@@ -33,12 +33,12 @@ pub fn median(values: &[f64]) -> Option<f64> {
 /// NaN.
 pub fn median_ci95(values: &[f64]) -> Option<(f64, f64)> {
     let n = values.len();
-    if n < 6 || values.iter().any(|v| v.is_nan()) {
+    let k = sign_test_rank(n)?;
+    if values.iter().any(|v| v.is_nan()) {
         return None;
     }
     let mut v: Vec<f64> = values.to_vec();
     v.sort_by(f64::total_cmp);
-    let k = sign_test_rank(n)?;
     Some((*v.get(k - 1)?, *v.get(n - k)?))
 }
 

@@ -63,7 +63,7 @@ struct Connection<IO> {
     /// Cancelled to stop reading calls (graceful shutdown).
     stop_token: CancellationToken,
     /// Wakes the connection when `stop_token` is cancelled; polled only
-    /// when the connection waits (cancellation is checked with a load).
+    /// when the connection waits (cancellation is checked once per poll).
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
     /// The waker `stop` was last polled with.
     stop_waker: LastWaker,
@@ -143,8 +143,8 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
 
     /// Registers for the stop signal; true once it came. The future keeps
     /// the waker it was polled with, so it is polled again only when the
-    /// connection's waker changes (cancellation itself is checked with a
-    /// load at the top of every poll).
+    /// connection's waker changes (cancellation itself is checked once at
+    /// the top of every poll).
     fn poll_stop(&mut self, cx: &mut Context<'_>) -> bool {
         if self.stop_waker.is(cx) {
             return false;

@@ -7,21 +7,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use datastore::Endpoint;
 use rpc_runtime::record::RecordCodecBuilder;
+use rpc_runtime::Endpoint;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::admin::{AdminService, ListenerInfo};
-use crate::backend_io::Target;
 use crate::config::{Config, ConfigError};
+use crate::core::route::RoutingError;
 use crate::core::Core;
+use crate::driver::backend::Target;
+use crate::driver::listener::{Accepted, Listener};
 use crate::driver::{BackendTarget, Hub, Input};
-use crate::listener::{Accepted, Listener};
 use crate::metrics::Metrics;
 use crate::reload::{BrokerHandle, ConfigSource};
-use crate::route::RoutingError;
 
 /// Pause after a failed `accept` (for example, out of file descriptors).
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -286,16 +286,16 @@ async fn accept_loop(
                 clients.spawn(async move {
                     let (read, write, peer) = match accepted {
                         Accepted::Tcp(io, peer) => {
-                            let (r, w) = crate::socket::split_tcp(io);
+                            let (r, w) = crate::driver::socket::split_tcp(io);
                             (r, w, peer)
                         }
                         Accepted::Unix(io, peer) => {
-                            let (r, w) = crate::socket::split_unix(io);
+                            let (r, w) = crate::driver::socket::split_unix(io);
                             (r, w, peer)
                         }
                     };
                     tracing::debug!(peer, "client connected");
-                    crate::client_io::serve(hub, read, write, peer).await;
+                    crate::driver::client::serve(hub, read, write, peer).await;
                     drop(permit);
                 });
                 open.store(clients.len(), Ordering::Relaxed);

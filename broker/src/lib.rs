@@ -3,8 +3,7 @@
 //! client connections over one shared connection per backend.
 //!
 //! * [`config`]: the TOML configuration and its embedded default.
-//! * [`route`]: program and version to route, free of I/O.
-//! * [`core`]: the state machine: placement in a pool (rendezvous
+//! * [`core`]: the state machine (routing included, [`core::route`]): placement in a pool (rendezvous
 //!   hashing on a key from the arguments), XID rewriting, timeouts,
 //!   retries and failover, in-flight limits, supervision of backend
 //!   connections. No sockets, no clock.
@@ -40,21 +39,14 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admin;
-mod backend_io;
 mod builtin;
-mod client_io;
 pub mod config;
 pub mod core;
 mod daemon;
 mod driver;
-mod listener;
 mod metrics;
-mod outbox;
 mod reload;
-pub mod route;
-mod socket;
 mod status;
-mod wire;
 
 pub use daemon::{Broker, BrokerError};
 pub use reload::{BrokerHandle, ConfigSource, ReloadError};

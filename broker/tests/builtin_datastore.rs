@@ -7,8 +7,8 @@ use datastore::proto::{
     DatastoreV1Client, DsDeleteArgs, DsGetArgs, DsGetRes, DsKey, DsListArgs, DsListRes, DsPutArgs,
     DsPutRes, DsStatus,
 };
-use datastore::Endpoint;
 use rpc_runtime::Client;
+use rpc_runtime::Endpoint;
 
 /// A broker on the embedded default configuration, with its listeners
 /// moved to a temporary directory and an ephemeral port.

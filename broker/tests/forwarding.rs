@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use broker::config::Config;
 use broker::Broker;
-use datastore::Endpoint;
 use rpc_runtime::codegen::{handle, proc_unavail, BoxFuture};
 use rpc_runtime::server::{CallContext, Dispatch, DispatchOutcome, PeerAddr};
+use rpc_runtime::Endpoint;
 use rpc_runtime::{Client, RpcError, Server};
 
 const PROG: u32 = 0x3000_0001;

@@ -6,13 +6,11 @@
 //! byte offsets like files; see `specs/datastore.x` for the protocol.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-mod endpoint;
 mod limits;
 pub mod proto;
 mod service;
 mod store;
 
-pub use endpoint::{remove_stale_socket, Endpoint, EndpointError};
 pub use limits::StoreLimits;
 pub use proto::{DS_MAXDATA, DS_MAXKEY};
 pub use service::{server, status_of, DatastoreService, MAX_RECORD_BYTES};

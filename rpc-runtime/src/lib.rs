@@ -61,6 +61,7 @@ extern crate self as rpc_runtime;
 pub mod blocking;
 mod client;
 pub mod codegen;
+mod endpoint;
 mod error;
 pub mod message;
 pub mod record;
@@ -72,5 +73,6 @@ pub use client::{
     Client, ClientBuilder, ReconnectPolicy, RetransmitPolicy, DEFAULT_MAX_DATAGRAM_BYTES,
     DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_DEPTH, DEFAULT_TIMEOUT,
 };
+pub use endpoint::{remove_stale_socket, Endpoint, EndpointError};
 pub use error::RpcError;
 pub use server::{Server, ServerBuilder};

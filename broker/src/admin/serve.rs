@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use super::proto::BrokerAdminV1Server;
 use super::AdminService;
-use crate::listener::{Accepted, Listener};
+use crate::driver::listener::{Accepted, Listener};
 
 /// Admin connections served at once; more are closed at once.
 const MAX_CONNECTIONS: usize = 16;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use datastore::{Endpoint, EndpointError};
+use rpc_runtime::{Endpoint, EndpointError};
 use serde::Deserialize;
 
 /// A `listen` entry: `tcp://HOST:PORT` or `unix://PATH`.

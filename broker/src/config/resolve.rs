@@ -7,8 +7,8 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::{BackendAddress, Config, ConfigError, KeySource};
+use crate::core::route::{BackendId, RouteId, RoutingTable, Rule};
 use crate::core::{BackendSpec, CoreConfig, CoreLimits, KeyRule, ProcedurePolicy, RoutePlan};
-use crate::route::{BackendId, RouteId, RoutingTable, Rule};
 
 /// `routes[i].KEY (line N)` for messages.
 fn at<T>(text: &str, route: usize, key: &str, spanned: &Spanned<T>) -> String {

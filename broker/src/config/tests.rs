@@ -1,10 +1,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use datastore::Endpoint;
+use rpc_runtime::Endpoint;
 
 use super::*;
-use crate::route::{Decision, RoutingTable};
+use crate::core::route::{Decision, RoutingTable};
 use rpc_runtime::message::CallPeek;
 
 #[test]

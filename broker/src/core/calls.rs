@@ -14,7 +14,7 @@ use super::output::{Destination, Event, FailReason, Transmit};
 use super::state::{Call, CallState, Outstanding};
 use super::timers::Timer;
 use super::{hrw, key, Core};
-use crate::route::Decision;
+use crate::core::route::Decision;
 
 impl Core {
     /// A CALL from a known client: answer it here or start forwarding it.

@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::route::{BackendId, RoutingTable};
+use crate::core::route::{BackendId, RoutingTable};
 
 /// Everything the [`Core`](super::Core) needs to know.
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
     /// The backends, indexed by [`BackendId`].
     pub backends: Vec<BackendSpec>,
-    /// The routes, indexed by [`RouteId`](crate::route::RouteId).
+    /// The routes, indexed by [`RouteId`](crate::core::route::RouteId).
     pub routes: Vec<RoutePlan>,
     /// Program and version to route.
     pub table: RoutingTable,

@@ -20,7 +20,7 @@ pub struct ConnId(pub(crate) u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId(pub(crate) u64);
 
-pub use crate::route::{BackendId, RouteId};
+pub use crate::core::route::{BackendId, RouteId};
 
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

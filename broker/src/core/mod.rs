@@ -81,6 +81,7 @@ pub mod hrw;
 pub mod key;
 mod output;
 mod rng;
+pub mod route;
 mod state;
 mod timers;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::*;
-use crate::route::{RoutingTable, Rule};
+use crate::core::route::{RoutingTable, Rule};
 
 const PROG: u32 = 0x2000_DA7A;
 pub(super) const MS: Duration = Duration::from_millis(1);

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{BackendTarget, Input, State};
-use crate::backend_io::Target;
 use crate::config::{BackendAddress, Config, ConfigError};
 use crate::core::{BackendId, CoreConfig, KeyRule};
+use crate::driver::backend::Target;
 use crate::status::{BackendSnapshot, RouteSnapshot, Snapshot};
 
 /// A validated configuration, ready for the driver to apply.

@@ -32,14 +32,20 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
 
-use crate::backend_io::{self, Target};
 use crate::config::BackendAddress;
 use crate::core::{ClientId, ConnId, Core, Destination, Event, HandleMap, Transmit};
+use crate::driver::backend::{self as backend_io, Target};
+use crate::driver::outbox::Outbox;
 use crate::metrics::{Metrics, Recorder};
-use crate::outbox::Outbox;
 use crate::status::Snapshot;
 
 mod admin;
+pub(crate) mod backend;
+pub(crate) mod client;
+pub(crate) mod listener;
+pub(crate) mod outbox;
+pub(crate) mod socket;
+pub(crate) mod wire;
 
 pub(crate) use admin::{route_keys, NewConfig, ReloadReport};
 

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use datastore::{remove_stale_socket, Endpoint, EndpointError, Store, StoreLimits};
+use datastore::{Store, StoreLimits};
 use rpc_runtime::rpcbind;
+use rpc_runtime::{remove_stale_socket, Endpoint, EndpointError};
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use tracing_subscriber::EnvFilter;
 

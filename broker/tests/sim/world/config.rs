@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use broker::core::route::{RoutingTable, Rule};
 use broker::core::{
     BackendId, BackendSpec, CoreConfig, CoreLimits, KeyRule, ProcedurePolicy, RouteId, RoutePlan,
     Supervision,
 };
-use broker::route::{RoutingTable, Rule};
 use std::time::Duration;
 
 use super::{SECOND_PROGRAM, SHORT_TIMEOUT, TIMEOUT};

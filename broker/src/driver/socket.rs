@@ -1,6 +1,6 @@
 //! The two halves of a stream socket (TCP or Unix), as the driver uses
 //! them: the read half owned by the connection's task, the write half
-//! shared (in an [`Outbox`](crate::outbox::Outbox)) so that any task can
+//! shared (in an [`Outbox`](crate::driver::outbox::Outbox)) so that any task can
 //! write to it without waking the owner.
 
 use std::io::{self, IoSlice};

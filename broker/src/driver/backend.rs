@@ -7,15 +7,15 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use datastore::Endpoint;
+use rpc_runtime::Endpoint;
 use rpc_runtime::Server;
 
 use crate::config::BackendAddress;
 use crate::core::ConnId;
+use crate::driver::outbox::{Outbox, OutboxState};
+use crate::driver::socket::{split_tcp, split_unix, ReadHalf, WriteHalf};
+use crate::driver::wire::RecordReader;
 use crate::driver::{Deliveries, Hub};
-use crate::outbox::{Outbox, OutboxState};
-use crate::socket::{split_tcp, split_unix, ReadHalf, WriteHalf};
-use crate::wire::RecordReader;
 
 /// How to reach one backend.
 #[derive(Clone)]

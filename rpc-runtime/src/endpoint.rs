@@ -17,12 +17,12 @@ use std::str::FromStr;
 /// [`Endpoint::resolve_relative`] places in a directory of choice.
 ///
 /// ```
-/// use datastore::Endpoint;
+/// use rpc_runtime::Endpoint;
 /// let e: Endpoint = "tcp://127.0.0.1:7101".parse()?;
 /// assert_eq!(e, Endpoint::Tcp("127.0.0.1:7101".into()));
 /// let u: Endpoint = "unix:///tmp/ds.sock".parse()?;
 /// assert_eq!(u.to_string(), "unix:///tmp/ds.sock");
-/// # Ok::<(), datastore::EndpointError>(())
+/// # Ok::<(), rpc_runtime::EndpointError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Endpoint {

@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
 use crate::core::Transmit;
-use crate::socket::WriteHalf;
-use crate::wire::Frame;
+use crate::driver::socket::WriteHalf;
+use crate::driver::wire::Frame;
 
 /// Frames given to one vectored write at most (two slices each).
 const MAX_FRAMES_PER_WRITE: usize = 64;

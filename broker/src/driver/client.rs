@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::driver::outbox::{Outbox, OutboxState};
+use crate::driver::socket::{ReadHalf, WriteHalf};
+use crate::driver::wire::RecordReader;
 use crate::driver::{Deliveries, Hub};
-use crate::outbox::{Outbox, OutboxState};
-use crate::socket::{ReadHalf, WriteHalf};
-use crate::wire::RecordReader;
 
 /// Serves one client connection until it closes, sends garbage, or the
 /// core drops it. `peer` names it in logs.

@@ -12,7 +12,7 @@ use rpc_runtime::record::{RecordCodec, RecordError};
 use tokio_util::codec::Decoder;
 
 use crate::core::Transmit;
-use crate::socket::ReadHalf;
+use crate::driver::socket::ReadHalf;
 
 /// The last-fragment bit of a fragment header.
 const LAST_FRAGMENT: u32 = 0x8000_0000;

@@ -4,7 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use datastore::Endpoint;
+use rpc_runtime::Endpoint;
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 /// A bound listener, with the address it actually listens on (the real
@@ -48,7 +48,7 @@ impl Listener {
         match endpoint {
             Endpoint::Tcp(addr) => Ok(Listener::Tcp(TcpListener::bind(addr.as_str()).await?)),
             Endpoint::Unix(path) => {
-                datastore::remove_stale_socket(path)?;
+                rpc_runtime::remove_stale_socket(path)?;
                 let listener = UnixListener::bind(path)?;
                 Ok(Listener::Unix(listener, SocketFile(path.clone())))
             }

@@ -1,4 +1,4 @@
-//! The compiler benchmark (issue 3): wall time of `xdrgen` against
+//! The compiler benchmark: wall time of `xdrgen` against
 //! `rpcgen` on the same `.x` files, each run as a fresh process pinned to
 //! the client CPU, alternating the two, median of the runs.
 //!

@@ -30,7 +30,7 @@ fn bench_all_runs_with_tiny_counts() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "bench failed:\n{stdout}\n{stderr}");
 
-    // The codec table: both ops of every case, with a goal where issue 3
+    // The codec table: both ops of every case, with a goal where the bench
     // sets one (the encodings matched, or bench would have failed).
     for case in ["small", "list-10", "list-100", "opaque-1MiB"] {
         for op in ["encode", "decode"] {
@@ -86,7 +86,7 @@ fn bench_all_runs_with_tiny_counts() {
         }
     }
     assert!(stdout.contains("Plain loopback TCP stream"), "{stdout}");
-    assert!(stdout.contains("#### Targets (issue 4)"), "{stdout}");
+    assert!(stdout.contains("#### Targets, Rust client"), "{stdout}");
 }
 
 /// `bench broker` with tiny durations: the C client, the C server, the

@@ -1,4 +1,4 @@
-//! The broker benchmark (issue 5's speed section): synchronous C `rpcgen`
+//! The broker benchmark: synchronous C `rpcgen`
 //! clients (`bench/c/ds_bench_client.c`, one process per client) calling
 //! NULL and 4 KiB and 1 MiB `DS_GET`s, from 1 and 64 processes, against
 //! the C `rpcgen` datastore server, the Rust `datastore-server` directly,

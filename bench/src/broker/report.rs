@@ -90,7 +90,7 @@ impl BrokerReport {
             "\nLoopback TCP round trip (4 bytes each way, one connection): p50 {:.1} us, p99 {:.1} us.\n\n",
             self.rtt.p50_us, self.rtt.p99_us
         ));
-        let mut goals = Table::new(["target (issue 5)", "measured", "goal", "met"]);
+        let mut goals = Table::new(["target", "measured", "goal", "met"]);
         let yes = |ok: bool| if ok { "yes" } else { "no" }.to_owned();
         let direct = self.get(Call::Null, 1, Target::RustServer);
         let brokered = self.get(Call::Null, 1, Target::Broker);

@@ -1,4 +1,4 @@
-//! The codec benchmark's table, with the targets of issue 3.
+//! The codec benchmark's table, with its targets.
 
 use super::{CodecReport, CodecRow};
 use crate::result_line::CodecOp;
@@ -8,7 +8,7 @@ use crate::table::{num, ratio, Table};
 /// copied it (a 1 MiB `memcpy` takes tens of µs).
 const NO_COPY_NS: f64 = 1_000.0;
 
-/// The goal for a row (as text) and whether it is met, from issue 3.
+/// The goal for a row (as text) and whether it is met.
 fn goal(row: &CodecRow) -> Option<(String, bool)> {
     let r = row.rust_ns / row.c_ns;
     let at_most = |g: f64| Some((format!("<= {g:.2}x"), r <= g));

@@ -1,5 +1,5 @@
-//! The RPC benchmark's tables: one per scenario, then the targets of
-//! issue 4 as ratios.
+//! The RPC benchmark's tables: one per scenario, then its targets as
+//! ratios.
 
 use std::fmt::Write as _;
 
@@ -79,7 +79,7 @@ impl RpcReport {
             );
         }
         out.push_str(
-            "#### Targets (issue 4), Rust client -> Rust server vs C client -> C server\n\n\
+            "#### Targets, Rust client -> Rust server vs C client -> C server\n\n\
              Rust and reference: medians over the passes; ratio: the median of the \
              per-pass ratios (both sides of a ratio measured in the same pass); \
              95% CI: a distribution-free interval for that median (sign test; \

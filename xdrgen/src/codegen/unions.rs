@@ -239,7 +239,7 @@ fn default_guard(
     }
     let labels = u.cases.iter().map(|c| label_tokens(&c.label, &u.disc_kind));
     quote! {
-        if let #(#labels)|* = *discriminant {
+        if ::core::matches!(*discriminant, #(#labels)|*) {
             return #err;
         }
     }

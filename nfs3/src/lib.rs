@@ -10,9 +10,14 @@
 //! * [`Session`]: a mounted export over TCP or UDP with AUTH_SYS: LOOKUP
 //!   walks, GETATTR, READDIRPLUS listings across replies, pipelined READs.
 //!   The `nfs3-client` binary is a thin command line over it.
+//! * [`export`] and [`server`]: a read-only NFSv3 server of a local
+//!   directory (stable inode-based handles, nothing outside the export),
+//!   served by the `nfs3-server` binary.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
+pub mod export;
+pub mod server;
 mod session;
 mod status;
 mod url;

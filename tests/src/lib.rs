@@ -1,8 +1,10 @@
 //! Shared helpers for the interop tests: the C peer harness
 //! ([`c_peer`]) used by the interop and broker tests, the interop
-//! protocol's peers ([`interop`]), and the workspace's daemons built for
-//! a test or benchmark ([`workspace_bins`]).
+//! protocol's peers ([`interop`]), the system's rpcbind for a test
+//! ([`rpcbind_daemon`]), and the workspace's daemons built for a test or
+//! benchmark ([`workspace_bins`]).
 
 pub mod c_peer;
 pub mod interop;
+pub mod rpcbind_daemon;
 pub mod workspace_bins;

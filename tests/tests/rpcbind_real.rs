@@ -7,11 +7,9 @@
 //! need root (rpcbind binds port 111) and the `rpcbind` package
 //! (`rpcbind`, `rpcinfo`); without them they fail with that message.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::unix::net::UnixStream;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use interop_tests::c_peer::run_with_timeout;
@@ -20,77 +18,15 @@ use interop_tests::interop::proto::{
     InteropProgV1Client, InteropProgV1Server, INTEROP_PROG, INTEROP_VERS,
 };
 use interop_tests::interop::server::InteropService;
+use interop_tests::rpcbind_daemon::RpcbindDaemon;
 use interop_tests::workspace_bins::{build_workspace_bins, profile_dir};
-use rpc_runtime::rpcbind::{self, Endpoint, Protocol, RPCBIND_SOCKET_PATH};
+use rpc_runtime::rpcbind::{self, Endpoint, Protocol};
 use rpc_runtime::Server;
-
-/// One rpcbind at a time, for every test of this binary.
-static RPCBIND_LOCK: Mutex<()> = Mutex::new(());
 
 /// How long rpcbind, servers and registrations get to appear.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const RPCINFO: &str = "/usr/sbin/rpcinfo";
-
-/// A running `rpcbind -f` started by the test, killed (and its socket
-/// removed) on drop; or, when one already runs on this machine (a system
-/// rpcbind), that one, left alone.
-struct Rpcbind {
-    child: Option<Child>,
-    _lock: MutexGuard<'static, ()>,
-}
-
-impl Rpcbind {
-    fn start() -> Rpcbind {
-        let lock = RPCBIND_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        if TcpStream::connect_timeout(&rpcbind_tcp(), Duration::from_millis(200)).is_ok() {
-            assert!(
-                UnixStream::connect(RPCBIND_SOCKET_PATH).is_ok(),
-                "something listens on port 111 but {RPCBIND_SOCKET_PATH} does not accept: \
-                 not rpcbind?"
-            );
-            eprintln!("using the rpcbind already running on this machine");
-            return Rpcbind {
-                child: None,
-                _lock: lock,
-            };
-        }
-        let _ = std::fs::remove_file(RPCBIND_SOCKET_PATH);
-        let spawn = |program: &str| {
-            Command::new(program)
-                .arg("-f")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-        };
-        let child = spawn("rpcbind")
-            .or_else(|_| spawn("/usr/sbin/rpcbind"))
-            .expect("start rpcbind (Debian: apt-get install rpcbind; tests run as root)");
-        let mut r = Rpcbind {
-            child: Some(child),
-            _lock: lock,
-        };
-        wait_until("rpcbind accepts connections", || {
-            if let Some(Ok(Some(status))) = r.child.as_mut().map(Child::try_wait) {
-                panic!("rpcbind exited at start: {status} (run the tests as root)");
-            }
-            TcpStream::connect_timeout(&rpcbind_tcp(), Duration::from_millis(200)).is_ok()
-                && UnixStream::connect(RPCBIND_SOCKET_PATH).is_ok()
-        });
-        r
-    }
-}
-
-impl Drop for Rpcbind {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = std::fs::remove_file(RPCBIND_SOCKET_PATH);
-        }
-    }
-}
 
 /// Kills a child process when dropped (a failing test leaves none behind).
 struct KillOnDrop(Child);
@@ -99,18 +35,6 @@ impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-fn rpcbind_tcp() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, 111))
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + READY_TIMEOUT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -205,7 +129,7 @@ async fn rust_server(dir: &Path) -> (Server, RustServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_server_registers_and_rpcinfo_reaches_it() {
-    let _rpcbind = Rpcbind::start();
+    let _rpcbind = RpcbindDaemon::start();
     let dir = tempfile::tempdir().unwrap();
     let (server, running) = rust_server(dir.path()).await;
     let endpoints = [
@@ -348,7 +272,7 @@ async fn rust_server_registers_and_rpcinfo_reaches_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_client_finds_c_server_through_rpcbind() {
-    let _rpcbind = Rpcbind::start();
+    let _rpcbind = RpcbindDaemon::start();
     let bin = interop_server().expect("build the C interop server");
     let c = Command::new(bin)
         .args(["rpcbind", "-"])
@@ -445,7 +369,7 @@ async fn datastore_server_register_flag() {
     let bin = tokio::task::spawn_blocking(datastore_server_bin)
         .await
         .unwrap();
-    let _rpcbind = Rpcbind::start();
+    let _rpcbind = RpcbindDaemon::start();
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("ds.sock");
     let server = Command::new(bin)

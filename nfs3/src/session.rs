@@ -31,7 +31,8 @@ pub const MAX_READ_BYTES: u32 = 1 << 20;
 /// Largest READ over UDP, bytes: the reply must fit one datagram.
 pub const MAX_UDP_READ_BYTES: u32 = 32 * 1024;
 
-/// READDIRPLUS `maxcount` (bytes of reply) asked for per call.
+/// READDIRPLUS `maxcount` (bytes of reply) asked for per call over TCP;
+/// over UDP [`MAX_UDP_READ_BYTES`], so that the reply fits a datagram.
 const READDIR_MAX_BYTES: u32 = 64 * 1024;
 
 /// The transport to the server.
@@ -270,6 +271,10 @@ impl Session {
         let mut entries = Vec::new();
         let mut cookie = 0;
         let mut cookieverf = [0u8; 8];
+        let maxcount = match self.transport {
+            Transport::Tcp => READDIR_MAX_BYTES,
+            Transport::Udp => MAX_UDP_READ_BYTES,
+        };
         loop {
             let res = self
                 .nfs
@@ -277,8 +282,8 @@ impl Session {
                     dir: dir.clone(),
                     cookie,
                     cookieverf,
-                    dircount: READDIR_MAX_BYTES / 4,
-                    maxcount: READDIR_MAX_BYTES,
+                    dircount: maxcount / 4,
+                    maxcount,
                 })
                 .await?;
             let ok = match res {

@@ -1,4 +1,5 @@
-//! The workspace's daemons (`broker`, `datastore-server`) as executables,
+//! The workspace's daemons and tools (`broker`, `datastore-server`,
+//! `nfs3-server`, `nfs3-client`) as executables,
 //! built for a test or benchmark with the same cargo, profile and target
 //! directory as the program that asks, so that they are the code under
 //! test and not some older build.
@@ -14,6 +15,10 @@ pub struct WorkspaceBins {
     pub broker: PathBuf,
     /// `datastore-server`.
     pub datastore_server: PathBuf,
+    /// `nfs3-server`.
+    pub nfs3_server: PathBuf,
+    /// `nfs3-client`.
+    pub nfs3_client: PathBuf,
 }
 
 /// The `<target>/<profile>` directory of the running program: its own
@@ -38,7 +43,7 @@ pub fn profile_dir() -> io::Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
-/// Builds (or finds up to date) `broker` and `datastore-server` into the
+/// Builds (or finds up to date) the daemons and tools of [`WorkspaceBins`] into the
 /// target directory that holds `profile_dir` (see [`profile_dir`]), in
 /// release mode when that is `release`, with the cargo that runs this
 /// program (`$CARGO`, else `cargo` on the path).
@@ -63,6 +68,8 @@ pub fn build_workspace_bins(profile_dir: &Path) -> io::Result<WorkspaceBins> {
         "broker",
         "-p",
         "datastore",
+        "-p",
+        "nfs3",
         "--bins",
     ])
     .arg("--target-dir")
@@ -74,7 +81,7 @@ pub fn build_workspace_bins(profile_dir: &Path) -> io::Result<WorkspaceBins> {
     let out = cmd.output()?;
     if !out.status.success() {
         return Err(io::Error::other(format!(
-            "cargo build -p broker -p datastore --bins: {}\n{}",
+            "cargo build -p broker -p datastore -p nfs3 --bins: {}\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         )));
@@ -82,5 +89,7 @@ pub fn build_workspace_bins(profile_dir: &Path) -> io::Result<WorkspaceBins> {
     Ok(WorkspaceBins {
         broker: profile_dir.join("broker"),
         datastore_server: profile_dir.join("datastore-server"),
+        nfs3_server: profile_dir.join("nfs3-server"),
+        nfs3_client: profile_dir.join("nfs3-client"),
     })
 }

@@ -12,6 +12,8 @@
 //! * [`broker`]: synchronous C clients of the datastore protocol against
 //!   the C server, the Rust `datastore-server`, and the broker in front of
 //!   it (NULL, 4 KiB and 1 MiB reads, 1 and 64 client processes).
+//! * [`nfs`]: reading a large file over NFSv3, `nfs3-client` against
+//!   libnfs's `nfs-cat`, from NFS-Ganesha and from `nfs3-server`.
 //!
 //! Run it with `cargo run --release -p bench -- all` (or `codec`, `rpc`,
 //! `gen`); see `docs/BENCHMARKS.md`. Every client, server and codec loop is
@@ -25,6 +27,7 @@ pub mod cpu;
 pub mod error;
 pub mod gen;
 pub mod machine;
+pub mod nfs;
 pub mod placement;
 pub mod proto;
 pub mod result_line;

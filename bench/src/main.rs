@@ -7,6 +7,7 @@
 //! cargo run --release -p bench -- gen
 //! cargo run --release -p bench -- rpc
 //! cargo run --release -p bench -- broker
+//! cargo run --release -p bench -- nfs
 //! ```
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use bench::broker::{self as broker_bench, BrokerOptions};
 use bench::codec::{self, CodecOptions};
+use bench::nfs::{self, NfsOptions};
 use bench::placement::Placement;
 use bench::rpc::load::{self, CallKind, LoadConfig};
 use bench::rpc::{self, stream, RpcOptions};
@@ -45,6 +47,16 @@ enum Cmd {
     /// against the C server, datastore-server, and the broker in front of
     /// it.
     Broker(BrokerArgs),
+    /// The NFS read benchmark: nfs3-client against libnfs's nfs-cat, on
+    /// NFS-Ganesha and nfs3-server (needs root, rpcbind, Ganesha, libnfs).
+    Nfs {
+        /// Passes over every reader and server.
+        #[arg(long, default_value_t = 5)]
+        passes: usize,
+        /// Size of the file read, MiB.
+        #[arg(long, default_value_t = 256)]
+        file_mib: usize,
+    },
     /// Worker: echoes 4-byte messages on 127.0.0.1:PORT, until killed.
     #[command(hide = true)]
     TcpEcho {
@@ -296,6 +308,19 @@ fn run_broker(args: &BrokerArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_nfs(opts: &NfsOptions) -> Result<()> {
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    let table = nfs::run(opts, &mut progress)?;
+    println!("## bench {}\n", command.join(" "));
+    println!("{}", machine::describe());
+    println!(
+        "### NFSv3 READ of a {} MiB file over loopback TCP, whole process runs, medians of {} passes\n",
+        opts.file_mib, opts.passes
+    );
+    println!("{table}");
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::All(a) => run_benchmarks(
@@ -331,6 +356,7 @@ fn run(cli: Cli) -> Result<()> {
             },
         ),
         Cmd::Broker(a) => run_broker(&a),
+        Cmd::Nfs { passes, file_mib } => run_nfs(&NfsOptions { passes, file_mib }),
         Cmd::TcpEcho { port } => broker_bench::rtt::echo(port),
         Cmd::TcpPing { addr, warmup, secs } => {
             let r = broker_bench::rtt::ping(

@@ -94,6 +94,16 @@ fn lines(bytes: &[u8]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The names in `nfs-ls` output (`ls -l`-style lines; the name is the
+/// last field), without `.` and `..`.
+fn nfs_ls_names(out: &[u8]) -> BTreeSet<String> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last().map(str::to_owned))
+        .filter(|n| n != "." && n != "..")
+        .collect()
+}
+
 /// `nfs3-client ARGS...`.
 fn client(args: &[&str]) -> Output {
     run(&bins().nfs3_client, args)
@@ -163,13 +173,7 @@ fn libnfs_tools_read_nfs3_server() {
         &run(Path::new("nfs-ls"), &[&tree.url(None, "dir")]),
         "nfs-ls",
     );
-    // nfs-ls prints `ls -l`-style lines; the name is the last field.
-    let names: BTreeSet<String> = String::from_utf8_lossy(&ls)
-        .lines()
-        .filter_map(|l| l.split_whitespace().last().map(str::to_owned))
-        .filter(|n| n != "." && n != "..")
-        .collect();
-    assert_eq!(names, tree.names);
+    assert_eq!(nfs_ls_names(&ls), tree.names);
     let bytes = stdout_ok(
         &run(Path::new("nfs-cat"), &[&tree.url(None, "big.bin")]),
         "nfs-cat",

@@ -4,8 +4,8 @@
 //! generated server traits), our client against our server on large
 //! trees, and our client through the broker to Ganesha.
 //!
-//! Needs root, `rpcbind`, `nfs-ganesha` + `nfs-ganesha-vfs` and
-//! `libnfs-utils` (`.ci/run` installs them). Tests that use rpcbind or
+//! Needs root, `rpcbind`, `nfs-ganesha` + `nfs-ganesha-vfs`,
+//! `libnfs-utils` and `nfs-common` (`showmount`; `.ci/run` installs them). Tests that use rpcbind or
 //! Ganesha (machine-wide singletons) hold the rpcbind lock.
 
 mod broker_support;
@@ -165,7 +165,7 @@ fn nfs3_client_reads_ganesha_over_tcp_and_udp() {
 }
 
 #[test]
-fn libnfs_tools_read_nfs3_server() {
+fn libnfs_tools_and_showmount_read_nfs3_server() {
     let _rpcbind = RpcbindDaemon::start();
     let tree = Tree::new(2000, 3 * 1024 * 1024 + 7);
     let (server, port) = start_nfs3_server(tree.path(), true);
@@ -202,6 +202,18 @@ fn libnfs_tools_read_nfs3_server() {
             "{prog} v3 {proto} port {port} not in rpcinfo -p:\n{rpcinfo}"
         );
     }
+    let exports = String::from_utf8_lossy(&stdout_ok(
+        &run(Path::new("/usr/sbin/showmount"), &["-e", "127.0.0.1"]),
+        "showmount -e",
+    ))
+    .into_owned();
+    let export = tree.path().display().to_string();
+    assert!(
+        exports
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(export.as_str())),
+        "showmount -e does not list {export}:\n{exports}"
+    );
     let (mut server, deadline) = (server, Instant::now() + Duration::from_secs(10));
     signal(server.pid(), "-TERM");
     while server.check_running().is_ok() {

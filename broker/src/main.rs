@@ -190,6 +190,9 @@ fn print_summary(config: &Config) {
     for l in &config.listen {
         println!("listen  {l}");
     }
+    if config.rpcbind.register {
+        println!("rpcbind register the routed program versions");
+    }
     if let Some(p) = &config.admin.socket {
         println!("admin   unix://{}", p.display());
     }

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{runtime_dir, Config, ConfigError};
+use crate::driver::rpcbind::rpcbind_programs;
 use crate::driver::{Input, NewConfig, ReloadReport};
 use crate::metrics::Metrics;
 use crate::status::Snapshot;
@@ -69,6 +70,8 @@ pub struct BrokerHandle {
     /// The configuration in force (what the last reload applied).
     pub(crate) current: Arc<Mutex<Config>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The program versions to register with rpcbind.
+    pub(crate) rpcbind: Arc<watch::Sender<Vec<(u32, u32)>>>,
 }
 
 impl BrokerHandle {
@@ -119,6 +122,7 @@ impl BrokerHandle {
             .send(Input::Reconfigure(Box::new(new), tx))
             .map_err(|_| ReloadError::Stopped)?;
         let report: ReloadReport = rx.await.map_err(|_| ReloadError::Stopped)?;
+        self.rpcbind.send_replace(rpcbind_programs(&config));
         let mut msg = report.to_string();
         if let Ok(mut current) = self.current.lock() {
             let restart = restart_only_changes(&current, &config);

@@ -81,9 +81,11 @@ impl BrokerHandle {
     /// change at once (a backend whose name, address and connection count
     /// are unchanged keeps its connections; removed backends finish their
     /// calls and are closed). Listeners, the admin socket, the metrics
-    /// address, `max_connections`, `max_record_bytes` and
-    /// `max_in_flight_per_client` stay as they were started (a restart
-    /// applies them); the returned message says when they differ.
+    /// address, the `[udp]` limits, `max_connections`, `max_record_bytes`
+    /// and `max_in_flight_per_client` stay as they were started (a
+    /// restart applies them); the returned message says when they differ.
+    /// The rpcbind registrations follow the new routes and
+    /// `[rpcbind] register`.
     ///
     /// # Errors
     ///
@@ -143,6 +145,7 @@ impl BrokerHandle {
                 },
                 listen: current.listen.clone(),
                 admin: current.admin.clone(),
+                udp: current.udp.clone(),
                 ..config
             };
         }
@@ -192,6 +195,9 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.admin != new.admin {
         v.push("admin");
+    }
+    if old.udp != new.udp {
+        v.push("udp");
     }
     if old.limits.max_connections != new.limits.max_connections {
         v.push("limits.max_connections");

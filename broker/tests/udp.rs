@@ -24,7 +24,15 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Program PROG version 1: procedure 1 `(tag, delay_ms)` sleeps, then
 /// returns `(calls run so far, tag)`; procedure 2 `n` returns `n` bytes
 /// of opaque data.
-struct Counter(Arc<AtomicU32>);
+struct Counter(Arc<Runs>);
+
+/// What the backend saw: calls run, and the most running at once.
+#[derive(Default)]
+struct Runs {
+    total: AtomicU32,
+    running: AtomicU32,
+    most: AtomicU32,
+}
 
 impl Dispatch for Counter {
     fn program(&self) -> u32 {
@@ -42,8 +50,11 @@ impl Dispatch for Counter {
         let runs = Arc::clone(&self.0);
         match procedure {
             1 => handle(args, move |(tag, ms): (u32, u32)| async move {
-                let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+                let n = runs.total.fetch_add(1, Ordering::SeqCst) + 1;
+                let now = runs.running.fetch_add(1, Ordering::SeqCst) + 1;
+                runs.most.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+                runs.running.fetch_sub(1, Ordering::SeqCst);
                 Ok((n, tag))
             }),
             2 => handle(args, |n: u32| async move {
@@ -56,16 +67,17 @@ impl Dispatch for Counter {
 
 struct Setup {
     udp: SocketAddr,
-    runs: Arc<AtomicU32>,
+    runs: Arc<Runs>,
     handle: BrokerHandle,
     _dir: tempfile::TempDir,
 }
 
-/// A backend on a Unix socket and a broker with a UDP listener in front.
-async fn setup() -> Setup {
+/// A backend on a Unix socket and a broker with a UDP listener in front,
+/// with `udp` as its `[udp]` table.
+async fn setup(udp: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let backend_path = dir.path().join("backend.sock");
-    let runs = Arc::new(AtomicU32::new(0));
+    let runs = Arc::new(Runs::default());
     let server = Server::builder()
         .register(Counter(Arc::clone(&runs)))
         .build();
@@ -81,6 +93,8 @@ async fn setup() -> Setup {
         versions = [1]
         backend = "counter"
         timeout_ms = 5000
+        [udp]
+        {udp}
         "#,
         backend_path.display()
     ))
@@ -134,7 +148,7 @@ async fn metric(handle: &BrokerHandle, name: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retransmission_is_forwarded_once_and_answered_from_the_cache() {
-    let s = setup().await;
+    let s = setup("").await;
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     socket.connect(s.udp).await.unwrap();
 
@@ -147,12 +161,12 @@ async fn a_retransmission_is_forwarded_once_and_answered_from_the_cache() {
     let reply = recv(&socket).await;
     // xid, REPLY, MSG_ACCEPTED, AUTH_NONE verifier, SUCCESS, (runs, tag)
     assert_eq!(words(&reply), [77, 1, 0, 0, 0, 0, 1, 5]);
-    assert_eq!(s.runs.load(Ordering::SeqCst), 1);
+    assert_eq!(s.runs.total.load(Ordering::SeqCst), 1);
 
     // Retransmitted after the answer: the same reply, from the cache.
     socket.send(&first).await.unwrap();
     assert_eq!(recv(&socket).await, reply);
-    assert_eq!(s.runs.load(Ordering::SeqCst), 1, "forwarded once");
+    assert_eq!(s.runs.total.load(Ordering::SeqCst), 1, "forwarded once");
     // No other datagram is on its way (the in-flight duplicate got none).
     let mut buf = [0u8; 64];
     assert!(
@@ -178,12 +192,12 @@ async fn a_retransmission_is_forwarded_once_and_answered_from_the_cache() {
     other.connect(s.udp).await.unwrap();
     other.send(&first).await.unwrap();
     assert_eq!(words(&recv(&other).await), [77, 1, 0, 0, 0, 0, 3, 5]);
-    assert_eq!(s.runs.load(Ordering::SeqCst), 3);
+    assert_eq!(s.runs.total.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_larger_than_a_datagram_is_answered_system_err() {
-    let s = setup().await;
+    let s = setup("").await;
     let client = Client::connect_udp(s.udp).await.unwrap();
     // 8,000 bytes of results fit the default 8,800-byte datagram.
     let small: Opaque = client.call(PROG, 1, 2, &8000u32).await.unwrap();
@@ -212,7 +226,7 @@ async fn a_reply_larger_than_a_datagram_is_answered_system_err() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn datagrams_that_are_not_calls_are_dropped_and_counted() {
-    let s = setup().await;
+    let s = setup("").await;
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     socket.connect(s.udp).await.unwrap();
     socket.send(&[1, 2, 3]).await.unwrap();
@@ -236,4 +250,58 @@ async fn datagrams_that_are_not_calls_are_dropped_and_counted() {
 
 fn words_to_bytes(w: &[u32]) -> Vec<u8> {
     w.iter().flat_map(|w| w.to_be_bytes()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_max_in_flight_udp_calls_wait_in_the_socket_buffer() {
+    let s = setup("max_in_flight = 2").await;
+    // Six clients call at once; each call takes 300 ms at the backend.
+    let sockets: Vec<UdpSocket> = futures::future::join_all((0..6).map(|_| async {
+        let u = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        u.connect(s.udp).await.unwrap();
+        u
+    }))
+    .await;
+    for (i, u) in (0u32..).zip(&sockets) {
+        u.send(&call(100 + i, 1, &[i, 300])).await.unwrap();
+    }
+    // Every call is answered, never more than two at the backend at once.
+    for (i, u) in (0u32..).zip(&sockets) {
+        let w = words(&recv(u).await);
+        assert_eq!((w[0], w[7]), (100 + i, i), "{w:?}");
+    }
+    assert_eq!(s.runs.total.load(Ordering::SeqCst), 6);
+    let most = s.runs.most.load(Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&most),
+        "{most} calls at the backend at once"
+    );
+    assert!(metric(&s.handle, "broker_udp_in_flight_full_total").await >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reply_cache_keeps_at_most_its_entries() {
+    let s = setup("reply_cache_entries = 1").await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(s.udp).await.unwrap();
+    let (a, b) = (call(1, 1, &[1, 0]), call(2, 1, &[2, 0]));
+    socket.send(&a).await.unwrap();
+    recv(&socket).await;
+    socket.send(&b).await.unwrap();
+    recv(&socket).await;
+    // B's reply pushed A's out: A runs again.
+    socket.send(&a).await.unwrap();
+    assert_eq!(words(&recv(&socket).await), [1, 1, 0, 0, 0, 0, 3, 1]);
+    assert_eq!(s.runs.total.load(Ordering::SeqCst), 3);
+    socket.send(&a).await.unwrap();
+    assert_eq!(words(&recv(&socket).await), [1, 1, 0, 0, 0, 0, 3, 1]);
+    assert_eq!(
+        s.runs.total.load(Ordering::SeqCst),
+        3,
+        "A's new reply is kept"
+    );
+    assert_eq!(
+        metric(&s.handle, "broker_udp_reply_cache_hits_total").await,
+        1.0
+    );
 }

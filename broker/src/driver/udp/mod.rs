@@ -194,25 +194,25 @@ impl Datagrams {
             reply = accepted_error(t.xid, AcceptStat::SystemErr);
         }
         let (peer, idle) = {
-            let mut t_ = self.table();
-            let Some(&peer) = t_.clients.get(&client) else {
+            let mut table = self.table();
+            let Some(&peer) = table.clients.get(&client) else {
                 return;
             };
             let mut idle = false;
             let mut digest = None;
-            if let Some(p) = t_.peers.get_mut(&peer) {
+            if let Some(p) = table.peers.get_mut(&peer) {
                 if let Some(i) = p.calls.iter().position(|(x, _)| *x == t.xid) {
                     digest = Some(p.calls.swap_remove(i).1);
                 }
                 idle = p.calls.is_empty();
             }
             if let Some(d) = digest {
-                t_.cache.insert((peer, t.xid), d, reply.clone());
+                table.cache.insert((peer, t.xid), d, reply.clone());
                 self.limits.in_flight.add_permits(1);
             }
             if idle {
-                t_.peers.remove(&peer);
-                t_.clients.remove(&client);
+                table.peers.remove(&peer);
+                table.clients.remove(&client);
             }
             (peer, idle)
         };

@@ -736,9 +736,21 @@ async fn legacy_c_clients_find_the_broker_through_rpcbind_over_tcp_and_udp() {
     ));
     broker.signal("HUP");
     wait_for_ports(&client, &mut broker, (OTHER, 3), (Some(tcp), Some(udp))).await;
+    // Another server takes the TCP entry over (rpcbind holds one address
+    // per program, version and transport); the reload that drops the
+    // route removes the broker's entries and leaves that one alone.
+    let squatter = rpcbind::Registration::register(
+        rpcbind::connect_local_rpcbind().await.unwrap(),
+        &[(OTHER, 3)],
+        &[Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 1)))],
+    )
+    .await
+    .unwrap();
     broker.write_config("");
     broker.signal("HUP");
-    wait_for_ports(&client, &mut broker, (OTHER, 3), (None, None)).await;
+    wait_for_ports(&client, &mut broker, (OTHER, 3), (Some(1), None)).await;
+    squatter.unregister().await.unwrap();
+    assert_eq!(ports(&client, OTHER, 3).await, (None, None));
     assert_eq!(
         ports(&client, DATASTORE_PROG, 1).await,
         (Some(tcp), Some(udp))

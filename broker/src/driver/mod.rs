@@ -11,6 +11,10 @@
 //!   wake-up of the client's task), unless the socket would block: then
 //!   the client's task waits for it and writes the rest.
 //!
+//! A UDP client's call is read and handed to the core by its listener's
+//! task, and its reply sent with one non-blocking `sendto` by the task
+//! that has it ([`udp`]).
+//!
 //! So a forwarded call costs two task wake-ups (the client's socket is
 //! readable, the backend's socket is readable) and no channel traffic.
 //! The mutex is held only for the synchronous step (never across an

@@ -432,10 +432,14 @@ async fn rust_client_finds_c_server_through_rpcbind() {
 
 /// Builds `datastore-server` into this test's target directory.
 fn datastore_server_bin() -> PathBuf {
+    workspace_bins().datastore_server
+}
+
+/// Builds `broker` and `datastore-server` into this test's target
+/// directory.
+fn workspace_bins() -> WorkspaceBins {
     let profile_dir = profile_dir().expect("target/<profile> of this test");
-    build_workspace_bins(&profile_dir)
-        .expect("build datastore-server")
-        .datastore_server
+    build_workspace_bins(&profile_dir).expect("build broker and datastore-server")
 }
 
 /// The datastore protocol's program number (specs/datastore.x).
@@ -668,12 +672,7 @@ async fn wait_for_ports(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_c_clients_find_the_broker_through_rpcbind_over_tcp_and_udp() {
-    let bins = tokio::task::spawn_blocking(|| {
-        let profile_dir = profile_dir().expect("target/<profile> of this test");
-        build_workspace_bins(&profile_dir).expect("build broker and datastore-server")
-    })
-    .await
-    .unwrap();
+    let bins = tokio::task::spawn_blocking(workspace_bins).await.unwrap();
     let c_client = tokio::task::spawn_blocking(legacy_c_client).await.unwrap();
     let _rpcbind = Rpcbind::start();
     let (mut broker, _datastore) = BrokerRun::start(&bins, false);
@@ -783,12 +782,7 @@ async fn legacy_c_clients_find_the_broker_through_rpcbind_over_tcp_and_udp() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_rpcbind_the_broker_warns_once_and_serves() {
-    let bins = tokio::task::spawn_blocking(|| {
-        let profile_dir = profile_dir().expect("target/<profile> of this test");
-        build_workspace_bins(&profile_dir).expect("build broker and datastore-server")
-    })
-    .await
-    .unwrap();
+    let bins = tokio::task::spawn_blocking(workspace_bins).await.unwrap();
     // The lock, without starting an rpcbind.
     let _rpcbind = Rpcbind {
         child: None,

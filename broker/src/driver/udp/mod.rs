@@ -182,17 +182,18 @@ impl Datagrams {
         let Destination::Client(client) = t.destination else {
             return;
         };
-        let mut reply = t.to_record();
-        if reply.len() > self.limits.max_datagram_bytes {
+        let reply = if t.len() > self.limits.max_datagram_bytes {
             hub.metrics.udp.replies_too_large.inc();
             tracing::warn!(
                 xid = t.xid,
-                reply_bytes = reply.len(),
+                reply_bytes = t.len(),
                 max_datagram_bytes = self.limits.max_datagram_bytes,
                 "reply larger than a datagram: answering SYSTEM_ERR"
             );
-            reply = accepted_error(t.xid, AcceptStat::SystemErr);
-        }
+            accepted_error(t.xid, AcceptStat::SystemErr)
+        } else {
+            t.to_record()
+        };
         let (peer, idle) = {
             let mut table = self.table();
             let Some(&peer) = table.clients.get(&client) else {

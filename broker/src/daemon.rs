@@ -277,7 +277,7 @@ impl Broker {
                 tracing::info!(endpoint = %format!("udp://{a}"), "listening");
                 infos.push(ListenerInfo {
                     endpoint: format!("udp://{a}"),
-                    clients: Arc::new(AtomicUsize::new(0)),
+                    clients: d.active_clients(),
                 });
             }
             tasks.spawn(crate::driver::udp::serve(Arc::clone(&hub), d));

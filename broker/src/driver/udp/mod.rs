@@ -29,6 +29,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -77,6 +78,8 @@ pub(crate) struct Datagrams {
     socket: UdpSocket,
     limits: UdpLimits,
     table: Mutex<Table>,
+    /// Client addresses with calls in flight, for the admin status.
+    active: Arc<AtomicUsize>,
 }
 
 /// The clients of one listener.
@@ -119,7 +122,14 @@ impl Datagrams {
                 clients: HandleMap::default(),
                 cache,
             }),
+            active: Arc::default(),
         }
+    }
+
+    /// The number of client addresses with calls in flight, kept up to
+    /// date.
+    pub(crate) fn active_clients(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.active)
     }
 
     /// The address the socket is bound to.
@@ -163,6 +173,7 @@ impl Datagrams {
                             calls: Vec::new(),
                         },
                     );
+                    self.active.store(t.peers.len(), Ordering::Relaxed);
                     client
                 }
             };
@@ -214,6 +225,7 @@ impl Datagrams {
             if idle {
                 table.peers.remove(&peer);
                 table.clients.remove(&client);
+                self.active.store(table.peers.len(), Ordering::Relaxed);
             }
             (peer, idle)
         };

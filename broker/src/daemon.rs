@@ -8,17 +8,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rpc_runtime::record::RecordCodecBuilder;
-use rpc_runtime::Endpoint;
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use rpc_runtime::{rpcbind, Endpoint};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::admin::{AdminService, ListenerInfo};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, ListenAddress};
 use crate::core::route::RoutingError;
 use crate::core::Core;
 use crate::driver::backend::Target;
 use crate::driver::listener::{Accepted, Listener};
+use crate::driver::rpcbind::{rpcbind_programs, Registrar};
+use crate::driver::udp::{Datagrams, UdpLimits};
 use crate::driver::{BackendTarget, Hub, Input};
 use crate::metrics::Metrics;
 use crate::reload::{BrokerHandle, ConfigSource};
@@ -36,7 +38,15 @@ pub enum BrokerError {
     /// The routes are inconsistent.
     #[error("routes: {0}")]
     Routing(#[from] RoutingError),
-    /// A listener (or the admin socket) cannot be bound.
+    /// A listener of `listen` cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    BindListen {
+        /// The address.
+        address: ListenAddress,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The admin socket cannot be bound.
     #[error("cannot listen on {endpoint}: {source}")]
     Bind {
         /// The address.
@@ -74,6 +84,10 @@ pub struct Broker {
     codec: RecordCodecBuilder,
     max_in_flight_per_client: usize,
     listeners: Vec<Listener>,
+    /// The UDP listeners.
+    datagrams: Vec<Arc<Datagrams>>,
+    /// The program versions to register with rpcbind (changed on reload).
+    rpcbind_programs: watch::Receiver<Vec<(u32, u32)>>,
     max_connections: usize,
     admin: Option<Listener>,
     metrics: Option<TcpListener>,
@@ -121,15 +135,24 @@ impl Broker {
         let mut codec = RecordCodecBuilder::new();
         codec.max_record_bytes(config.limits.max_record_bytes as usize);
         let mut listeners = Vec::new();
+        let mut datagrams = Vec::new();
+        let udp_limits = UdpLimits::new(&config.udp);
         for l in &config.listen {
-            let listener = Listener::bind(&l.0)
-                .await
-                .map_err(|source| BrokerError::Bind {
-                    endpoint: l.0.clone(),
-                    source,
-                })?;
-            listeners.push(listener);
+            let bind_error = |source| BrokerError::BindListen {
+                address: l.clone(),
+                source,
+            };
+            match l {
+                ListenAddress::Stream(e) => {
+                    listeners.push(Listener::bind(e).await.map_err(bind_error)?);
+                }
+                ListenAddress::Udp(a) => {
+                    let socket = UdpSocket::bind(a.as_str()).await.map_err(bind_error)?;
+                    datagrams.push(Arc::new(Datagrams::new(socket, udp_limits.clone())));
+                }
+            }
         }
+        let (rpcbind_tx, rpcbind_programs) = watch::channel(rpcbind_programs(config));
         let admin = match &config.admin.socket {
             Some(path) => {
                 let endpoint = Endpoint::Unix(path.clone());
@@ -156,6 +179,8 @@ impl Broker {
             codec,
             max_in_flight_per_client: config.limits.max_in_flight_per_client,
             listeners,
+            datagrams,
+            rpcbind_programs,
             max_connections: config.limits.max_connections,
             admin,
             metrics,
@@ -164,6 +189,7 @@ impl Broker {
                 source,
                 current: Arc::new(Mutex::new(config.clone())),
                 metrics: Arc::new(Metrics::new()),
+                rpcbind: Arc::new(rpcbind_tx),
             },
             inbox_rx,
         })
@@ -192,11 +218,32 @@ impl Broker {
             .collect()
     }
 
-    /// Connects to the backends, accepts and serves client connections
-    /// on every listener until `shutdown` completes; then stops accepting,
-    /// closes every connection and removes its Unix socket files.
+    /// The addresses of the UDP listeners, with real port numbers.
+    pub fn udp_addresses(&self) -> Vec<SocketAddr> {
+        self.datagrams
+            .iter()
+            .filter_map(|d| d.local_addr().ok())
+            .collect()
+    }
+
+    /// Every listener as rpcbind registers it.
+    fn rpcbind_endpoints(&self) -> Vec<rpcbind::Endpoint> {
+        let stream = self.local_endpoints().into_iter().filter_map(|e| match e {
+            Endpoint::Tcp(a) => a.parse().ok().map(rpcbind::Endpoint::Tcp),
+            Endpoint::Unix(p) => Some(rpcbind::Endpoint::Unix(p)),
+        });
+        let udp = self.udp_addresses().into_iter().map(rpcbind::Endpoint::Udp);
+        stream.chain(udp).collect()
+    }
+
+    /// Connects to the backends, registers with rpcbind (when the
+    /// configuration says so), accepts and serves client connections on
+    /// every listener until `shutdown` completes; then removes the
+    /// rpcbind registrations, stops accepting, closes every connection
+    /// and removes its Unix socket files.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let started = Instant::now();
+        let registrar = Registrar::start(self.rpcbind_endpoints(), self.rpcbind_programs.clone());
         let core = Core::new(self.config, started);
         let hub = Hub::new(
             core,
@@ -225,6 +272,16 @@ impl Broker {
                 clients,
             ));
         }
+        for d in self.datagrams {
+            if let Ok(a) = d.local_addr() {
+                tracing::info!(endpoint = %format!("udp://{a}"), "listening");
+                infos.push(ListenerInfo {
+                    endpoint: format!("udp://{a}"),
+                    clients: d.active_clients(),
+                });
+            }
+            tasks.spawn(crate::driver::udp::serve(Arc::clone(&hub), d));
+        }
         drop(hub);
         let mut services = Vec::new();
         if let Some(l) = &self.metrics {
@@ -251,6 +308,7 @@ impl Broker {
         }
         shutdown.await;
         tracing::info!("shutting down");
+        registrar.stop().await;
         tasks.shutdown().await;
     }
 }

@@ -9,18 +9,20 @@ use broker::{Broker, BrokerHandle, ConfigSource};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-/// Forwards ONC RPC calls from many client connections (Unix socket or
-/// TCP) over shared connections to the backends chosen by program number.
+/// Forwards ONC RPC calls from many clients (Unix socket, TCP or UDP)
+/// over shared connections to the backends chosen by program number.
 ///
 /// With no arguments it runs on its embedded default configuration: a Unix
 /// socket `broker.sock` in $XDG_RUNTIME_DIR (else the temporary
-/// directory), TCP 127.0.0.1:7100, and the datastore program served in
-/// process. Logs go to stderr; set RUST_LOG (e.g. `RUST_LOG=debug`) to
+/// directory), TCP and UDP 127.0.0.1:7100, and the datastore program served
+/// in process, registered with the local rpcbind when one runs (see
+/// `--print-default-config`). Logs go to stderr; set RUST_LOG (e.g. `RUST_LOG=debug`) to
 /// change the level (default `info`).
 ///
 /// SIGHUP reloads the configuration file without dropping calls in
 /// flight (an invalid file is logged and the running configuration kept);
-/// SIGINT or SIGTERM stop the broker. `broker ctl` talks to a running
+/// SIGINT or SIGTERM stop the broker (removing its rpcbind
+/// registrations). `broker ctl` talks to a running
 /// broker over its admin socket.
 #[derive(Debug, Parser)]
 #[command(name = "broker", version)]
@@ -189,6 +191,9 @@ fn print_summary(config: &Config) {
     println!("configuration is valid");
     for l in &config.listen {
         println!("listen  {l}");
+    }
+    if config.rpcbind.register {
+        println!("rpcbind register the routed program versions");
     }
     if let Some(p) = &config.admin.socket {
         println!("admin   unix://{}", p.display());

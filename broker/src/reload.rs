@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{runtime_dir, Config, ConfigError};
+use crate::driver::rpcbind::rpcbind_programs;
 use crate::driver::{Input, NewConfig, ReloadReport};
 use crate::metrics::Metrics;
 use crate::status::Snapshot;
@@ -69,6 +70,8 @@ pub struct BrokerHandle {
     /// The configuration in force (what the last reload applied).
     pub(crate) current: Arc<Mutex<Config>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The program versions to register with rpcbind.
+    pub(crate) rpcbind: Arc<watch::Sender<Vec<(u32, u32)>>>,
 }
 
 impl BrokerHandle {
@@ -78,9 +81,11 @@ impl BrokerHandle {
     /// change at once (a backend whose name, address and connection count
     /// are unchanged keeps its connections; removed backends finish their
     /// calls and are closed). Listeners, the admin socket, the metrics
-    /// address, `max_connections`, `max_record_bytes` and
-    /// `max_in_flight_per_client` stay as they were started (a restart
-    /// applies them); the returned message says when they differ.
+    /// address, the `[udp]` limits, `max_connections`, `max_record_bytes`
+    /// and `max_in_flight_per_client` stay as they were started (a
+    /// restart applies them); the returned message says when they differ.
+    /// The rpcbind registrations follow the new routes and
+    /// `[rpcbind] register`.
     ///
     /// # Errors
     ///
@@ -119,6 +124,7 @@ impl BrokerHandle {
             .send(Input::Reconfigure(Box::new(new), tx))
             .map_err(|_| ReloadError::Stopped)?;
         let report: ReloadReport = rx.await.map_err(|_| ReloadError::Stopped)?;
+        self.rpcbind.send_replace(rpcbind_programs(&config));
         let mut msg = report.to_string();
         if let Ok(mut current) = self.current.lock() {
             let restart = restart_only_changes(&current, &config);
@@ -139,6 +145,7 @@ impl BrokerHandle {
                 },
                 listen: current.listen.clone(),
                 admin: current.admin.clone(),
+                udp: current.udp.clone(),
                 ..config
             };
         }
@@ -188,6 +195,9 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.admin != new.admin {
         v.push("admin");
+    }
+    if old.udp != new.udp {
+        v.push("udp");
     }
     if old.limits.max_connections != new.limits.max_connections {
         v.push("limits.max_connections");

@@ -14,8 +14,11 @@ use rpc_runtime::Endpoint;
 /// moved to a temporary directory and an ephemeral port.
 async fn default_broker(dir: &std::path::Path) -> (String, std::path::PathBuf) {
     // Ephemeral ports, so that tests run side by side.
+    // No rpcbind registration: brokers side by side would fight over it.
     let text = Config::DEFAULT_TOML
         .replace("tcp://127.0.0.1:7100", "tcp://127.0.0.1:0")
+        .replace("udp://127.0.0.1:7100", "udp://127.0.0.1:0")
+        .replace("register = true", "register = false")
         .replace("127.0.0.1:7190", "127.0.0.1:0");
     let config = Config::from_toml(&text)
         .unwrap()

@@ -85,6 +85,18 @@ impl RpcbindDaemon {
     }
 }
 
+impl RpcbindDaemon {
+    /// Takes the lock without starting or looking for rpcbind: for a test
+    /// of what a program does when rpcbind is absent, run where no other
+    /// test of the process can start one meanwhile.
+    pub fn lock_only() -> RpcbindDaemon {
+        RpcbindDaemon {
+            child: None,
+            _lock: RPCBIND_LOCK.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
+}
+
 impl Drop for RpcbindDaemon {
     fn drop(&mut self) {
         if let Some(child) = &mut self.child {

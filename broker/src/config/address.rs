@@ -7,21 +7,45 @@ use std::str::FromStr;
 use rpc_runtime::{Endpoint, EndpointError};
 use serde::Deserialize;
 
-/// A `listen` entry: `tcp://HOST:PORT` or `unix://PATH`.
+/// A `listen` entry: `tcp://HOST:PORT`, `unix://PATH` or
+/// `udp://HOST:PORT`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
-pub struct ListenAddress(pub Endpoint);
+pub enum ListenAddress {
+    /// A stream listener (TCP or Unix socket): calls with record marking.
+    Stream(Endpoint),
+    /// A UDP socket at `HOST:PORT` (as written; port 0 asks the system
+    /// for a free port): one call per datagram.
+    Udp(String),
+}
+
+impl FromStr for ListenAddress {
+    type Err = EndpointError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("udp://") {
+            // The same HOST:PORT rules as TCP's.
+            Some(addr) => match format!("tcp://{addr}").parse() {
+                Ok(Endpoint::Tcp(a)) => Ok(ListenAddress::Udp(a)),
+                _ => Err(EndpointError::BadTcpAddress(s.to_owned())),
+            },
+            None => s.parse().map(ListenAddress::Stream),
+        }
+    }
+}
 
 impl TryFrom<String> for ListenAddress {
     type Error = EndpointError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse().map(ListenAddress)
+        s.parse()
     }
 }
 
 impl fmt::Display for ListenAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        match self {
+            ListenAddress::Stream(e) => e.fmt(f),
+            ListenAddress::Udp(a) => write!(f, "udp://{a}"),
+        }
     }
 }
 

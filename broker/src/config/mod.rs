@@ -1,10 +1,10 @@
 //! The broker's TOML configuration: listeners, limits, backends, routes.
 //!
 //! ```toml
-//! # Where clients connect: tcp://HOST:PORT or unix://PATH. A relative
-//! # Unix path is placed in the runtime directory ($XDG_RUNTIME_DIR, else
-//! # the system's temporary directory).
-//! listen = ["unix://broker.sock", "tcp://127.0.0.1:7100"]
+//! # Where clients connect: tcp://HOST:PORT, udp://HOST:PORT or
+//! # unix://PATH. A relative Unix path is placed in the runtime directory
+//! # ($XDG_RUNTIME_DIR, else the system's temporary directory).
+//! listen = ["unix://broker.sock", "tcp://127.0.0.1:7100", "udp://127.0.0.1:7100"]
 //!
 //! [limits]
 //! max_record_bytes = 8388608        # largest record, bytes
@@ -37,6 +37,12 @@
 //! [admin]
 //! socket = "broker-admin.sock"  # admin protocol for `broker ctl`
 //! metrics = "127.0.0.1:7190"    # Prometheus metrics at /metrics
+//!
+//! [udp]                         # see UdpConfig
+//! reply_cache_entries = 1024
+//!
+//! [rpcbind]
+//! register = true               # register the routed programs
 //! ```
 //!
 //! [`Config::DEFAULT_TOML`] is the embedded default the broker runs with
@@ -46,7 +52,9 @@ mod address;
 mod admin;
 mod resolve;
 mod route;
+mod rpcbind;
 mod supervision;
+mod udp;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,7 +64,9 @@ use serde::Deserialize;
 pub use address::{BackendAddress, Builtin, ListenAddress};
 pub use admin::AdminConfig;
 pub use route::{KeySource, ProcedureConfig, RouteConfig};
+pub use rpcbind::RpcbindConfig;
 pub use supervision::SupervisionConfig;
+pub use udp::UdpConfig;
 
 /// A whole broker configuration, as read from TOML.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -82,6 +92,14 @@ pub struct Config {
     /// off when absent.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// The UDP listeners' limits and reply cache (table `[udp]`); every
+    /// key has a default.
+    #[serde(default)]
+    pub udp: UdpConfig,
+    /// Registration with the local rpcbind (table `[rpcbind]`); off when
+    /// absent.
+    #[serde(default)]
+    pub rpcbind: RpcbindConfig,
 }
 
 /// Table `[limits]`.
@@ -202,7 +220,9 @@ impl Config {
     #[must_use]
     pub fn resolve_relative_paths(mut self, dir: &Path) -> Config {
         for l in &mut self.listen {
-            l.0 = l.0.clone().resolve_relative(dir);
+            if let ListenAddress::Stream(e) = l {
+                *e = e.clone().resolve_relative(dir);
+            }
         }
         for b in self.backends.values_mut() {
             if let BackendAddress::Endpoint(e) = &mut b.address {

@@ -87,6 +87,9 @@ impl Config {
         if let Some((key, why)) = self.supervision.check() {
             return invalid(format!("{}: {why}", key_at(text, "supervision", key)));
         }
+        if let Some((key, why)) = self.udp.check() {
+            return invalid(format!("{}: {why}", key_at(text, "udp", key)));
+        }
         for (i, r) in self.routes.iter().enumerate() {
             let names: Vec<(&str, String)> = match (&r.backend, &r.pool) {
                 (Some(b), None) => vec![(b.get_ref().as_str(), at(text, i, "backend", b))],

@@ -10,9 +10,17 @@ use rpc_runtime::message::CallPeek;
 #[test]
 fn embedded_default_is_valid_and_routes_the_datastore() {
     let c = Config::embedded_default().unwrap();
-    assert_eq!(c.listen.len(), 2);
-    assert!(c.listen.iter().any(|l| matches!(l.0, Endpoint::Unix(_))));
-    assert!(c.listen.iter().any(|l| matches!(l.0, Endpoint::Tcp(_))));
+    assert_eq!(c.listen.len(), 3);
+    assert!(c.listen.iter().any(|l| matches!(l, ListenAddress::Udp(_))));
+    assert!(c.rpcbind.register, "the embedded default registers");
+    assert!(c
+        .listen
+        .iter()
+        .any(|l| matches!(l, ListenAddress::Stream(Endpoint::Unix(_)))));
+    assert!(c
+        .listen
+        .iter()
+        .any(|l| matches!(l, ListenAddress::Stream(Endpoint::Tcp(_)))));
     let (rules, backends) = c.rules();
     assert_eq!(
         backends,
@@ -68,7 +76,10 @@ fn full_example_parses() {
         resolved.backends["b"].address,
         BackendAddress::Endpoint(Endpoint::Unix("/run/x/b.sock".into()))
     );
-    assert_eq!(resolved.listen[1].0, Endpoint::Unix("/tmp/b.sock".into()));
+    assert_eq!(
+        resolved.listen[1],
+        ListenAddress::Stream(Endpoint::Unix("/tmp/b.sock".into()))
+    );
 }
 
 fn err(text: &str) -> String {
@@ -81,8 +92,8 @@ fn errors_name_the_key() {
     assert!(e.contains("listen"), "{e}");
     let e = err("listen = [\"tcp://x:1\"]\n[[routes]]\nprogram = 1\nbackend = \"nope\"");
     assert!(e.contains("routes[0].backend") && e.contains("nope"), "{e}");
-    let e = err("listen = [\"udp://x:1\"]");
-    assert!(e.contains("udp://x:1") && e.contains("line 1"), "{e}");
+    let e = err("listen = [\"sctp://x:1\"]");
+    assert!(e.contains("sctp://x:1") && e.contains("line 1"), "{e}");
     let e = err("listen = [\"tcp://x:1\"]\n[limits]\nmax_records = 5");
     assert!(e.contains("max_records") && e.contains("line 3"), "{e}");
     let e = err("listen = [\"tcp://x:1\"]\n[backends.a]\naddress = \"builtin:nfs\"");
@@ -103,8 +114,11 @@ fn example_file_routes_the_datastore_over_three_backends() {
     assert!(c
         .listen
         .iter()
-        .any(|l| l.0 == Endpoint::Tcp("127.0.0.1:7100".into())));
-    assert!(c.listen.iter().any(|l| matches!(l.0, Endpoint::Unix(_))));
+        .any(|l| *l == ListenAddress::Stream(Endpoint::Tcp("127.0.0.1:7100".into()))));
+    assert!(c
+        .listen
+        .iter()
+        .any(|l| matches!(l, ListenAddress::Stream(Endpoint::Unix(_)))));
     let core = c.core_config(0).unwrap();
     let names: Vec<&str> = core.backends.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(names, ["store1", "store2", "store3"]);
@@ -205,4 +219,33 @@ fn admin_table_is_optional_and_its_socket_goes_to_the_runtime_dir() {
     assert!(e.contains("metrics") && e.contains("line 3"), "{e}");
     let e = err("listen = [\"tcp://x:1\"]\n[admin]\nsockets = \"a\"");
     assert!(e.contains("sockets") && e.contains("line 3"), "{e}");
+}
+
+#[test]
+fn udp_listeners_and_their_limits_parse_and_check() {
+    let c = Config::from_toml("listen = [\"udp://127.0.0.1:0\", \"udp://[::1]:7\"]").unwrap();
+    assert_eq!(
+        c.listen,
+        [
+            ListenAddress::Udp("127.0.0.1:0".into()),
+            ListenAddress::Udp("[::1]:7".into())
+        ]
+    );
+    assert_eq!(c.listen[0].to_string(), "udp://127.0.0.1:0");
+    assert_eq!(c.udp, UdpConfig::default());
+    assert!(!c.rpcbind.register, "off when the key is absent");
+    let e = err("listen = [\"udp://nohost\"]");
+    assert!(e.contains("udp://nohost"), "{e}");
+    let e = err("listen = [\"udp://h:1\"]\n[udp]\nmax_datagram_bytes = 70000");
+    assert!(e.contains("udp.max_datagram_bytes (line 3)"), "{e}");
+    let e = err("listen = [\"udp://h:1\"]\n[udp]\nmax_in_flight = 0");
+    assert!(e.contains("udp.max_in_flight"), "{e}");
+    let e = err("listen = [\"udp://h:1\"]\n[rpcbind]\nregistr = true");
+    assert!(e.contains("registr"), "{e}");
+    let c = Config::from_toml(
+        "listen = [\"udp://h:1\"]\n[udp]\nreply_cache_entries = 0\n[rpcbind]\nregister = true",
+    )
+    .unwrap();
+    assert_eq!(c.udp.reply_cache_entries, 0);
+    assert!(c.rpcbind.register);
 }

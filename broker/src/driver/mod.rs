@@ -11,6 +11,10 @@
 //!   wake-up of the client's task), unless the socket would block: then
 //!   the client's task waits for it and writes the rest.
 //!
+//! A UDP client's call is read and handed to the core by its listener's
+//! task, and its reply sent with one non-blocking `sendto` by the task
+//! that has it ([`udp`]).
+//!
 //! So a forwarded call costs two task wake-ups (the client's socket is
 //! readable, the backend's socket is readable) and no channel traffic.
 //! The mutex is held only for the synchronous step (never across an
@@ -36,6 +40,7 @@ use crate::config::BackendAddress;
 use crate::core::{ClientId, ConnId, Core, Destination, Event, HandleMap, Transmit};
 use crate::driver::backend::{self as backend_io, Target};
 use crate::driver::outbox::Outbox;
+use crate::driver::udp::Datagrams;
 use crate::metrics::{Metrics, Recorder};
 use crate::status::Snapshot;
 
@@ -44,7 +49,9 @@ pub(crate) mod backend;
 pub(crate) mod client;
 pub(crate) mod listener;
 pub(crate) mod outbox;
+pub(crate) mod rpcbind;
 pub(crate) mod socket;
+pub(crate) mod udp;
 pub(crate) mod wire;
 
 pub(crate) use admin::{route_keys, NewConfig, ReloadReport};
@@ -71,8 +78,17 @@ pub(crate) struct BackendTarget {
     pub(crate) target: Target,
 }
 
+/// Where a record goes once the hub's lock is released.
+#[derive(Debug)]
+pub(crate) enum Sink {
+    /// A stream connection (client or backend).
+    Stream(Arc<Outbox>),
+    /// A UDP listener's client.
+    Datagram(Arc<Datagrams>),
+}
+
 /// Records to write once the hub's lock is released: where, and what.
-pub(crate) type Deliveries = Vec<(Arc<Outbox>, Transmit)>;
+pub(crate) type Deliveries = Vec<(Sink, Transmit)>;
 
 /// The core and everything the connection tasks share.
 #[derive(Debug)]
@@ -97,6 +113,8 @@ pub(crate) struct State {
     recorder: Recorder,
     reloads: u32,
     pub(crate) clients: HandleMap<ClientId, Arc<Outbox>>,
+    /// The UDP listener of each client address with calls in flight.
+    pub(crate) datagram_clients: HandleMap<ClientId, Arc<Datagrams>>,
     pub(crate) conns: HandleMap<ConnId, Arc<Outbox>>,
     /// The task of each backend connection (connecting or connected).
     pub(crate) tasks: HandleMap<ConnId, AbortHandle>,
@@ -141,6 +159,7 @@ impl Hub {
                 recorder: Recorder::default(),
                 reloads: 0,
                 clients: HandleMap::default(),
+                datagram_clients: HandleMap::default(),
                 conns: HandleMap::default(),
                 tasks: HandleMap::default(),
                 armed: None,
@@ -173,10 +192,11 @@ impl Hub {
             self.collect(&mut st, out);
             r
         };
-        for (outbox, t) in out.drain(..) {
-            match t.destination {
-                Destination::Backend(_) => outbox.send_later(t),
-                Destination::Client(_) => outbox.send_now(t),
+        for (sink, t) in out.drain(..) {
+            match (sink, t.destination) {
+                (Sink::Stream(outbox), Destination::Backend(_)) => outbox.send_later(t),
+                (Sink::Stream(outbox), Destination::Client(_)) => outbox.send_now(t),
+                (Sink::Datagram(d), _) => d.send_reply(self, t),
             }
         }
         r
@@ -184,13 +204,16 @@ impl Hub {
 
     fn collect(self: &Arc<Self>, st: &mut State, out: &mut Deliveries) {
         while let Some(t) = st.core.poll_transmit() {
-            let outbox = match t.destination {
-                Destination::Client(id) => st.clients.get(&id),
-                Destination::Backend(conn) => st.conns.get(&conn),
+            let sink = match t.destination {
+                Destination::Client(id) => st.clients.get(&id).map_or_else(
+                    || st.datagram_clients.get(&id).cloned().map(Sink::Datagram),
+                    |o| Some(Sink::Stream(Arc::clone(o))),
+                ),
+                Destination::Backend(conn) => st.conns.get(&conn).cloned().map(Sink::Stream),
             };
             // A connection that is gone has reported (or will report) its end.
-            if let Some(o) = outbox {
-                out.push((Arc::clone(o), t));
+            if let Some(sink) = sink {
+                out.push((sink, t));
             }
         }
         while let Some(e) = st.core.poll_event() {
@@ -307,6 +330,7 @@ impl Hub {
         for (_, o) in st.clients.drain() {
             o.close();
         }
+        st.datagram_clients.clear();
     }
 }
 

@@ -16,9 +16,15 @@
 //! | `broker_retries_total` | counter | | attempts after the first |
 //! | `broker_forwarded_total` | counter | | calls sent to backends |
 //! | `broker_config_reloads_total` | counter | `result` | reloads `applied` or `rejected` |
+//! | `broker_udp_reply_cache_hits_total` | counter | | retransmitted UDP calls answered from the reply cache |
+//! | `broker_udp_retransmits_in_flight_total` | counter | | retransmitted UDP calls dropped while their call was in flight |
+//! | `broker_udp_replies_too_large_total` | counter | | replies over `udp.max_datagram_bytes`, answered SYSTEM_ERR |
+//! | `broker_udp_datagrams_dropped_total` | counter | | datagrams over `udp.max_datagram_bytes`, or not a call |
+//! | `broker_udp_in_flight_full_total` | counter | | times UDP reading paused at `udp.max_in_flight` calls outstanding |
 
 mod http;
 mod registry;
+mod udp;
 
 pub(crate) use http::serve;
 pub(crate) use registry::{Metrics, Recorder};

@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use super::udp::UdpMetrics;
 use crate::core::{BackendId, CallDone, CallStatus, CoreStats, HandleMap};
 use crate::status::Snapshot;
 
@@ -67,6 +68,8 @@ pub(crate) struct Metrics {
     retries: Counter,
     forwarded: Counter,
     reloads: Family<ReloadLabels, Counter>,
+    /// The UDP listeners' counters.
+    pub(crate) udp: UdpMetrics,
     /// Core counters already added to the Prometheus counters.
     last: Mutex<CoreStats>,
 }
@@ -160,6 +163,7 @@ impl Metrics {
             "Configuration reloads, by result (applied or rejected)",
             reloads.clone(),
         );
+        let udp = UdpMetrics::register(&mut registry);
         Metrics {
             registry,
             calls,
@@ -175,6 +179,7 @@ impl Metrics {
             retries,
             forwarded,
             reloads,
+            udp,
             last: Mutex::new(CoreStats::default()),
         }
     }

@@ -25,7 +25,7 @@ mod uaddr;
 
 pub use client::Client;
 pub use error::Error;
-pub use registration::{register_server, Registration};
+pub use registration::{connect_local_rpcbind, register_server, Registration};
 pub use uaddr::{
     format_inet_uaddr, parse_inet_uaddr, Endpoint, UaddrError, NETID_LOCAL, NETID_TCP, NETID_TCP6,
     NETID_UDP, NETID_UDP6, NETID_UNIX,

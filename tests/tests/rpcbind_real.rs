@@ -437,7 +437,7 @@ fn datastore_server_bin() -> PathBuf {
         .datastore_server
 }
 
-/// The datastore protocol's program number (specs/datastore.x).
+/// The datastore protocol's program number (datastore/specs/datastore.x).
 const DATASTORE_PROG: u32 = 0x2000_DA7A;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -60,9 +60,9 @@ pub fn build_workspace_bins(profile_dir: &Path) -> io::Result<WorkspaceBins> {
         "build",
         "--quiet",
         "-p",
-        "broker",
+        "oncrpc-broker",
         "-p",
-        "datastore",
+        "oncrpc-datastore",
         "--bins",
     ])
     .arg("--target-dir")
@@ -74,7 +74,7 @@ pub fn build_workspace_bins(profile_dir: &Path) -> io::Result<WorkspaceBins> {
     let out = cmd.output()?;
     if !out.status.success() {
         return Err(io::Error::other(format!(
-            "cargo build -p broker -p datastore --bins: {}\n{}",
+            "cargo build -p oncrpc-broker -p oncrpc-datastore --bins: {}\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         )));

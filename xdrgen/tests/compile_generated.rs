@@ -1,13 +1,14 @@
 //! The generated Rust compiles, warning-free: every `.x` file Debian ships
 //! in `/usr/include/rpcsvc/` and libtirpc's `rpcb_prot.x`, the project's
-//! `specs/` (and the crates' own `specs/`), this crate's test specs, and, when `XDRGEN_CORPUS` names the
-//! real-world corpus, every file of it (except the ocamlrpcgen files,
-//! which must be refused with an error naming the ocamlrpcgen construct)
-//! are compiled
-//! (types, clients and servers) into one scratch crate that depends on
-//! `xdr-codec` and `rpc-runtime` by path, checked with `cargo check` and
-//! `#![deny(warnings)]`. The rpcsvc files, `specs/` and the Stellar set
-//! are compiled a second time with the serde derive.
+//! `.x` files (`specs/` and the crates' own `specs/`), this crate's test
+//! specs, and, when `XDRGEN_CORPUS` names the real-world corpus, every
+//! file of it (except the ocamlrpcgen files, which must be refused with an
+//! error naming the ocamlrpcgen construct) are compiled (types, clients
+//! and servers) into one scratch crate that depends on `oncrpc-xdr-codec`
+//! and `oncrpc-rpc-runtime` by path, as a user's crate depends on the
+//! published packages, checked with `cargo check` and
+//! `#![deny(warnings)]`. The rpcsvc files, the project's `.x` files and
+//! the Stellar set are compiled a second time with the serde derive.
 //!
 //! Files that use another file's types are compiled together
 //! ([`generate_many`]), as a user would: the Stellar set, libvirt's
@@ -223,7 +224,7 @@ fn generated_code_compiles_without_warnings() {
     std::fs::write(src.join("lib.rs"), lib).expect("write lib.rs");
     let cargo_toml = format!(
         "[package]\nname = \"compile-generated\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [dependencies]\nxdr-codec = {{ path = {:?}, features = [\"serde\"] }}\nrpc-runtime = {{ path = {:?} }}\n\
+         [dependencies]\noncrpc-xdr-codec = {{ path = {:?}, features = [\"serde\"] }}\noncrpc-rpc-runtime = {{ path = {:?} }}\n\
          serde = {{ version = \"1\", features = [\"derive\"] }}\n\n[workspace]\n",
         root.join("xdr-codec"),
         root.join("rpc-runtime"),

@@ -816,7 +816,7 @@ fn main() {
         dir.join("Cargo.toml"),
         format!(
             "[package]\nname = \"wire-runner\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-             [dependencies]\nxdr-codec = {{ path = {:?} }}\n\n[workspace]\n",
+             [dependencies]\noncrpc-xdr-codec = {{ path = {:?} }}\n\n[workspace]\n",
             root.join("xdr-codec")
         ),
     )

@@ -1,6 +1,7 @@
 //! The `build.rs` front end, in the style of `prost-build`/`tonic-build`.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -267,7 +268,13 @@ fn write_if_changed(path: &Path, contents: &str) -> Result<(), BuildError> {
 }
 
 /// Why [`Builder::compile`] failed.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form is its message, so that whatever a build script does
+/// with it (returns it from `main`, directly or through
+/// `Box<dyn Error>`, or `unwrap`s it), cargo shows the diagnostics as the
+/// CLI prints them: `FILE:LINE:COL: error: MESSAGE`, the source line and a
+/// caret, one per error.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// No output directory: `OUT_DIR` is not set and none was given.
@@ -289,4 +296,17 @@ pub enum BuildError {
         /// The error.
         source: io::Error,
     },
+}
+
+impl fmt::Debug for BuildError {
+    /// The message of [`fmt::Display`]; the diagnostics of
+    /// [`BuildError::Generate`] start on a line of their own, after a
+    /// heading (a failing build script's `main` prints `Error: ` before
+    /// this, `unwrap` its own sentence).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Generate(e) => write!(f, "xdrgen found errors in the .x input:\n{e}"),
+            other => fmt::Display::fmt(other, f),
+        }
+    }
 }

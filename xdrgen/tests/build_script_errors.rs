@@ -71,7 +71,7 @@ fn assert_rendered(stderr: &str) {
         .position(|l| l.starts_with("specs/broken.x:3:5: error: undefined type `nothing`"))
         .unwrap_or_else(|| panic!("no `specs/broken.x:3:5: error:` line:\n{stderr}"));
     assert!(
-        lines[at..].iter().any(|l| *l == "3 |     nothing y;"),
+        lines[at..].contains(&"3 |     nothing y;"),
         "no source line:\n{stderr}"
     );
     assert!(

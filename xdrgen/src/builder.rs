@@ -27,8 +27,10 @@ use crate::generate::{generate, generate_many, GenerateError, Generated, Options
 /// include!(concat!(env!("OUT_DIR"), "/mount.rs"));
 /// ```
 ///
-/// The generated code depends on the `xdr-codec` crate, and (for clients
-/// and servers) on `rpc-runtime`.
+/// The generated code refers to the `xdr_codec` crate, and (for clients
+/// and servers) to `rpc_runtime`: the crate that includes it depends on
+/// the packages `oncrpc-xdr-codec` and `oncrpc-rpc-runtime`, whose
+/// libraries have those names.
 #[derive(Debug, Clone)]
 pub struct Builder {
     opts: Options,
@@ -77,8 +79,8 @@ impl Builder {
 
     /// Whether to derive `serde::Serialize`/`Deserialize` on the generated
     /// structs, enums and unions (default `false`). The crate then depends
-    /// on `serde` (feature `derive`) and on `xdr-codec` with its `serde`
-    /// feature.
+    /// on `serde` (feature `derive`) and on `oncrpc-xdr-codec` with its
+    /// `serde` feature.
     pub fn serde(&mut self, yes: bool) -> &mut Self {
         self.opts.emit.serde = yes;
         self

@@ -1,4 +1,4 @@
-//! [`Metrics`]: the broker's Prometheus metrics, and [`Recorder`], the
+//! [`Metrics`]: the broker's metrics (OpenMetrics), and [`Recorder`], the
 //! driver's cached handles that update them per call without building
 //! label sets.
 
@@ -67,7 +67,7 @@ pub(crate) struct Metrics {
     retries: Counter,
     forwarded: Counter,
     reloads: Family<ReloadLabels, Counter>,
-    /// Core counters already added to the Prometheus counters.
+    /// Core counters already added to the `prometheus-client` counters.
     last: Mutex<CoreStats>,
 }
 
@@ -199,7 +199,7 @@ impl Metrics {
     }
 
     /// Sets the gauges (and the counters kept by the core) from a
-    /// snapshot of the core, then renders every metric in the Prometheus
+    /// snapshot of the core, then renders every metric in the OpenMetrics
     /// text format.
     pub(crate) fn render(&self, snapshot: &Snapshot) -> String {
         let s = snapshot.stats;

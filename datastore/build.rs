@@ -1,5 +1,5 @@
 //! Generates the datastore protocol's Rust code from `specs/datastore.x`.
 
 fn main() -> Result<(), xdrgen::BuildError> {
-    xdrgen::Builder::new().compile(&["../specs/datastore.x"])
+    xdrgen::Builder::new().compile(&["specs/datastore.x"])
 }

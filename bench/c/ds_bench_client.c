@@ -1,6 +1,6 @@
 /*
  * ds_bench_client.c: synchronous C rpcgen + libtirpc clients of the
- * datastore protocol (specs/datastore.x, rpcgen -M stubs), for the broker
+ * datastore protocol (datastore/specs/datastore.x, rpcgen -M stubs), for the broker
  * benchmark: the same client against a datastore server directly and
  * through the broker.
  *

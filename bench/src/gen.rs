@@ -44,7 +44,7 @@ const LIBVIRT_DEFINES: [&str; 11] = [
 
 /// The default files: Debian's `rpcsvc/nfs_prot.x`, and the largest file
 /// of the real-world corpus (libvirt's `remote_protocol.x`, 156 KB) when
-/// the corpus is next to the workspace (`../shared/xdr-corpus`).
+/// the environment variable `XDRGEN_CORPUS` names the corpus directory.
 pub fn default_specs() -> Vec<GenSpec> {
     let mut v = Vec::new();
     let nfs = PathBuf::from("/usr/include/rpcsvc/nfs_prot.x");
@@ -54,10 +54,10 @@ pub fn default_specs() -> Vec<GenSpec> {
             defines: Vec::new(),
         });
     }
-    let libvirt = interop_tests::c_peer::workspace_root()
-        .join("../shared/xdr-corpus/libvirt/remote_protocol.x");
-    let libvirt = std::fs::canonicalize(&libvirt).unwrap_or(libvirt);
-    if libvirt.is_file() {
+    let libvirt = std::env::var_os("XDRGEN_CORPUS")
+        .map(|dir| PathBuf::from(dir).join("libvirt/remote_protocol.x"))
+        .filter(|p| p.is_file());
+    if let Some(libvirt) = libvirt {
         v.push(GenSpec {
             path: libvirt,
             defines: LIBVIRT_DEFINES.iter().map(|&d| d.to_owned()).collect(),

@@ -150,8 +150,9 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
     lists: Vec<u32>,
     /// A `.x` file for the compiler benchmark (repeatable; default:
-    /// rpcsvc/nfs_prot.x and the corpus's libvirt remote_protocol.x with
-    /// the macros libvirt's headers define).
+    /// rpcsvc/nfs_prot.x, and, when XDRGEN_CORPUS names the corpus
+    /// directory, its libvirt/remote_protocol.x with the macros libvirt's
+    /// headers define).
     #[arg(long)]
     gen_spec: Vec<PathBuf>,
     /// A macro for every --gen-spec file, `NAME=VALUE` (repeatable).

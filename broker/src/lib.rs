@@ -14,7 +14,7 @@
 //! * [`admin`]: the administration protocol of `specs/broker_admin.x`
 //!   (generated client and server), served on the `admin.socket` Unix
 //!   socket; `broker ctl` is its client.
-//! * Metrics in the Prometheus text format at `http://ADMIN.METRICS/metrics`
+//! * Metrics in the OpenMetrics text format at `http://ADMIN.METRICS/metrics`
 //!   (calls by route, backend and status, latency histograms, in-flight
 //!   calls, connections, reconnects, late replies, reloads).
 //! * [`BrokerHandle`]: reload the configuration (SIGHUP, `broker ctl

@@ -176,7 +176,7 @@ impl BrokerHandle {
         &self.source
     }
 
-    /// The metrics in the Prometheus text format, with gauges as of now.
+    /// The metrics in the OpenMetrics text format, with gauges as of now.
     ///
     /// # Errors
     ///

@@ -231,8 +231,7 @@ fn concurrent_writers_to_distinct_keys() {
 #[test]
 fn errno_values_match_the_spec() {
     let spec =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/datastore.x"))
-            .unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/datastore.x")).unwrap();
     for (name, e) in [
         ("DS_NOENT", StoreError::NoEntry),
         ("DS_INVAL", StoreError::Invalid),

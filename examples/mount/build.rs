@@ -1,11 +1,8 @@
 //! Compiles the MOUNT protocol specification shipped by Debian's
-//! `rpcsvc-proto` package, unmodified, into `$OUT_DIR/mount.rs`.
+//! `rpcsvc-proto` package, unmodified, into `$OUT_DIR/mount.rs`. An error
+//! in the file fails the build with xdrgen's diagnostics
+//! (`FILE:LINE:COL: error: ...`, the source line and a caret).
 
-fn main() {
-    if let Err(e) = xdrgen::Builder::new().compile(&["/usr/include/rpcsvc/mount.x"]) {
-        // The rendered diagnostics (FILE:LINE:COL: error: ...) end up in
-        // Cargo's build-script output.
-        eprintln!("{e}");
-        std::process::exit(1);
-    }
+fn main() -> Result<(), xdrgen::BuildError> {
+    xdrgen::Builder::new().compile(&["/usr/include/rpcsvc/mount.x"])
 }

@@ -2,7 +2,7 @@
 //! client and server in this process.
 //!
 //! ```text
-//! cargo run --release -p rpc-runtime --example null_bench -- [IN_FLIGHT] [SECONDS]
+//! cargo run --release -p oncrpc-rpc-runtime --example null_bench -- [IN_FLIGHT] [SECONDS]
 //! ```
 
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! with a hand-written [`Dispatch`] (no generated code).
 //!
 //! ```text
-//! cargo run -p rpc-runtime --example null_server -- 127.0.0.1:4000 536870913 1
+//! cargo run -p oncrpc-rpc-runtime --example null_server -- 127.0.0.1:4000 536870913 1
 //! rpcinfo -a 127.0.0.1.15.160 -T tcp 536870913 1   # 4000 = 15*256 + 160
 //! ```
 

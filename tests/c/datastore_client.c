@@ -1,5 +1,5 @@
 /*
- * datastore_client.c: a synchronous libtirpc client for specs/datastore.x
+ * datastore_client.c: a synchronous libtirpc client for datastore/specs/datastore.x
  * (rpcgen -M) that exercises every procedure and checks every reply.
  *
  *   datastore_client [-i ID] [-n ITERATIONS] [-s SIZE] [-x XID] [-m MODE]

@@ -1,6 +1,6 @@
 /*
  * datastore_server.c: a single-threaded libtirpc server for
- * specs/datastore.x (rpcgen -M dispatcher), the C reference peer of the
+ * datastore/specs/datastore.x (rpcgen -M dispatcher), the C reference peer of the
  * Rust datastore-server: the same semantics, a simple sorted array.
  *
  *   datastore_server tcp PORT     listen on 127.0.0.1:PORT

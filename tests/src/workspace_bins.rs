@@ -65,9 +65,9 @@ pub fn build_workspace_bins(profile_dir: &Path) -> io::Result<WorkspaceBins> {
         "build",
         "--quiet",
         "-p",
-        "broker",
+        "oncrpc-broker",
         "-p",
-        "datastore",
+        "oncrpc-datastore",
         "-p",
         "nfs3",
         "--bins",
@@ -81,7 +81,7 @@ pub fn build_workspace_bins(profile_dir: &Path) -> io::Result<WorkspaceBins> {
     let out = cmd.output()?;
     if !out.status.success() {
         return Err(io::Error::other(format!(
-            "cargo build -p broker -p datastore -p nfs3 --bins: {}\n{}",
+            "cargo build -p oncrpc-broker -p oncrpc-datastore -p nfs3 --bins: {}\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         )));

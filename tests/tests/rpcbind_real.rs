@@ -375,7 +375,7 @@ fn workspace_bins() -> WorkspaceBins {
     build_workspace_bins(&profile_dir).expect("build broker and datastore-server")
 }
 
-/// The datastore protocol's program number (specs/datastore.x).
+/// The datastore protocol's program number (datastore/specs/datastore.x).
 const DATASTORE_PROG: u32 = 0x2000_DA7A;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

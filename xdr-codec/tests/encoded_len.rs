@@ -18,7 +18,7 @@ fn assert_exact<T: XdrEncode>(v: &T) {
 fn reference_opaque(data: &[u8]) -> Vec<u8> {
     let mut out = (data.len() as u32).to_be_bytes().to_vec();
     out.extend_from_slice(data);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
     out

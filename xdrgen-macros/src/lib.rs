@@ -4,8 +4,8 @@
 //! ```
 //! mod datastore {
 //!     // Types, async clients and server traits, as
-//!     // `xdrgen ../specs/datastore.x` would write them.
-//!     xdrgen_macros::include_xdr!("../specs/datastore.x");
+//!     // `xdrgen ../datastore/specs/datastore.x` would write them.
+//!     xdrgen_macros::include_xdr!("../datastore/specs/datastore.x");
 //! }
 //! use xdr_codec::XdrEncode;
 //! let key = datastore::DsKey::from("k1");
@@ -96,8 +96,15 @@ mod tests {
     /// after the `include_bytes!` lines that track the inputs.
     #[test]
     fn expands_to_the_generated_code() {
-        let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/datastore.x");
-        let expanded = expand(quote!("../specs/datastore.x", emit = "types, client")).to_string();
+        let spec = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../datastore/specs/datastore.x"
+        );
+        let expanded = expand(quote!(
+            "../datastore/specs/datastore.x",
+            emit = "types, client"
+        ))
+        .to_string();
         let mut opts = xdrgen::Options::default();
         opts.emit.server = false;
         let code = xdrgen::generate_many(&[std::path::Path::new(spec)], &opts)
@@ -115,7 +122,11 @@ mod tests {
         let out = expand(quote!("no/such/file.x")).to_string();
         assert!(out.contains("compile_error"), "{out}");
         assert!(out.contains("cannot read"), "{out}");
-        let out = expand(quote!("../specs/datastore.x", emit = "everything")).to_string();
+        let out = expand(quote!(
+            "../datastore/specs/datastore.x",
+            emit = "everything"
+        ))
+        .to_string();
         assert!(out.contains("unknown part `everything`"), "{out}");
         let out = expand(quote!()).to_string();
         assert!(out.contains("expected the path"), "{out}");

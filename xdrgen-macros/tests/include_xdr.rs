@@ -2,7 +2,7 @@
 //! its types encoding, and its client talking to its server.
 
 mod datastore {
-    xdrgen_macros::include_xdr!("../specs/datastore.x");
+    xdrgen_macros::include_xdr!("../datastore/specs/datastore.x");
 }
 
 mod lists {
@@ -29,7 +29,11 @@ fn types_only_expansion_needs_no_runtime() {
 }
 
 mod datastore_serde {
-    xdrgen_macros::include_xdr!("../specs/datastore.x", emit = "types", serde = true);
+    xdrgen_macros::include_xdr!(
+        "../datastore/specs/datastore.x",
+        emit = "types",
+        serde = true
+    );
 }
 
 /// `serde = true`: the generated types go through a serde format (TOML

@@ -1,6 +1,7 @@
 //! The `build.rs` front end, in the style of `prost-build`/`tonic-build`.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -26,8 +27,10 @@ use crate::generate::{generate, generate_many, GenerateError, Generated, Options
 /// include!(concat!(env!("OUT_DIR"), "/mount.rs"));
 /// ```
 ///
-/// The generated code depends on the `xdr-codec` crate, and (for clients
-/// and servers) on `rpc-runtime`.
+/// The generated code refers to the `xdr_codec` crate, and (for clients
+/// and servers) to `rpc_runtime`: the crate that includes it depends on
+/// the packages `oncrpc-xdr-codec` and `oncrpc-rpc-runtime`, whose
+/// libraries have those names.
 #[derive(Debug, Clone)]
 pub struct Builder {
     opts: Options,
@@ -76,8 +79,8 @@ impl Builder {
 
     /// Whether to derive `serde::Serialize`/`Deserialize` on the generated
     /// structs, enums and unions (default `false`). The crate then depends
-    /// on `serde` (feature `derive`) and on `xdr-codec` with its `serde`
-    /// feature.
+    /// on `serde` (feature `derive`) and on `oncrpc-xdr-codec` with its
+    /// `serde` feature.
     pub fn serde(&mut self, yes: bool) -> &mut Self {
         self.opts.emit.serde = yes;
         self
@@ -267,7 +270,13 @@ fn write_if_changed(path: &Path, contents: &str) -> Result<(), BuildError> {
 }
 
 /// Why [`Builder::compile`] failed.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form is its message, so that whatever a build script does
+/// with it (returns it from `main`, directly or through
+/// `Box<dyn Error>`, or `unwrap`s it), cargo shows the diagnostics as the
+/// CLI prints them: `FILE:LINE:COL: error: MESSAGE`, the source line and a
+/// caret, one per error.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// No output directory: `OUT_DIR` is not set and none was given.
@@ -289,4 +298,17 @@ pub enum BuildError {
         /// The error.
         source: io::Error,
     },
+}
+
+impl fmt::Debug for BuildError {
+    /// The message of [`fmt::Display`]; the diagnostics of
+    /// [`BuildError::Generate`] start on a line of their own, after a
+    /// heading (a failing build script's `main` prints `Error: ` before
+    /// this, `unwrap` its own sentence).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Generate(e) => write!(f, "xdrgen found errors in the .x input:\n{e}"),
+            other => fmt::Display::fmt(other, f),
+        }
+    }
 }

@@ -12,8 +12,9 @@ use xdrgen::{generate_many, generate_str, EmitOptions, Options, ParseOptions};
 /// rpcgen's dialect) into Rust: types with XDR encode/decode, an async
 /// client and a server trait per program version.
 ///
-/// The output uses the `xdr-codec` crate, and `rpc-runtime` for clients and
-/// servers. Errors are printed as `FILE:LINE:COL: error: MESSAGE` with the
+/// The output uses the `xdr_codec` crate (package `oncrpc-xdr-codec`), and
+/// `rpc_runtime` (package `oncrpc-rpc-runtime`) for clients and servers.
+/// Errors are printed as `FILE:LINE:COL: error: MESSAGE` with the
 /// source line; the exit status is then 1 and no output is written.
 #[derive(Debug, Parser)]
 #[command(name = "xdrgen", version, about, long_about)]
@@ -55,8 +56,8 @@ struct Cli {
 
     /// Also derive `serde::Serialize` and `serde::Deserialize` on every
     /// struct, enum and union. The crate using the output must then depend
-    /// on `serde` (feature `derive`) and on `xdr-codec` with its `serde`
-    /// feature.
+    /// on `serde` (feature `derive`) and on `oncrpc-xdr-codec` with its
+    /// `serde` feature.
     #[arg(long = "serde")]
     serde: bool,
 }

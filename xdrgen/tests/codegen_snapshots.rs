@@ -1,11 +1,13 @@
 //! Snapshots of the Rust generated for real specifications: every `.x`
 //! file Debian ships in `/usr/include/rpcsvc/` (`nis_callback.x` together
-//! with the `nis.x` it takes its types from) and every `.x` file in the
-//! project's `specs/` folder.
+//! with the `nis.x` it takes its types from) and every `.x` file of the
+//! project (`specs/` and the crates' own `specs/` folders).
 //!
 //! The same outputs are compiled (and clippy-checked) by
 //! `compile_generated.rs`; here they are pinned so that any change in the
 //! emitted code shows up in review.
+
+mod project_specs;
 
 use std::path::{Path, PathBuf};
 
@@ -58,12 +60,8 @@ fn mount_x() {
 /// snapshot file).
 #[test]
 fn project_specs() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs");
-    let mut specs: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    specs.retain(|p| p.extension().is_some_and(|e| e == "x"));
-    specs.sort();
+    let specs = project_specs::files();
+    assert!(specs.len() >= 7, "project specs missing: {specs:?}");
     for spec in specs {
         snapshot(&spec);
     }

@@ -1,12 +1,14 @@
 //! The generated Rust compiles, warning-free: every `.x` file Debian ships
 //! in `/usr/include/rpcsvc/` and libtirpc's `rpcb_prot.x`, the project's
-//! `specs/`, this crate's test specs, and every file of
-//! `../shared/xdr-corpus` (except the ocamlrpcgen files, which must be
-//! refused with an error naming the ocamlrpcgen construct) are compiled
-//! (types, clients and servers) into one scratch crate that depends on
-//! `xdr-codec` and `rpc-runtime` by path, checked with `cargo check` and
-//! `#![deny(warnings)]`. The rpcsvc files, `specs/` and the Stellar set
-//! are compiled a second time with the serde derive.
+//! `.x` files (`specs/` and the crates' own `specs/`), this crate's test
+//! specs, and, when `XDRGEN_CORPUS` names the real-world corpus, every
+//! file of it (except the ocamlrpcgen files, which must be refused with an
+//! error naming the ocamlrpcgen construct) are compiled (types, clients
+//! and servers) into one scratch crate that depends on `oncrpc-xdr-codec`
+//! and `oncrpc-rpc-runtime` by path, as a user's crate depends on the
+//! published packages, checked with `cargo check` and
+//! `#![deny(warnings)]`. The rpcsvc files, the project's `.x` files and
+//! the Stellar set are compiled a second time with the serde derive.
 //!
 //! Files that use another file's types are compiled together
 //! ([`generate_many`]), as a user would: the Stellar set, libvirt's
@@ -18,6 +20,9 @@
 //! its own target directory under `CARGO_TARGET_TMPDIR`; the first run
 //! builds rpc-runtime's dependencies there (about a minute).
 
+mod corpus;
+mod project_specs;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,7 +30,7 @@ use std::process::Command;
 use xdrgen::{generate_many, Options};
 
 /// Files compiled together: absolute paths, paths relative to the corpus
-/// (`../shared/xdr-corpus`), or `externs/NAME` for
+/// (`XDRGEN_CORPUS`; sets with such paths are left out without it), or `externs/NAME` for
 /// `tests/corpus-externs/NAME`.
 const TOGETHER: &[&[&str]] = &[
     &[
@@ -80,13 +85,15 @@ fn x_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn resolve(name: &str, corpus: &Path, externs: &Path) -> PathBuf {
+/// The file `name` of a [`TOGETHER`] set, or `None` for a corpus file
+/// when there is no corpus.
+fn resolve(name: &str, corpus: Option<&Path>, externs: &Path) -> Option<PathBuf> {
     if let Some(stub) = name.strip_prefix("externs/") {
-        externs.join(stub)
+        Some(externs.join(stub))
     } else if name.starts_with('/') {
-        PathBuf::from(name)
+        Some(PathBuf::from(name))
     } else {
-        corpus.join(name)
+        corpus.map(|c| c.join(name))
     }
 }
 
@@ -94,30 +101,36 @@ fn resolve(name: &str, corpus: &Path, externs: &Path) -> PathBuf {
 fn generated_code_compiles_without_warnings() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = manifest.join("..");
-    let corpus = root.join("../shared/xdr-corpus");
+    let corpus = corpus::dir("generated_code_compiles_without_warnings");
     let externs = manifest.join("tests/corpus-externs");
     let mut files = x_files(Path::new("/usr/include/rpcsvc"));
     files.push(PathBuf::from("/usr/include/tirpc/rpc/rpcb_prot.x"));
-    files.extend(x_files(&root.join("specs")));
+    files.extend(project_specs::files());
     files.extend(x_files(&manifest.join("tests/specs")));
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&corpus)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    dirs.sort();
-    let before = files.len();
-    for d in dirs {
-        files.extend(x_files(&d));
+    if let Some(corpus) = &corpus {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(corpus)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        let before = files.len();
+        for d in dirs {
+            files.extend(x_files(&d));
+        }
+        assert!(
+            files.len() - before >= 59,
+            "the corpus is missing at {}",
+            corpus.display()
+        );
     }
-    assert!(
-        files.len() - before >= 59,
-        "the corpus is missing at {}",
-        corpus.display()
-    );
 
     // Compilation units: every set in TOGETHER, and every other file alone.
     let sets: Vec<Vec<PathBuf>> = TOGETHER
         .iter()
-        .map(|set| set.iter().map(|n| resolve(n, &corpus, &externs)).collect())
+        .filter_map(|set| {
+            set.iter()
+                .map(|n| resolve(n, corpus.as_deref(), &externs))
+                .collect()
+        })
         .collect();
     let mut units: Vec<Vec<PathBuf>> = files
         .iter()
@@ -135,7 +148,14 @@ fn generated_code_compiles_without_warnings() {
     for (i, unit) in units.iter().enumerate() {
         let names: Vec<String> = unit
             .iter()
-            .map(|p| p.strip_prefix(&corpus).unwrap_or(p).display().to_string())
+            .map(|p| {
+                corpus
+                    .as_deref()
+                    .and_then(|c| p.strip_prefix(c).ok())
+                    .unwrap_or(p)
+                    .display()
+                    .to_string()
+            })
             .collect();
         let mut opts = Options::default();
         for p in unit {
@@ -161,7 +181,9 @@ fn generated_code_compiles_without_warnings() {
                 // The serde derive, for everything but the corpus (where
                 // only the Stellar set takes part: NFSv4.1 files use
                 // rpc-runtime's AuthSysParams, which has no serde impls).
-                let corpus_unit = unit.iter().any(|p| p.starts_with(&corpus));
+                let corpus_unit = corpus
+                    .as_deref()
+                    .is_some_and(|c| unit.iter().any(|p| p.starts_with(c)));
                 let stellar = names.iter().any(|n| n.starts_with("stellar-xdr/"));
                 if !corpus_unit || stellar {
                     let mut opts = opts.clone();
@@ -202,7 +224,7 @@ fn generated_code_compiles_without_warnings() {
     std::fs::write(src.join("lib.rs"), lib).expect("write lib.rs");
     let cargo_toml = format!(
         "[package]\nname = \"compile-generated\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [dependencies]\nxdr-codec = {{ path = {:?}, features = [\"serde\"] }}\nrpc-runtime = {{ path = {:?} }}\n\
+         [dependencies]\noncrpc-xdr-codec = {{ path = {:?}, features = [\"serde\"] }}\noncrpc-rpc-runtime = {{ path = {:?} }}\n\
          serde = {{ version = \"1\", features = [\"derive\"] }}\n\n[workspace]\n",
         root.join("xdr-codec"),
         root.join("rpc-runtime"),

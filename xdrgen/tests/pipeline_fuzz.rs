@@ -24,7 +24,7 @@ impl Rng {
         xs[(self.next() % xs.len() as u64) as usize]
     }
     fn chance(&mut self, n: u64) -> bool {
-        self.next() % n == 0
+        self.next().is_multiple_of(n)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Differential wire tests against libtirpc: for every type of every
 //! Debian rpcsvc `.x` file, libtirpc's `rpcb_prot.x`, the project's
-//! `specs/*.x` and ten corpus files (NFSv2/3/4, NLM, MOUNT, NDMP, krb5
-//! iprop, idmap), random XDR values are decoded and re-encoded both by the
-//! Rust xdrgen generates and by the C `xdr_*` routines `rpcgen -c`
-//! generates (compiled with gcc and libtirpc here). Both sides must give
+//! `.x` files (`specs/*.x`, the crates' `*/specs/*.x`) and, when `XDRGEN_CORPUS` names the real-world corpus, ten
+//! of its files (NFSv2/3/4, NLM, MOUNT, NDMP, krb5 iprop, idmap), random
+//! XDR values are decoded and re-encoded both by the Rust xdrgen
+//! generates and by the C `xdr_*` routines `rpcgen -c` generates (compiled with gcc and libtirpc here). Both sides must give
 //! back exactly the input bytes, so each decodes what the other encodes to
 //! the same value (XDR is canonical: one value, one encoding).
 //!
@@ -24,6 +24,9 @@
 //!
 //! Every Rust re-encoding also checks that the value's
 //! `XdrEncode::encoded_len_hint` equals the length of its encoding.
+
+mod corpus;
+mod project_specs;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -813,7 +816,7 @@ fn main() {
         dir.join("Cargo.toml"),
         format!(
             "[package]\nname = \"wire-runner\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-             [dependencies]\nxdr-codec = {{ path = {:?} }}\n\n[workspace]\n",
+             [dependencies]\noncrpc-xdr-codec = {{ path = {:?} }}\n\n[workspace]\n",
             root.join("xdr-codec")
         ),
     )
@@ -833,21 +836,16 @@ fn spec_files() -> Vec<PathBuf> {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.push(PathBuf::from("/usr/include/tirpc/rpc/rpcb_prot.x"));
-    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
-    files.extend(
-        std::fs::read_dir(specs)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok().map(|e| e.path()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default(),
-    );
+    files.extend(project_specs::files());
     // Corpus files rpcgen and gcc take as they are.
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/xdr-corpus");
-    for f in CORPUS_FILES {
-        let path = corpus.join(f);
-        assert!(path.is_file(), "corpus file missing: {}", path.display());
-        files.push(path);
+    if let Some(corpus) =
+        corpus::dir("random_values_round_trip_identically_through_libtirpc_and_rust")
+    {
+        for f in CORPUS_FILES {
+            let path = corpus.join(f);
+            assert!(path.is_file(), "corpus file missing: {}", path.display());
+            files.push(path);
+        }
     }
     files.retain(|p| p.extension().is_some_and(|e| e == "x"));
     // nis_callback.x uses nis.x's types without including it (C gets them
@@ -857,7 +855,8 @@ fn spec_files() -> Vec<PathBuf> {
     files
 }
 
-/// Files of `../shared/xdr-corpus` whose rpcgen output compiles as is.
+/// Files of the corpus (`XDRGEN_CORPUS`) whose rpcgen output compiles as
+/// is.
 const CORPUS_FILES: &[&str] = &[
     "amanda-ndmp/ndmp0.x",
     "krb5/iprop.x",

@@ -30,7 +30,7 @@ pub fn build_bins(exe: &Path) -> Result<WorkspaceBins> {
 }
 
 /// Builds `bench/c/ds_bench_client.c` on `rpcgen -M` stubs of
-/// `specs/datastore.x`.
+/// `datastore/specs/datastore.x`.
 ///
 /// # Errors
 ///

@@ -54,7 +54,7 @@ impl fmt::Display for ListenAddress {
 #[non_exhaustive]
 pub enum Builtin {
     /// `builtin:datastore`: an in-process datastore server
-    /// (`specs/datastore.x`), for a broker that works with nothing else
+    /// (`datastore/specs/datastore.x`), for a broker that works with nothing else
     /// running.
     Datastore,
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 /// ```toml
 /// [admin]
 /// socket = "broker-admin.sock"   # Unix socket of `broker ctl`
-/// metrics = "127.0.0.1:7190"     # Prometheus text format at /metrics
+/// metrics = "127.0.0.1:7190"     # OpenMetrics text format at /metrics
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -36,7 +36,7 @@
 //!
 //! [admin]
 //! socket = "broker-admin.sock"  # admin protocol for `broker ctl`
-//! metrics = "127.0.0.1:7190"    # Prometheus metrics at /metrics
+//! metrics = "127.0.0.1:7190"    # OpenMetrics text at /metrics
 //!
 //! [udp]                         # see UdpConfig
 //! reply_cache_entries = 1024

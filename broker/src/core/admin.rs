@@ -142,7 +142,7 @@ impl Core {
         let mut retired = Vec::new();
         for (j, k) in kept.iter().enumerate() {
             let b = BackendId(j);
-            if *k || self.backends.get(j).map_or(true, |s| s.retired) {
+            if *k || self.backends.get(j).is_none_or(|s| s.retired) {
                 continue;
             }
             if let Some(s) = self.backends.get_mut(j) {

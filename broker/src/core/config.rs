@@ -68,7 +68,7 @@ pub struct RoutePlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRule {
     /// The first argument is an XDR `string<>` or `opaque<>` (as
-    /// `ds_key` in `specs/datastore.x`), at most `max_bytes` long.
+    /// `ds_key` in `datastore/specs/datastore.x`), at most `max_bytes` long.
     FirstOpaque {
         /// Longest key, bytes.
         max_bytes: usize,

@@ -53,12 +53,12 @@ mod tests {
         for w in [7u32, 0, 2, 100, 1, 2, 1, cred_len] {
             r.extend_from_slice(&w.to_be_bytes());
         }
-        r.extend(std::iter::repeat(0xAB).take(((cred_len + 3) & !3) as usize));
+        r.extend(std::iter::repeat_n(0xAB, ((cred_len + 3) & !3) as usize));
         for w in [0u32, 0, key.len() as u32] {
             r.extend_from_slice(&w.to_be_bytes());
         }
         r.extend_from_slice(key);
-        r.extend(std::iter::repeat(0).take((4 - key.len() % 4) % 4));
+        r.extend(std::iter::repeat_n(0, (4 - key.len() % 4) % 4));
         r.extend_from_slice(&9u64.to_be_bytes());
         r
     }

@@ -231,7 +231,7 @@ impl Hub {
             });
         }
         if let Some(next) = st.core.poll_timeout() {
-            if st.armed.map_or(true, |a| next < a) {
+            if st.armed.is_none_or(|a| next < a) {
                 st.armed = Some(next);
                 self.timer.notify_one();
             }

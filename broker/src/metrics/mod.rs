@@ -1,5 +1,5 @@
-//! Metrics in the Prometheus text format (OpenMetrics), served over HTTP
-//! at `/metrics` on the `admin.metrics` address.
+//! Metrics in the OpenMetrics text format (which Prometheus scrapes),
+//! served over HTTP at `/metrics` on the `admin.metrics` address.
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|

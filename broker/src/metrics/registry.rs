@@ -1,4 +1,4 @@
-//! [`Metrics`]: the broker's Prometheus metrics, and [`Recorder`], the
+//! [`Metrics`]: the broker's metrics (OpenMetrics), and [`Recorder`], the
 //! driver's cached handles that update them per call without building
 //! label sets.
 
@@ -70,7 +70,7 @@ pub(crate) struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     /// The UDP listeners' counters.
     pub(crate) udp: UdpMetrics,
-    /// Core counters already added to the Prometheus counters.
+    /// Core counters already added to the `prometheus-client` counters.
     last: Mutex<CoreStats>,
 }
 
@@ -204,7 +204,7 @@ impl Metrics {
     }
 
     /// Sets the gauges (and the counters kept by the core) from a
-    /// snapshot of the core, then renders every metric in the Prometheus
+    /// snapshot of the core, then renders every metric in the OpenMetrics
     /// text format.
     pub(crate) fn render(&self, snapshot: &Snapshot) -> String {
         let s = snapshot.stats;

@@ -62,7 +62,7 @@ fn many_seeds_keep_every_promise() {
         }
         assert!(
             out.violations.is_empty(),
-            "seed {seed} failed; replay with BROKER_SIM_SEED={seed} cargo test -p broker --test sim\n{}",
+            "seed {seed} failed; replay with BROKER_SIM_SEED={seed} cargo test -p oncrpc-broker --test sim\n{}",
             out.violations.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
         );
     }

@@ -252,9 +252,27 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
-/// `specs/<name>` in the workspace, e.g. `spec_path("interop.x")`.
+/// The folders of the project's `.x` files, relative to the workspace
+/// root: `specs/` for the test and benchmark protocols, and the `specs/`
+/// of each crate that compiles its own.
+const SPEC_DIRS: [&str; 4] = [
+    "specs",
+    "rpc-runtime/specs",
+    "datastore/specs",
+    "broker/specs",
+];
+
+/// The project's `.x` file `name`, from the first of `specs/`,
+/// `rpc-runtime/specs/`, `datastore/specs/` and `broker/specs/` that has
+/// it, e.g. `spec_path("interop.x")`, `spec_path("datastore.x")` (a path
+/// under `specs/` when none has it, for the error message of its reader).
 pub fn spec_path(name: &str) -> PathBuf {
-    workspace_root().join("specs").join(name)
+    let root = workspace_root();
+    SPEC_DIRS
+        .iter()
+        .map(|dir| root.join(dir).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| root.join("specs").join(name))
 }
 
 /// `tests/c/<name>` in the workspace, e.g. `c_source("interop_server.c")`.

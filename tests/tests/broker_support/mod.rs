@@ -224,7 +224,7 @@ pub(crate) fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
 }
 
 /// The value of the sample `series` (name and labels exactly as
-/// rendered) in a Prometheus text page, 0 when absent.
+/// rendered) in an OpenMetrics text page, 0 when absent.
 pub(crate) fn sample(page: &str, series: &str) -> f64 {
     page.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))

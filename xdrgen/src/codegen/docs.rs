@@ -37,7 +37,7 @@ fn expand_tabs(line: &str) -> String {
     for c in line.chars() {
         if c == '\t' {
             let n = 8 - col % 8;
-            out.extend(std::iter::repeat(' ').take(n));
+            out.extend(std::iter::repeat_n(' ', n));
             col += n;
         } else {
             out.push(c);

@@ -139,7 +139,7 @@ fn body_tokens(toks: Vec<Token>) -> Vec<Token> {
 
 impl Preprocessor<'_> {
     fn active(&self) -> bool {
-        self.conds.last().map_or(true, |c| c.active)
+        self.conds.last().is_none_or(|c| c.active)
     }
 
     fn run_file(&mut self, file: FileId) {

@@ -185,6 +185,28 @@ fn forward_references_and_rpc_header_names() {
 }
 
 #[test]
+fn c_typedef_names_give_way_to_the_specs_own_definitions() {
+    let m = model(
+        "union u_int switch (int d) { case 1: hyper h; default: void; };\n\
+         typedef hyper u_char;\n\
+         struct s { u_int p; u_char q; u_long r; u_short t; };",
+    );
+    let TypeKind::Struct(s) = kind(&m, "S") else {
+        panic!()
+    };
+    let tys: Vec<&Type> = s.fields.iter().map(|f| &f.ty).collect();
+    assert_eq!(
+        tys,
+        [
+            &Type::Named("UInt".into()),
+            &Type::Named("UChar".into()),
+            &Type::UnsignedInt,
+            &Type::UnsignedInt,
+        ]
+    );
+}
+
+#[test]
 fn constants_of_every_width() {
     let m = model("const A = -5;\nconst B = 0xffffffffff;\nconst C = \"text\";");
     let values: Vec<ConstValue> = m

@@ -541,6 +541,10 @@ const LIBTIRPC_RPCB: &[&str] = &[
     "rpcbs_rmtcalllist_ptr",
 ];
 
+/// This crate's specs (`tests/specs/`) of rpcgen idioms the system and
+/// project files do not show.
+const OWN_SPECS: &[&str] = &["c_typedef_names.x"];
+
 fn is_libtirpc_rpcb(path: &Path) -> bool {
     path == Path::new("/usr/include/tirpc/rpc/rpcb_prot.x")
 }
@@ -833,6 +837,8 @@ fn spec_files() -> Vec<PathBuf> {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.push(PathBuf::from("/usr/include/tirpc/rpc/rpcb_prot.x"));
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs");
+    files.extend(OWN_SPECS.iter().map(|f| own.join(f)));
     let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
     files.extend(
         std::fs::read_dir(specs)

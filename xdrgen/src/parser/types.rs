@@ -68,9 +68,6 @@ impl Parser {
             "void" => Some(TypeSpec::Void),
             "opaque" => Some(TypeSpec::Opaque),
             "string" => Some(TypeSpec::String),
-            "u_int" | "u_long" => Some(TypeSpec::UnsignedInt),
-            "u_short" => Some(TypeSpec::UnsignedShort),
-            "u_char" => Some(TypeSpec::UnsignedChar),
             _ => None,
         };
         if let Some(ty) = simple {

@@ -5,7 +5,8 @@
 //!   deserializes from either, so nothing is lost either way.
 //! * [`Opaque`]: bytes (`serialize_bytes`); deserializes from bytes or a
 //!   sequence of `u8`.
-//! * [`VarArray`], [`List`]: sequences.
+//! * [`VarArray`], [`List`], [`NonEmptyList`]: sequences (a
+//!   [`NonEmptyList`] of at least one element).
 //!
 //! Deserializing refuses data longer than the type's declared maximum
 //! (`invalid_length`), as decoding XDR would.
@@ -20,7 +21,7 @@ use std::marker::PhantomData;
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{List, Opaque, VarArray, XdrString};
+use crate::{List, NonEmptyList, Opaque, VarArray, XdrString};
 
 fn check_len<E: serde::de::Error>(len: usize, max: u32) -> Result<(), E> {
     if u64::try_from(len).map_or(true, |l| l > u64::from(max)) {
@@ -169,6 +170,23 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
             marker: PhantomData,
         })
         .map(List)
+    }
+}
+
+impl<T: Serialize> Serialize for NonEmptyList<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for NonEmptyList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = d.deserialize_seq(SeqVisitor {
+            max: u32::MAX,
+            marker: PhantomData,
+        })?;
+        NonEmptyList::try_from(v)
+            .map_err(|_| serde::de::Error::invalid_length(0, &"at least one element"))
     }
 }
 

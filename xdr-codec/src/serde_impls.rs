@@ -232,10 +232,10 @@ pub mod serde_array {
 
 #[cfg(test)]
 mod tests {
-    use serde::de::value::{BytesDeserializer, Error, StrDeserializer};
+    use serde::de::value::{BytesDeserializer, Error, SeqDeserializer, StrDeserializer};
     use serde::Deserialize;
 
-    use crate::{Opaque, XdrString};
+    use crate::{NonEmptyList, Opaque, XdrString};
 
     #[test]
     fn strings_come_from_text_or_bytes_and_respect_the_bound() {
@@ -245,5 +245,13 @@ mod tests {
         assert_eq!(raw.map(|s| s.as_bytes().to_vec()), Ok(vec![0xff, 0xfe]));
         assert!(XdrString::<3>::deserialize(StrDeserializer::<Error>::new("abcd")).is_err());
         assert!(Opaque::<1>::deserialize(BytesDeserializer::<Error>::new(b"ab")).is_err());
+    }
+
+    #[test]
+    fn a_non_empty_list_needs_an_element() {
+        let seq = |v: Vec<u32>| SeqDeserializer::<_, Error>::new(v.into_iter());
+        let l = NonEmptyList::<u32>::deserialize(seq(vec![7, 8])).map(NonEmptyList::into_vec);
+        assert_eq!(l, Ok(vec![7, 8]));
+        assert!(NonEmptyList::<u32>::deserialize(seq(Vec::new())).is_err());
     }
 }

@@ -6,8 +6,14 @@ use bytes::Bytes;
 use crate::error::{Error, ErrorKind, Result};
 use crate::traits::XdrDecode;
 
-/// The default limit on nesting of recursive data (optional-data chains that
-/// are not linked lists, arrays of recursive types), in levels.
+/// The default limit on nesting of recursive data, in levels: 256. Each
+/// `Box` (optional-data of a recursive type that is not a linked list, a
+/// boxed member of a recursive type) and each variable-length array is one
+/// level; linked lists ([`List`](crate::List),
+/// [`NonEmptyList`](crate::NonEmptyList)) are read iteratively and take
+/// one level whatever their length. Raise it per decoder with
+/// [`Decoder::with_max_depth`], per RPC client or server with their
+/// builders' `max_decode_depth`.
 pub const DEFAULT_MAX_DEPTH: u32 = 256;
 
 /// Reads XDR items from a [`Bytes`] buffer (RFC 4506 section 3).
@@ -39,11 +45,37 @@ impl Decoder {
         }
     }
 
-    /// Sets the nesting limit (levels of [`Decoder::nested`]).
+    /// Sets the nesting limit, in levels of [`Decoder::nested`] (default
+    /// [`DEFAULT_MAX_DEPTH`]). Data nested deeper fails to decode with
+    /// [`ErrorKind::DepthLimitExceeded`]. Each level takes some stack
+    /// while decoding (a few hundred bytes for small types, more for
+    /// large ones): a limit in the tens of thousands needs a thread with
+    /// a larger stack than the 2 MiB default.
+    ///
+    /// ```
+    /// use xdr_codec::{Decoder, XdrDecode};
+    /// // `struct tree { tree *child; }` nested 300 deep: 300 TRUE, then FALSE.
+    /// struct Tree(Option<Box<Tree>>);
+    /// impl XdrDecode for Tree {
+    ///     fn decode(dec: &mut Decoder) -> xdr_codec::Result<Self> {
+    ///         Ok(Tree(dec.field("Tree.child")?))
+    ///     }
+    /// }
+    /// let mut wire = [0, 0, 0, 1].repeat(300);
+    /// wire.extend_from_slice(&[0, 0, 0, 0]);
+    /// assert!(Tree::from_xdr_bytes(wire.clone()).is_err());
+    /// let mut dec = Decoder::new(wire).with_max_depth(1000);
+    /// assert!(Tree::decode(&mut dec).is_ok());
+    /// ```
     #[must_use]
     pub fn with_max_depth(mut self, max_depth: u32) -> Self {
         self.max_depth = max_depth;
         self
+    }
+
+    /// The nesting limit, in levels (see [`Decoder::with_max_depth`]).
+    pub fn max_depth(&self) -> u32 {
+        self.max_depth
     }
 
     /// Bytes not yet consumed.

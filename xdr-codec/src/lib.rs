@@ -18,9 +18,10 @@
 //! | `void` (4.16)                        | `()`                                   |
 //! | `type *name` (4.19)                  | `Option<Box<T>>`                       |
 //! | linked list of `type *next`          | [`List<T>`] (a `Vec`, iterative)       |
+//! | such a list's node used by value     | [`NonEmptyList<T>`] (iterative)        |
 //!
-//! With the `serde` feature, [`XdrString`], [`Opaque`], [`VarArray`] and
-//! [`List`] implement `Serialize`/`Deserialize` (strings losslessly:
+//! With the `serde` feature, [`XdrString`], [`Opaque`], [`VarArray`],
+//! [`List`] and [`NonEmptyList`] implement `Serialize`/`Deserialize` (strings losslessly:
 //! text when UTF-8, bytes otherwise), and `serde_array` handles fixed
 //! arrays longer than 32 elements.
 //!
@@ -43,6 +44,7 @@ mod decoder;
 mod encoder;
 mod error;
 mod list;
+mod non_empty_list;
 mod opaque;
 mod primitives;
 #[cfg(feature = "serde")]
@@ -56,6 +58,7 @@ pub use decoder::{Decoder, DEFAULT_MAX_DEPTH};
 pub use encoder::{Encoder, BY_REFERENCE_MIN_BYTES};
 pub use error::{Error, ErrorKind, Result};
 pub use list::List;
+pub use non_empty_list::NonEmptyList;
 pub use opaque::Opaque;
 #[cfg(feature = "serde")]
 pub use serde_impls::serde_array;

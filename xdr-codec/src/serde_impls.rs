@@ -5,7 +5,8 @@
 //!   deserializes from either, so nothing is lost either way.
 //! * [`Opaque`]: bytes (`serialize_bytes`); deserializes from bytes or a
 //!   sequence of `u8`.
-//! * [`VarArray`], [`List`]: sequences.
+//! * [`VarArray`], [`List`], [`NonEmptyList`]: sequences (a
+//!   [`NonEmptyList`] of at least one element).
 //!
 //! Deserializing refuses data longer than the type's declared maximum
 //! (`invalid_length`), as decoding XDR would.
@@ -20,7 +21,7 @@ use std::marker::PhantomData;
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{List, Opaque, VarArray, XdrString};
+use crate::{List, NonEmptyList, Opaque, VarArray, XdrString};
 
 fn check_len<E: serde::de::Error>(len: usize, max: u32) -> Result<(), E> {
     if u64::try_from(len).map_or(true, |l| l > u64::from(max)) {
@@ -172,6 +173,23 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
     }
 }
 
+impl<T: Serialize> Serialize for NonEmptyList<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for NonEmptyList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = d.deserialize_seq(SeqVisitor {
+            max: u32::MAX,
+            marker: PhantomData,
+        })?;
+        NonEmptyList::try_from(v)
+            .map_err(|_| serde::de::Error::invalid_length(0, &"at least one element"))
+    }
+}
+
 /// `#[serde(with = "xdr_codec::serde_array")]` for fixed arrays `[T; N]`
 /// of any length (serde's own impls stop at 32): a sequence of exactly
 /// `N` elements.
@@ -214,10 +232,10 @@ pub mod serde_array {
 
 #[cfg(test)]
 mod tests {
-    use serde::de::value::{BytesDeserializer, Error, StrDeserializer};
+    use serde::de::value::{BytesDeserializer, Error, SeqDeserializer, StrDeserializer};
     use serde::Deserialize;
 
-    use crate::{Opaque, XdrString};
+    use crate::{NonEmptyList, Opaque, XdrString};
 
     #[test]
     fn strings_come_from_text_or_bytes_and_respect_the_bound() {
@@ -227,5 +245,13 @@ mod tests {
         assert_eq!(raw.map(|s| s.as_bytes().to_vec()), Ok(vec![0xff, 0xfe]));
         assert!(XdrString::<3>::deserialize(StrDeserializer::<Error>::new("abcd")).is_err());
         assert!(Opaque::<1>::deserialize(BytesDeserializer::<Error>::new(b"ab")).is_err());
+    }
+
+    #[test]
+    fn a_non_empty_list_needs_an_element() {
+        let seq = |v: Vec<u32>| SeqDeserializer::<_, Error>::new(v.into_iter());
+        let l = NonEmptyList::<u32>::deserialize(seq(vec![7, 8])).map(NonEmptyList::into_vec);
+        assert_eq!(l, Ok(vec![7, 8]));
+        assert!(NonEmptyList::<u32>::deserialize(seq(Vec::new())).is_err());
     }
 }

@@ -2,7 +2,9 @@
 //! panic, never an allocation sized by a length read off the wire.
 
 use proptest::prelude::*;
-use xdr_codec::{Decoder, ErrorKind, List, Opaque, VarArray, XdrDecode, XdrEncode, XdrString};
+use xdr_codec::{
+    Decoder, ErrorKind, List, NonEmptyList, Opaque, VarArray, XdrDecode, XdrEncode, XdrString,
+};
 
 /// A recursive type like `struct tree { tree *child; }`.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,13 +99,8 @@ fn trailing_bytes_are_refused_by_from_xdr_bytes() {
 
 #[test]
 fn deep_recursion_hits_the_depth_limit_not_the_stack() {
-    // 100_000 nested TRUE flags: a tree far deeper than the limit.
-    let mut wire = Vec::new();
-    for _ in 0..100_000 {
-        wire.extend_from_slice(&[0, 0, 0, 1]);
-    }
-    wire.extend_from_slice(&[0, 0, 0, 0]);
-    let err = Tree::from_xdr_bytes(wire).unwrap_err();
+    // A tree far deeper than the limit.
+    let err = Tree::from_xdr_bytes(tree_wire(100_000)).unwrap_err();
     assert_eq!(
         err.kind(),
         &ErrorKind::DepthLimitExceeded {
@@ -113,21 +110,80 @@ fn deep_recursion_hits_the_depth_limit_not_the_stack() {
     assert!(err.to_string().starts_with("Tree.child > Tree.child"));
 }
 
+/// Runs `f` on a thread with a 256 KiB stack.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
 #[test]
 fn a_long_linked_list_decodes_iteratively_on_a_small_stack() {
     let n = 1_000_000u32;
     let list: List<u32> = (0..n).collect();
-    let handle = std::thread::Builder::new()
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            let wire = list.to_xdr_bytes().unwrap();
-            assert_eq!(wire.len(), (n as usize) * 8 + 4);
-            let back = List::<u32>::from_xdr_bytes(wire).unwrap();
-            assert_eq!(back, list);
-            back.len()
-        })
-        .unwrap();
-    assert_eq!(handle.join().unwrap(), n as usize);
+    let len = on_small_stack(move || {
+        let wire = list.to_xdr_bytes().unwrap();
+        assert_eq!(wire.len(), (n as usize) * 8 + 4);
+        let back = List::<u32>::from_xdr_bytes(wire).unwrap();
+        assert_eq!(back, list);
+        back.len()
+    });
+    assert_eq!(len, n as usize);
+}
+
+#[test]
+fn a_long_chain_from_a_node_by_value_decodes_iteratively_on_a_small_stack() {
+    let n = 1_000_000u32;
+    let mut chain = NonEmptyList::new(0u32);
+    chain.extend(1..n);
+    let len = on_small_stack(move || {
+        let wire = chain.to_xdr_bytes().unwrap();
+        // The first node bare, then TRUE + node for each other, then FALSE.
+        assert_eq!(wire.len(), (n as usize) * 8);
+        assert_eq!(chain.encoded_len_hint(), wire.len());
+        let back = NonEmptyList::<u32>::from_xdr_bytes(wire).unwrap();
+        assert_eq!(back, chain);
+        back.len()
+    });
+    assert_eq!(len, n as usize);
+    // Truncated after the first node: the chain's end marker is missing.
+    assert!(matches!(
+        NonEmptyList::<u32>::from_xdr_slice(&[0, 0, 0, 7])
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UnexpectedEof { .. }
+    ));
+}
+
+/// `depth` nested trees, each present: `depth` TRUE flags, then FALSE.
+fn tree_wire(depth: usize) -> Vec<u8> {
+    let mut wire = [0, 0, 0, 1].repeat(depth);
+    wire.extend_from_slice(&[0, 0, 0, 0]);
+    wire
+}
+
+#[test]
+fn the_depth_limit_is_set_per_decoder() {
+    let deeper = xdr_codec::DEFAULT_MAX_DEPTH as usize + 1;
+    let refused = Tree::from_xdr_bytes(tree_wire(deeper)).unwrap_err();
+    assert!(matches!(
+        refused.kind(),
+        ErrorKind::DepthLimitExceeded { max } if *max == xdr_codec::DEFAULT_MAX_DEPTH
+    ));
+    let mut dec = Decoder::new(tree_wire(deeper)).with_max_depth(1000);
+    assert_eq!(dec.max_depth(), 1000);
+    let tree = Tree::decode(&mut dec).unwrap();
+    dec.finish().unwrap();
+    assert_eq!(tree.to_xdr_bytes().unwrap(), tree_wire(deeper));
+    // A lower limit refuses shallower trees.
+    let mut dec = Decoder::new(tree_wire(3)).with_max_depth(2);
+    assert!(matches!(
+        Tree::decode(&mut dec).unwrap_err().kind(),
+        ErrorKind::DepthLimitExceeded { max: 2 }
+    ));
 }
 
 #[test]

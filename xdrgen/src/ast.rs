@@ -137,7 +137,7 @@ pub enum Shape {
 pub enum TypeSpec {
     /// `int` (also rpcgen's `long`).
     Int,
-    /// `unsigned int`, `unsigned` alone (also `unsigned long`, `u_int`).
+    /// `unsigned int`, `unsigned` alone (also `unsigned long`).
     UnsignedInt,
     /// `hyper` (also `long long`, `int64_t`-style names rpcgen maps).
     Hyper,
@@ -149,7 +149,7 @@ pub enum TypeSpec {
     UnsignedShort,
     /// `char` (rpcgen extension; 4 bytes on the wire).
     Char,
-    /// `unsigned char` / `u_char` (rpcgen extension; 4 bytes on the wire).
+    /// `unsigned char` (rpcgen extension; 4 bytes on the wire).
     UnsignedChar,
     /// `float`.
     Float,

@@ -52,10 +52,24 @@ impl Diagnostic {
 
     /// Renders as `FILE:LINE:COL: error: MESSAGE`, then the source line
     /// with a caret under the span (and the label), then `= help: HINT`.
-    /// Lines and columns are 1-based; columns count characters. The result
-    /// ends with a newline.
+    /// Lines and columns are 1-based; columns count characters. In a file
+    /// without text (one that could not be read) there is no line to
+    /// show: `FILE: error: MESSAGE`, then the hint. The result ends with a
+    /// newline.
     pub fn render(&self, sources: &SourceMap) -> String {
         let mut out = String::new();
+        if sources.text(self.span.file).is_empty() {
+            let _ = writeln!(
+                out,
+                "{}: error: {}",
+                sources.name(self.span.file),
+                self.message
+            );
+            if let Some(hint) = &self.hint {
+                let _ = writeln!(out, "  = help: {hint}");
+            }
+            return out;
+        }
         let pos = sources.line_col(self.span);
         let _ = writeln!(
             out,

@@ -140,12 +140,31 @@ fn shapes_a_type_cannot_take() {
             "spec.x:2:3: error: `string a` needs a maximum length",
             "spec.x:3:3: error: `opaque b` needs a size",
             "spec.x:4:3: error: `string c[..]` is not valid XDR",
-            "spec.x:5:3: error: `void` is not allowed here",
+            "spec.x:5:3: error: a struct field cannot be `void`",
             "spec.x:6:3: error: `opaque e` needs a size",
         ]
     );
     snap!("string_without_bound", "struct s {\n    string name;\n};\n");
     snap!("opaque_without_shape", "typedef opaque handle;\n");
+}
+
+#[test]
+fn void_where_it_carries_nothing() {
+    assert_eq!(
+        headlines(
+            "struct s { int a; void b; };\ntypedef void t;\n\
+             union u switch (int d) { case 1: void c; default: void; };"
+        ),
+        [
+            "spec.x:1:19: error: struct field `b` cannot be `void`",
+            "spec.x:2:9: error: `typedef void t` is not allowed",
+            "spec.x:3:34: error: a `void` union arm takes no name (`c`)",
+        ]
+    );
+    snap!(
+        "void_struct_field",
+        "struct s {\n    int a;\n    void b;\n};\n"
+    );
 }
 
 #[test]

@@ -55,16 +55,32 @@ fn list_with_direct_self_pointer() {
 }
 
 #[test]
-fn a_node_used_by_value_stays_optional() {
-    let m = model("struct node { int v; node *next; };\nstruct holder { node first; };");
-    let TypeKind::Struct(n) = kind(&m, "Node") else {
+fn a_list_node_used_by_value_is_still_a_list() {
+    let m = model(
+        "struct node { int v; node *next; };\n\
+         struct holder { node first; node *more; node pair[2]; };\n\
+         program P { version V { node GET(void) = 1; } = 1; } = 0x20000001;",
+    );
+    let TypeKind::Struct(node) = kind(&m, "Node") else {
         panic!()
     };
-    assert!(!n.list_node);
-    assert_eq!(
-        n.fields[1].ty,
-        Type::Optional(Box::new(Type::Named("Node".into())))
-    );
+    assert!(node.list_node);
+    assert_eq!(node.fields.len(), 1);
+    let TypeKind::Struct(h) = kind(&m, "Holder") else {
+        panic!()
+    };
+    let chain = Type::NonEmptyList("Node".into());
+    assert_eq!(h.fields[0].ty, chain);
+    assert_eq!(h.fields[1].ty, Type::List("Node".into()));
+    let size = match &h.fields[2].ty {
+        Type::Array(e, n) if **e == chain => n.value,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(size, 2);
+    let Some(Item::Program(p)) = m.items.last() else {
+        panic!()
+    };
+    assert_eq!(p.versions[0].procedures[0].result, chain);
 }
 
 #[test]
@@ -182,6 +198,28 @@ fn forward_references_and_rpc_header_names() {
         panic!()
     };
     assert_eq!(u.cases[0].label, CaseLabel::Int(1));
+}
+
+#[test]
+fn c_typedef_names_give_way_to_the_specs_own_definitions() {
+    let m = model(
+        "union u_int switch (int d) { case 1: hyper h; default: void; };\n\
+         typedef hyper u_char;\n\
+         struct s { u_int p; u_char q; u_long r; u_short t; };",
+    );
+    let TypeKind::Struct(s) = kind(&m, "S") else {
+        panic!()
+    };
+    let tys: Vec<&Type> = s.fields.iter().map(|f| &f.ty).collect();
+    assert_eq!(
+        tys,
+        [
+            &Type::Named("UInt".into()),
+            &Type::Named("UChar".into()),
+            &Type::UnsignedInt,
+            &Type::UnsignedInt,
+        ]
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Generated linked lists are iterative: 10 million entries encode,
-//! decode, clone, compare and drop on a 2 MiB thread stack (rpcgen's
+//! Generated linked lists (also the chain of a node used by value) are
+//! iterative: 10 million entries encode, decode, clone, compare and drop
+//! on a 2 MiB thread stack (rpcgen's
 //! recursive routines overflow an 8 MiB stack at about 100,000). Non-list
 //! recursion is bounded by the decoder's depth limit instead of the stack.
 //!
@@ -12,8 +13,8 @@ mod generated {
     include!("generated/lists.rs");
 }
 
-use generated::{Chain, Holder, Intnode, Namenode, OptionT, TypedefU};
-use xdr_codec::{ErrorKind, List, XdrDecode, XdrEncode};
+use generated::{Chain, Entry, Holder, Intnode, Listing, Namenode, OptionT, TypedefU};
+use xdr_codec::{ErrorKind, List, NonEmptyList, XdrDecode, XdrEncode};
 
 const STACK: usize = 2 * 1024 * 1024;
 
@@ -71,6 +72,25 @@ fn ten_million_entries_on_a_2_mib_stack() {
         drop(decoded);
         drop(holder);
         assert_eq!(copy.to_xdr_bytes().expect("re-encode"), wire);
+    });
+}
+
+#[test]
+fn a_node_used_by_value_reads_its_chain_iteratively() {
+    on_small_stack(|| {
+        // `struct listing { entry first; }`: a million entries from `first`.
+        const N: u32 = 1_000_000;
+        let mut first = NonEmptyList::new(Entry { id: 0 });
+        first.extend((1..N).map(|id| Entry { id }));
+        let listing = Listing { first };
+        let wire = listing.to_xdr_bytes().expect("encode");
+        // The first entry bare, TRUE + entry for the others, then FALSE.
+        assert_eq!(wire.len(), N as usize * 8);
+        assert_eq!(&wire[..12], &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+        let decoded = Listing::from_xdr_bytes(wire).expect("decode");
+        assert_eq!(decoded.first.len(), N as usize);
+        assert_eq!(decoded.first.last().map(|e| e.id), Some(N - 1));
+        assert!(decoded == listing);
     });
 }
 

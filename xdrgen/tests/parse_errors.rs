@@ -27,6 +27,13 @@ fn missing_semicolon_after_struct() {
 }
 
 #[test]
+fn misspelt_type_after_unsigned() {
+    insta::assert_snapshot!(errors(
+        "struct s {\n    unsigned hyperr x;\n    unsigned foo *p;\n    unsigned y;\n};\n"
+    ));
+}
+
+#[test]
 fn misspelt_keyword() {
     insta::assert_snapshot!(errors("strcut foo { int x; };\nconst B = 2;\n"));
 }

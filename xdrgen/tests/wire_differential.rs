@@ -45,6 +45,9 @@ const SAMPLES: usize = 24;
 const SOFT_DEPTH: u32 = 6;
 /// Nesting at which a sample is abandoned (a union recursing in every arm).
 const HARD_DEPTH: u32 = 40;
+/// Nodes of the one long chain in each type's extra sample: more than
+/// the decoder's depth limit, as rpcgen's C reads it.
+const LONG_CHAIN: u64 = 1000;
 
 /// xorshift64*: small, seedable, good enough for test data.
 struct Rng(u64);
@@ -121,6 +124,9 @@ struct Gen<'a> {
     out: Vec<u8>,
     sites: Vec<Site>,
     depth: u32,
+    /// Set until the first linked list of the sample, which then gets
+    /// [`LONG_CHAIN`] nodes.
+    long_chain: bool,
 }
 
 impl Gen<'_> {
@@ -238,22 +244,44 @@ impl Gen<'_> {
             Type::Boxed(inner) => self.ty(inner, narrow)?,
             Type::Extern(_) => return Err(Skip::Extern),
             Type::List(node) => {
-                let n = if self.depth > SOFT_DEPTH {
-                    0
-                } else {
-                    self.rng.below(4)
-                };
+                let n = self.chain_len();
+                self.chain(node, n)?;
+            }
+            Type::NonEmptyList(node) => {
+                let n = self.chain_len().max(1);
                 let item = self.model.type_item(node).expect("list node");
-                for _ in 0..n {
-                    self.flag(true);
-                    self.depth += 1;
-                    let r = self.item(item, None);
-                    self.depth -= 1;
-                    r?;
-                }
-                self.flag(false);
+                self.depth += 1;
+                let r = self.item(item, None);
+                self.depth -= 1;
+                r?;
+                self.chain(node, n - 1)?;
             }
         }
+        Ok(())
+    }
+
+    /// How many nodes a linked list gets.
+    fn chain_len(&mut self) -> u64 {
+        if std::mem::take(&mut self.long_chain) {
+            LONG_CHAIN
+        } else if self.depth > SOFT_DEPTH {
+            0
+        } else {
+            self.rng.below(4)
+        }
+    }
+
+    /// `n` nodes of a linked list, each after a TRUE, then FALSE.
+    fn chain(&mut self, node: &str, n: u64) -> Result<(), Skip> {
+        let item = self.model.type_item(node).expect("list node");
+        for _ in 0..n {
+            self.flag(true);
+            self.depth += 1;
+            let r = self.item(item, None);
+            self.depth -= 1;
+            r?;
+        }
+        self.flag(false);
         Ok(())
     }
 
@@ -377,6 +405,8 @@ struct Case {
     xdr: String,
     rust: String,
     samples: Vec<(Vec<u8>, Vec<Site>)>,
+    /// Set when the last sample holds a linked list of [`LONG_CHAIN`] nodes.
+    long_chain: bool,
 }
 
 fn cases(model: &Model, rng: &mut Rng) -> Vec<Case> {
@@ -391,18 +421,27 @@ fn cases(model: &Model, rng: &mut Rng) -> Vec<Case> {
             }
         }
         let mut samples = Vec::new();
+        let mut long = false;
         let mut tries = 0;
-        while samples.len() < SAMPLES && tries < SAMPLES * 4 {
+        // The last sample holds one long linked list, if the type has one
+        // (and the tries before the limit reach it).
+        while samples.len() <= SAMPLES && tries < SAMPLES * 4 {
             tries += 1;
+            let long_chain = samples.len() == SAMPLES;
             let mut g = Gen {
                 model,
                 rng,
                 out: Vec::new(),
                 sites: Vec::new(),
                 depth: 0,
+                long_chain,
             };
             match g.item(t, None) {
-                Ok(()) => samples.push((g.out, g.sites)),
+                Ok(()) if long_chain && g.long_chain => {}
+                Ok(()) => {
+                    long = long_chain;
+                    samples.push((g.out, g.sites));
+                }
                 Err(Skip::TooDeep) => {}
                 Err(Skip::Extern) => break,
             }
@@ -412,6 +451,7 @@ fn cases(model: &Model, rng: &mut Rng) -> Vec<Case> {
                 xdr: t.xdr_name.clone(),
                 rust: t.rust_name.clone(),
                 samples,
+                long_chain: long,
             });
         }
     }
@@ -543,6 +583,10 @@ const LIBTIRPC_RPCB: &[&str] = &[
     "rpcbs_rmtcalllist",
     "rpcbs_rmtcalllist_ptr",
 ];
+
+/// This crate's specs (`tests/specs/`) of rpcgen idioms the system and
+/// project files do not show.
+const OWN_SPECS: &[&str] = &["c_typedef_names.x", "list_by_value.x"];
 
 fn is_libtirpc_rpcb(path: &Path) -> bool {
     path == Path::new("/usr/include/tirpc/rpc/rpcb_prot.x")
@@ -836,6 +880,8 @@ fn spec_files() -> Vec<PathBuf> {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.push(PathBuf::from("/usr/include/tirpc/rpc/rpcb_prot.x"));
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs");
+    files.extend(OWN_SPECS.iter().map(|f| own.join(f)));
     files.extend(project_specs::files());
     // Corpus files rpcgen and gcc take as they are.
     if let Some(corpus) =
@@ -1009,11 +1055,42 @@ fn random_values_round_trip_identically_through_libtirpc_and_rust() {
         ("types", types),
         ("samples", compared),
         ("hostile", hostile),
+        (
+            "long chains",
+            specs
+                .iter()
+                .flat_map(|s| &s.cases)
+                .filter(|c| c.long_chain)
+                .count(),
+        ),
     ]
     .into_iter()
     .collect();
     eprintln!("seed {seed:#x}: {summary:?}");
     assert!(types > 150, "too few types tested: {summary:?}");
+    // A list node used by value is read as a list: every type holding one
+    // was compared with a chain longer than the decoder's depth limit.
+    let by_value = specs
+        .iter()
+        .find(|s| s.path.ends_with("list_by_value.x"))
+        .expect("list_by_value.x");
+    let long: Vec<&str> = by_value
+        .cases
+        .iter()
+        .filter(|c| c.long_chain)
+        .map(|c| c.xdr.as_str())
+        .collect();
+    assert_eq!(
+        long,
+        [
+            "holder",
+            "node_chain",
+            "maybe_chain",
+            "chains",
+            "namelist",
+            "names"
+        ]
+    );
     assert!(
         failures.is_empty(),
         "seed {seed:#x} ({} failures):\n{}",

@@ -62,6 +62,7 @@ pub struct ClientBuilder {
     reconnect: Option<ReconnectPolicy>,
     retransmit: RetransmitPolicy,
     max_datagram_bytes: usize,
+    max_decode_depth: u32,
 }
 
 impl Default for ClientBuilder {
@@ -75,6 +76,7 @@ impl Default for ClientBuilder {
             reconnect: None,
             retransmit: RetransmitPolicy::default(),
             max_datagram_bytes: DEFAULT_MAX_DATAGRAM_BYTES,
+            max_decode_depth: xdr_codec::DEFAULT_MAX_DEPTH,
         }
     }
 }
@@ -170,6 +172,21 @@ impl ClientBuilder {
     #[must_use]
     pub fn max_datagram_bytes(mut self, max: usize) -> Self {
         self.max_datagram_bytes = max;
+        self
+    }
+
+    /// Sets how deep results may nest, in levels of recursive data
+    /// (default [`xdr_codec::DEFAULT_MAX_DEPTH`], 256; see
+    /// [`Decoder::with_max_depth`](xdr_codec::Decoder::with_max_depth)).
+    /// Linked lists take one level whatever their length; a tree (a
+    /// recursive type that is not a list) takes one per level. A reply
+    /// nested deeper fails its call with [`RpcError::Decode`]
+    /// ([`ErrorKind::DepthLimitExceeded`](xdr_codec::ErrorKind::DepthLimitExceeded)).
+    /// Results are decoded on the calling task's stack: a limit in the
+    /// tens of thousands needs a larger stack than tokio's 2 MiB default.
+    #[must_use]
+    pub fn max_decode_depth(mut self, max: u32) -> Self {
+        self.max_decode_depth = max;
         self
     }
 
@@ -290,6 +307,7 @@ impl ClientBuilder {
             max_call_bytes,
             max_fragment_bytes,
             retransmit,
+            max_decode_depth: self.max_decode_depth,
         })
     }
 

@@ -40,7 +40,9 @@ impl Client {
     /// * the status variants ([`RpcError::ProgUnavail`],
     ///   [`RpcError::AuthError`], ...) when the server did not succeed;
     /// * [`RpcError::Encode`] / [`RpcError::Decode`] when the arguments
-    ///   cannot be encoded or the reply cannot be decoded.
+    ///   cannot be encoded or the reply cannot be decoded (also when the
+    ///   results nest deeper than
+    ///   [`ClientBuilder::max_decode_depth`](crate::ClientBuilder::max_decode_depth)).
     pub async fn call<A, R>(
         &self,
         program: u32,
@@ -94,7 +96,7 @@ impl Client {
             ))
         };
         let reply = self.round_trip(build).instrument(span).await?;
-        decode_reply(reply)
+        decode_reply(reply, self.conn.max_decode_depth)
     }
 
     /// Forwards a complete CALL record received from another peer, and

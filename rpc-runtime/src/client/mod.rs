@@ -112,6 +112,8 @@ struct Connection {
     max_call_bytes: usize,
     /// Set for UDP.
     retransmit: Option<RetransmitPolicy>,
+    /// The nesting limit for decoding results, in levels.
+    max_decode_depth: u32,
     retransmissions: AtomicU64,
     /// Cancelled when the last handle is dropped.
     shutdown: CancellationToken,
@@ -157,6 +159,7 @@ struct ConnectionSettings {
     max_call_bytes: usize,
     max_fragment_bytes: usize,
     retransmit: Option<RetransmitPolicy>,
+    max_decode_depth: u32,
 }
 
 impl fmt::Debug for Client {
@@ -246,6 +249,7 @@ impl Client {
                 next_xid: AtomicU32::new(initial_xid()),
                 max_call_bytes: settings.max_call_bytes,
                 retransmit: settings.retransmit,
+                max_decode_depth: settings.max_decode_depth,
                 retransmissions: AtomicU64::new(0),
                 shutdown: shutdown.clone(),
             }),
@@ -310,6 +314,12 @@ impl Client {
     /// ([`ClientBuilder::max_in_flight`]).
     pub fn max_in_flight(&self) -> usize {
         self.conn.max_in_flight
+    }
+
+    /// The nesting limit for decoding results, in levels
+    /// ([`ClientBuilder::max_decode_depth`]).
+    pub fn max_decode_depth(&self) -> u32 {
+        self.conn.max_decode_depth
     }
 
     /// True once the connection has failed or closed for good; every call

@@ -20,12 +20,14 @@ use crate::RpcError;
 const SUCCESS_HEADER_BYTES: usize = 24;
 
 /// Decodes a reply record: the header's status, then the results, which
-/// must fill the rest of the record exactly.
-pub(super) fn decode_reply<R: XdrDecode>(reply: Bytes) -> Result<R, RpcError> {
+/// must fill the rest of the record exactly and nest at most `max_depth`
+/// levels deep.
+pub(super) fn decode_reply<R: XdrDecode>(reply: Bytes, max_depth: u32) -> Result<R, RpcError> {
     if is_plain_success(&reply) {
-        return decode_results(Decoder::new(reply.slice(SUCCESS_HEADER_BYTES..)));
+        let results = Decoder::new(reply.slice(SUCCESS_HEADER_BYTES..)).with_max_depth(max_depth);
+        return decode_results(results);
     }
-    let mut dec = Decoder::new(reply);
+    let mut dec = Decoder::new(reply).with_max_depth(max_depth);
     let header = ReplyHeader::decode(&mut dec).map_err(RpcError::Decode)?;
     match header.body {
         ReplyBody::Accepted { stat, .. } => match stat {
@@ -68,7 +70,7 @@ fn is_plain_success(reply: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::message::{AuthFlavor, AuthStat, OpaqueAuth};
-    use xdr_codec::XdrEncode;
+    use xdr_codec::{XdrEncode, DEFAULT_MAX_DEPTH as DEPTH};
 
     fn reply_with(header: ReplyHeader, results: &[u8]) -> Bytes {
         let mut buf = bytes::BytesMut::new();
@@ -83,7 +85,7 @@ mod tests {
         let results = 77u32.to_be_bytes();
         assert!(is_plain_success(&reply_with(ok.clone(), &results)));
         assert_eq!(
-            decode_reply::<u32>(reply_with(ok.clone(), &results)).unwrap(),
+            decode_reply::<u32>(reply_with(ok.clone(), &results), DEPTH).unwrap(),
             77
         );
         // A verifier with a body takes the full decoder, same result.
@@ -99,18 +101,18 @@ mod tests {
         };
         assert!(!is_plain_success(&reply_with(with_verf.clone(), &results)));
         assert_eq!(
-            decode_reply::<u32>(reply_with(with_verf, &results)).unwrap(),
+            decode_reply::<u32>(reply_with(with_verf, &results), DEPTH).unwrap(),
             77
         );
         // Trailing bytes and short results are errors on the fast path too.
         let mut long = results.to_vec();
         long.extend_from_slice(&[0, 0, 0, 0]);
         assert!(matches!(
-            decode_reply::<u32>(reply_with(ok.clone(), &long)),
+            decode_reply::<u32>(reply_with(ok.clone(), &long), DEPTH),
             Err(RpcError::Decode(_))
         ));
         assert!(matches!(
-            decode_reply::<u32>(reply_with(ok, &[0, 0])),
+            decode_reply::<u32>(reply_with(ok, &[0, 0]), DEPTH),
             Err(RpcError::Decode(_))
         ));
     }
@@ -136,12 +138,12 @@ mod tests {
             ),
         ];
         for (header, name) in cases {
-            let err = decode_reply::<()>(reply_with(header, &[])).unwrap_err();
+            let err = decode_reply::<()>(reply_with(header, &[]), DEPTH).unwrap_err();
             assert!(format!("{err:?}").starts_with(name), "{err:?}");
         }
         // Too short for a header at all.
         assert!(matches!(
-            decode_reply::<()>(Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 1])),
+            decode_reply::<()>(Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 1]), DEPTH),
             Err(RpcError::Decode(_))
         ));
     }

@@ -44,6 +44,10 @@ pub struct RecordCodec {
     state: DecodeState,
     /// Fragments of the current record received so far.
     partial: BytesMut,
+    /// Set once a fragment without the last-fragment bit is complete,
+    /// until the record's last fragment: `partial` alone cannot tell,
+    /// since a fragment may be empty.
+    mid_record: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +113,7 @@ impl RecordCodecBuilder {
             builder: *self,
             state: DecodeState::Header,
             partial: BytesMut::new(),
+            mid_record: false,
         }
     }
 }
@@ -139,7 +144,7 @@ impl RecordCodec {
     /// or earlier fragments) and the rest has not arrived: the stream
     /// stopped mid-record if it ends or idles now.
     pub fn in_record(&self) -> bool {
-        !self.partial.is_empty() || matches!(self.state, DecodeState::Fragment { .. })
+        self.mid_record || matches!(self.state, DecodeState::Fragment { .. })
     }
 
     /// The length in bytes of the fragment being read, once its header
@@ -200,6 +205,7 @@ impl Decoder for RecordCodec {
                     }
                     let data = src.split_to(len);
                     self.state = DecodeState::Header;
+                    self.mid_record = !last;
                     if last {
                         if self.partial.is_empty() {
                             return Ok(Some(data.freeze()));
@@ -216,12 +222,7 @@ impl Decoder for RecordCodec {
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
         match self.decode(buf)? {
             Some(record) => Ok(Some(record)),
-            None if buf.is_empty()
-                && self.partial.is_empty()
-                && matches!(self.state, DecodeState::Header) =>
-            {
-                Ok(None)
-            }
+            None if buf.is_empty() && !self.in_record() => Ok(None),
             None => Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "stream ended inside a record",
@@ -394,6 +395,26 @@ mod tests {
         let mut codec = RecordCodec::new();
         let mut empty = BytesMut::new();
         assert_eq!(codec.decode_eof(&mut empty).unwrap(), None);
+    }
+
+    #[test]
+    fn eof_after_an_empty_non_last_fragment_is_a_truncated_record() {
+        let mut codec = RecordCodec::new();
+        let mut buf = BytesMut::from(&frag(false, b"")[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        assert!(codec.in_record());
+        match codec.decode_eof(&mut buf) {
+            Err(RecordError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof),
+            other => panic!("{other:?}"),
+        }
+        // The record's last fragment ends it: a clean end of stream again.
+        let mut codec = RecordCodec::new();
+        let mut wire = frag(false, b"");
+        wire.extend(frag(true, b""));
+        let mut buf = BytesMut::from(&wire[..]);
+        assert_eq!(codec.decode_eof(&mut buf).unwrap(), Some(Bytes::new()));
+        assert!(!codec.in_record());
+        assert_eq!(codec.decode_eof(&mut buf).unwrap(), None);
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub struct ServerBuilder {
     write_timeout: Option<Duration>,
     call_timeout: Option<Duration>,
     max_datagram_bytes: usize,
+    max_decode_depth: u32,
 }
 
 impl Default for ServerBuilder {
@@ -61,6 +62,7 @@ impl Default for ServerBuilder {
             write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
             call_timeout: None,
             max_datagram_bytes: crate::DEFAULT_MAX_DATAGRAM_BYTES,
+            max_decode_depth: xdr_codec::DEFAULT_MAX_DEPTH,
         }
     }
 }
@@ -178,6 +180,20 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets how deep call arguments may nest, in levels of recursive data
+    /// (default [`xdr_codec::DEFAULT_MAX_DEPTH`], 256; see
+    /// [`Decoder::with_max_depth`](xdr_codec::Decoder::with_max_depth)).
+    /// Linked lists take one level whatever their length; a tree (a
+    /// recursive type that is not a list) takes one per level. A call
+    /// whose arguments nest deeper is answered GARBAGE_ARGS. Arguments
+    /// are decoded on a tokio worker's stack: a limit in the tens of
+    /// thousands needs larger worker stacks than tokio's 2 MiB default.
+    #[must_use]
+    pub fn max_decode_depth(mut self, max: u32) -> Self {
+        self.max_decode_depth = max;
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server {
         Server {
@@ -190,6 +206,7 @@ impl ServerBuilder {
                 write_timeout: self.write_timeout,
                 call_timeout: self.call_timeout,
                 max_datagram_bytes: self.max_datagram_bytes,
+                max_decode_depth: self.max_decode_depth,
             }),
         }
     }

@@ -144,7 +144,7 @@ enum JobKind {
     Dispatch {
         dispatcher: Arc<dyn Dispatch>,
         ctx: CallContext,
-        args: Bytes,
+        args: Decoder,
     },
     Fallback {
         handler: Arc<dyn Fallback>,
@@ -155,12 +155,14 @@ enum JobKind {
 
 /// Reads the call header and decides how to answer, without running
 /// anything. A call that is run gets `deadline` (see
-/// [`CallContext::deadline`]).
+/// [`CallContext::deadline`]), and its arguments a decoder limited to
+/// `max_decode_depth` levels of nesting.
 pub(crate) fn classify(
     registry: &Registry,
     record: Bytes,
     peer: &PeerAddr,
     deadline: Option<Instant>,
+    max_decode_depth: u32,
 ) -> Action {
     let c = match peek(&record) {
         Some(HeaderPeek::Call(c)) => c,
@@ -247,7 +249,7 @@ pub(crate) fn classify(
                         Some(at) => ctx.with_deadline(at),
                         None => ctx,
                     },
-                    args,
+                    args: Decoder::new(args).with_max_depth(max_decode_depth),
                 },
             })
         }
@@ -288,7 +290,7 @@ impl Job {
                 dispatcher,
                 ctx,
                 args,
-            } => Handler::Dispatch(dispatcher.dispatch(ctx, procedure, Decoder::new(args))),
+            } => Handler::Dispatch(dispatcher.dispatch(ctx, procedure, args)),
             JobKind::Fallback {
                 handler,
                 record,

@@ -207,7 +207,13 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     /// the spot if it finishes in its first poll, else in a task).
     fn answer(&mut self, record: Bytes, cx: &mut Context<'_>) -> io::Result<()> {
         let config = &self.config;
-        match classify(&config.registry, record, &self.peer, config.deadline()) {
+        match classify(
+            &config.registry,
+            record,
+            &self.peer,
+            config.deadline(),
+            config.max_decode_depth,
+        ) {
             Action::Ignore => Ok(()),
             Action::Garbage(why) => {
                 tracing::warn!(peer = %self.peer, reason = %why, "closing connection: garbage record");

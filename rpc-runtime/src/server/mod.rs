@@ -95,6 +95,8 @@ struct ServerConfig {
     write_timeout: Option<Duration>,
     call_timeout: Option<Duration>,
     max_datagram_bytes: usize,
+    /// The nesting limit for decoding arguments, in levels.
+    max_decode_depth: u32,
 }
 
 impl ServerConfig {

@@ -69,7 +69,13 @@ pub(super) async fn serve(
         }
         let record = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
         let peer = PeerAddr::Udp(from);
-        match classify(&config.registry, record, &peer, config.deadline()) {
+        match classify(
+            &config.registry,
+            record,
+            &peer,
+            config.deadline(),
+            config.max_decode_depth,
+        ) {
             Action::Ignore => {}
             Action::Garbage(why) => {
                 tracing::warn!(%peer, reason = %why, "garbage datagram dropped");

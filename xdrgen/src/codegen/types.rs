@@ -59,6 +59,10 @@ pub(super) fn rust_type(t: &Type, model: &Model) -> TokenStream {
             let n = ident(n);
             quote!(::xdr_codec::List<#n>)
         }
+        Type::NonEmptyList(n) => {
+            let n = ident(n);
+            quote!(::xdr_codec::NonEmptyList<#n>)
+        }
         Type::Extern(path) => syn::parse_str::<syn::Type>(path)
             .map(|t| quote!(#t))
             .unwrap_or_else(|_| quote!(())),

@@ -1,6 +1,7 @@
 //! Names rpcgen output relies on without the `.x` file defining them: C
-//! typedefs from `<rpc/types.h>`/`<stdint.h>` that have XDR routines in
-//! libc/libtirpc (`uint32_t`, `rpcprog_t`, `netobj`, ...) and a few
+//! typedefs from `<sys/types.h>`, `<rpc/types.h>` and `<stdint.h>` that
+//! have XDR routines in libc/libtirpc (`u_int`, `uint32_t`, `rpcprog_t`,
+//! `netobj`, ...) and a few
 //! constants from the RPC headers (`MAXNETNAMELEN`), and `authsys_parms`
 //! (rpc-runtime's `AuthSysParams`). A definition in the
 //! specification always takes precedence.
@@ -8,10 +9,14 @@
 use super::{Size, Type};
 
 /// The type a well-known C type name stands for, with its XDR encoding
-/// (libtirpc's `xdr_uint16_t` etc. all use 4 bytes, like `int`).
+/// (libtirpc's `xdr_uint16_t`, `xdr_u_char` etc. all use 4 bytes, like
+/// `int`).
 pub(super) fn builtin_type(name: &str) -> Option<Type> {
     Some(match name {
         "int8_t" | "int16_t" | "int32_t" | "long_t" => Type::Int,
+        // <sys/types.h>, encoded by `xdr_u_int`, `xdr_u_long`,
+        // `xdr_u_short`, `xdr_u_char`.
+        "u_int" | "u_long" | "u_short" | "u_char" => Type::UnsignedInt,
         "uid_t" | "gid_t" | "uint8_t" | "u_int8_t" | "uint16_t" | "u_int16_t" | "uint32_t"
         | "u_int32_t" | "uint_t" | "rpcprog_t" | "rpcvers_t" | "rpcproc_t" | "rpcprot_t"
         | "rpcport_t" => Type::UnsignedInt,

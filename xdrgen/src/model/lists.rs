@@ -8,12 +8,13 @@
 //! ```
 //!
 //! A struct `S` whose last field is optional-data of `S` itself (`S *next`,
-//! or a typedef of `S *` used as `L next`) and that is never used by value
-//! anywhere (only through `S *`) becomes a list node: `S` loses its last
-//! field and every `S *` becomes `xdr_codec::List<S>`. On the wire
-//! `List<S>` is exactly the chain of optional-data rpcgen produces, and it
-//! is encoded, decoded, cloned, compared and dropped without recursion.
-//! A struct that is also used by value keeps the `Option<Box<S>>` form.
+//! or a typedef of `S *` used as `L next`) becomes a list node: `S` loses
+//! its last field, every `S *` becomes `xdr_codec::List<S>` and every use
+//! of `S` by value (`S first`: the node, then its `next` chain) becomes
+//! `xdr_codec::NonEmptyList<S>`. On the wire both are exactly the chain
+//! of optional-data rpcgen produces, and they are encoded, decoded,
+//! cloned, compared and dropped without recursion, so a chain is as long
+//! as the input allows (rpcgen's C decodes it recursively, on the stack).
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,7 +29,7 @@ pub(super) fn rewrite_lists(items: &mut [Item]) {
         })
         .collect();
     // Structs whose last field points to themselves.
-    let mut nodes: HashSet<String> = type_items(items)
+    let nodes: HashSet<String> = type_items(items)
         .filter(|t| match &t.kind {
             TypeKind::Struct(s) => s
                 .fields
@@ -42,14 +43,6 @@ pub(super) fn rewrite_lists(items: &mut [Item]) {
     if nodes.is_empty() {
         return;
     }
-    // Drop every candidate that is used by value somewhere.
-    let mut by_value = HashSet::new();
-    for item in items.iter() {
-        for ty in item_types(item) {
-            by_value_uses(ty, &mut by_value);
-        }
-    }
-    nodes.retain(|n| !by_value.contains(n));
     for item in items.iter_mut() {
         if let Item::Type(TypeItem {
             rust_name,
@@ -86,21 +79,8 @@ fn pointee<'a>(t: &'a Type, aliases: &'a HashMap<String, Type>) -> Option<&'a st
     None
 }
 
-/// Names used by value in `t` (not directly behind optional-data).
-fn by_value_uses(t: &Type, out: &mut HashSet<String>) {
-    match t {
-        Type::Named(n) => {
-            out.insert(n.clone());
-        }
-        Type::Optional(inner) if !matches!(inner.as_ref(), Type::Named(_)) => {
-            by_value_uses(inner, out);
-        }
-        Type::Array(e, _) | Type::VarArray(e, _) | Type::Boxed(e) => by_value_uses(e, out),
-        _ => {}
-    }
-}
-
-/// Rewrites `S *` to `List<S>` for every list node `S`.
+/// Rewrites `S *` to `List<S>` and `S` to `NonEmptyList<S>` for every
+/// list node `S`.
 fn to_list(t: &mut Type, nodes: &HashSet<String>) {
     match t {
         Type::Optional(inner) => {
@@ -112,6 +92,7 @@ fn to_list(t: &mut Type, nodes: &HashSet<String>) {
             }
             to_list(inner, nodes);
         }
+        Type::Named(n) if nodes.contains(n.as_str()) => *t = Type::NonEmptyList(n.clone()),
         Type::Array(e, _) | Type::VarArray(e, _) | Type::Boxed(e) => to_list(e, nodes),
         _ => {}
     }
@@ -141,20 +122,6 @@ pub(super) fn member_types(t: &TypeItem) -> Vec<&Type> {
                     .iter()
                     .filter_map(|d| d.field.as_ref().map(|f| &f.ty)),
             )
-            .collect(),
-    }
-}
-
-/// Every type an item holds, including procedure arguments and results.
-fn item_types(item: &Item) -> Vec<&Type> {
-    match item {
-        Item::Const(_) => Vec::new(),
-        Item::Type(t) => member_types(t),
-        Item::Program(p) => p
-            .versions
-            .iter()
-            .flat_map(|v| &v.procedures)
-            .flat_map(|p| p.args.iter().chain(std::iter::once(&p.result)))
             .collect(),
     }
 }

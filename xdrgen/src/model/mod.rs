@@ -151,7 +151,8 @@ pub struct Struct {
     /// (`next`) field.
     pub fields: Vec<Field>,
     /// Set when this struct is the node of a linked list: every
-    /// optional-data use of it is a [`Type::List`].
+    /// optional-data use of it is a [`Type::List`], every use by value a
+    /// [`Type::NonEmptyList`].
     pub list_node: bool,
 }
 
@@ -277,6 +278,10 @@ pub enum Type {
     /// `S *x` where `S` is a linked-list node: `List<S>`; the Rust name of
     /// the node struct.
     List(String),
+    /// `S x` where `S` is a linked-list node: the node and the nodes its
+    /// `next` pointer leads to, `NonEmptyList<S>`; the Rust name of the
+    /// node struct.
+    NonEmptyList(String),
 }
 
 /// An array size or maximum length.

@@ -49,15 +49,11 @@ impl Checker<'_> {
         let name = d.name.as_ref().map_or("", |n| n.name.as_str());
         let span = d.span;
         match (&d.ty, &d.shape) {
-            (TypeSpec::Void, Shape::Plain) if place == Place::UnionArm => Some(Type::Void),
+            (TypeSpec::Void, Shape::Plain) if place == Place::UnionArm && d.name.is_none() => {
+                Some(Type::Void)
+            }
             (TypeSpec::Void, Shape::Plain) => {
-                self.diags.push(
-                    Diagnostic::error(span, "`void` is not allowed here")
-                        .with_label("void declaration")
-                        .with_hint(
-                            "`void` may only be a union arm or a procedure argument or result",
-                        ),
-                );
+                self.diags.push(misplaced_void(span, name, place));
                 None
             }
             (TypeSpec::Void, _) => {
@@ -236,6 +232,43 @@ impl Checker<'_> {
             Some(v) => self.size(v).map(Some),
         }
     }
+}
+
+/// Why `void` (named `name`, or unnamed when empty) cannot be declared
+/// at `place`.
+fn misplaced_void(span: Span, name: &str, place: Place) -> Diagnostic {
+    let (message, label) = match (place, name) {
+        (Place::UnionArm, _) => (
+            format!("a `void` union arm takes no name (`{name}`)"),
+            "`void` has no value to name",
+        ),
+        (Place::StructField, "") => (
+            "a struct field cannot be `void`".to_owned(),
+            "`void` carries no data",
+        ),
+        (Place::StructField, _) => (
+            format!("struct field `{name}` cannot be `void`"),
+            "`void` carries no data",
+        ),
+        (Place::Typedef, _) => (
+            format!("`typedef void {name}` is not allowed"),
+            "`void` has no values",
+        ),
+        (Place::Discriminant, _) => (
+            "a union discriminant cannot be `void`".to_owned(),
+            "not an integer, bool or enum",
+        ),
+    };
+    let hint = match place {
+        Place::UnionArm => "write `void;`",
+        Place::StructField => "remove the field; `void` is allowed only as a union arm or a procedure's argument or result",
+        Place::Typedef | Place::Discriminant => {
+            "`void` is allowed only as a union arm or a procedure's argument or result"
+        }
+    };
+    Diagnostic::error(span, message)
+        .with_label(label)
+        .with_hint(hint)
 }
 
 /// The declaration as written, normalised (`opaque fhandle[FHSIZE]`,

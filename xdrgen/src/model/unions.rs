@@ -98,7 +98,7 @@ impl Checker<'_> {
 
     /// An arm's field: `Some(None)` for `void`, `None` on error.
     fn arm_field(&mut self, d: &Declaration, ns: &mut Namespace) -> Option<Option<Field>> {
-        if matches!((&d.ty, &d.shape), (TypeSpec::Void, Shape::Plain)) {
+        if matches!((&d.ty, &d.shape), (TypeSpec::Void, Shape::Plain)) && d.name.is_none() {
             return Some(None);
         }
         self.field(d, ns, Place::UnionArm).map(Some)

@@ -153,9 +153,14 @@ fn closest_keyword(word: &str) -> Option<&'static str> {
         "program",
         "namespace",
     ];
-    KEYWORDS
-        .into_iter()
-        .map(|kw| (edit_distance(word, kw), kw))
+    closest(word, &KEYWORDS)
+}
+
+/// The one of `candidates` that `word` is probably a misspelling of.
+pub(super) fn closest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
+    candidates
+        .iter()
+        .map(|&kw| (edit_distance(word, kw), kw))
         .filter(|&(d, kw)| d <= 2 && d < kw.len() / 2 + 1)
         .min_by_key(|&(d, _)| d)
         .map(|(_, kw)| kw)

@@ -2,12 +2,16 @@
 //! declaration forms, enum, struct and union bodies, and constant values.
 
 use super::cursor::{PResult, Parser, MAX_NESTING, RESERVED};
+use super::definition::closest;
 use crate::ast::{
     Declaration, EnumBody, EnumMember, Ident, Shape, StructBody, TypeSpec, UnionArm, UnionBody,
     Value,
 };
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{Punct, TokenKind};
+
+/// The words `unsigned` takes.
+const UNSIGNED_TYPES: [&str; 5] = ["int", "hyper", "long", "short", "char"];
 
 /// ocamlrpcgen's type prefixes, refused with a message naming them.
 const OCAML_PREFIXES: &[&str] = &["_int64", "_int32", "_unboxed", "_managed", "_abstract"];
@@ -68,9 +72,6 @@ impl Parser {
             "void" => Some(TypeSpec::Void),
             "opaque" => Some(TypeSpec::Opaque),
             "string" => Some(TypeSpec::String),
-            "u_int" | "u_long" => Some(TypeSpec::UnsignedInt),
-            "u_short" => Some(TypeSpec::UnsignedShort),
-            "u_char" => Some(TypeSpec::UnsignedChar),
             _ => None,
         };
         if let Some(ty) = simple {
@@ -80,7 +81,7 @@ impl Parser {
         match word.as_str() {
             "unsigned" => {
                 self.bump();
-                Ok(self.unsigned_tail())
+                self.unsigned_tail()
             }
             "long" => {
                 self.bump();
@@ -146,9 +147,11 @@ impl Parser {
     }
 
     /// What follows `unsigned`: `int`, `hyper`, `long [long]`, `short`,
-    /// `char`, or nothing (plain `unsigned` is `unsigned int`).
-    fn unsigned_tail(&mut self) -> TypeSpec {
-        if self.eat_kw("int") {
+    /// `char`, or nothing (plain `unsigned` is `unsigned int`). A name
+    /// followed by another name (`unsigned hyperr x`) was meant as the
+    /// type and is refused.
+    fn unsigned_tail(&mut self) -> PResult<TypeSpec> {
+        Ok(if self.eat_kw("int") {
             TypeSpec::UnsignedInt
         } else if self.eat_kw("hyper") {
             TypeSpec::UnsignedHyper
@@ -165,9 +168,22 @@ impl Parser {
             TypeSpec::UnsignedShort
         } else if self.eat_kw("char") {
             TypeSpec::UnsignedChar
+        } else if let (
+            TokenKind::Ident(word),
+            TokenKind::Ident(_) | TokenKind::Punct(Punct::Star),
+        ) = (&self.peek().kind, &self.nth(1).kind)
+        {
+            let hint = match closest(word, &UNSIGNED_TYPES) {
+                Some(t) => format!("did you mean `unsigned {t}`?"),
+                None => "write `unsigned int`, `unsigned hyper`, `unsigned long`, `unsigned short` or `unsigned char`".to_owned(),
+            };
+            let d = Diagnostic::error(self.span(), format!("`{word}` is not a type"))
+                .with_label("not a type `unsigned` can take")
+                .with_hint(hint);
+            return Err(self.error(d));
         } else {
             TypeSpec::UnsignedInt
-        }
+        })
     }
 
     /// Runs `f` one nesting level deeper, refusing absurd nesting.
@@ -190,12 +206,20 @@ impl Parser {
         let start = self.span();
         let ty = self.type_spec()?;
         if ty == TypeSpec::Void && !self.at(Punct::Star) {
+            // `void x` is not XDR; the checker says why, for the place it
+            // appears in (a struct field, a union arm, a typedef).
+            let name = match &self.peek().kind {
+                TokenKind::Ident(n) if !RESERVED.contains(&n.as_str()) => {
+                    Some(self.expect_ident("a name")?)
+                }
+                _ => None,
+            };
             return Ok(Declaration {
-                name: None,
+                name,
                 ty,
                 shape: Shape::Plain,
                 doc,
-                span: start,
+                span: start.to(self.prev_span()),
             });
         }
         let optional = self.eat(Punct::Star);

@@ -98,6 +98,62 @@ impl ::xdr_codec::XdrDecode for Holder {
     }
 }
 
+/// `struct entry`: a linked-list node; its last field (the `next` pointer) is carried by `::xdr_codec::List<Entry>`.
+///
+/// ```text
+/// A list node also used by value: NonEmptyList<Entry> there.
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// `unsigned int id`
+    pub id: u32,
+}
+
+impl ::xdr_codec::XdrEncode for Entry {
+    fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {
+        enc.field("Entry.id", &self.id)?;
+        ::core::result::Result::Ok(())
+    }
+    fn encoded_len_hint(&self) -> usize {
+        ::xdr_codec::XdrEncode::encoded_len_hint(&self.id)
+    }
+}
+
+impl ::xdr_codec::XdrDecode for Entry {
+    const MIN_ENCODED_LEN: usize = <u32 as ::xdr_codec::XdrDecode>::MIN_ENCODED_LEN;
+    fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
+        ::core::result::Result::Ok(Self { id: dec.field("Entry.id")? })
+    }
+}
+
+/// `struct listing`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    /// `entry first`
+    pub first: ::xdr_codec::NonEmptyList<Entry>,
+}
+
+impl ::xdr_codec::XdrEncode for Listing {
+    fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {
+        enc.field("Listing.first", &self.first)?;
+        ::core::result::Result::Ok(())
+    }
+    fn encoded_len_hint(&self) -> usize {
+        ::xdr_codec::XdrEncode::encoded_len_hint(&self.first)
+    }
+}
+
+impl ::xdr_codec::XdrDecode for Listing {
+    const MIN_ENCODED_LEN: usize = <::xdr_codec::NonEmptyList<
+        Entry,
+    > as ::xdr_codec::XdrDecode>::MIN_ENCODED_LEN;
+    fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
+        ::core::result::Result::Ok(Self {
+            first: dec.field("Listing.first")?,
+        })
+    }
+}
+
 /// `struct chain`.
 ///
 /// ```text

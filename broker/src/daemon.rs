@@ -5,11 +5,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use rpc_runtime::record::RecordCodecBuilder;
 use rpc_runtime::Endpoint;
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
@@ -23,8 +23,13 @@ use crate::driver::{BackendTarget, Hub, Input};
 use crate::metrics::Metrics;
 use crate::reload::{BrokerHandle, ConfigSource};
 
-/// Pause after a failed `accept` (for example, out of file descriptors).
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+/// Mode of the admin socket file: the broker's user only (`broker ctl`
+/// can drain backends and reload).
+const ADMIN_SOCKET_MODE: u32 = 0o600;
+
+/// One log line per interval for connections refused at
+/// `max_connections`.
+static REFUSED_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +81,7 @@ pub struct Broker {
     listeners: Vec<Listener>,
     max_connections: usize,
     admin: Option<Listener>,
-    metrics: Option<TcpListener>,
+    metrics: Option<Listener>,
     handle: BrokerHandle,
     inbox_rx: mpsc::UnboundedReceiver<Input>,
 }
@@ -120,20 +125,28 @@ impl Broker {
             .collect();
         let mut codec = RecordCodecBuilder::new();
         codec.max_record_bytes(config.limits.max_record_bytes as usize);
+        let max_connections = connection_capacity(config);
         let mut listeners = Vec::new();
         for l in &config.listen {
-            let listener = Listener::bind(&l.0)
+            let listener = Listener::bind(l)
                 .await
                 .map_err(|source| BrokerError::Bind {
-                    endpoint: l.0.clone(),
+                    endpoint: l.endpoint().clone(),
                     source,
                 })?;
+            if l.is_open_to_the_network() {
+                tracing::warn!(
+                    endpoint = %l.endpoint(),
+                    "listening on a non-loopback TCP address with no allow_programs: \
+                     anyone who can reach it may call every routed program"
+                );
+            }
             listeners.push(listener);
         }
         let admin = match &config.admin.socket {
             Some(path) => {
                 let endpoint = Endpoint::Unix(path.clone());
-                let listener = Listener::bind(&endpoint)
+                let listener = Listener::bind_endpoint(&endpoint, ADMIN_SOCKET_MODE, None)
                     .await
                     .map_err(|source| BrokerError::Bind { endpoint, source })?;
                 Some(listener)
@@ -142,7 +155,7 @@ impl Broker {
         };
         let metrics = match config.admin.metrics {
             Some(address) => Some(
-                TcpListener::bind(address)
+                Listener::bind_endpoint(&Endpoint::Tcp(address.to_string()), 0, None)
                     .await
                     .map_err(|source| BrokerError::BindMetrics { address, source })?,
             ),
@@ -156,7 +169,7 @@ impl Broker {
             codec,
             max_in_flight_per_client: config.limits.max_in_flight_per_client,
             listeners,
-            max_connections: config.limits.max_connections,
+            max_connections,
             admin,
             metrics,
             handle: BrokerHandle {
@@ -181,7 +194,10 @@ impl Broker {
 
     /// The metrics endpoint's address (with the real port), if any.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+        match self.metrics.as_ref().map(Listener::local_endpoint) {
+            Some(Endpoint::Tcp(a)) => a.parse().ok(),
+            _ => None,
+        }
     }
 
     /// The addresses the broker accepts on, with real port numbers.
@@ -223,15 +239,14 @@ impl Broker {
                 Arc::clone(&hub),
                 Arc::clone(&connections),
                 clients,
+                Arc::clone(&self.handle.metrics),
             ));
         }
         drop(hub);
         let mut services = Vec::new();
-        if let Some(l) = &self.metrics {
-            if let Ok(a) = l.local_addr() {
-                tracing::info!(address = %a, "serving metrics at /metrics");
-                services.push(("metrics".to_owned(), format!("http://{a}/metrics")));
-            }
+        if let Some(Endpoint::Tcp(a)) = self.metrics.as_ref().map(Listener::local_endpoint) {
+            tracing::info!(address = %a, "serving metrics at /metrics");
+            services.push(("metrics".to_owned(), format!("http://{a}/metrics")));
         }
         if let Some(l) = &self.admin {
             tracing::info!(endpoint = %l.local_endpoint(), "serving the admin protocol");
@@ -255,6 +270,53 @@ impl Broker {
     }
 }
 
+/// Raises the descriptor limit and returns how many client connections
+/// the broker takes at once: `limits.max_connections`, lowered (with a
+/// warning) to what the limit leaves after `limits.reserved_fds`.
+fn connection_capacity(config: &Config) -> usize {
+    let configured = config.limits.max_connections;
+    let reserved = config.limits.reserved_fds;
+    crate::driver::fd_limit::keep_spare();
+    let limit = match crate::driver::fd_limit::raise_nofile_limit() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the file descriptor limit");
+            return configured;
+        }
+    };
+    let capacity = crate::driver::fd_limit::client_capacity(limit.soft, reserved);
+    let backend_connections: usize = config.backends.values().map(|b| b.connections).sum();
+    tracing::info!(
+        fd_limit = limit.soft,
+        raised_from = limit.before,
+        hard_limit = limit.hard,
+        reserved_fds = reserved,
+        client_capacity = capacity,
+        "file descriptors"
+    );
+    if (reserved as usize) < backend_connections + 48 {
+        tracing::warn!(
+            reserved_fds = reserved,
+            backend_connections,
+            "limits.reserved_fds leaves little room beside the backend connections \
+             (the admin socket and /metrics take up to 32): raise it"
+        );
+    }
+    if configured > capacity {
+        tracing::warn!(
+            max_connections = configured,
+            client_capacity = capacity,
+            fd_limit = limit.soft,
+            reserved_fds = reserved,
+            "limits.max_connections does not fit in the file descriptor limit: \
+             taking at most client_capacity client connections \
+             (raise the limit: ulimit -n, or LimitNOFILE= in systemd)"
+        );
+        return capacity;
+    }
+    configured
+}
+
 /// Accepts connections on one listener forever, each served in its own
 /// task; the tasks end when this one is aborted.
 async fn accept_loop(
@@ -262,6 +324,7 @@ async fn accept_loop(
     hub: Arc<Hub>,
     connections: Arc<Semaphore>,
     open: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
 ) {
     let mut clients = JoinSet::new();
     loop {
@@ -269,33 +332,32 @@ async fn accept_loop(
             Some(_) = clients.join_next(), if !clients.is_empty() => {
                 open.store(clients.len(), Ordering::Relaxed);
             }
-            accepted = listener.accept() => {
-                let accepted = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                        continue;
-                    }
-                };
+            accepted = listener.accept(&metrics) => {
                 let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-                    tracing::warn!("too many client connections: refusing one");
+                    metrics.refused("max_connections", 1);
+                    if let Some(suppressed) = REFUSED_LOG.allow() {
+                        tracing::warn!(suppressed, "too many client connections: refusing one");
+                    }
                     continue;
                 };
                 let hub = Arc::clone(&hub);
+                let caller = accepted.caller(&listener);
                 clients.spawn(async move {
                     let (read, write, peer) = match accepted {
                         Accepted::Tcp(io, peer) => {
                             let (r, w) = crate::driver::socket::split_tcp(io);
                             (r, w, peer)
                         }
-                        Accepted::Unix(io, peer) => {
+                        Accepted::Unix(io, peer, _) => {
                             let (r, w) = crate::driver::socket::split_unix(io);
                             (r, w, peer)
                         }
                     };
-                    tracing::debug!(peer, "client connected");
-                    crate::driver::client::serve(hub, read, write, peer).await;
+                    match caller.cred {
+                        Some(c) => tracing::debug!(peer, uid = c.uid, gid = c.gid, pid = c.pid, "client connected"),
+                        None => tracing::debug!(peer, "client connected"),
+                    }
+                    crate::driver::client::serve(hub, read, write, peer, caller).await;
                     drop(permit);
                 });
                 open.store(clients.len(), Ordering::Relaxed);

@@ -16,6 +16,8 @@
 //! | `broker_retries_total` | counter | | attempts after the first |
 //! | `broker_forwarded_total` | counter | | calls sent to backends |
 //! | `broker_config_reloads_total` | counter | `result` | reloads `applied` or `rejected` |
+//! | `broker_accept_errors_total` | counter | `reason` | failed accepts on client listeners: `out_of_descriptors` (EMFILE, ENFILE; accepting pauses with backoff) or `other` |
+//! | `broker_connections_refused_total` | counter | `reason` | client connections closed as soon as accepted: `descriptors` (out of file descriptors) or `max_connections` |
 
 mod http;
 mod registry;

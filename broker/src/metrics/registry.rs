@@ -38,6 +38,13 @@ struct BackendLabels {
     backend: String,
 }
 
+/// Labels of `broker_accept_errors_total` and
+/// `broker_connections_refused_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
 /// Labels of `broker_config_reloads_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
@@ -67,6 +74,8 @@ pub(crate) struct Metrics {
     retries: Counter,
     forwarded: Counter,
     reloads: Family<ReloadLabels, Counter>,
+    accept_errors: Family<ReasonLabels, Counter>,
+    refused: Family<ReasonLabels, Counter>,
     /// Core counters already added to the Prometheus counters.
     last: Mutex<CoreStats>,
 }
@@ -160,6 +169,18 @@ impl Metrics {
             "Configuration reloads, by result (applied or rejected)",
             reloads.clone(),
         );
+        let accept_errors = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "accept_errors",
+            "Failed accepts on the client listeners, by reason (out_of_descriptors or other)",
+            accept_errors.clone(),
+        );
+        let refused = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Client connections closed as soon as accepted, by reason (descriptors or max_connections)",
+            refused.clone(),
+        );
         Metrics {
             registry,
             calls,
@@ -175,6 +196,8 @@ impl Metrics {
             retries,
             forwarded,
             reloads,
+            accept_errors,
+            refused,
             last: Mutex::new(CoreStats::default()),
         }
     }
@@ -186,6 +209,27 @@ impl Metrics {
                 backend: name.to_owned(),
             })
             .inc();
+    }
+
+    /// Counts a failed accept on a client listener: `reason` is
+    /// `out_of_descriptors` (EMFILE, ENFILE) or `other`.
+    pub(crate) fn accept_error(&self, reason: &str) {
+        self.accept_errors
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts `n` client connections closed as soon as accepted: `reason`
+    /// is `descriptors` (the process is out of file descriptors) or
+    /// `max_connections`.
+    pub(crate) fn refused(&self, reason: &str, n: u64) {
+        self.refused
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc_by(n);
     }
 
     /// Counts a reload, `applied` or not.

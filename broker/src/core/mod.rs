@@ -68,7 +68,8 @@
 //!
 //! * exactly one reply record goes back to that client (unless it closed
 //!   first), carrying the client's own XID: the backend's reply, or a
-//!   broker reply (PROG_UNAVAIL, PROG_MISMATCH, RPC_MISMATCH, or
+//!   broker reply (AUTH_TOOWEAK or PROG_UNAVAIL for a call the client's
+//!   allow list refuses, see [`access`]; PROG_UNAVAIL, PROG_MISMATCH, RPC_MISMATCH, or
 //!   SYSTEM_ERR when no backend is available, the deadline passes, or the
 //!   connection is lost and the call may not be retried);
 //! * on backend connections every outstanding call has its own XID;

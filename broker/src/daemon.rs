@@ -155,6 +155,7 @@ impl Broker {
         };
         let metrics = match config.admin.metrics {
             Some(address) => Some(
+                // TCP: no socket file, so no mode or group.
                 Listener::bind_endpoint(&Endpoint::Tcp(address.to_string()), 0, None)
                     .await
                     .map_err(|source| BrokerError::BindMetrics { address, source })?,

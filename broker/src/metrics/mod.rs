@@ -3,7 +3,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `broker_calls_total` | counter | `program`, `backend`, `status` | calls answered; `status` is the reply's `accept_stat`/`reject_stat` (`success`, `prog_unavail`, `system_err`, ...) or the broker's own error (`broker_timeout`, `broker_no_backend`, `broker_connection_lost`, `broker_client_limit`); `backend` is `none` when the broker answered alone; `program` is `unrouted` for programs no route has |
+//! | `broker_calls_total` | counter | `program`, `backend`, `status` | calls answered; `status` is the reply's `accept_stat`/`reject_stat` (`success`, `prog_unavail`, `system_err`, ...) or the broker's own error (`broker_timeout`, `broker_no_backend`, `broker_connection_lost`, `broker_client_limit`); `backend` is `none` when the broker answered alone; `program` is `unrouted` for programs no route has and for calls an allow list refused (`auth_error`, `prog_unavail`) |
 //! | `broker_call_duration_seconds` | histogram | `program`, `backend` | arrival to answer, for forwarded calls |
 //! | `broker_calls_in_flight` | gauge | | calls accepted and not yet answered |
 //! | `broker_client_connections` | gauge | | client connections |

@@ -310,10 +310,13 @@ impl Recorder {
     ) {
         let program = done.call.0;
         let backend_name = || done.backend.map_or("none", &name).to_owned();
-        // Program numbers no route has come from the network: one series
-        // for all of them, so a client cannot make the series grow.
+        // Program numbers no route has come from the network, as do those
+        // of calls an allow list refused: one series for all of them, so
+        // a client cannot make the series grow.
         let routed = match done.status {
-            CallStatus::ProgUnavail | CallStatus::RpcMismatch => done.backend.map(|_| program),
+            CallStatus::ProgUnavail | CallStatus::RpcMismatch | CallStatus::AuthError => {
+                done.backend.map(|_| program)
+            }
             _ => Some(program),
         };
         self.counters
@@ -379,15 +382,18 @@ mod tests {
             ),
             "{text}"
         );
-        // Unrouted programs share one series, however many there are.
+        // Unrouted programs share one series, however many there are; so
+        // do the programs of calls refused by an allow list.
         for program in 0..100 {
-            let unrouted = CallDone {
-                call: (program, 1, 0),
-                backend: None,
-                status: CallStatus::ProgUnavail,
-                elapsed: Duration::ZERO,
-            };
-            r.record(&m, &unrouted, |_| "?");
+            for status in [CallStatus::ProgUnavail, CallStatus::AuthError] {
+                let unrouted = CallDone {
+                    call: (program, 1, 0),
+                    backend: None,
+                    status,
+                    elapsed: Duration::ZERO,
+                };
+                r.record(&m, &unrouted, |_| "?");
+            }
         }
         let text = m.render(&Snapshot::default());
         assert!(
@@ -397,6 +403,12 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches("prog_unavail").count(), 1, "{text}");
+        assert!(
+            text.contains(
+                r#"broker_calls_total{program="unrouted",backend="none",status="auth_error"} 100"#
+            ),
+            "{text}"
+        );
         // 300 µs falls in the 400 µs bucket, not in the 200 µs one.
         for (le, n) in [("0.0002", 0), ("0.0004", 3)] {
             let line = format!(

@@ -125,7 +125,7 @@ impl Broker {
             .collect();
         let mut codec = RecordCodecBuilder::new();
         codec.max_record_bytes(config.limits.max_record_bytes as usize);
-        let max_connections = connection_capacity(config);
+        let max_connections = crate::driver::fd_limit::connection_capacity(config);
         let mut listeners = Vec::new();
         for l in &config.listen {
             let listener = Listener::bind(l)
@@ -269,53 +269,6 @@ impl Broker {
         tracing::info!("shutting down");
         tasks.shutdown().await;
     }
-}
-
-/// Raises the descriptor limit and returns how many client connections
-/// the broker takes at once: `limits.max_connections`, lowered (with a
-/// warning) to what the limit leaves after `limits.reserved_fds`.
-fn connection_capacity(config: &Config) -> usize {
-    let configured = config.limits.max_connections;
-    let reserved = config.limits.reserved_fds;
-    crate::driver::fd_limit::keep_spare();
-    let limit = match crate::driver::fd_limit::raise_nofile_limit() {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the file descriptor limit");
-            return configured;
-        }
-    };
-    let capacity = crate::driver::fd_limit::client_capacity(limit.soft, reserved);
-    let backend_connections: usize = config.backends.values().map(|b| b.connections).sum();
-    tracing::info!(
-        fd_limit = limit.soft,
-        raised_from = limit.before,
-        hard_limit = limit.hard,
-        reserved_fds = reserved,
-        client_capacity = capacity,
-        "file descriptors"
-    );
-    if (reserved as usize) < backend_connections + 48 {
-        tracing::warn!(
-            reserved_fds = reserved,
-            backend_connections,
-            "limits.reserved_fds leaves little room beside the backend connections \
-             (the admin socket and /metrics take up to 32): raise it"
-        );
-    }
-    if configured > capacity {
-        tracing::warn!(
-            max_connections = configured,
-            client_capacity = capacity,
-            fd_limit = limit.soft,
-            reserved_fds = reserved,
-            "limits.max_connections does not fit in the file descriptor limit: \
-             taking at most client_capacity client connections \
-             (raise the limit: ulimit -n, or LimitNOFILE= in systemd)"
-        );
-        return capacity;
-    }
-    configured
 }
 
 /// Accepts connections on one listener forever, each served in its own

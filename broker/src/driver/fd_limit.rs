@@ -23,6 +23,8 @@ use std::sync::{Mutex, PoisonError};
 
 use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
 
+use crate::config::Config;
+
 /// The soft limit tried when the hard limit is unlimited: Linux refuses
 /// more than `fs.nr_open`, whose default is 2^20.
 const UNLIMITED_FALLBACK: u64 = 1 << 20;
@@ -63,6 +65,54 @@ pub(crate) fn raise_nofile_limit() -> io::Result<NofileLimit> {
         }
     }
     Ok(NofileLimit { before, soft, hard })
+}
+
+/// Raises the descriptor limit, opens the spare descriptor, logs the
+/// capacity, and returns how many client connections the broker takes at
+/// once: `limits.max_connections`, lowered (with a
+/// warning) to what the limit leaves after `limits.reserved_fds`.
+pub(crate) fn connection_capacity(config: &Config) -> usize {
+    let configured = config.limits.max_connections;
+    let reserved = config.limits.reserved_fds;
+    keep_spare();
+    let limit = match raise_nofile_limit() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the file descriptor limit");
+            return configured;
+        }
+    };
+    let capacity = client_capacity(limit.soft, reserved);
+    let backend_connections: usize = config.backends.values().map(|b| b.connections).sum();
+    tracing::info!(
+        fd_limit = limit.soft,
+        raised_from = limit.before,
+        hard_limit = limit.hard,
+        reserved_fds = reserved,
+        client_capacity = capacity,
+        "file descriptors"
+    );
+    if (reserved as usize) < backend_connections + 48 {
+        tracing::warn!(
+            reserved_fds = reserved,
+            backend_connections,
+            "limits.reserved_fds leaves little room beside the backend connections \
+             (the admin socket and /metrics take up to 32): raise it"
+        );
+    }
+    if configured > capacity {
+        tracing::warn!(
+            max_connections = configured,
+            client_capacity = capacity,
+            fd_limit = limit.soft,
+            reserved_fds = reserved,
+            "limits.max_connections does not fit in the file descriptor limit: \
+             taking at most client_capacity client connections \
+             (raise the limit: ulimit -n, or LimitNOFILE= in systemd)"
+        );
+        return capacity;
+    }
+    configured
 }
 
 /// How many client connections fit in `soft` descriptors with `reserved`

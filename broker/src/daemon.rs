@@ -5,11 +5,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use rpc_runtime::record::RecordCodecBuilder;
 use rpc_runtime::{rpcbind, Endpoint};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -25,8 +26,13 @@ use crate::driver::{BackendTarget, Hub, Input};
 use crate::metrics::Metrics;
 use crate::reload::{BrokerHandle, ConfigSource};
 
-/// Pause after a failed `accept` (for example, out of file descriptors).
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+/// Mode of the admin socket file: the broker's user only (`broker ctl`
+/// can drain backends and reload).
+const ADMIN_SOCKET_MODE: u32 = 0o600;
+
+/// One log line per interval for connections refused at
+/// `max_connections`.
+static REFUSED_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
 
 /// Why the broker could not start.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +96,7 @@ pub struct Broker {
     rpcbind_programs: watch::Receiver<Vec<(u32, u32)>>,
     max_connections: usize,
     admin: Option<Listener>,
-    metrics: Option<TcpListener>,
+    metrics: Option<Listener>,
     handle: BrokerHandle,
     inbox_rx: mpsc::UnboundedReceiver<Input>,
 }
@@ -134,21 +140,30 @@ impl Broker {
             .collect();
         let mut codec = RecordCodecBuilder::new();
         codec.max_record_bytes(config.limits.max_record_bytes as usize);
+        let max_connections = crate::driver::fd_limit::connection_capacity(config);
         let mut listeners = Vec::new();
         let mut datagrams = Vec::new();
         let udp_limits = UdpLimits::new(&config.udp);
         for l in &config.listen {
             let bind_error = |source| BrokerError::BindListen {
-                address: l.clone(),
+                address: l.address.clone(),
                 source,
             };
-            match l {
-                ListenAddress::Stream(e) => {
-                    listeners.push(Listener::bind(e).await.map_err(bind_error)?);
+            if l.is_open_to_the_network() {
+                tracing::warn!(
+                    listener = %l.address,
+                    "listening on a non-loopback address with no allow_programs: \
+                     anyone who can reach it may call every routed program"
+                );
+            }
+            match &l.address {
+                ListenAddress::Stream(_) => {
+                    listeners.push(Listener::bind(l).await.map_err(bind_error)?);
                 }
                 ListenAddress::Udp(a) => {
                     let socket = UdpSocket::bind(a.as_str()).await.map_err(bind_error)?;
-                    datagrams.push(Arc::new(Datagrams::new(socket, udp_limits.clone())));
+                    let allow = (!l.allow.allows_all()).then(|| Arc::new(l.allow.clone()));
+                    datagrams.push(Arc::new(Datagrams::new(socket, udp_limits.clone(), allow)));
                 }
             }
         }
@@ -156,7 +171,7 @@ impl Broker {
         let admin = match &config.admin.socket {
             Some(path) => {
                 let endpoint = Endpoint::Unix(path.clone());
-                let listener = Listener::bind(&endpoint)
+                let listener = Listener::bind_endpoint(&endpoint, ADMIN_SOCKET_MODE, None)
                     .await
                     .map_err(|source| BrokerError::Bind { endpoint, source })?;
                 Some(listener)
@@ -165,7 +180,8 @@ impl Broker {
         };
         let metrics = match config.admin.metrics {
             Some(address) => Some(
-                TcpListener::bind(address)
+                // TCP: no socket file, so no mode or group.
+                Listener::bind_endpoint(&Endpoint::Tcp(address.to_string()), 0, None)
                     .await
                     .map_err(|source| BrokerError::BindMetrics { address, source })?,
             ),
@@ -181,7 +197,7 @@ impl Broker {
             listeners,
             datagrams,
             rpcbind_programs,
-            max_connections: config.limits.max_connections,
+            max_connections,
             admin,
             metrics,
             handle: BrokerHandle {
@@ -207,7 +223,10 @@ impl Broker {
 
     /// The metrics endpoint's address (with the real port), if any.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+        match self.metrics.as_ref().map(Listener::local_endpoint) {
+            Some(Endpoint::Tcp(a)) => a.parse().ok(),
+            _ => None,
+        }
     }
 
     /// The addresses the broker accepts on, with real port numbers.
@@ -270,6 +289,7 @@ impl Broker {
                 Arc::clone(&hub),
                 Arc::clone(&connections),
                 clients,
+                Arc::clone(&self.handle.metrics),
             ));
         }
         for d in self.datagrams {
@@ -284,11 +304,9 @@ impl Broker {
         }
         drop(hub);
         let mut services = Vec::new();
-        if let Some(l) = &self.metrics {
-            if let Ok(a) = l.local_addr() {
-                tracing::info!(address = %a, "serving metrics at /metrics");
-                services.push(("metrics".to_owned(), format!("http://{a}/metrics")));
-            }
+        if let Some(Endpoint::Tcp(a)) = self.metrics.as_ref().map(Listener::local_endpoint) {
+            tracing::info!(address = %a, "serving metrics at /metrics");
+            services.push(("metrics".to_owned(), format!("http://{a}/metrics")));
         }
         if let Some(l) = &self.admin {
             tracing::info!(endpoint = %l.local_endpoint(), "serving the admin protocol");
@@ -320,6 +338,7 @@ async fn accept_loop(
     hub: Arc<Hub>,
     connections: Arc<Semaphore>,
     open: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
 ) {
     let mut clients = JoinSet::new();
     loop {
@@ -327,33 +346,32 @@ async fn accept_loop(
             Some(_) = clients.join_next(), if !clients.is_empty() => {
                 open.store(clients.len(), Ordering::Relaxed);
             }
-            accepted = listener.accept() => {
-                let accepted = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                        continue;
-                    }
-                };
+            accepted = listener.accept(&metrics) => {
                 let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-                    tracing::warn!("too many client connections: refusing one");
+                    metrics.refused("max_connections", 1);
+                    if let Some(suppressed) = REFUSED_LOG.allow() {
+                        tracing::warn!(suppressed, "too many client connections: refusing one");
+                    }
                     continue;
                 };
                 let hub = Arc::clone(&hub);
+                let caller = accepted.caller(&listener);
                 clients.spawn(async move {
                     let (read, write, peer) = match accepted {
                         Accepted::Tcp(io, peer) => {
                             let (r, w) = crate::driver::socket::split_tcp(io);
                             (r, w, peer)
                         }
-                        Accepted::Unix(io, peer) => {
+                        Accepted::Unix(io, peer, _) => {
                             let (r, w) = crate::driver::socket::split_unix(io);
                             (r, w, peer)
                         }
                     };
-                    tracing::debug!(peer, "client connected");
-                    crate::driver::client::serve(hub, read, write, peer).await;
+                    match caller.cred {
+                        Some(c) => tracing::debug!(peer, uid = c.uid, gid = c.gid, pid = c.pid, "client connected"),
+                        None => tracing::debug!(peer, "client connected"),
+                    }
+                    crate::driver::client::serve(hub, read, write, peer, caller).await;
                     drop(permit);
                 });
                 open.store(clients.len(), Ordering::Relaxed);

@@ -24,6 +24,8 @@
 //!
 //! | situation                                     | reply to the caller            |
 //! |-----------------------------------------------|--------------------------------|
+//! | caller's uid/gid not on the listener's allow list | MSG_DENIED / AUTH_ERROR / AUTH_TOOWEAK |
+//! | program not on the listener's allow list      | PROG_UNAVAIL                   |
 //! | `rpcvers` is not 2                            | MSG_DENIED / RPC_MISMATCH {2,2}|
 //! | no route for the program                      | PROG_UNAVAIL                   |
 //! | program routed, but not this version          | PROG_MISMATCH {lowest, highest}|
@@ -35,7 +37,8 @@
 //! A client that sends something that is not a stream of RPC call
 //! records (a bad fragment, a record over `limits.max_record_bytes`, a
 //! REPLY, a record too short for a call header) is disconnected and
-//! logged; other clients are unaffected.
+//! logged; other clients are unaffected. Who may reach which socket, and
+//! every limit: `docs/SECURITY.md`.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admin;

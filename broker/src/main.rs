@@ -50,6 +50,11 @@ enum Command {
         /// configuration has it).
         #[arg(long, value_name = "PATH")]
         socket: Option<PathBuf>,
+        /// How long to wait for the broker, connection and answer
+        /// together, in seconds; then it gives up and asks whether the
+        /// broker is running.
+        #[arg(long, value_name = "SECONDS", default_value_t = ctl::DEFAULT_CTL_TIMEOUT.as_secs_f64())]
+        timeout: f64,
         #[command(subcommand)]
         request: CtlRequest,
     },
@@ -85,8 +90,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    if let Some(Command::Ctl { socket, request }) = cli.command {
-        return run_ctl(socket, request);
+    if let Some(Command::Ctl {
+        socket,
+        timeout,
+        request,
+    }) = cli.command
+    {
+        return run_ctl(socket, timeout, request);
     }
     if cli.print_default_config {
         print!("{}", Config::DEFAULT_TOML);
@@ -123,8 +133,12 @@ fn main() -> ExitCode {
 }
 
 /// `broker ctl`: prints the answer, or the error on stderr (exit 1).
-fn run_ctl(socket: Option<PathBuf>, request: CtlRequest) -> ExitCode {
+fn run_ctl(socket: Option<PathBuf>, timeout: f64, request: CtlRequest) -> ExitCode {
     let socket = socket.unwrap_or_else(ctl::default_socket);
+    let Ok(timeout) = std::time::Duration::try_from_secs_f64(timeout) else {
+        eprintln!("broker ctl: --timeout {timeout}: not a number of seconds");
+        return ExitCode::FAILURE;
+    };
     let command = match request {
         CtlRequest::Status => CtlCommand::Status,
         CtlRequest::Stats => CtlCommand::Stats,
@@ -142,7 +156,7 @@ fn run_ctl(socket: Option<PathBuf>, request: CtlRequest) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(ctl::run(&socket, &command)) {
+    match runtime.block_on(ctl::run(&socket, &command, timeout)) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -158,7 +172,6 @@ async fn run(config: Config, source: ConfigSource) -> ExitCode {
     let broker = match Broker::bind_from(&config, source).await {
         Ok(b) => b,
         Err(e) => {
-            tracing::error!(error = %e, "cannot start");
             eprintln!("broker: {e}");
             return ExitCode::FAILURE;
         }
@@ -195,12 +208,23 @@ fn print_summary(config: &Config) {
     if config.rpcbind.register {
         println!("rpcbind register the routed program versions");
     }
+    for l in config.listen.iter().filter(|l| l.is_open_to_the_network()) {
+        println!(
+            "warning listen {} is a non-loopback address with no allow_programs",
+            l.address
+        );
+    }
     if let Some(p) = &config.admin.socket {
-        println!("admin   unix://{}", p.display());
+        println!("admin   unix://{} mode 0600", p.display());
     }
     if let Some(a) = &config.admin.metrics {
         println!("metrics http://{a}/metrics");
     }
+    let l = &config.limits;
+    println!(
+        "limits  max_connections {} (within the descriptor limit less reserved_fds {}), max_record_bytes {}, max_in_flight_per_client {}",
+        l.max_connections, l.reserved_fds, l.max_record_bytes, l.max_in_flight_per_client
+    );
     for (name, b) in &config.backends {
         println!("backend {name} = {}", b.address);
     }

@@ -141,6 +141,7 @@ impl BrokerHandle {
                     max_record_bytes: current.limits.max_record_bytes,
                     max_in_flight_per_client: current.limits.max_in_flight_per_client,
                     max_connections: current.limits.max_connections,
+                    reserved_fds: current.limits.reserved_fds,
                     ..config.limits.clone()
                 },
                 listen: current.listen.clone(),
@@ -201,6 +202,9 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.limits.max_connections != new.limits.max_connections {
         v.push("limits.max_connections");
+    }
+    if old.limits.reserved_fds != new.limits.reserved_fds {
+        v.push("limits.reserved_fds");
     }
     if old.limits.max_record_bytes != new.limits.max_record_bytes {
         v.push("limits.max_record_bytes");

@@ -14,6 +14,8 @@
 //! * [`rpcbind`]: rpcbind / portmapper client, server registration,
 //!   universal addresses.
 //! * [`codegen`]: what generated code names.
+//! * [`log_limit`]: one log line per kind of event and interval, for
+//!   events a peer can repeat at will (garbage, refused connections).
 //!
 //! Usually the [`server::Dispatch`] implementation and the typed client
 //! come from `xdrgen`; by hand, a round trip looks like this:
@@ -63,6 +65,7 @@ mod client;
 pub mod codegen;
 mod endpoint;
 mod error;
+pub mod log_limit;
 pub mod message;
 pub mod record;
 pub mod rpcbind;

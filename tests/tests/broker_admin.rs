@@ -312,3 +312,38 @@ async fn sighup_reload_changes_the_route_without_dropping_a_call_in_flight() {
     assert!(log.contains("reload refused"), "{log}");
     assert!(log.contains("SIGHUP"), "{log}");
 }
+
+#[test]
+fn ctl_gives_up_on_a_socket_nobody_answers_and_asks_whether_the_broker_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let silent = dir.path().join("silent.sock");
+    // Bound and listening, never accepting: connect succeeds, no answer.
+    let _listener = std::os::unix::net::UnixListener::bind(&silent).expect("bind");
+    let ctl_at = |socket: &std::path::Path, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(&bins().broker);
+        cmd.arg("ctl")
+            .arg("--socket")
+            .arg(socket)
+            .args(extra)
+            .arg("status");
+        let started = Instant::now();
+        let out = interop_tests::c_peer::run_with_timeout(&mut cmd, CLIENT_TIMEOUT)
+            .expect("run broker ctl");
+        (out, started.elapsed())
+    };
+    let (out, took) = ctl_at(&silent, &["--timeout", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no answer within 1 s: is the broker running?"),
+        "{stderr}"
+    );
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+
+    // No socket file at all: said at once.
+    let (out, _) = ctl_at(&dir.path().join("absent.sock"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("is the broker running?"), "{stderr}");
+}

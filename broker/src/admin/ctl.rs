@@ -9,9 +9,10 @@ use rpc_runtime::{Client, RpcError};
 use super::proto::{BaName, BaStatus, BaStatusRes, BrokerAdminV1Client};
 use super::{render_stats, render_status};
 
-/// How long `broker ctl` waits for an answer (a reload validates and
-/// applies a configuration first).
-pub const CTL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `broker ctl` waits, connection and answer together, unless
+/// `--timeout` says otherwise: 10 seconds (a running broker answers status
+/// in milliseconds and a reload in well under a second).
+pub const DEFAULT_CTL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The admin socket of the embedded default configuration:
 /// `broker-admin.sock` in the runtime directory.
@@ -38,8 +39,26 @@ pub enum CtlCommand {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CtlError {
-    /// The admin socket could not be reached, or the call failed.
-    #[error("{socket}: {source}")]
+    /// Nobody accepts connections on the admin socket (no such file, or
+    /// connection refused).
+    #[error("{}: {source}: is the broker running?", socket.display())]
+    Unreachable {
+        /// The admin socket.
+        socket: PathBuf,
+        /// The connection error.
+        source: RpcError,
+    },
+    /// No answer within the timeout: the socket accepted (or the connection
+    /// hung) but nobody answered.
+    #[error("{}: no answer within {} s: is the broker running?", socket.display(), timeout.as_secs_f64())]
+    NoAnswer {
+        /// The admin socket.
+        socket: PathBuf,
+        /// How long `broker ctl` waited.
+        timeout: Duration,
+    },
+    /// The call failed.
+    #[error("{}: {source}", socket.display())]
     Rpc {
         /// The admin socket.
         socket: PathBuf,
@@ -52,24 +71,53 @@ pub enum CtlError {
 }
 
 /// Sends `command` to the broker whose admin socket is `socket` and
-/// returns the text to print.
+/// returns the text to print, waiting at most `timeout` (connection and
+/// answer together).
 ///
 /// # Errors
 ///
-/// [`CtlError::Rpc`] when the broker cannot be reached or the call fails;
+/// [`CtlError::Unreachable`] when nobody accepts on the socket;
+/// [`CtlError::NoAnswer`] when no answer comes within `timeout`;
+/// [`CtlError::Rpc`] when the call fails otherwise;
 /// [`CtlError::Refused`] when the broker refuses (no such backend, an
 /// invalid configuration on reload).
-pub async fn run(socket: &Path, command: &CtlCommand) -> Result<String, CtlError> {
+pub async fn run(
+    socket: &Path,
+    command: &CtlCommand,
+    timeout: Duration,
+) -> Result<String, CtlError> {
+    let no_answer = || CtlError::NoAnswer {
+        socket: socket.to_owned(),
+        timeout,
+    };
+    match tokio::time::timeout(timeout, request(socket, command, timeout)).await {
+        Ok(Err(CtlError::Rpc {
+            source: RpcError::Timeout,
+            ..
+        }))
+        | Err(_) => Err(no_answer()),
+        Ok(r) => r,
+    }
+}
+
+async fn request(
+    socket: &Path,
+    command: &CtlCommand,
+    timeout: Duration,
+) -> Result<String, CtlError> {
     let rpc = |source| CtlError::Rpc {
         socket: socket.to_owned(),
         source,
     };
     let client = Client::builder()
-        .timeout(CTL_TIMEOUT)
+        .timeout(timeout)
         .max_record_bytes(16 * 1024 * 1024)
         .connect_unix(socket)
         .await
-        .map_err(rpc)?;
+        .map_err(|source| CtlError::Unreachable {
+            socket: socket.to_owned(),
+            source,
+        })?;
     let admin = BrokerAdminV1Client::new(client);
     match command {
         CtlCommand::Status => match admin.ba_status().await.map_err(rpc)? {

@@ -50,19 +50,26 @@ pub fn render_status(s: &BaStatusOk) -> String {
     }
     let _ = writeln!(out, "\nbackends:");
     let width = s.backends.iter().map(|b| b.name.len()).max().unwrap_or(0);
-    for b in s.backends.iter() {
-        let mut marks = String::new();
-        if b.drained {
-            marks.push_str(" DRAINED");
-        }
-        if b.retired {
-            marks.push_str(" RETIRED");
-        }
+    let states: Vec<String> = s
+        .backends
+        .iter()
+        .map(|b| {
+            let mut state = health(b.health).to_owned();
+            if b.drained {
+                state.push_str(" DRAINED");
+            }
+            if b.retired {
+                state.push_str(" RETIRED");
+            }
+            state
+        })
+        .collect();
+    let state_width = states.iter().map(String::len).max().unwrap_or(0);
+    for (b, state) in s.backends.iter().zip(&states) {
         let _ = writeln!(
             out,
-            "  {:width$}  {:10}{marks}  {}  connections {}/{}, {} in flight, {} queued, {} failure(s)",
+            "  {:width$}  {state:state_width$}  {}  connections {}/{}, {} in flight, {} queued, {} failure(s)",
             b.name.to_string(),
-            health(b.health),
             b.address,
             b.connections_up,
             b.connections,
@@ -129,4 +136,48 @@ pub fn versions_label(versions: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::proto::BaBackend;
+
+    fn backend(name: &str, drained: bool) -> BaBackend {
+        BaBackend {
+            name: name.into(),
+            address: "tcp://127.0.0.1:7101".into(),
+            health: BaHealth::BaHealthy,
+            drained,
+            retired: false,
+            connections_up: 1,
+            connections: 1,
+            in_flight: 0,
+            queued: 0,
+            failures: 0,
+        }
+    }
+
+    #[test]
+    fn backend_columns_stay_aligned_when_one_is_drained() {
+        let status = BaStatusOk {
+            uptime_ms: 1,
+            reloads: 0,
+            config_source: "embedded".into(),
+            listeners: Vec::new().into(),
+            routes: Vec::new().into(),
+            backends: vec![
+                backend("a", false),
+                backend("bb", true),
+                backend("c", false),
+            ]
+            .into(),
+            tasks: Vec::new().into(),
+        };
+        let text = render_status(&status);
+        let columns: Vec<usize> = text.lines().filter_map(|l| l.find("tcp://")).collect();
+        assert_eq!(columns.len(), 3, "{text}");
+        assert!(columns.iter().all(|c| *c == columns[0]), "{text}");
+        assert!(text.contains("healthy DRAINED"), "{text}");
+    }
 }

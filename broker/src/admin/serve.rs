@@ -1,8 +1,6 @@
 //! Serving the admin protocol on its Unix socket with the generated
 //! dispatcher.
 
-use std::time::Duration;
-
 use rpc_runtime::server::PeerAddr;
 use rpc_runtime::Server;
 use tokio::task::JoinSet;
@@ -17,11 +15,9 @@ const MAX_CONNECTIONS: usize = 16;
 /// Largest admin record, bytes (a status of many backends fits).
 const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
-/// Pause after a failed `accept`.
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
-
 /// Serves `service` on `listener` until the task is aborted.
 pub(crate) async fn serve(listener: Listener, service: AdminService) {
+    let metrics = std::sync::Arc::clone(&service.handle.metrics);
     let server = Server::builder()
         .max_record_bytes(MAX_RECORD_BYTES)
         .max_connections(MAX_CONNECTIONS)
@@ -31,16 +27,8 @@ pub(crate) async fn serve(listener: Listener, service: AdminService) {
     loop {
         tokio::select! {
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => {
-                let io = match accepted {
-                    Ok(Accepted::Unix(io, _)) => io,
-                    Ok(Accepted::Tcp(..)) => continue,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "admin: accept failed");
-                        tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                        continue;
-                    }
-                };
+            accepted = listener.accept(&metrics) => {
+                let Accepted::Unix(io, ..) = accepted else { continue };
                 if conns.len() >= MAX_CONNECTIONS {
                     continue;
                 }

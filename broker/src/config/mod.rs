@@ -2,8 +2,10 @@
 //!
 //! ```toml
 //! # Where clients connect: tcp://HOST:PORT, udp://HOST:PORT or
-//! # unix://PATH. A relative Unix path is placed in the runtime directory
-//! # ($XDG_RUNTIME_DIR, else the system's temporary directory).
+//! # unix://PATH. A relative Unix path is placed in the runtime directory ($XDG_RUNTIME_DIR, else
+//! # the system's temporary directory). Tables ([[listen]] with
+//! # `address`, `mode`, `group`, `allow_uids`, `allow_gids`,
+//! # `allow_programs`) add who may call: see `ListenConfig`.
 //! listen = ["unix://broker.sock", "tcp://127.0.0.1:7100", "udp://127.0.0.1:7100"]
 //!
 //! [limits]
@@ -11,6 +13,7 @@
 //! max_in_flight_per_client = 64     # calls one client may have outstanding
 //! max_in_flight_per_backend = 1024  # calls outstanding on one backend
 //! max_connections = 1024            # client connections at once
+//! reserved_fds = 128                # descriptors clients may not take
 //! call_timeout_ms = 30000           # default wait for a backend's reply
 //!
 //! [supervision]                     # see broker.example.toml
@@ -50,6 +53,7 @@
 
 mod address;
 mod admin;
+mod listen;
 mod resolve;
 mod route;
 mod rpcbind;
@@ -63,6 +67,7 @@ use serde::Deserialize;
 
 pub use address::{BackendAddress, Builtin, ListenAddress};
 pub use admin::AdminConfig;
+pub use listen::{ListenConfig, DEFAULT_SOCKET_MODE};
 pub use route::{KeySource, ProcedureConfig, RouteConfig};
 pub use rpcbind::RpcbindConfig;
 pub use supervision::SupervisionConfig;
@@ -72,9 +77,10 @@ pub use udp::UdpConfig;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Where the broker accepts client connections (key `listen`). At least
-    /// one.
-    pub listen: Vec<ListenAddress>,
+    /// Where the broker accepts client connections (key `listen`), each
+    /// an address string or a table with access keys ([`ListenConfig`]).
+    /// At least one.
+    pub listen: Vec<ListenConfig>,
     /// Limits (table `[limits]`); every key has a default.
     #[serde(default)]
     pub limits: Limits,
@@ -120,8 +126,16 @@ pub struct Limits {
     pub max_in_flight_per_backend: usize,
     /// Client connections at once over all listeners (key
     /// `max_connections`, default 1024, at most 2^20); more are accepted
-    /// and closed.
+    /// and closed. Lowered at start-up to what the descriptor limit
+    /// leaves after `reserved_fds` (logged as a warning).
     pub max_connections: usize,
+    /// File descriptors kept from client connections (key
+    /// `reserved_fds`, default 128, at least 16): for the admin socket
+    /// (16 connections), `/metrics` (16), backend connections and their
+    /// reconnections, reloads and files. Client connections may use the
+    /// soft `RLIMIT_NOFILE` (raised to the hard limit at start-up) less
+    /// this.
+    pub reserved_fds: u64,
     /// How long a caller waits for a backend's reply by default, in
     /// milliseconds (key `call_timeout_ms`, default 30,000).
     pub call_timeout_ms: u64,
@@ -134,6 +148,7 @@ impl Default for Limits {
             max_in_flight_per_client: 64,
             max_in_flight_per_backend: 1024,
             max_connections: 1024,
+            reserved_fds: 128,
             call_timeout_ms: 30_000,
         }
     }
@@ -220,7 +235,7 @@ impl Config {
     #[must_use]
     pub fn resolve_relative_paths(mut self, dir: &Path) -> Config {
         for l in &mut self.listen {
-            if let ListenAddress::Stream(e) = l {
+            if let ListenAddress::Stream(e) = &mut l.address {
                 *e = e.clone().resolve_relative(dir);
             }
         }

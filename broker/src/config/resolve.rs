@@ -49,6 +49,17 @@ impl Config {
         if self.listen.is_empty() {
             return invalid("listen: at least one address is needed".into());
         }
+        for (i, l) in self.listen.iter().enumerate() {
+            if let Some((key, why)) = l.check() {
+                return invalid(format!("listen[{i}].{key}: {why}"));
+            }
+        }
+        if self.limits.reserved_fds < 16 {
+            return invalid(format!(
+                "{}: must be at least 16 (the admin socket and /metrics need them)",
+                key_at(text, "limits", "reserved_fds")
+            ));
+        }
         let limits = [
             (
                 "max_in_flight_per_client",

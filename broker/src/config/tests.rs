@@ -11,16 +11,19 @@ use rpc_runtime::message::CallPeek;
 fn embedded_default_is_valid_and_routes_the_datastore() {
     let c = Config::embedded_default().unwrap();
     assert_eq!(c.listen.len(), 3);
-    assert!(c.listen.iter().any(|l| matches!(l, ListenAddress::Udp(_))));
+    assert!(c
+        .listen
+        .iter()
+        .any(|l| matches!(l.address, ListenAddress::Udp(_))));
     assert!(c.rpcbind.register, "the embedded default registers");
     assert!(c
         .listen
         .iter()
-        .any(|l| matches!(l, ListenAddress::Stream(Endpoint::Unix(_)))));
+        .any(|l| matches!(l.address, ListenAddress::Stream(Endpoint::Unix(_)))));
     assert!(c
         .listen
         .iter()
-        .any(|l| matches!(l, ListenAddress::Stream(Endpoint::Tcp(_)))));
+        .any(|l| matches!(l.address, ListenAddress::Stream(Endpoint::Tcp(_)))));
     let (rules, backends) = c.rules();
     assert_eq!(
         backends,
@@ -77,7 +80,7 @@ fn full_example_parses() {
         BackendAddress::Endpoint(Endpoint::Unix("/run/x/b.sock".into()))
     );
     assert_eq!(
-        resolved.listen[1],
+        resolved.listen[1].address,
         ListenAddress::Stream(Endpoint::Unix("/tmp/b.sock".into()))
     );
 }
@@ -102,7 +105,7 @@ fn errors_name_the_key() {
         "listen = [\"tcp://x:1\"]\n[backends.a]\naddress = \"tcp://h:1\"\n\
          [[routes]]\nprogram = 1\nbackend = \"a\"\n[[routes]]\nprogram = 1\nbackend = \"a\"",
     );
-    assert!(e.contains("routes") && e.contains("program 1"), "{e}");
+    assert!(e.contains("routes") && e.contains("program 0x1 "), "{e}");
     let e = err("listen = [\"tcp://x:1\"]\n[limits]\nmax_in_flight_per_client = 0");
     assert!(e.contains("limits.max_in_flight_per_client"), "{e}");
 }
@@ -114,11 +117,11 @@ fn example_file_routes_the_datastore_over_three_backends() {
     assert!(c
         .listen
         .iter()
-        .any(|l| *l == ListenAddress::Stream(Endpoint::Tcp("127.0.0.1:7100".into()))));
+        .any(|l| l.address == ListenAddress::Stream(Endpoint::Tcp("127.0.0.1:7100".into()))));
     assert!(c
         .listen
         .iter()
-        .any(|l| matches!(l, ListenAddress::Stream(Endpoint::Unix(_)))));
+        .any(|l| matches!(l.address, ListenAddress::Stream(Endpoint::Unix(_)))));
     let core = c.core_config(0).unwrap();
     let names: Vec<&str> = core.backends.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(names, ["store1", "store2", "store3"]);
@@ -225,7 +228,10 @@ fn admin_table_is_optional_and_its_socket_goes_to_the_runtime_dir() {
 fn udp_listeners_and_their_limits_parse_and_check() {
     let c = Config::from_toml("listen = [\"udp://127.0.0.1:0\", \"udp://[::1]:7\"]").unwrap();
     assert_eq!(
-        c.listen,
+        c.listen
+            .iter()
+            .map(|l| l.address.clone())
+            .collect::<Vec<_>>(),
         [
             ListenAddress::Udp("127.0.0.1:0".into()),
             ListenAddress::Udp("[::1]:7".into())
@@ -248,4 +254,89 @@ fn udp_listeners_and_their_limits_parse_and_check() {
     .unwrap();
     assert_eq!(c.udp.reply_cache_entries, 0);
     assert!(c.rpcbind.register);
+}
+
+#[test]
+fn listen_entries_take_a_string_or_a_table_with_access_keys() {
+    let c = Config::from_toml(
+        r#"
+        listen = [
+            "tcp://127.0.0.1:7100",
+            { address = "unix:///tmp/b.sock", mode = 0o600, group = 7 },
+        ]
+        "#,
+    )
+    .unwrap();
+    let [plain, b] = &c.listen[..] else {
+        panic!("two entries: {:?}", c.listen)
+    };
+    let tables = Config::from_toml(
+        r#"
+        [[listen]]
+        address = "unix:///tmp/a.sock"
+        mode = "0640"
+        group = "daemon"
+        allow_uids = [1000, 0]
+        allow_gids = [100]
+        allow_programs = [0x2000DA7A]
+        "#,
+    )
+    .unwrap();
+    let a = &tables.listen[0];
+    assert_eq!(
+        *plain,
+        ListenConfig::plain("tcp://127.0.0.1:7100".parse().unwrap())
+    );
+    assert_eq!(plain.socket_mode(), DEFAULT_SOCKET_MODE);
+    assert_eq!(a.socket_mode(), 0o640);
+    assert_eq!(a.group.as_deref(), Some("daemon"));
+    assert_eq!(a.allow.uids, Some([0, 1000].into()));
+    assert_eq!(a.allow.gids, Some([100].into()));
+    assert_eq!(a.allow.programs, Some([0x2000_DA7A].into()));
+    assert_eq!(
+        a.to_string(),
+        "unix:///tmp/a.sock mode 0640 group daemon allow_uids [0, 1000] \
+         allow_gids [100] allow_programs [0x2000da7a]"
+    );
+    assert_eq!((b.socket_mode(), b.group.as_deref()), (0o600, Some("7")));
+    assert!(b.allow.allows_all());
+}
+
+#[test]
+fn listen_tables_are_checked() {
+    let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", allow_uids = [0] }]"#);
+    assert!(
+        e.contains("listen[0].allow_uids") && e.contains("Unix"),
+        "{e}"
+    );
+    let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", mode = "0600" }]"#);
+    assert!(e.contains("listen[0].mode"), "{e}");
+    let e = err(r#"listen = [{ address = "unix:///tmp/x", mode = "0999" }]"#);
+    assert!(e.contains("0999") && e.contains("octal"), "{e}");
+    let e = err(r#"listen = [{ address = "unix:///tmp/x", mode = 0o7777 }]"#);
+    assert!(e.contains("0777"), "{e}");
+    let e = err(r#"listen = [{ address = "unix:///tmp/x", allow_users = [1] }]"#);
+    assert!(e.contains("allow_users"), "{e}");
+    let e = err(r#"listen = [{ mode = "0600" }]"#);
+    assert!(e.contains("address"), "{e}");
+    let e = err("listen = [\"tcp://x:1\"]\n[limits]\nreserved_fds = 3");
+    assert!(e.contains("limits.reserved_fds (line 3)"), "{e}");
+}
+
+#[test]
+fn only_non_loopback_tcp_without_a_program_list_is_open_to_the_network() {
+    let open = |s: &str| {
+        let c = Config::from_toml(&format!("listen = [{s}]")).unwrap();
+        c.listen[0].is_open_to_the_network()
+    };
+    assert!(open(r#""tcp://0.0.0.0:7100""#));
+    assert!(open(r#""tcp://[::]:7100""#));
+    assert!(open(r#""tcp://192.0.2.1:7100""#));
+    assert!(!open(r#""tcp://127.0.0.2:7100""#));
+    assert!(!open(r#""tcp://[::1]:7100""#));
+    assert!(!open(r#""tcp://localhost:7100""#));
+    assert!(!open(r#""unix:///tmp/x.sock""#));
+    assert!(!open(
+        r#"{ address = "tcp://0.0.0.0:7100", allow_programs = [1] }"#
+    ));
 }

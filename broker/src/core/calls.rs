@@ -477,7 +477,7 @@ impl Core {
     }
 
     /// Records an answered call for [`Core::poll_call_done`], when enabled.
-    fn note_done(
+    pub(super) fn note_done(
         &mut self,
         call: (u32, u32, u32),
         backend: Option<BackendId>,

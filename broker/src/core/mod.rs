@@ -68,13 +68,15 @@
 //!
 //! * exactly one reply record goes back to that client (unless it closed
 //!   first), carrying the client's own XID: the backend's reply, or a
-//!   broker reply (PROG_UNAVAIL, PROG_MISMATCH, RPC_MISMATCH, or
+//!   broker reply (AUTH_TOOWEAK or PROG_UNAVAIL for a call the client's
+//!   allow list refuses, see [`access`]; PROG_UNAVAIL, PROG_MISMATCH, RPC_MISMATCH, or
 //!   SYSTEM_ERR when no backend is available, the deadline passes, or the
 //!   connection is lost and the call may not be retried);
 //! * on backend connections every outstanding call has its own XID;
 //! * a procedure not marked idempotent is sent to a backend at most once;
 //! * once every call is answered or has timed out, no call state is left.
 
+pub mod access;
 pub mod config;
 mod handles;
 pub mod hrw;
@@ -104,6 +106,7 @@ pub use config::{
 pub use handles::{BackendId, CallId, ClientId, ConnId, HandleHasher, HandleMap, RouteId};
 pub use output::{Destination, Event, FailReason, Transmit};
 
+use access::Caller;
 use rng::SplitMix64;
 use state::{BackendState, Call, ClientState, Outstanding};
 use timers::{Timer, Timers};
@@ -228,11 +231,24 @@ impl Core {
         &self.config
     }
 
-    /// Registers a new client connection.
+    /// Registers a new client connection whose calls nothing restricts.
     pub fn add_client(&mut self) -> ClientId {
+        self.add_caller(Caller::default())
+    }
+
+    /// Registers a new client connection from `caller`: its calls are
+    /// checked against the caller's allow list ([`access`]) before they
+    /// are routed.
+    pub fn add_caller(&mut self, caller: Caller) -> ClientId {
         let id = ClientId(self.next_client);
         self.next_client += 1;
-        self.clients.insert(id, ClientState::default());
+        self.clients.insert(
+            id,
+            ClientState {
+                caller,
+                ..ClientState::default()
+            },
+        );
         id
     }
 
@@ -253,7 +269,11 @@ impl Core {
             return;
         }
         match peek(&record) {
-            Some(HeaderPeek::Call(call)) => self.accept_call(now, client, call, record),
+            Some(HeaderPeek::Call(call)) => {
+                if !self.refuse_if_not_allowed(now, client, &call) {
+                    self.accept_call(now, client, call, record);
+                }
+            }
             Some(HeaderPeek::Reply { xid }) => self.drop_client(
                 client,
                 format!("a REPLY message (xid {xid}) where a CALL was expected"),

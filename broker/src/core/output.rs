@@ -159,6 +159,18 @@ pub enum Event {
         /// Why.
         reason: FailReason,
     },
+    /// The broker refused a call its caller's allow list does not allow
+    /// (see [`access`](super::access) for the answer sent).
+    CallRefused {
+        /// The caller.
+        client: ClientId,
+        /// The caller's credentials, when known.
+        cred: Option<super::access::PeerCred>,
+        /// The program called.
+        program: u32,
+        /// Why.
+        refusal: super::access::Refusal,
+    },
     /// A reply came from a backend for a call no longer waiting for it (it
     /// timed out, was retried elsewhere, or its client left); dropped.
     LateReply {

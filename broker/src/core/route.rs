@@ -70,7 +70,7 @@ struct ProgramRoutes {
 #[non_exhaustive]
 pub enum RoutingError {
     /// Two rules cover the same program and version.
-    #[error("rules {first} and {second} both route program {program} version {version}")]
+    #[error("rules {first} and {second} both route program {program:#x} version {version}")]
     Overlap {
         /// Index of the earlier rule.
         first: usize,

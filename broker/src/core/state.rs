@@ -65,6 +65,8 @@ pub(crate) struct ClientState {
     /// where a B-tree would allocate and free a node for every call of a
     /// one-call-at-a-time client.)
     pub(crate) calls: HandleSet<CallId>,
+    /// Who is calling, and the allow list that applies.
+    pub(crate) caller: super::access::Caller,
 }
 
 /// What waits for a reply on a backend connection.

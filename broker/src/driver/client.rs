@@ -7,25 +7,33 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::core::access::Caller;
 use crate::driver::outbox::{Outbox, OutboxState};
 use crate::driver::socket::{ReadHalf, WriteHalf};
 use crate::driver::wire::RecordReader;
 use crate::driver::{Deliveries, Hub};
 
 /// Serves one client connection until it closes, sends garbage, or the
-/// core drops it. `peer` names it in logs.
+/// core drops it. `peer` names it in logs; `caller` is who it is and
+/// what it may call ([`Core::add_caller`](crate::core::Core::add_caller)).
 ///
 /// A call counts against the limit from the moment it is read until its
 /// reply is written in full (the core answers every call exactly once),
 /// so at most that many calls are outstanding and memory stays bounded.
 /// After the client stops sending, its remaining replies are written
 /// before the connection is released.
-pub(crate) async fn serve(hub: Arc<Hub>, mut read: ReadHalf, write: WriteHalf, peer: String) {
+pub(crate) async fn serve(
+    hub: Arc<Hub>,
+    mut read: ReadHalf,
+    write: WriteHalf,
+    peer: String,
+    caller: Caller,
+) {
     let max = hub.max_in_flight;
     let outbox = Arc::new(Outbox::new(write, max));
     let mut out = Deliveries::new();
     let client = hub.step(&mut out, |st, _| {
-        let id = st.core.add_client();
+        let id = st.core.add_caller(caller);
         st.clients.insert(id, Arc::clone(&outbox));
         id
     });
@@ -42,7 +50,9 @@ pub(crate) async fn serve(hub: Arc<Hub>, mut read: ReadHalf, write: WriteHalf, p
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    tracing::warn!(peer, reason = %e, "closing client connection: not an RPC call stream");
+                    if let Some(suppressed) = crate::driver::GARBAGE_LOG.allow() {
+                        tracing::warn!(peer, reason = %e, suppressed, "closing client connection: not an RPC call stream");
+                    }
                     break 'conn;
                 }
             }

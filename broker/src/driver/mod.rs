@@ -33,6 +33,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
 
@@ -47,6 +48,7 @@ use crate::status::Snapshot;
 mod admin;
 pub(crate) mod backend;
 pub(crate) mod client;
+pub(crate) mod fd_limit;
 pub(crate) mod listener;
 pub(crate) mod outbox;
 pub(crate) mod rpcbind;
@@ -55,6 +57,13 @@ pub(crate) mod udp;
 pub(crate) mod wire;
 
 pub(crate) use admin::{route_keys, NewConfig, ReloadReport};
+
+/// One log line per interval for clients closed for sending something
+/// that is not a call record stream (any task closing a client for
+/// garbage logs through it)...
+pub(crate) static GARBAGE_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+/// ... and for calls refused by a listener's allow list.
+static REFUSED_CALL_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
 
 /// What the administration (the admin protocol, the metrics endpoint,
 /// SIGHUP) asks of the driver task.
@@ -261,7 +270,9 @@ impl Hub {
                 }
             }
             Event::CloseClient { client, reason } => {
-                tracing::warn!(client = client.get(), reason = %reason, "closing client connection: not an RPC call stream");
+                if let Some(suppressed) = GARBAGE_LOG.allow() {
+                    tracing::warn!(client = client.get(), reason = %reason, suppressed, "closing client connection: not an RPC call stream");
+                }
                 if let Some(o) = st.clients.remove(&client) {
                     o.close();
                 }
@@ -300,12 +311,30 @@ impl Hub {
             } => tracing::warn!(
                 client = client.get(),
                 xid,
-                program,
+                program = %format_args!("{program:#x}"),
                 version,
                 procedure,
                 %reason,
                 "answering SYSTEM_ERR"
             ),
+            Event::CallRefused {
+                client,
+                cred,
+                program,
+                refusal,
+            } => {
+                if let Some(suppressed) = REFUSED_CALL_LOG.allow() {
+                    tracing::warn!(
+                        client = client.get(),
+                        uid = cred.map(|c| c.uid),
+                        gid = cred.map(|c| c.gid),
+                        pid = cred.and_then(|c| c.pid),
+                        program = %format_args!("{program:#x}"),
+                        suppressed,
+                        "call refused: {refusal}"
+                    );
+                }
+            }
             Event::LateReply { backend, xid } => {
                 tracing::debug!(backend = st.name(backend), xid, "late reply dropped");
             }

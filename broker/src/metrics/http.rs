@@ -10,9 +10,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::driver::listener::{Accepted, Listener};
 use crate::reload::BrokerHandle;
 
 /// Scrapers served at once; more connections are closed at once.
@@ -21,27 +21,17 @@ const MAX_CONNECTIONS: usize = 16;
 /// How long one connection may stay open.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Pause after a failed `accept`.
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
-
 /// The content type of the OpenMetrics text format.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Serves `GET /metrics` on `listener` until the task is aborted.
-pub(crate) async fn serve(listener: TcpListener, handle: BrokerHandle) {
+pub(crate) async fn serve(listener: Listener, handle: BrokerHandle) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((s, _)) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "metrics: accept failed");
-                        tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
-                        continue;
-                    }
-                };
+            accepted = listener.accept(&handle.metrics) => {
+                let Accepted::Tcp(stream, _) = accepted else { continue };
                 if conns.len() >= MAX_CONNECTIONS {
                     continue;
                 }

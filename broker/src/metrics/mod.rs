@@ -3,7 +3,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `broker_calls_total` | counter | `program`, `backend`, `status` | calls answered; `status` is the reply's `accept_stat`/`reject_stat` (`success`, `prog_unavail`, `system_err`, ...) or the broker's own error (`broker_timeout`, `broker_no_backend`, `broker_connection_lost`, `broker_client_limit`); `backend` is `none` when the broker answered alone; `program` is `unrouted` for programs no route has |
+//! | `broker_calls_total` | counter | `program`, `backend`, `status` | calls answered; `status` is the reply's `accept_stat`/`reject_stat` (`success`, `prog_unavail`, `system_err`, ...) or the broker's own error (`broker_timeout`, `broker_no_backend`, `broker_connection_lost`, `broker_client_limit`); `backend` is `none` when the broker answered alone; `program` is `unrouted` for programs no route has and for calls an allow list refused (`auth_error`, `prog_unavail`) |
 //! | `broker_call_duration_seconds` | histogram | `program`, `backend` | arrival to answer, for forwarded calls |
 //! | `broker_calls_in_flight` | gauge | | calls accepted and not yet answered |
 //! | `broker_client_connections` | gauge | | client connections |
@@ -21,6 +21,8 @@
 //! | `broker_udp_replies_too_large_total` | counter | | replies over `udp.max_datagram_bytes`, answered SYSTEM_ERR |
 //! | `broker_udp_datagrams_dropped_total` | counter | | datagrams over `udp.max_datagram_bytes`, or not a call |
 //! | `broker_udp_in_flight_full_total` | counter | | times UDP reading paused at `udp.max_in_flight` calls outstanding |
+//! | `broker_accept_errors_total` | counter | `reason` | failed accepts on client listeners: `out_of_descriptors` (EMFILE, ENFILE; accepting pauses with backoff) or `other` |
+//! | `broker_connections_refused_total` | counter | `reason` | client connections closed as soon as accepted: `descriptors` (out of file descriptors) or `max_connections` |
 
 mod http;
 mod registry;

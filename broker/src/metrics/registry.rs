@@ -39,6 +39,13 @@ struct BackendLabels {
     backend: String,
 }
 
+/// Labels of `broker_accept_errors_total` and
+/// `broker_connections_refused_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
 /// Labels of `broker_config_reloads_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
@@ -70,6 +77,8 @@ pub(crate) struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     /// The UDP listeners' counters.
     pub(crate) udp: UdpMetrics,
+    accept_errors: Family<ReasonLabels, Counter>,
+    refused: Family<ReasonLabels, Counter>,
     /// Core counters already added to the `prometheus-client` counters.
     last: Mutex<CoreStats>,
 }
@@ -164,6 +173,18 @@ impl Metrics {
             reloads.clone(),
         );
         let udp = UdpMetrics::register(&mut registry);
+        let accept_errors = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "accept_errors",
+            "Failed accepts on the client listeners, by reason (out_of_descriptors or other)",
+            accept_errors.clone(),
+        );
+        let refused = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Client connections closed as soon as accepted, by reason (descriptors or max_connections)",
+            refused.clone(),
+        );
         Metrics {
             registry,
             calls,
@@ -180,6 +201,8 @@ impl Metrics {
             forwarded,
             reloads,
             udp,
+            accept_errors,
+            refused,
             last: Mutex::new(CoreStats::default()),
         }
     }
@@ -191,6 +214,27 @@ impl Metrics {
                 backend: name.to_owned(),
             })
             .inc();
+    }
+
+    /// Counts a failed accept on a client listener: `reason` is
+    /// `out_of_descriptors` (EMFILE, ENFILE) or `other`.
+    pub(crate) fn accept_error(&self, reason: &str) {
+        self.accept_errors
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts `n` client connections closed as soon as accepted: `reason`
+    /// is `descriptors` (the process is out of file descriptors) or
+    /// `max_connections`.
+    pub(crate) fn refused(&self, reason: &str, n: u64) {
+        self.refused
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc_by(n);
     }
 
     /// Counts a reload, `applied` or not.
@@ -271,10 +315,13 @@ impl Recorder {
     ) {
         let program = done.call.0;
         let backend_name = || done.backend.map_or("none", &name).to_owned();
-        // Program numbers no route has come from the network: one series
-        // for all of them, so a client cannot make the series grow.
+        // Program numbers no route has come from the network, as do those
+        // of calls an allow list refused: one series for all of them, so
+        // a client cannot make the series grow.
         let routed = match done.status {
-            CallStatus::ProgUnavail | CallStatus::RpcMismatch => done.backend.map(|_| program),
+            CallStatus::ProgUnavail | CallStatus::RpcMismatch | CallStatus::AuthError => {
+                done.backend.map(|_| program)
+            }
             _ => Some(program),
         };
         self.counters
@@ -340,15 +387,18 @@ mod tests {
             ),
             "{text}"
         );
-        // Unrouted programs share one series, however many there are.
+        // Unrouted programs share one series, however many there are; so
+        // do the programs of calls refused by an allow list.
         for program in 0..100 {
-            let unrouted = CallDone {
-                call: (program, 1, 0),
-                backend: None,
-                status: CallStatus::ProgUnavail,
-                elapsed: Duration::ZERO,
-            };
-            r.record(&m, &unrouted, |_| "?");
+            for status in [CallStatus::ProgUnavail, CallStatus::AuthError] {
+                let unrouted = CallDone {
+                    call: (program, 1, 0),
+                    backend: None,
+                    status,
+                    elapsed: Duration::ZERO,
+                };
+                r.record(&m, &unrouted, |_| "?");
+            }
         }
         let text = m.render(&Snapshot::default());
         assert!(
@@ -358,6 +408,12 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches("prog_unavail").count(), 1, "{text}");
+        assert!(
+            text.contains(
+                r#"broker_calls_total{program="unrouted",backend="none",status="auth_error"} 100"#
+            ),
+            "{text}"
+        );
         // 300 µs falls in the 400 µs bucket, not in the 200 µs one.
         for (le, n) in [("0.0002", 0), ("0.0004", 3)] {
             let line = format!(

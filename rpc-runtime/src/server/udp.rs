@@ -17,10 +17,17 @@ use tracing::Instrument;
 use super::call::{classify, execute, Action, Reply};
 use super::context::PeerAddr;
 use super::ServerConfig;
+use crate::log_limit::{LogLimit, DEFAULT_INTERVAL};
 
 /// Pause after an unexpected receive error, so a persistent one cannot
 /// make the loop spin.
 const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// One log line per interval for oversized call datagrams (anyone can send
+/// them, without a connection)...
+static OVERSIZED_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+/// ... and for datagrams that are not calls.
+static GARBAGE_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
 
 /// Serves `socket` until `stop` is cancelled, then waits for the calls
 /// already received to finish and send their replies.
@@ -64,7 +71,9 @@ pub(super) async fn serve(
             }
         };
         if n > max {
-            tracing::warn!(peer = %from, max_datagram_bytes = max, "call datagram over the limit; dropped");
+            if let Some(suppressed) = OVERSIZED_LOG.allow() {
+                tracing::warn!(peer = %from, max_datagram_bytes = max, suppressed, "call datagram over the limit; dropped");
+            }
             continue;
         }
         let record = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
@@ -78,7 +87,9 @@ pub(super) async fn serve(
         ) {
             Action::Ignore => {}
             Action::Garbage(why) => {
-                tracing::warn!(%peer, reason = %why, "garbage datagram dropped");
+                if let Some(suppressed) = GARBAGE_LOG.allow() {
+                    tracing::warn!(%peer, reason = %why, suppressed, "garbage datagram dropped");
+                }
             }
             Action::Reply(reply) => send_reply(&socket, reply, from, max).await,
             Action::Run(job) => {

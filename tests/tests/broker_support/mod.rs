@@ -156,6 +156,17 @@ fn broker_config(
 /// Starts the broker with `[limits]`, `[backends.*]` and `[[routes]]`
 /// given as TOML in `rest` (its listeners are added here).
 pub(crate) fn start_broker(rest: &str) -> BrokerProcess {
+    start_broker_with(rest, |bin| Command::new(bin))
+}
+
+/// As [`start_broker`], the broker started by the command `launch`
+/// makes from the broker binary's path (for example through `sh -c
+/// 'ulimit -n 256; exec "$0" "$@"'`); the broker's arguments are added
+/// to it.
+pub(crate) fn start_broker_with(
+    rest: &str,
+    launch: impl FnOnce(&Path) -> Command,
+) -> BrokerProcess {
     let dir = tempfile::Builder::new()
         .prefix("broker-")
         .tempdir()
@@ -168,7 +179,7 @@ pub(crate) fn start_broker(rest: &str) -> BrokerProcess {
     let config = broker_config(&tcp, &unix, &admin, metrics, rest);
     let path = dir.path().join("broker.toml");
     std::fs::write(&path, config).expect("write broker.toml");
-    let mut cmd = Command::new(&bins().broker);
+    let mut cmd = launch(&bins().broker);
     cmd.arg("--config").arg(&path).env("RUST_LOG", "info");
     // Ready once the Unix socket accepts: every listener is bound by then.
     let process = CServer::spawn(cmd, unix.clone()).expect("start broker");

@@ -40,6 +40,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
 use crate::config::UdpConfig;
+use crate::core::access::{AllowList, Caller};
 use crate::core::{ClientId, Destination, HandleMap, Transmit};
 use crate::driver::{Deliveries, Hub, State};
 use cache::ReplyCache;
@@ -77,6 +78,9 @@ impl UdpLimits {
 pub(crate) struct Datagrams {
     socket: UdpSocket,
     limits: UdpLimits,
+    /// The listener's allow list (programs only: UDP has no peer
+    /// credentials); `None` allows everything.
+    allow: Option<Arc<AllowList>>,
     table: Mutex<Table>,
     /// Client addresses with calls in flight, for the admin status.
     active: Arc<AtomicUsize>,
@@ -112,11 +116,16 @@ enum Received {
 
 impl Datagrams {
     /// A listener on `socket`.
-    pub(crate) fn new(socket: UdpSocket, limits: UdpLimits) -> Datagrams {
+    pub(crate) fn new(
+        socket: UdpSocket,
+        limits: UdpLimits,
+        allow: Option<Arc<AllowList>>,
+    ) -> Datagrams {
         let cache = ReplyCache::new(limits.reply_cache_entries, limits.reply_cache_bytes);
         Datagrams {
             socket,
             limits,
+            allow,
             table: Mutex::new(Table {
                 peers: HashMap::new(),
                 clients: HandleMap::default(),
@@ -163,7 +172,10 @@ impl Datagrams {
             let client = match t.peers.get(&from) {
                 Some(p) => p.client,
                 None => {
-                    let client = st.core.add_client();
+                    let client = st.core.add_caller(Caller {
+                        cred: None,
+                        allow: self.allow.clone(),
+                    });
                     st.datagram_clients.insert(client, Arc::clone(self));
                     t.clients.insert(client, from);
                     t.peers.insert(

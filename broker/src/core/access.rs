@@ -1,0 +1,261 @@
+//! Who may call: the caller of a client connection (its peer credentials,
+//! and the allow list of the listener it came in on), and the RFC 5531
+//! answer to a call the allow list refuses.
+//!
+//! | the call's...                               | answer                                  |
+//! |---------------------------------------------|-----------------------------------------|
+//! | caller uid and gid both off the lists       | MSG_DENIED / AUTH_ERROR / AUTH_TOOWEAK  |
+//! | program off the listener's program list     | MSG_ACCEPTED / PROG_UNAVAIL             |
+//!
+//! AUTH_TOOWEAK (RFC 5531 section 9, `auth_stat`) says the caller's
+//! credentials are genuine but not enough for this service, which is what
+//! a uid off the list is. A program off the list gets the answer a
+//! program without a route gets, so a caller cannot tell the programs the
+//! broker routes for others from those it does not route at all.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rpc_runtime::message::reply::{accepted_error, denied};
+use rpc_runtime::message::{AcceptStat, AuthStat, CallPeek, RejectStat};
+
+use super::completion::CallStatus;
+use super::handles::ClientId;
+use super::output::Event;
+use super::Core;
+
+/// A client's credentials as the kernel reports them for a Unix socket
+/// (`SO_PEERCRED`): those of the process that connected, at `connect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerCred {
+    /// Effective user ID.
+    pub uid: u32,
+    /// Effective (primary) group ID; supplementary groups are not known.
+    pub gid: u32,
+    /// Process ID, when the system reports one.
+    pub pid: Option<i32>,
+}
+
+/// The allow lists of one listener; `None` lists allow everyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowList {
+    /// Callers whose uid is here may call (as may those of `gids`).
+    pub uids: Option<BTreeSet<u32>>,
+    /// Callers whose primary gid is here may call (as may those of
+    /// `uids`).
+    pub gids: Option<BTreeSet<u32>>,
+    /// Programs that may be called.
+    pub programs: Option<BTreeSet<u32>>,
+}
+
+/// Why an [`AllowList`] refuses a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// The caller's uid and gid are on neither list (or the connection
+    /// has no credentials): AUTH_ERROR / AUTH_TOOWEAK.
+    Caller,
+    /// The program is not on the list: PROG_UNAVAIL.
+    Program,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::Caller => "caller not on the listener's allow list",
+            Refusal::Program => "program not on the listener's allow list",
+        })
+    }
+}
+
+impl AllowList {
+    /// True when every list is absent (everyone may call everything).
+    pub fn allows_all(&self) -> bool {
+        self.uids.is_none() && self.gids.is_none() && self.programs.is_none()
+    }
+
+    /// Whether a caller with `cred` may call `program`.
+    ///
+    /// # Errors
+    ///
+    /// The [`Refusal`]; the caller is checked before the program.
+    pub fn check(&self, cred: Option<PeerCred>, program: u32) -> Result<(), Refusal> {
+        if self.uids.is_some() || self.gids.is_some() {
+            let on = |list: &Option<BTreeSet<u32>>, id: u32| {
+                list.as_ref().is_some_and(|l| l.contains(&id))
+            };
+            let allowed = cred.is_some_and(|c| on(&self.uids, c.uid) || on(&self.gids, c.gid));
+            if !allowed {
+                return Err(Refusal::Caller);
+            }
+        }
+        match &self.programs {
+            Some(p) if !p.contains(&program) => Err(Refusal::Program),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A client connection as the core knows it: who is calling and which
+/// allow list applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// Peer credentials (Unix sockets); `None` for TCP.
+    pub cred: Option<PeerCred>,
+    /// The listener's allow list; `None` allows everything.
+    pub allow: Option<Arc<AllowList>>,
+}
+
+impl Core {
+    /// Answers `call` from `client` when the client's allow list refuses
+    /// it (and reports [`Event::CallRefused`]); true when it did.
+    pub(super) fn refuse_if_not_allowed(
+        &mut self,
+        now: Instant,
+        client: ClientId,
+        call: &CallPeek,
+    ) -> bool {
+        let Some(c) = self.clients.get(&client) else {
+            return false;
+        };
+        let Some(allow) = &c.caller.allow else {
+            return false;
+        };
+        let cred = c.caller.cred;
+        let Err(refusal) = allow.check(cred, call.program) else {
+            return false;
+        };
+        let (status, reply) = match refusal {
+            Refusal::Caller => (
+                CallStatus::AuthError,
+                denied(call.xid, RejectStat::AuthError(AuthStat::TooWeak)),
+            ),
+            Refusal::Program => (
+                CallStatus::ProgUnavail,
+                accepted_error(call.xid, AcceptStat::ProgUnavail),
+            ),
+        };
+        self.note_done(
+            (call.program, call.version, call.procedure),
+            None,
+            status,
+            now,
+            now,
+        );
+        self.events.push_back(Event::CallRefused {
+            client,
+            cred,
+            program: call.program,
+            refusal,
+        });
+        self.reply_to(client, reply);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cred(uid: u32, gid: u32) -> Option<PeerCred> {
+        Some(PeerCred {
+            uid,
+            gid,
+            pid: Some(1),
+        })
+    }
+
+    fn set(v: &[u32]) -> Option<BTreeSet<u32>> {
+        Some(v.iter().copied().collect())
+    }
+
+    #[test]
+    fn uid_or_gid_on_a_list_lets_the_caller_in() {
+        let a = AllowList {
+            uids: set(&[1000]),
+            gids: set(&[50]),
+            programs: None,
+        };
+        assert_eq!(a.check(cred(1000, 7), 1), Ok(()));
+        assert_eq!(a.check(cred(7, 50), 1), Ok(()));
+        assert_eq!(a.check(cred(7, 7), 1), Err(Refusal::Caller));
+        assert_eq!(a.check(None, 1), Err(Refusal::Caller));
+        let only_gids = AllowList {
+            gids: set(&[50]),
+            ..AllowList::default()
+        };
+        assert_eq!(only_gids.check(cred(1000, 7), 1), Err(Refusal::Caller));
+    }
+
+    #[test]
+    fn programs_off_the_list_are_refused_after_the_caller_check() {
+        let a = AllowList {
+            uids: set(&[0]),
+            programs: set(&[100_003]),
+            ..AllowList::default()
+        };
+        assert_eq!(a.check(cred(0, 0), 100_003), Ok(()));
+        assert_eq!(a.check(cred(0, 0), 100_005), Err(Refusal::Program));
+        assert_eq!(a.check(cred(1, 1), 100_005), Err(Refusal::Caller));
+        assert!(AllowList::default().allows_all());
+        assert_eq!(AllowList::default().check(None, 9), Ok(()));
+    }
+
+    #[test]
+    fn the_core_answers_refused_calls_itself_and_forwards_the_others() {
+        use crate::core::tests::{call, config, connected, transmits};
+        use crate::core::{Destination, Transmit};
+        use rpc_runtime::message::reply::denied;
+
+        let now = Instant::now();
+        let (mut core, _) = connected(config(1, 0), now);
+        let allow = Some(Arc::new(AllowList {
+            uids: set(&[1000]),
+            programs: set(&[0x2000_DA7A]),
+            ..AllowList::default()
+        }));
+        let stranger = core.add_caller(Caller {
+            cred: cred(1001, 1001),
+            allow: allow.clone(),
+        });
+        let owner = core.add_caller(Caller {
+            cred: cred(1000, 1000),
+            allow,
+        });
+        core.handle_client_call(now, stranger, call(7, 2, "k"));
+        let out = transmits(&mut core);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].destination, Destination::Client(stranger));
+        assert_eq!(
+            out[0].to_record(),
+            denied(7, RejectStat::AuthError(AuthStat::TooWeak))
+        );
+        assert!(matches!(
+            core.poll_event(),
+            Some(Event::CallRefused {
+                refusal: Refusal::Caller,
+                program: 0x2000_DA7A,
+                ..
+            })
+        ));
+        // The owner's call goes to a backend.
+        core.handle_client_call(now, owner, call(8, 2, "k"));
+        let out = transmits(&mut core);
+        assert!(matches!(
+            out[..],
+            [Transmit {
+                destination: Destination::Backend(_),
+                ..
+            }]
+        ));
+        // Another program: PROG_UNAVAIL, even though the owner may call.
+        let mut other = call(9, 2, "k").to_vec();
+        other[12..16].copy_from_slice(&0x2000_DA7Bu32.to_be_bytes());
+        core.handle_client_call(now, owner, other.into());
+        let out = transmits(&mut core);
+        assert_eq!(
+            out[0].to_record(),
+            accepted_error(9, AcceptStat::ProgUnavail)
+        );
+    }
+}

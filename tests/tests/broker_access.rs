@@ -174,7 +174,7 @@ address = "tcp://0.0.0.0:7100"
         "{stdout}"
     );
     assert!(
-        stdout.contains("warning listen tcp://0.0.0.0:7100 is a non-loopback TCP address"),
+        stdout.contains("warning listen tcp://0.0.0.0:7100 is a non-loopback address"),
         "{stdout}"
     );
     assert!(stdout.contains("reserved_fds 128"), "{stdout}");

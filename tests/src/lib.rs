@@ -1,8 +1,10 @@
 //! Shared helpers for the interop tests: the C peer harness
 //! ([`c_peer`]) used by the interop and broker tests, the interop
-//! protocol's peers ([`interop`]), and the workspace's daemons built for
-//! a test or benchmark ([`workspace_bins`]).
+//! protocol's peers ([`interop`]), the workspace's daemons built for
+//! a test or benchmark ([`workspace_bins`]), and the broker's load
+//! generator ([`load`], binary `broker-load`).
 
 pub mod c_peer;
 pub mod interop;
+pub mod load;
 pub mod workspace_bins;

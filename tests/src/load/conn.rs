@@ -182,3 +182,33 @@ impl<T> Conn<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rpc_runtime::message::peek_xid;
+    use rpc_runtime::message::reply::success;
+
+    /// A peer that answers the one call it reads twice, then with an XID
+    /// that was never sent.
+    #[tokio::test]
+    async fn a_second_reply_is_a_duplicate_and_a_strange_xid_unexpected() {
+        let (ours, theirs) = tokio::net::UnixStream::pair().expect("socket pair");
+        let mut conn: Conn<u8> = Conn::new(Box::new(ours), 1000);
+        let mut peer = records(Box::new(theirs));
+        conn.send(&Op::Null, 7).await.expect("send");
+        let call = peer.next().await.expect("a call").expect("a record");
+        let xid = peek_xid(&call).expect("an XID");
+        for x in [xid, xid, xid.wrapping_add(50)] {
+            peer.send(success(x, &()).expect("encode"))
+                .await
+                .expect("reply");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        assert!(matches!(conn.recv(deadline).await, Recv::Reply { call, .. } if call.tag == 7));
+        assert!(matches!(conn.recv(deadline).await, Recv::Duplicate));
+        assert!(matches!(conn.recv(deadline).await, Recv::Unexpected));
+        drop(peer);
+        assert!(matches!(conn.recv(deadline).await, Recv::Closed));
+    }
+}

@@ -80,6 +80,7 @@ fn soak_mix() -> ChaosMix {
         slowloris_interval: Duration::from_secs(1),
         never_readers: 4,
         never_read_payload_bytes: 4096,
+        head_start: Duration::ZERO,
     }
 }
 

@@ -106,6 +106,10 @@ struct Args {
     /// Object size a never-reading client GETs (datastore mix), bytes.
     #[arg(long, default_value_t = 4096)]
     never_read_bytes: u32,
+    /// Seconds the hostile clients run before the well-behaved ones
+    /// connect.
+    #[arg(long, default_value_t = 0)]
+    chaos_head_start_secs: u64,
     /// Seed of the clients' random choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -133,6 +137,7 @@ fn config(a: Args) -> LoadConfig {
         slowloris_interval: Duration::from_secs(1),
         never_readers: a.never_readers,
         never_read_payload_bytes: a.never_read_bytes,
+        head_start: Duration::from_secs(a.chaos_head_start_secs),
     };
     let all = a.connections.saturating_add(chaos.connections());
     LoadConfig {

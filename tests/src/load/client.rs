@@ -19,7 +19,7 @@ use super::wire::{outcome, Op, Outcome, Procedure};
 /// Connection attempts before a client gives up for now.
 const CONNECT_ATTEMPTS: u32 = 3;
 
-/// Pause between two connection attempts.
+/// Pause before a connection attempt after the first.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
 /// How long a client keeps listening after its last reply, for
@@ -128,6 +128,10 @@ impl Client {
             return true;
         }
         for _ in 0..CONNECT_ATTEMPTS {
+            if self.report.connections.opened > 0 {
+                // A reconnection: pause first, as a client backs off.
+                tokio::time::sleep(RECONNECT_PAUSE).await;
+            }
             match self.shared.listeners.connect(self.unix).await {
                 Ok(io) => {
                     if self.report.connections.opened > 0 {
@@ -139,7 +143,9 @@ impl Client {
                 }
                 Err(_) => {
                     self.report.error(ErrorKind::ConnectFailed);
-                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    if self.report.connections.opened == 0 {
+                        tokio::time::sleep(RECONNECT_PAUSE).await;
+                    }
                 }
             }
         }

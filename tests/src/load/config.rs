@@ -68,6 +68,10 @@ pub struct ChaosMix {
     /// Size of the object a never-reading client asks for, bytes (at most
     /// 4 MiB, `DS_MAXDATA`).
     pub never_read_payload_bytes: u32,
+    /// How long the hostile clients run before the well-behaved clients
+    /// connect (0: all start together), so that they hold their slots
+    /// first.
+    pub head_start: Duration,
 }
 
 impl ChaosMix {

@@ -195,6 +195,7 @@ async fn drive(
         &chaos_stop,
         cfg.seed,
     );
+    tokio::time::sleep(cfg.chaos.head_start).await;
     let mut clients = JoinSet::new();
     for i in 0..n {
         clients.spawn(run_client(i, Arc::clone(&shared)));

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::core::policy::{Access, MissRule};
 use crate::core::route::{BackendId, RoutingTable};
 
 /// Everything the [`Core`](super::Core) needs to know.
@@ -59,8 +60,16 @@ pub struct RoutePlan {
     /// How long one attempt of an idempotent call waits before it is
     /// retried; `None`: only connection loss triggers a retry.
     pub attempt_timeout: Option<Duration>,
+    /// Replicas that must acknowledge a write (`AllSyncRoute`) for the
+    /// client to get a success: at least 1, at most `replicas`.
+    pub min_acks: usize,
+    /// What a "not found" reply looks like, for reads
+    /// (`MissFailoverRoute`) and for choosing among a write's replies;
+    /// `None`: no reply is a miss.
+    pub miss: Option<MissRule>,
     /// Per-procedure policies; a procedure not listed is not idempotent,
-    /// keyed (when the route has a key) and uses the route's timeout.
+    /// not classed, keyed (when the route has a key) and uses the route's
+    /// timeout.
     pub procedures: BTreeMap<u32, ProcedurePolicy>,
 }
 
@@ -87,6 +96,9 @@ pub struct ProcedurePolicy {
     pub keyed: bool,
     /// Overrides the route's timeout.
     pub timeout: Option<Duration>,
+    /// Read, write, or neither: decides how a keyed call uses the key's
+    /// replicas (see [`policy`](super::policy)).
+    pub access: Access,
 }
 
 impl Default for ProcedurePolicy {
@@ -95,6 +107,7 @@ impl Default for ProcedurePolicy {
             idempotent: false,
             keyed: true,
             timeout: None,
+            access: Access::Unclassed,
         }
     }
 }

@@ -273,3 +273,30 @@ async fn read_back(broker: Endpoint, keys: BTreeMap<String, Entry>) -> Tally {
     }
     t
 }
+
+#[test]
+fn check_config_shows_the_example_policies() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../broker/broker.example.toml");
+    let out = std::process::Command::new(&bins().broker)
+        .arg("--check-config")
+        .arg("--config")
+        .arg(&example)
+        .output()
+        .expect("run broker --check-config");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "2 replica(s) per key; writes need 1 ack(s); miss = first result word 2",
+        "procedure 1 (DS_PUT): write, AllSyncRoute, sent at most once per replica",
+        "procedure 2 (DS_GET): read, MissFailoverRoute, idempotent (1 retries)",
+        "procedure 3 (DS_DELETE): write, AllSyncRoute",
+        "procedure 4 (DS_LIST): read, in turn, not keyed",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+}

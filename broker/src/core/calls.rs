@@ -103,10 +103,8 @@ impl Core {
                     .collect();
                 if live.len() < min_acks.max(1) {
                     // Not enough replicas to acknowledge: nothing is sent.
-                    let mut c = new_call(Bytes::new(), Vec::new());
-                    c.deadline = now;
-                    let id = self.insert_call(c);
-                    return self.fail(now, id, FailReason::NoBackend);
+                    let caller = (client, call.xid, header);
+                    return self.answer_system_err(caller, None, FailReason::NoBackend, now, now);
                 }
                 let fanout = FanoutId(self.next_fanout);
                 self.next_fanout += 1;

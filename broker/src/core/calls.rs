@@ -156,6 +156,9 @@ impl Core {
         let id = CallId(self.next_call);
         self.next_call += 1;
         self.timers.insert(call.deadline, Timer::Call(id));
+        if call.copy_of.is_some() {
+            self.copies += 1;
+        }
         self.calls.insert(id, call);
         id
     }
@@ -494,6 +497,9 @@ impl Core {
     /// Removes call `id` and every reference to it; returns it.
     pub(super) fn finish(&mut self, id: CallId) -> Option<Call> {
         let call = self.calls.remove(&id)?;
+        if call.copy_of.is_some() {
+            self.copies = self.copies.saturating_sub(1);
+        }
         self.timers.remove(call.deadline, Timer::Call(id));
         self.release_backend(id, call.state);
         if let Some(c) = self.clients.get_mut(&call.client) {

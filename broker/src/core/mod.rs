@@ -135,6 +135,8 @@ pub struct Core {
     /// Writes fanned out to their key's replicas, not yet answered.
     fanouts: HandleMap<FanoutId, Fanout>,
     next_fanout: u64,
+    /// Entries of `calls` that are copies of a fanned-out write.
+    copies: usize,
     /// What each (connection, XID) on a backend connection waits for.
     outstanding: BTreeMap<(ConnId, u32), Outstanding>,
     /// Per route: the next pool position for calls without a key.
@@ -154,9 +156,9 @@ pub struct Core {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CoreStats {
     /// Calls waiting for a backend's reply or for a connection (gauge); a
-    /// write counts once per replica it was sent to.
+    /// write sent to several replicas counts once.
     pub pending_calls: usize,
-    /// Writes waiting for their replicas' answers (gauge).
+    /// Of those, writes waiting for their replicas' answers (gauge).
     pub pending_writes: usize,
     /// Calls or health checks sent and not yet answered, over all backend
     /// connections (gauge).
@@ -230,6 +232,7 @@ impl Core {
             next_call: 0,
             fanouts: HandleMap::default(),
             next_fanout: 0,
+            copies: 0,
             outstanding: BTreeMap::new(),
             timers: Timers::default(),
             transmits: VecDeque::new(),
@@ -391,7 +394,7 @@ impl Core {
     /// Counters and gauges.
     pub fn stats(&self) -> CoreStats {
         CoreStats {
-            pending_calls: self.calls.len(),
+            pending_calls: self.calls.len().saturating_sub(self.copies) + self.fanouts.len(),
             pending_writes: self.fanouts.len(),
             outstanding_on_backends: self.outstanding.len(),
             clients: self.clients.len(),

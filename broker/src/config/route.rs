@@ -21,8 +21,9 @@ pub struct RouteConfig {
     /// key (see `key`) or in turn.
     #[serde(default)]
     pub pool: Option<Spanned<Vec<String>>>,
-    /// How many backends of the pool may hold one key, for failover (key
-    /// `replicas`, default 1, at most the pool size).
+    /// How many backends of the pool hold one key (key `replicas`, default
+    /// 1, at most the pool size): procedures classed `write` go to every
+    /// live one, others to the first live one, failing over to the next.
     #[serde(default)]
     pub replicas: Option<Spanned<usize>>,
     /// Where calls carry their routing key (key `key`): `"first-argument"`
@@ -37,7 +38,7 @@ pub struct RouteConfig {
     pub timeout_ms: Option<u64>,
     /// Extra attempts for procedures marked idempotent, each on the next
     /// replica when there is one (key `retries`, default 1). Other
-    /// procedures are sent at most once.
+    /// procedures are sent at most once to each backend.
     #[serde(default = "default_retries")]
     pub retries: u32,
     /// How long one attempt of an idempotent procedure waits before it is

@@ -20,9 +20,10 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::completion::CallStatus;
-use super::handles::{BackendId, CallId, ClientId};
+use super::handles::{BackendId, CallId, ClientId, FanoutId};
 use super::output::{Destination, FailReason, Transmit};
 use super::policy::MissRule;
+use super::state::Call;
 use super::Core;
 
 /// The vote of one fanned-out write.
@@ -114,11 +115,66 @@ pub(crate) struct Fanout {
 }
 
 impl Core {
+    /// `AllSyncRoute`: sends a copy of `write` (a call not yet registered,
+    /// without candidates) to each live one of the key's `replicas`, or
+    /// answers SYSTEM_ERR at once when fewer than `min_acks` are live.
+    pub(super) fn fan_out(
+        &mut self,
+        now: Instant,
+        write: Call,
+        replicas: Vec<BackendId>,
+        min_acks: usize,
+        miss: Option<MissRule>,
+    ) {
+        let live: Vec<BackendId> = replicas
+            .into_iter()
+            .filter(|b| self.backends.get(b.0).is_some_and(|s| s.usable()))
+            .collect();
+        let caller = (write.client, write.client_xid, write.header);
+        if live.len() < min_acks.max(1) {
+            // Not enough replicas to acknowledge: nothing is sent.
+            return self.answer_system_err(caller, None, FailReason::NoBackend, now, now);
+        }
+        let fanout = FanoutId(self.next_fanout);
+        self.next_fanout += 1;
+        let copies: Vec<(CallId, BackendId)> = live
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let copy = Call {
+                    candidates: vec![*b],
+                    copy_of: Some((fanout, i)),
+                    ..write.clone()
+                };
+                (self.insert_call(copy), *b)
+            })
+            .collect();
+        self.fanouts.insert(
+            fanout,
+            Fanout {
+                client: write.client,
+                client_xid: write.client_xid,
+                header: write.header,
+                started: now,
+                vote: AllSync::new(copies.len(), min_acks, miss),
+                copies: copies.clone(),
+            },
+        );
+        if let Some(c) = self.clients.get_mut(&write.client) {
+            c.writes.insert(fanout);
+        }
+        // Every copy exists before any is placed: a copy that fails at
+        // once must not complete the vote early.
+        for (id, _) in copies {
+            self.place(now, id);
+        }
+    }
+
     /// Copy `copy` of write `id` is answered (`Some(reply)`) or failed.
     pub(super) fn copy_answered(
         &mut self,
         now: Instant,
-        id: super::FanoutId,
+        id: FanoutId,
         copy: usize,
         reply: Option<Bytes>,
     ) {

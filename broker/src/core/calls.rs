@@ -9,10 +9,9 @@ use bytes::Bytes;
 use rpc_runtime::message::reply::{accepted_error, denied};
 use rpc_runtime::message::{AcceptStat, CallPeek, RejectStat};
 
-use super::all_sync::{AllSync, Fanout};
 use super::completion::{CallDone, CallStatus};
 use super::config::KeyRule;
-use super::handles::{BackendId, CallId, ClientId, ConnId, FanoutId, RouteId};
+use super::handles::{BackendId, CallId, ClientId, ConnId, RouteId};
 use super::output::{Destination, Event, FailReason, Transmit};
 use super::policy::Access;
 use super::state::{Call, CallState, Outstanding};
@@ -97,45 +96,8 @@ impl Core {
         };
         match policy.access {
             Access::Write if by_key => {
-                let live: Vec<BackendId> = candidates
-                    .into_iter()
-                    .filter(|b| self.backends.get(b.0).is_some_and(|s| s.usable()))
-                    .collect();
-                if live.len() < min_acks.max(1) {
-                    // Not enough replicas to acknowledge: nothing is sent.
-                    let caller = (client, call.xid, header);
-                    return self.answer_system_err(caller, None, FailReason::NoBackend, now, now);
-                }
-                let fanout = FanoutId(self.next_fanout);
-                self.next_fanout += 1;
-                let copies: Vec<(CallId, BackendId)> = live
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| {
-                        let mut c = new_call(record.clone(), vec![*b]);
-                        c.copy_of = Some((fanout, i));
-                        (self.insert_call(c), *b)
-                    })
-                    .collect();
-                self.fanouts.insert(
-                    fanout,
-                    Fanout {
-                        client,
-                        client_xid: call.xid,
-                        header,
-                        started: now,
-                        vote: AllSync::new(copies.len(), min_acks, miss),
-                        copies: copies.clone(),
-                    },
-                );
-                if let Some(c) = self.clients.get_mut(&client) {
-                    c.writes.insert(fanout);
-                }
-                // Every copy exists before any is placed: a copy that
-                // fails at once must not complete the vote early.
-                for (id, _) in copies {
-                    self.place(now, id);
-                }
+                let write = new_call(record, Vec::new());
+                self.fan_out(now, write, candidates, min_acks, miss);
             }
             access => {
                 let mut c = new_call(record, candidates);
@@ -152,7 +114,7 @@ impl Core {
     }
 
     /// Registers `call` and its deadline; returns its handle.
-    fn insert_call(&mut self, call: Call) -> CallId {
+    pub(super) fn insert_call(&mut self, call: Call) -> CallId {
         let id = CallId(self.next_call);
         self.next_call += 1;
         self.timers.insert(call.deadline, Timer::Call(id));

@@ -45,9 +45,10 @@ pub struct BackendSpec {
 pub struct RoutePlan {
     /// The backends serving the route, in configuration order.
     pub pool: Vec<BackendId>,
-    /// How many backends of the pool may hold one key: a keyed call goes
-    /// to the first admitted backend among the key's first `replicas` in
-    /// rendezvous order. At least 1, at most the pool size.
+    /// How many backends of the pool hold one key (its replicas): the
+    /// key's first `replicas` backends in rendezvous order. A keyed call
+    /// goes to the first live one, a write to every live one (see
+    /// [`policy`](super::policy)). At least 1, at most the pool size.
     pub replicas: usize,
     /// How a routing key is read from calls, if at all.
     pub key: Option<KeyRule>,
@@ -89,7 +90,8 @@ pub enum KeyRule {
 pub struct ProcedurePolicy {
     /// Safe to execute more than once: may be retried and failed over
     /// after it was sent. Procedures that are not idempotent are sent at
-    /// most once.
+    /// most once to each backend (a write once to each live replica, a
+    /// read once more to the next replica after a miss).
     pub idempotent: bool,
     /// Its arguments start with the route's key; when false (or the key
     /// cannot be read) the call goes to the pool's backends in turn.

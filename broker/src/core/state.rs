@@ -9,7 +9,7 @@ use super::handles::{BackendId, CallId, ClientId, ConnId, FanoutId, HandleSet};
 use super::policy::MissRule;
 
 /// A call being forwarded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Call {
     pub(crate) client: ClientId,
     pub(crate) client_xid: u32,

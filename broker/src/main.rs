@@ -251,5 +251,14 @@ fn print_summary(config: &Config) {
             plan.timeout.as_millis(),
             plan.retries,
         );
+        let name = |n: u32| {
+            r.procedures
+                .iter()
+                .find(|p| p.get_ref().procedure == n)
+                .and_then(|p| p.get_ref().name.clone())
+        };
+        for line in broker::core::policy::describe(plan, name) {
+            println!("          {line}");
+        }
     }
 }

@@ -43,4 +43,7 @@ pub(crate) struct RouteSnapshot {
     pub(crate) keyed: bool,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+    /// The replica and per-procedure policies, one line each
+    /// ([`describe`](crate::core::policy::describe)).
+    pub(crate) policies: Vec<String>,
 }

@@ -47,6 +47,9 @@ pub fn render_status(s: &BaStatusOk) -> String {
             r.timeout_ms,
             r.retries
         );
+        for line in r.policies.iter() {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     let _ = writeln!(out, "\nbackends:");
     let width = s.backends.iter().map(|b| b.name.len()).max().unwrap_or(0);

@@ -156,6 +156,7 @@ impl AdminService {
                     keyed: r.keyed,
                     timeout_ms: u64::try_from(r.timeout.as_millis()).unwrap_or(u64::MAX),
                     retries: r.retries,
+                    policies: r.policies.iter().map(|l| text(l)).collect(),
                 })
                 .collect(),
             backends: snap

@@ -29,13 +29,16 @@
 //! program = 0x2000DA7A     # the program number
 //! versions = [1]           # optional: absent or empty routes every version
 //! pool = ["store1", "store2"]  # or backend = "store1"
-//! replicas = 2             # backends per key, for failover
+//! replicas = 2             # backends per key: writes go to all live ones
+//! min_acks = 1             # replicas that must acknowledge a write
+//! miss_status = 2          # first result word meaning "not found"
 //! key = "first-argument"   # route by the first argument (string/opaque)
 //! timeout_ms = 5000        # optional: overrides limits.call_timeout_ms
 //! retries = 1              # extra attempts of idempotent procedures
 //! [[routes.procedures]]
 //! procedure = 2
 //! idempotent = true
+//! class = "read"           # or "write"; see docs/ROUTING.md
 //!
 //! [admin]
 //! socket = "broker-admin.sock"  # admin protocol for `broker ctl`
@@ -68,7 +71,7 @@ use serde::Deserialize;
 pub use address::{BackendAddress, Builtin, ListenAddress};
 pub use admin::AdminConfig;
 pub use listen::{ListenConfig, DEFAULT_SOCKET_MODE};
-pub use route::{KeySource, ProcedureConfig, RouteConfig};
+pub use route::{KeySource, ProcedureClass, ProcedureConfig, RouteConfig};
 pub use rpcbind::RpcbindConfig;
 pub use supervision::SupervisionConfig;
 pub use udp::UdpConfig;

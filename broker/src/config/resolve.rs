@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use super::{BackendAddress, Config, ConfigError, KeySource};
+use super::{BackendAddress, Config, ConfigError, KeySource, ProcedureClass};
 use crate::core::route::{BackendId, RouteId, RoutingTable, Rule};
+use crate::core::{Access, MissRule};
 use crate::core::{BackendSpec, CoreConfig, CoreLimits, KeyRule, ProcedurePolicy, RoutePlan};
 
 /// `routes[i].KEY (line N)` for messages.
@@ -145,13 +146,31 @@ impl Config {
                     ));
                 }
             }
+            let replicas = r.replicas.as_ref().map_or(1, |s| *s.get_ref());
+            if let Some(m) = &r.min_acks {
+                let n = *m.get_ref();
+                if n == 0 || n > replicas {
+                    return invalid(format!(
+                        "{}: must be from 1 to replicas ({replicas})",
+                        at(text, i, "min_acks", m)
+                    ));
+                }
+            }
             let mut procs = BTreeSet::new();
             for p in &r.procedures {
-                if !procs.insert(p.get_ref().procedure) {
+                let where_ = at(text, i, "procedures", p);
+                let proc_ = p.get_ref();
+                if !procs.insert(proc_.procedure) {
                     return invalid(format!(
-                        "{}: procedure {} is listed twice",
-                        at(text, i, "procedures", p),
-                        p.get_ref().procedure
+                        "{where_}: procedure {} is listed twice",
+                        proc_.procedure
+                    ));
+                }
+                if proc_.class == Some(ProcedureClass::Write) && (r.key.is_none() || !proc_.keyed) {
+                    return invalid(format!(
+                        "{where_}: procedure {} is classed `write` but is not keyed \
+                         (the route needs `key` and the procedure `keyed = true`)",
+                        proc_.procedure
                     ));
                 }
             }
@@ -221,6 +240,8 @@ impl Config {
                 timeout: ms(r.timeout_ms.unwrap_or(self.limits.call_timeout_ms)),
                 retries: r.retries,
                 attempt_timeout: r.attempt_timeout_ms.map(ms),
+                min_acks: r.min_acks.as_ref().map_or(1, |s| *s.get_ref()),
+                miss: r.miss_status.map(|status| MissRule { status }),
                 procedures: r
                     .procedures
                     .iter()
@@ -232,6 +253,11 @@ impl Config {
                                 idempotent: p.idempotent,
                                 keyed: p.keyed,
                                 timeout: p.timeout_ms.map(ms),
+                                access: match p.class {
+                                    None => Access::Unclassed,
+                                    Some(ProcedureClass::Read) => Access::Read,
+                                    Some(ProcedureClass::Write) => Access::Write,
+                                },
                             },
                         )
                     })

@@ -21,8 +21,9 @@ pub struct RouteConfig {
     /// key (see `key`) or in turn.
     #[serde(default)]
     pub pool: Option<Spanned<Vec<String>>>,
-    /// How many backends of the pool may hold one key, for failover (key
-    /// `replicas`, default 1, at most the pool size).
+    /// How many backends of the pool hold one key (key `replicas`, default
+    /// 1, at most the pool size): procedures classed `write` go to every
+    /// live one, others to the first live one, failing over to the next.
     #[serde(default)]
     pub replicas: Option<Spanned<usize>>,
     /// Where calls carry their routing key (key `key`): `"first-argument"`
@@ -37,7 +38,7 @@ pub struct RouteConfig {
     pub timeout_ms: Option<u64>,
     /// Extra attempts for procedures marked idempotent, each on the next
     /// replica when there is one (key `retries`, default 1). Other
-    /// procedures are sent at most once.
+    /// procedures are sent at most once to each backend.
     #[serde(default = "default_retries")]
     pub retries: u32,
     /// How long one attempt of an idempotent procedure waits before it is
@@ -45,6 +46,19 @@ pub struct RouteConfig {
     /// lost connection triggers a retry.
     #[serde(default)]
     pub attempt_timeout_ms: Option<u64>,
+    /// Replicas that must acknowledge a procedure classed `write` before
+    /// the client gets a success (key `min_acks`, default 1, at most
+    /// `replicas`). A write goes to every live replica of its key; with
+    /// fewer acknowledgements the client gets SYSTEM_ERR.
+    #[serde(default)]
+    pub min_acks: Option<Spanned<usize>>,
+    /// The first XDR word of a successful reply's results that means "not
+    /// found" (key `miss_status`; for `specs/datastore.x`, `DS_NOENT` = 2).
+    /// A procedure classed `read` answered with it asks the key's next
+    /// live replica before the miss is returned. Absent: no reply is a
+    /// miss.
+    #[serde(default)]
+    pub miss_status: Option<u32>,
     /// Per-procedure policies (array of tables `[[routes.procedures]]`).
     #[serde(default)]
     pub procedures: Vec<Spanned<ProcedureConfig>>,
@@ -87,4 +101,21 @@ pub struct ProcedureConfig {
     /// Overrides the route's `timeout_ms` (key `timeout_ms`).
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// What the procedure does to its key's data (key `class`): `"read"`
+    /// (fails over to the next replica on a miss) or `"write"` (sent to
+    /// every live replica). Absent: the key's first live replica only.
+    /// `"write"` needs a keyed procedure on a route with a `key`; a
+    /// `"read"` that is not keyed goes to the pool's backends in turn.
+    #[serde(default)]
+    pub class: Option<ProcedureClass>,
+}
+
+/// Value of a procedure's `class`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProcedureClass {
+    /// `"read"`: `MissFailoverRoute`.
+    Read,
+    /// `"write"`: `AllSyncRoute`.
+    Write,
 }

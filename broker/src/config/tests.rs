@@ -5,6 +5,7 @@ use rpc_runtime::Endpoint;
 
 use super::*;
 use crate::core::route::{Decision, RoutingTable};
+use crate::core::{Access, MissRule};
 use rpc_runtime::message::CallPeek;
 
 #[test]
@@ -140,6 +141,13 @@ fn example_file_routes_the_datastore_over_three_backends() {
     assert!(!route.policy(1).idempotent);
     assert!(!route.policy(4).keyed);
     assert_eq!(route.policy(0).timeout, Some(Duration::from_secs(1)));
+    // Every datastore procedure is classed; writes need one ack, and
+    // DS_NOENT (2) is a miss.
+    let classes: Vec<Access> = (0..5).map(|p| route.policy(p).access).collect();
+    use Access::{Read, Write};
+    assert_eq!(classes, [Read, Write, Read, Write, Read]);
+    assert_eq!(route.min_acks, 1);
+    assert_eq!(route.miss, Some(MissRule { status: 2 }));
     assert_eq!(core.supervision.eject_after_failures, 3);
     assert_eq!(core.backends[0].health_check, (0x2000_DA7A, 1));
     assert!(core.backends.iter().all(|b| b.connections == 2));
@@ -339,4 +347,40 @@ fn only_non_loopback_tcp_without_a_program_list_is_open_to_the_network() {
     assert!(!open(
         r#"{ address = "tcp://0.0.0.0:7100", allow_programs = [1] }"#
     ));
+}
+
+#[test]
+fn replica_policies_are_checked() {
+    let route = |extra: &str| {
+        format!(
+            "listen = [\"tcp://x:1\"]\n[backends.a]\naddress = \"tcp://h:1\"\n\
+             [backends.b]\naddress = \"tcp://h:2\"\n[[routes]]\nprogram = 1\n\
+             pool = [\"a\", \"b\"]\nreplicas = 2\n{extra}"
+        )
+    };
+    let e = err(&route("key = \"first-argument\"\nmin_acks = 3\n"));
+    assert!(
+        e.contains("routes[0].min_acks (line 11)") && e.contains("1 to replicas (2)"),
+        "{e}"
+    );
+    let e = err(&route(
+        "[[routes.procedures]]\nprocedure = 1\nclass = \"write\"\n",
+    ));
+    assert!(
+        e.contains("routes[0].procedures") && e.contains("not keyed"),
+        "{e}"
+    );
+    let e = err(&route(
+        "[[routes.procedures]]\nprocedure = 1\nclass = \"copy\"\n",
+    ));
+    assert!(e.contains("class") && e.contains("copy"), "{e}");
+    // A read need not be keyed (it goes to the pool in turn).
+    let c = Config::from_toml(&route(
+        "miss_status = 2\nmin_acks = 2\n[[routes.procedures]]\nprocedure = 4\nclass = \"read\"\n",
+    ))
+    .unwrap();
+    let core = c.core_config(0).unwrap();
+    assert_eq!(core.routes[0].min_acks, 2);
+    assert_eq!(core.routes[0].policy(4).access, Access::Read);
+    assert_eq!(core.routes[0].policy(3).access, Access::Unclassed);
 }

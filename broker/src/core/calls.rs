@@ -1,5 +1,7 @@
 //! The life of a forwarded call: placement, sending with a fresh XID,
-//! reply, retry or failover, timeout.
+//! reply, retry or failover (`FailoverRoute`), a read's failover on a
+//! miss (`MissFailoverRoute`), a write's fan-out to the key's replicas
+//! (`AllSyncRoute`, see [`all_sync`](super::all_sync)), timeout.
 
 use std::time::Instant;
 
@@ -11,6 +13,7 @@ use super::completion::{CallDone, CallStatus};
 use super::config::KeyRule;
 use super::handles::{BackendId, CallId, ClientId, ConnId, RouteId};
 use super::output::{Destination, Event, FailReason, Transmit};
+use super::policy::Access;
 use super::state::{Call, CallState, Outstanding};
 use super::timers::Timer;
 use super::{hrw, key, Core};
@@ -70,41 +73,64 @@ impl Core {
         } else {
             1
         };
-        let candidates = self.candidates(route, policy.keyed, &record);
+        let (min_acks, miss) = (plan.min_acks, plan.miss);
+        let (candidates, by_key) = self.candidates(route, policy.keyed, &record);
+        let deadline = now + timeout;
+        let new_call = |record: Bytes, candidates: Vec<BackendId>| Call {
+            client,
+            client_xid: call.xid,
+            header,
+            record,
+            idempotent: policy.idempotent,
+            miss: None,
+            missed: Vec::new(),
+            copy_of: None,
+            candidates,
+            tried: Vec::new(),
+            max_attempts,
+            deadline,
+            attempt_timeout,
+            started: now,
+            state: CallState::Unassigned,
+            orphan: false,
+        };
+        match policy.access {
+            Access::Write if by_key => {
+                let write = new_call(record, Vec::new());
+                self.fan_out(now, write, candidates, min_acks, miss);
+            }
+            access => {
+                let mut c = new_call(record, candidates);
+                if access == Access::Read && by_key {
+                    c.miss = miss;
+                }
+                let id = self.insert_call(c);
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.calls.insert(id);
+                }
+                self.place(now, id);
+            }
+        }
+    }
+
+    /// Registers `call` and its deadline; returns its handle.
+    pub(super) fn insert_call(&mut self, call: Call) -> CallId {
         let id = CallId(self.next_call);
         self.next_call += 1;
-        let deadline = now + timeout;
-        self.calls.insert(
-            id,
-            Call {
-                client,
-                client_xid: call.xid,
-                header,
-                record,
-                idempotent: policy.idempotent,
-                candidates,
-                tried: Vec::new(),
-                max_attempts,
-                deadline,
-                attempt_timeout,
-                started: now,
-                state: CallState::Unassigned,
-                orphan: false,
-            },
-        );
-        if let Some(c) = self.clients.get_mut(&client) {
-            c.calls.insert(id);
+        self.timers.insert(call.deadline, Timer::Call(id));
+        if call.copy_of.is_some() {
+            self.copies += 1;
         }
-        self.timers.insert(deadline, Timer::Call(id));
-        self.place(now, id);
+        self.calls.insert(id, call);
+        id
     }
 
     /// The backends that may serve a call of `route`, in preference order:
-    /// the key's rendezvous order cut to `replicas`, or the pool rotated
-    /// by a round-robin counter when there is no key.
-    fn candidates(&mut self, route: RouteId, keyed: bool, record: &[u8]) -> Vec<BackendId> {
+    /// the key's rendezvous order cut to `replicas` (then `true`), or the
+    /// pool rotated by a round-robin counter when there is no key.
+    fn candidates(&mut self, route: RouteId, keyed: bool, record: &[u8]) -> (Vec<BackendId>, bool) {
         let Some(plan) = self.config.routes.get(route.0) else {
-            return Vec::new();
+            return (Vec::new(), false);
         };
         let key = match (keyed, plan.key) {
             (true, Some(KeyRule::FirstOpaque { max_bytes })) => {
@@ -123,21 +149,23 @@ impl Core {
                         .map_or("", |s| s.name.as_str())
                 })
                 .collect();
-            return hrw::rank(key, &names)
+            let order = hrw::rank(key, &names)
                 .into_iter()
                 .filter_map(|i| plan.pool.get(i).copied())
                 .take(plan.replicas.max(1))
                 .collect();
+            return (order, true);
         }
         let n = plan.pool.len();
         let Some(start) = self.round_robin.get_mut(route.0) else {
-            return plan.pool.clone();
+            return (plan.pool.clone(), false);
         };
         let first = *start % n.max(1);
         *start = start.wrapping_add(1);
-        (0..n)
+        let order = (0..n)
             .filter_map(|i| plan.pool.get((first + i) % n).copied())
-            .collect()
+            .collect();
+        (order, false)
     }
 
     /// Sends a call, queues it on a backend, or fails it when no backend
@@ -155,7 +183,10 @@ impl Core {
             .candidates
             .iter()
             .find(|b| usable(b) && !call.tried.contains(b))
-            .or_else(|| call.candidates.iter().find(|b| usable(b)))
+            .or_else(|| {
+                let not_missed = |b: &&BackendId| usable(b) && !call.missed.contains(b);
+                call.candidates.iter().find(not_missed)
+            })
             .copied();
         let Some(backend) = pick else {
             return self.fail(now, id, FailReason::NoBackend);
@@ -186,7 +217,9 @@ impl Core {
         };
         let attempt_timeout = call.attempt_timeout;
         call.tried.push(backend);
-        let last = call.attempts() >= call.max_attempts;
+        // A read keeps its record until it is answered: a miss may send
+        // it on.
+        let last = call.attempts() >= call.max_attempts && call.miss.is_none();
         let rest = call.record.slice(4.min(call.record.len())..);
         if last {
             // Never sent again: let the buffer go with the transmit.
@@ -300,9 +333,14 @@ impl Core {
                 if let Some(s) = self.backends.get_mut(backend.0) {
                     s.failures = 0;
                 }
+                if self.miss_failover(now, id, backend, &record) {
+                    return self.pump(now, backend);
+                }
                 if let Some(call) = self.finish(id) {
                     if call.orphan {
                         self.stats.late_replies += 1;
+                    } else if let Some((fanout, copy)) = call.copy_of {
+                        self.copy_answered(now, fanout, copy, Some(record));
                     } else {
                         self.stats.replies += 1;
                         let status = CallStatus::of_reply(&record);
@@ -322,6 +360,59 @@ impl Core {
                 self.events.push_back(Event::LateReply { backend, xid });
             }
         }
+    }
+
+    /// `MissFailoverRoute`: when read `id` was answered with a miss by
+    /// `backend` and a live candidate has not answered "not found" yet,
+    /// asks it (the miss is dropped) and returns true. A candidate already
+    /// sent the call (its answer was lost) is asked again only when the
+    /// call is idempotent; otherwise the read fails (SYSTEM_ERR): a miss is
+    /// passed on only when every live candidate said so. The reply's
+    /// connection slot is already freed.
+    fn miss_failover(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        backend: BackendId,
+        reply: &[u8],
+    ) -> bool {
+        let usable = |b: &BackendId| self.backends.get(b.0).is_some_and(|s| s.usable());
+        let Some(call) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        if call.orphan || !call.miss.is_some_and(|m| m.is_miss(reply)) {
+            return false;
+        }
+        call.missed.push(backend);
+        let call = &*call;
+        let unsure = call
+            .candidates
+            .iter()
+            .any(|b| usable(b) && !call.missed.contains(b));
+        if !unsure {
+            return false;
+        }
+        let ask = call
+            .candidates
+            .iter()
+            .any(|b| usable(b) && call.may_ask(*b));
+        let Some(call) = self.calls.get_mut(&id) else {
+            return false;
+        };
+        if let CallState::Sent {
+            attempt_deadline: Some(at),
+            ..
+        } = std::mem::replace(&mut call.state, CallState::Unassigned)
+        {
+            self.timers.remove(at, Timer::Attempt(id));
+        }
+        if ask {
+            self.stats.miss_failovers += 1;
+            self.place(now, id);
+        } else {
+            self.fail(now, id, FailReason::Timeout);
+        }
+        true
     }
 
     /// Takes call `id` off its backend (connection, slot, timers) without
@@ -368,6 +459,9 @@ impl Core {
     /// Removes call `id` and every reference to it; returns it.
     pub(super) fn finish(&mut self, id: CallId) -> Option<Call> {
         let call = self.calls.remove(&id)?;
+        if call.copy_of.is_some() {
+            self.copies = self.copies.saturating_sub(1);
+        }
         self.timers.remove(call.deadline, Timer::Call(id));
         self.release_backend(id, call.state);
         if let Some(c) = self.clients.get_mut(&call.client) {
@@ -385,25 +479,35 @@ impl Core {
         if call.orphan {
             return;
         }
-        self.stats.failed += 1;
+        if let Some((fanout, copy)) = call.copy_of {
+            // One replica's copy of a write: the vote decides the answer.
+            return self.copy_answered(now, fanout, copy, None);
+        }
         let backend = call.tried.last().copied();
-        self.note_done(
-            call.header,
-            backend,
-            CallStatus::Broker(reason),
-            call.started,
-            now,
-        );
+        let caller = (call.client, call.client_xid, call.header);
+        self.answer_system_err(caller, backend, reason, call.started, now);
+    }
+
+    /// Answers `caller` (client, its XID, program/version/procedure) with
+    /// SYSTEM_ERR for `reason`, counted and recorded; `backend` is the
+    /// last one tried, if any.
+    pub(super) fn answer_system_err(
+        &mut self,
+        (client, xid, header): (ClientId, u32, (u32, u32, u32)),
+        backend: Option<BackendId>,
+        reason: FailReason,
+        started: Instant,
+        now: Instant,
+    ) {
+        self.stats.failed += 1;
+        self.note_done(header, backend, CallStatus::Broker(reason), started, now);
         self.events.push_back(Event::CallFailed {
-            client: call.client,
-            xid: call.client_xid,
-            call: call.header,
+            client,
+            xid,
+            call: header,
             reason,
         });
-        self.reply_to(
-            call.client,
-            accepted_error(call.client_xid, AcceptStat::SystemErr),
-        );
+        self.reply_to(client, accepted_error(xid, AcceptStat::SystemErr));
     }
 
     /// An attempt of call `id` ended without a reply (its connection was
@@ -462,7 +566,13 @@ impl Core {
         let Some(state) = self.clients.remove(&client) else {
             return;
         };
-        for id in state.calls {
+        let copies: Vec<CallId> = state
+            .writes
+            .iter()
+            .filter_map(|f| self.fanouts.remove(f))
+            .flat_map(|f| f.copies.into_iter().map(|c| c.0))
+            .collect();
+        for id in state.calls.into_iter().chain(copies) {
             let queued = match self.calls.get_mut(&id) {
                 Some(c) => {
                     c.orphan = true;

@@ -40,7 +40,8 @@ impl CallStatus {
     /// `prog_unavail`, `prog_mismatch`, `proc_unavail`, `garbage_args`,
     /// `system_err`, `rpc_mismatch`, `auth_error`, `malformed`, or for the
     /// broker's own errors `broker_no_backend`, `broker_timeout`,
-    /// `broker_connection_lost`, `broker_client_limit`.
+    /// `broker_connection_lost`, `broker_client_limit`,
+    /// `broker_too_few_acks`.
     pub fn as_str(self) -> &'static str {
         match self {
             CallStatus::Success => "success",
@@ -56,21 +57,17 @@ impl CallStatus {
             CallStatus::Broker(FailReason::Timeout) => "broker_timeout",
             CallStatus::Broker(FailReason::ConnectionLost) => "broker_connection_lost",
             CallStatus::Broker(FailReason::ClientLimit) => "broker_client_limit",
+            CallStatus::Broker(FailReason::TooFewAcks) => "broker_too_few_acks",
         }
     }
 
     /// The status of a REPLY record (XID first, no record marking).
     pub fn of_reply(record: &[u8]) -> CallStatus {
-        let word = |i: usize| -> Option<u32> {
-            let b = record.get(i * 4..i * 4 + 4)?;
-            Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        };
+        let word = |i: usize| reply_word(record, i);
         let status = || -> Option<CallStatus> {
             match word(2)? {
                 0 => {
-                    // Verifier: flavor, length, body padded to 4 bytes.
-                    let len = usize::try_from(word(4)?).ok()?;
-                    let at = 5usize.checked_add(len.checked_add(3)? / 4)?;
+                    let at = accept_stat_index(record)?;
                     Some(match word(at)? {
                         0 => CallStatus::Success,
                         1 => CallStatus::ProgUnavail,
@@ -97,6 +94,21 @@ impl fmt::Display for CallStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Word `i` (4 bytes, big-endian) of a record.
+pub(super) fn reply_word(record: &[u8], i: usize) -> Option<u32> {
+    let at = i.checked_mul(4)?;
+    let b = record.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The index of the `accept_stat` word of a MSG_ACCEPTED reply (RFC 5531
+/// section 9): after XID, message type, `reply_stat` and the verifier
+/// (flavor, length, body padded to 4 bytes).
+pub(super) fn accept_stat_index(record: &[u8]) -> Option<usize> {
+    let len = usize::try_from(reply_word(record, 4)?).ok()?;
+    5usize.checked_add(len.checked_add(3)? / 4)
 }
 
 /// A call answered: by a backend's reply, or by the broker.

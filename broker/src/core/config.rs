@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::core::policy::{Access, MissRule};
 use crate::core::route::{BackendId, RoutingTable};
 
 /// Everything the [`Core`](super::Core) needs to know.
@@ -44,9 +45,10 @@ pub struct BackendSpec {
 pub struct RoutePlan {
     /// The backends serving the route, in configuration order.
     pub pool: Vec<BackendId>,
-    /// How many backends of the pool may hold one key: a keyed call goes
-    /// to the first admitted backend among the key's first `replicas` in
-    /// rendezvous order. At least 1, at most the pool size.
+    /// How many backends of the pool hold one key (its replicas): the
+    /// key's first `replicas` backends in rendezvous order. A keyed call
+    /// goes to the first live one, a write to every live one (see
+    /// [`policy`](super::policy)). At least 1, at most the pool size.
     pub replicas: usize,
     /// How a routing key is read from calls, if at all.
     pub key: Option<KeyRule>,
@@ -59,8 +61,16 @@ pub struct RoutePlan {
     /// How long one attempt of an idempotent call waits before it is
     /// retried; `None`: only connection loss triggers a retry.
     pub attempt_timeout: Option<Duration>,
+    /// Replicas that must acknowledge a write (`AllSyncRoute`) for the
+    /// client to get a success: at least 1, at most `replicas`.
+    pub min_acks: usize,
+    /// What a "not found" reply looks like, for reads
+    /// (`MissFailoverRoute`) and for choosing among a write's replies;
+    /// `None`: no reply is a miss.
+    pub miss: Option<MissRule>,
     /// Per-procedure policies; a procedure not listed is not idempotent,
-    /// keyed (when the route has a key) and uses the route's timeout.
+    /// not classed, keyed (when the route has a key) and uses the route's
+    /// timeout.
     pub procedures: BTreeMap<u32, ProcedurePolicy>,
 }
 
@@ -80,13 +90,17 @@ pub enum KeyRule {
 pub struct ProcedurePolicy {
     /// Safe to execute more than once: may be retried and failed over
     /// after it was sent. Procedures that are not idempotent are sent at
-    /// most once.
+    /// most once to each backend (a write once to each live replica, a
+    /// read once more to the next replica after a miss).
     pub idempotent: bool,
     /// Its arguments start with the route's key; when false (or the key
     /// cannot be read) the call goes to the pool's backends in turn.
     pub keyed: bool,
     /// Overrides the route's timeout.
     pub timeout: Option<Duration>,
+    /// Read, write, or neither: decides how a keyed call uses the key's
+    /// replicas (see [`policy`](super::policy)).
+    pub access: Access,
 }
 
 impl Default for ProcedurePolicy {
@@ -95,6 +109,7 @@ impl Default for ProcedurePolicy {
             idempotent: false,
             keyed: true,
             timeout: None,
+            access: Access::Unclassed,
         }
     }
 }

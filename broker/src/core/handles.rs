@@ -20,6 +20,11 @@ pub struct ConnId(pub(crate) u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CallId(pub(crate) u64);
 
+/// A write fanned out to the live replicas of its key (internal
+/// bookkeeping of [`AllSync`](super::all_sync::AllSync)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct FanoutId(pub(crate) u64);
+
 pub use crate::core::route::{BackendId, RouteId};
 
 impl fmt::Display for ClientId {

@@ -73,15 +73,22 @@
 //!   SYSTEM_ERR when no backend is available, the deadline passes, or the
 //!   connection is lost and the call may not be retried);
 //! * on backend connections every outstanding call has its own XID;
-//! * a procedure not marked idempotent is sent to a backend at most once;
+//! * a procedure not marked idempotent is sent to each backend at most
+//!   once (a write classed `write` goes once to each live replica of its
+//!   key, a read classed `read` once more to the next replica after a
+//!   miss: see [`policy`]);
+//! * a write is answered with success only when at least the route's
+//!   `min_acks` replicas acknowledged it;
 //! * once every call is answered or has timed out, no call state is left.
 
 pub mod access;
+pub mod all_sync;
 pub mod config;
 mod handles;
 pub mod hrw;
 pub mod key;
 mod output;
+pub mod policy;
 mod rng;
 pub mod route;
 mod state;
@@ -104,6 +111,10 @@ pub use config::{
     BackendSpec, CoreConfig, CoreLimits, KeyRule, ProcedurePolicy, RoutePlan, Supervision,
 };
 pub use handles::{BackendId, CallId, ClientId, ConnId, HandleHasher, HandleMap, RouteId};
+pub use policy::{Access, MissRule};
+
+use all_sync::Fanout;
+use handles::FanoutId;
 pub use output::{Destination, Event, FailReason, Transmit};
 
 use access::Caller;
@@ -124,6 +135,11 @@ pub struct Core {
     next_conn: u64,
     calls: HandleMap<CallId, Call>,
     next_call: u64,
+    /// Writes fanned out to their key's replicas, not yet answered.
+    fanouts: HandleMap<FanoutId, Fanout>,
+    next_fanout: u64,
+    /// Entries of `calls` that are copies of a fanned-out write.
+    copies: usize,
     /// What each (connection, XID) on a backend connection waits for.
     outstanding: BTreeMap<(ConnId, u32), Outstanding>,
     /// Per route: the next pool position for calls without a key.
@@ -142,8 +158,11 @@ pub struct Core {
 /// Counters and gauges of a [`Core`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CoreStats {
-    /// Calls waiting for a backend's reply or for a connection (gauge).
+    /// Calls waiting for a backend's reply or for a connection (gauge); a
+    /// write sent to several replicas counts once.
     pub pending_calls: usize,
+    /// Of those, writes waiting for their replicas' answers (gauge).
+    pub pending_writes: usize,
     /// Calls or health checks sent and not yet answered, over all backend
     /// connections (gauge).
     pub outstanding_on_backends: usize,
@@ -161,6 +180,12 @@ pub struct CoreStats {
     pub failed: u64,
     /// Backend replies nobody waited for any more.
     pub late_replies: u64,
+    /// Reads asked again of the key's next replica after a miss
+    /// (`MissFailoverRoute`); also counted in `retries`.
+    pub miss_failovers: u64,
+    /// Writes answered SYSTEM_ERR because fewer than `min_acks` replicas
+    /// acknowledged them; also counted in `failed`.
+    pub writes_short_of_acks: u64,
 }
 
 /// A backend's state as seen from outside.
@@ -208,6 +233,9 @@ impl Core {
             next_conn: 0,
             calls: HandleMap::default(),
             next_call: 0,
+            fanouts: HandleMap::default(),
+            next_fanout: 0,
+            copies: 0,
             outstanding: BTreeMap::new(),
             timers: Timers::default(),
             transmits: VecDeque::new(),
@@ -257,7 +285,7 @@ impl Core {
     pub fn client_has_capacity(&self, client: ClientId) -> bool {
         self.clients
             .get(&client)
-            .is_some_and(|c| c.calls.len() < self.config.limits.max_in_flight_per_client)
+            .is_some_and(|c| c.in_flight() < self.config.limits.max_in_flight_per_client)
     }
 
     /// A call record (RFC 5531 section 9, without record marking) from
@@ -386,7 +414,8 @@ impl Core {
     /// Counters and gauges.
     pub fn stats(&self) -> CoreStats {
         CoreStats {
-            pending_calls: self.calls.len(),
+            pending_calls: self.calls.len().saturating_sub(self.copies) + self.fanouts.len(),
+            pending_writes: self.fanouts.len(),
             outstanding_on_backends: self.outstanding.len(),
             clients: self.clients.len(),
             timers: self.timers.len(),
@@ -422,5 +451,7 @@ impl Core {
 
 #[cfg(test)]
 mod admin_tests;
+#[cfg(test)]
+mod replica_tests;
 #[cfg(test)]
 mod tests;

@@ -74,6 +74,9 @@ pub enum FailReason {
     ConnectionLost,
     /// The client already has `max_in_flight_per_client` calls outstanding.
     ClientLimit,
+    /// A write was answered by fewer than the route's `min_acks` replicas
+    /// (`AllSyncRoute`); those that succeeded are not undone.
+    TooFewAcks,
 }
 
 impl fmt::Display for FailReason {
@@ -83,6 +86,7 @@ impl fmt::Display for FailReason {
             FailReason::Timeout => "timed out",
             FailReason::ConnectionLost => "backend connection lost",
             FailReason::ClientLimit => "too many calls in flight from this client",
+            FailReason::TooFewAcks => "fewer replicas than min_acks acknowledged the write",
         })
     }
 }

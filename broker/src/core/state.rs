@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::handles::{BackendId, CallId, ClientId, ConnId, HandleSet};
+use super::handles::{BackendId, CallId, ClientId, ConnId, FanoutId, HandleSet};
+use super::policy::MissRule;
 
 /// A call being forwarded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Call {
     pub(crate) client: ClientId,
     pub(crate) client_xid: u32,
@@ -18,6 +19,14 @@ pub(crate) struct Call {
     /// be sent again (after the last attempt).
     pub(crate) record: Bytes,
     pub(crate) idempotent: bool,
+    /// For a read: what a miss looks like; a miss is asked again of the
+    /// next untried live candidate (`MissFailoverRoute`).
+    pub(crate) miss: Option<MissRule>,
+    /// The candidates that answered the read with a miss.
+    pub(crate) missed: Vec<BackendId>,
+    /// For one copy of a fanned-out write: the write and the copy's
+    /// index; the answer goes to the write's vote, not to the client.
+    pub(crate) copy_of: Option<(FanoutId, usize)>,
     /// Backends that may serve it, in preference order.
     pub(crate) candidates: Vec<BackendId>,
     /// Backends it was sent to, in order.
@@ -37,6 +46,13 @@ pub(crate) struct Call {
 impl Call {
     pub(crate) fn attempts(&self) -> u32 {
         u32::try_from(self.tried.len()).unwrap_or(u32::MAX)
+    }
+
+    /// May be sent to `b` after a miss: it has not answered "not found"
+    /// yet, and it was not sent the call before unless the call is
+    /// idempotent.
+    pub(crate) fn may_ask(&self, b: BackendId) -> bool {
+        !self.missed.contains(&b) && (self.idempotent || !self.tried.contains(&b))
     }
 }
 
@@ -67,6 +83,16 @@ pub(crate) struct ClientState {
     pub(crate) calls: HandleSet<CallId>,
     /// Who is calling, and the allow list that applies.
     pub(crate) caller: super::access::Caller,
+    /// Its fanned-out writes not yet answered (their copies are not in
+    /// `calls`).
+    pub(crate) writes: HandleSet<FanoutId>,
+}
+
+impl ClientState {
+    /// Calls outstanding as the client sees them: a write counts once.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.calls.len() + self.writes.len()
+    }
 }
 
 /// What waits for a reply on a backend connection.

@@ -20,7 +20,7 @@ pub(super) fn config(replicas: usize, retries: u32) -> CoreConfig {
     let policy = |idempotent, keyed| ProcedurePolicy {
         idempotent,
         keyed,
-        timeout: None,
+        ..ProcedurePolicy::default()
     };
     CoreConfig {
         backends: names()
@@ -38,6 +38,8 @@ pub(super) fn config(replicas: usize, retries: u32) -> CoreConfig {
             timeout: 1000 * MS,
             retries,
             attempt_timeout: None,
+            min_acks: 1,
+            miss: None,
             procedures: [(1, policy(false, true)), (2, policy(true, true))]
                 .into_iter()
                 .collect::<BTreeMap<_, _>>(),

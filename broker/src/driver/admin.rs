@@ -133,6 +133,7 @@ impl State {
                 keyed: matches!(plan.key, Some(KeyRule::FirstOpaque { .. })),
                 timeout: plan.timeout,
                 retries: plan.retries,
+                policies: crate::core::policy::describe(plan, |_| None),
             })
             .collect();
         Snapshot {

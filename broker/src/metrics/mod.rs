@@ -3,7 +3,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `broker_calls_total` | counter | `program`, `backend`, `status` | calls answered; `status` is the reply's `accept_stat`/`reject_stat` (`success`, `prog_unavail`, `system_err`, ...) or the broker's own error (`broker_timeout`, `broker_no_backend`, `broker_connection_lost`, `broker_client_limit`); `backend` is `none` when the broker answered alone; `program` is `unrouted` for programs no route has and for calls an allow list refused (`auth_error`, `prog_unavail`) |
+//! | `broker_calls_total` | counter | `program`, `backend`, `status` | calls answered; `status` is the reply's `accept_stat`/`reject_stat` (`success`, `prog_unavail`, `system_err`, ...) or the broker's own error (`broker_timeout`, `broker_no_backend`, `broker_connection_lost`, `broker_client_limit`, `broker_too_few_acks`); `backend` is `none` when the broker answered alone; `program` is `unrouted` for programs no route has and for calls an allow list refused (`auth_error`, `prog_unavail`) |
 //! | `broker_call_duration_seconds` | histogram | `program`, `backend` | arrival to answer, for forwarded calls |
 //! | `broker_calls_in_flight` | gauge | | calls accepted and not yet answered |
 //! | `broker_client_connections` | gauge | | client connections |
@@ -14,6 +14,7 @@
 //! | `broker_backend_reconnects_total` | counter | `backend` | connections lost or failed |
 //! | `broker_late_replies_total` | counter | | replies nobody waited for any more |
 //! | `broker_retries_total` | counter | | attempts after the first |
+//! | `broker_miss_failovers_total` | counter | | reads asked of the key's next replica after a miss |
 //! | `broker_forwarded_total` | counter | | calls sent to backends |
 //! | `broker_config_reloads_total` | counter | `result` | reloads `applied` or `rejected` |
 //! | `broker_udp_reply_cache_hits_total` | counter | | retransmitted UDP calls answered from the reply cache |

@@ -73,6 +73,7 @@ pub(crate) struct Metrics {
     reconnects: Family<BackendLabels, Counter>,
     late_replies: Counter,
     retries: Counter,
+    miss_failovers: Counter,
     forwarded: Counter,
     reloads: Family<ReloadLabels, Counter>,
     /// The UDP listeners' counters.
@@ -160,6 +161,12 @@ impl Metrics {
             "Attempts after the first (retries and failovers)",
             retries.clone(),
         );
+        let miss_failovers = Counter::default();
+        registry.register(
+            "miss_failovers",
+            "Reads asked of the key's next replica after a miss (MissFailoverRoute)",
+            miss_failovers.clone(),
+        );
         let forwarded = Counter::default();
         registry.register(
             "forwarded",
@@ -198,6 +205,7 @@ impl Metrics {
             reconnects,
             late_replies,
             retries,
+            miss_failovers,
             forwarded,
             reloads,
             udp,
@@ -260,6 +268,8 @@ impl Metrics {
             self.late_replies
                 .inc_by(s.late_replies.saturating_sub(last.late_replies));
             self.retries.inc_by(s.retries.saturating_sub(last.retries));
+            self.miss_failovers
+                .inc_by(s.miss_failovers.saturating_sub(last.miss_failovers));
             self.forwarded
                 .inc_by(s.forwarded.saturating_sub(last.forwarded));
             *last = s;

@@ -7,9 +7,16 @@
 //! * every call gets exactly one reply or error, within its timeout;
 //! * no reply goes to the wrong caller or carries the wrong XID or
 //!   another call's results;
-//! * calls not marked idempotent reach a backend at most once;
-//! * keyed calls land on their rendezvous replicas (on the primary when
-//!   nothing fails);
+//! * calls not marked idempotent reach each backend at most once (a write
+//!   reaches each live replica of its key once);
+//! * keyed calls land on their rendezvous replicas (a read's first attempt
+//!   on the primary when nothing fails);
+//! * the replication invariant (see `world/store.rs`): backends keep a
+//!   store that a crash wipes; while a replica the core may use holds a
+//!   key's last acknowledged write and none holds an older value, every
+//!   read returns the last acknowledged value (or the value of a later
+//!   write whose outcome the client does not know yet), during the run
+//!   and at the end;
 //! * no call state is left once everything is answered or timed out.
 //!
 //! `BROKER_SIM_SEEDS=N` runs N seeds (default 1000); `BROKER_SIM_SEED=S`
@@ -49,6 +56,7 @@ fn many_seeds_keep_every_promise() {
     let mut calls = 0;
     let mut totals = broker::core::CoreStats::default();
     let mut seen = [0u64; 4];
+    let (mut judged, mut unpromised) = (0, 0);
     for seed in 0..seeds {
         let out = run(seed);
         calls += out.calls;
@@ -57,6 +65,10 @@ fn many_seeds_keep_every_promise() {
         totals.replies += out.stats.replies;
         totals.failed += out.stats.failed;
         totals.late_replies += out.stats.late_replies;
+        totals.miss_failovers += out.stats.miss_failovers;
+        totals.writes_short_of_acks += out.stats.writes_short_of_acks;
+        judged += out.reads.judged;
+        unpromised += out.reads.unpromised;
         for (t, s) in seen.iter_mut().zip(out.seen) {
             *t += s;
         }
@@ -69,13 +81,23 @@ fn many_seeds_keep_every_promise() {
     let [protocol_errors, garbage_clients, ejections, readmissions] = seen;
     eprintln!(
         "{seeds} seeds, {calls} calls: {totals:?}; {protocol_errors} backend protocol errors, \
-         {garbage_clients} garbage clients dropped, {ejections} ejections, {readmissions} readmissions"
+         {garbage_clients} garbage clients dropped, {ejections} ejections, {readmissions} readmissions; \
+         reads judged by the replication invariant {judged}, outside its premise {unpromised}"
+    );
+    assert!(
+        judged > unpromised,
+        "most reads are judged ({judged} of {})",
+        judged + unpromised
     );
     assert!(calls > seeds, "the scenarios make calls ({calls})");
     // The faults are real: some calls fail, are retried, or are late.
     if seeds >= 100 {
         assert!(
-            totals.failed > 0 && totals.retries > 0 && totals.late_replies > 0,
+            totals.failed > 0
+                && totals.retries > 0
+                && totals.late_replies > 0
+                && totals.miss_failovers > 0
+                && totals.writes_short_of_acks > 0,
             "{totals:?}"
         );
     }

@@ -18,6 +18,8 @@ pub(crate) struct Scenario {
     /// serving a second program).
     pub(crate) pool: usize,
     pub(crate) replicas: usize,
+    /// Replicas that must acknowledge a write.
+    pub(crate) min_acks: usize,
     /// Connections per backend.
     pub(crate) connections: usize,
     pub(crate) max_in_flight_per_client: usize,
@@ -114,7 +116,9 @@ impl Scenario {
         for _ in 0..r.below(3) {
             reloads.push(Duration::from_millis(r.below(2000)));
         }
+        let min_acks = 1 + r.below(replicas as u64) as usize;
         Scenario {
+            min_acks,
             seed,
             calm,
             calls_per_client,

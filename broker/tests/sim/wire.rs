@@ -46,6 +46,31 @@ pub(crate) fn args(key: &[u8], token: Token) -> Vec<u8> {
     b
 }
 
+/// Status word of a result meaning "no such key" (as `DS_NOENT`).
+pub(crate) const NOENT: u32 = 2;
+
+/// The results of a simulated backend: a status word, then the key and
+/// a token (the call's, or the value a read found).
+pub(crate) fn results(status: u32, key: &[u8], token: Token) -> Vec<u8> {
+    let mut b = Vec::new();
+    put(&mut b, status);
+    b.extend_from_slice(&args(key, token));
+    b
+}
+
+/// [`results`] read back: status, key, token.
+pub(crate) fn parse_results(r: &[u8]) -> Option<(u32, Vec<u8>, Token)> {
+    let status = word(r, 0)?;
+    let n = word(r, 1)? as usize;
+    let key = r.get(8..8 + n)?.to_vec();
+    let at = 2 + n.div_ceil(4);
+    let token = Token {
+        client: word(r, at)?,
+        seq: word(r, at + 1)?,
+    };
+    (r.len() == (at + 2) * 4).then_some((status, key, token))
+}
+
 fn word(r: &[u8], i: usize) -> Option<u32> {
     let s = r.get(i * 4..i * 4 + 4)?;
     Some(u32::from_be_bytes(s.try_into().ok()?))

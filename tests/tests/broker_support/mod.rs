@@ -100,13 +100,37 @@ pub(crate) fn start_datastore_server() -> DatastoreServer {
         .tempdir()
         .expect("tempdir");
     let endpoint = Endpoint::Unix(dir.path().join("ds.sock"));
-    let mut cmd = Command::new(&bins().datastore_server);
-    cmd.arg("--listen").arg(url(&endpoint));
-    let process = CServer::spawn(cmd, endpoint.clone()).expect("start datastore-server");
     DatastoreServer {
-        process,
+        process: spawn_datastore_server(&endpoint),
         endpoint,
         _dir: dir,
+    }
+}
+
+fn spawn_datastore_server(endpoint: &Endpoint) -> CServer {
+    let mut cmd = Command::new(&bins().datastore_server);
+    cmd.arg("--listen").arg(url(endpoint));
+    CServer::spawn(cmd, endpoint.clone()).expect("start datastore-server")
+}
+
+impl DatastoreServer {
+    /// Kills the server with SIGKILL and waits until it is gone.
+    pub(crate) fn kill(&mut self) {
+        signal(self.process.pid(), "-KILL");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.process.check_running().is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "datastore-server survived SIGKILL"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Starts a new server on the same socket (after [`Self::kill`]); it
+    /// comes back empty, as `datastore-server` keeps its objects in memory.
+    pub(crate) fn restart(&mut self) {
+        self.process = spawn_datastore_server(&self.endpoint);
     }
 }
 
@@ -279,6 +303,29 @@ fn all_threads_stopped(pid: u32) -> bool {
                 .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
         })
     })
+}
+
+/// `[backends.NAME]` tables, one per server, named by `names` in order.
+pub(crate) fn backends_toml(names: &[&str], servers: &[DatastoreServer]) -> String {
+    names
+        .iter()
+        .zip(servers)
+        .map(|(name, s)| format!("[backends.{name}]\naddress = \"{}\"\n", url(&s.endpoint)))
+        .collect()
+}
+
+/// A datastore client over a new connection to `e`, each call waiting
+/// at most `timeout` for its reply.
+pub(crate) async fn connect_datastore(
+    e: &Endpoint,
+    timeout: Duration,
+) -> datastore::proto::DatastoreV1Client {
+    let builder = rpc_runtime::Client::builder().timeout(timeout);
+    let client = match e {
+        Endpoint::Tcp(a) => builder.connect_tcp(*a).await,
+        Endpoint::Unix(p) => builder.connect_unix(p).await,
+    };
+    datastore::proto::DatastoreV1Client::new(client.expect("connect"))
 }
 
 /// The `[backends]` + `[[routes]]` TOML routing the datastore program to

@@ -1,11 +1,16 @@
-//! The simulated clients: calls made, replies checked.
+//! The simulated clients: calls made, replies checked. Each client owns
+//! its keys and makes one call at a time on a key, so every key has one
+//! writer and its last acknowledged value is well defined.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::{Ev, Kind, Sent, World, SECOND_PROGRAM};
-use crate::wire::{self, Answer, Token, OTHER_PROGRAM, PROGRAM};
+use crate::wire::{self, Answer, Token, NOENT, OTHER_PROGRAM, PROGRAM};
+
+/// Keys per client.
+const KEYS_PER_CLIENT: u64 = 6;
 
 impl World {
     pub(super) fn close_client(&mut self, c: usize) {
@@ -24,16 +29,20 @@ impl World {
             {
                 break;
             }
-            let kind = match self.rng.below(100) {
-                0..=19 => Kind::Keyed(1),
-                20..=49 => Kind::Keyed(2),
-                50..=59 => Kind::Keyed(3),
-                60..=69 => Kind::Null,
-                70..=84 => Kind::Second,
-                85..=92 => Kind::Unrouted,
+            let mut kind = match self.rng.below(100) {
+                0..=24 => Kind::Keyed(1),
+                25..=54 => Kind::Keyed(2),
+                55..=62 => Kind::Keyed(3),
+                63..=72 => Kind::Null,
+                73..=86 => Kind::Second,
+                87..=93 => Kind::Unrouted,
                 _ => Kind::WrongVersion,
             };
-            let key = format!("k{}", self.rng.below(50)).into_bytes();
+            let key = format!("c{c}k{}", self.rng.below(KEYS_PER_CLIENT)).into_bytes();
+            let busy = client.outstanding.values().any(|s| s.key == key);
+            if busy && matches!(kind, Kind::Keyed(_)) {
+                kind = Kind::Null;
+            }
             let client = &mut self.clients[c];
             let token = Token {
                 client: c as u32,
@@ -50,6 +59,19 @@ impl World {
                 Kind::WrongVersion => (PROGRAM, 7, 0),
             };
             let record = wire::call(xid, program, version, procedure, &key, token);
+            let read = match kind {
+                Kind::Keyed(1) => {
+                    self.write_sent(&key, token.seq, Some(token));
+                    None
+                }
+                Kind::Keyed(3) => {
+                    self.write_sent(&key, token.seq, None);
+                    None
+                }
+                Kind::Keyed(2) => Some(self.read_start(&key)),
+                _ => None,
+            };
+            let client = &mut self.clients[c];
             client.outstanding.insert(
                 xid,
                 Sent {
@@ -57,6 +79,7 @@ impl World {
                     kind,
                     key,
                     sent_at: self.now,
+                    read,
                 },
             );
             self.calls += 1;
@@ -101,7 +124,12 @@ impl World {
             (Kind::Unrouted, Answer::ProgUnavail) => true,
             (Kind::WrongVersion, Answer::ProgMismatch(1, 1)) => true,
             (Kind::Unrouted | Kind::WrongVersion, _) => false,
-            (_, Answer::Success(results)) => results[..] == wire::args(&sent.key, sent.token)[..],
+            (kind, Answer::Success(results)) => match wire::parse_results(results) {
+                Some((status, key, token)) if key == sent.key => {
+                    self.check_result(*kind, &sent, status, token)
+                }
+                _ => false,
+            },
             (_, Answer::SystemErr) => !self.s.calm,
             _ => false,
         };
@@ -113,5 +141,35 @@ impl World {
         }
         let think = Duration::from_micros(self.rng.below(3000));
         self.schedule(think, Ev::ClientTick(c));
+    }
+}
+
+impl World {
+    /// A successful reply's results: `status` and `token` as the backend
+    /// wrote them. Writes are recorded as acknowledged, reads judged.
+    fn check_result(&mut self, kind: Kind, sent: &Sent, status: u32, token: Token) -> bool {
+        match kind {
+            Kind::Keyed(1) if status == 0 && token == sent.token => {
+                self.write_acked(&sent.key, sent.token.seq, Some(sent.token));
+                true
+            }
+            Kind::Keyed(3) if (status == 0 || status == NOENT) && token == sent.token => {
+                self.write_acked(&sent.key, sent.token.seq, None);
+                true
+            }
+            Kind::Keyed(2) => {
+                let got = match status {
+                    0 => Some(token),
+                    NOENT => None,
+                    _ => return false,
+                };
+                if let Some(start) = sent.read {
+                    self.read_answered(&sent.key, start, got);
+                }
+                true
+            }
+            Kind::Null | Kind::Second => status == 0 && token == sent.token,
+            _ => false,
+        }
     }
 }

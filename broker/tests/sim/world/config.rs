@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 
 use broker::core::route::{RoutingTable, Rule};
 use broker::core::{
-    BackendId, BackendSpec, CoreConfig, CoreLimits, KeyRule, ProcedurePolicy, RouteId, RoutePlan,
-    Supervision,
+    Access, BackendId, BackendSpec, CoreConfig, CoreLimits, KeyRule, MissRule, ProcedurePolicy,
+    RouteId, RoutePlan, Supervision,
 };
 use std::time::Duration;
 
 use super::{SECOND_PROGRAM, SHORT_TIMEOUT, TIMEOUT};
 use crate::scenario::Scenario;
-use crate::wire::PROGRAM;
+use crate::wire::{NOENT, PROGRAM};
 
 pub(super) fn config(s: &Scenario) -> CoreConfig {
     let mut names: Vec<String> = (0..s.pool).map(|i| format!("store{i}")).collect();
@@ -29,10 +29,11 @@ pub(super) fn config(s: &Scenario) -> CoreConfig {
             },
         })
         .collect();
-    let policy = |idempotent, keyed, timeout| ProcedurePolicy {
+    let policy = |idempotent, keyed, timeout, access| ProcedurePolicy {
         idempotent,
         keyed,
         timeout,
+        access,
     };
     let main = RoutePlan {
         pool: (0..s.pool).map(BackendId).collect(),
@@ -41,11 +42,13 @@ pub(super) fn config(s: &Scenario) -> CoreConfig {
         timeout: TIMEOUT,
         retries: s.retries,
         attempt_timeout: s.attempt_timeout,
+        min_acks: s.min_acks,
+        miss: Some(MissRule { status: NOENT }),
         procedures: [
-            (0, policy(true, false, None)),
-            (1, policy(false, true, None)),
-            (2, policy(true, true, None)),
-            (3, policy(false, true, Some(SHORT_TIMEOUT))),
+            (0, policy(true, false, None, Access::Read)),
+            (1, policy(false, true, None, Access::Write)),
+            (2, policy(true, true, None, Access::Read)),
+            (3, policy(false, true, Some(SHORT_TIMEOUT), Access::Write)),
         ]
         .into_iter()
         .collect(),
@@ -57,6 +60,8 @@ pub(super) fn config(s: &Scenario) -> CoreConfig {
         timeout: TIMEOUT,
         retries: 0,
         attempt_timeout: None,
+        min_acks: 1,
+        miss: None,
         procedures: BTreeMap::new(),
     };
     let rules = [

@@ -13,10 +13,12 @@ use bytes::Bytes;
 use crate::rng::Rng;
 use crate::scenario::Scenario;
 use crate::wire::{self, Token};
+use store::{ReadCounts, ReadStart, Store, Truth};
 
 mod backends;
 mod clients;
 mod config;
+mod store;
 
 use config::config;
 
@@ -31,8 +33,9 @@ const MAX_VIRTUAL_TIME: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// DATASTORE procedure 1 (not idempotent), 2 (idempotent) or 3 (not
-    /// idempotent, short timeout), keyed.
+    /// DATASTORE procedure 1 (a PUT: write, not idempotent), 2 (a GET:
+    /// read, idempotent) or 3 (a DELETE: write, not idempotent, short
+    /// timeout), keyed.
     Keyed(u32),
     /// DATASTORE procedure 0, idempotent, not keyed.
     Null,
@@ -52,11 +55,20 @@ impl Kind {
         }
     }
 
-    fn max_deliveries(self, retries: u32) -> u32 {
+    /// Deliveries to backends at most: a read once per retry plus once
+    /// per further replica (after misses), a write once per replica.
+    fn max_deliveries(self, retries: u32, replicas: usize) -> u32 {
+        let replicas = replicas as u32;
         match self {
-            Kind::Keyed(2) | Kind::Null => 1 + retries,
+            Kind::Keyed(2) => retries + replicas,
+            Kind::Null => 1 + retries,
+            Kind::Keyed(_) => replicas,
             _ => 1,
         }
+    }
+
+    fn idempotent(self) -> bool {
+        matches!(self, Kind::Keyed(2) | Kind::Null)
     }
 }
 
@@ -111,6 +123,8 @@ struct Sent {
     kind: Kind,
     key: Vec<u8>,
     sent_at: Instant,
+    /// For a read: the invariant's premise when it was sent.
+    read: Option<ReadStart>,
 }
 
 struct SimClient {
@@ -134,6 +148,7 @@ struct SimClient {
 struct SimBackend {
     alive: bool,
     epoch: u32,
+    store: Store,
 }
 
 struct SimConn {
@@ -160,6 +175,8 @@ pub(crate) struct Outcome {
     /// Events seen, by kind: backend protocol errors, clients dropped for
     /// garbage, ejections, readmissions.
     pub(crate) seen: [u64; 4],
+    /// Reads judged against the invariant, and reads it does not cover.
+    pub(crate) reads: ReadCounts,
 }
 
 pub(crate) struct World {
@@ -175,6 +192,10 @@ pub(crate) struct World {
     names: Vec<String>,
     conns: BTreeMap<ConnId, SimConn>,
     deliveries: BTreeMap<Token, u32>,
+    /// Calls that are not idempotent, by backend reached.
+    delivered_to: BTreeSet<(Token, usize)>,
+    truth: BTreeMap<Vec<u8>, Truth>,
+    reads: ReadCounts,
     violations: Vec<String>,
     trace: u64,
     calls: u64,
@@ -215,6 +236,7 @@ impl World {
             .map(|_| SimBackend {
                 alive: true,
                 epoch: 0,
+                store: Store::new(),
             })
             .collect();
         let mut w = World {
@@ -229,6 +251,9 @@ impl World {
             names,
             conns: BTreeMap::new(),
             deliveries: BTreeMap::new(),
+            delivered_to: BTreeSet::new(),
+            truth: BTreeMap::new(),
+            reads: ReadCounts::default(),
             violations: Vec::new(),
             trace: 0xcbf2_9ce4_8422_2325,
             calls: 0,
@@ -329,6 +354,7 @@ impl World {
         self.final_checks();
         let stats = self.core.stats();
         Outcome {
+            reads: self.reads,
             seen: self.seen,
             stats,
             violations: self.violations,
@@ -411,6 +437,9 @@ impl World {
                 let backend = &mut self.backends[b];
                 backend.alive = false;
                 backend.epoch += 1;
+                // Like datastore-server: a restart comes back empty.
+                backend.store.clear();
+                self.replicas_changed();
                 let victims: Vec<ConnId> = self
                     .conns
                     .iter()
@@ -430,6 +459,7 @@ impl World {
             }
             Ev::Restart(b) => self.backends[b].alive = true,
             Ev::Drain(b, on) => {
+                self.replicas_changed();
                 if !self.core.drain(self.now, BackendId(b), on) {
                     self.violation(format!("drain of backend {b} refused"));
                 }
@@ -529,6 +559,15 @@ impl World {
             {
                 self.violation(format!("{e:?} in a calm run"));
             }
+            if matches!(
+                e,
+                Event::Ejected { .. }
+                    | Event::BackendDown { .. }
+                    | Event::BackendUp { .. }
+                    | Event::Readmitted { .. }
+            ) {
+                self.replicas_changed();
+            }
             match e {
                 Event::BackendProtocolError { .. } => self.seen[0] += 1,
                 Event::Ejected { .. } => self.seen[2] += 1,
@@ -579,6 +618,7 @@ impl World {
     }
 
     fn final_checks(&mut self) {
+        self.final_read_back();
         for c in 0..self.clients.len() {
             let client = &self.clients[c];
             if client.connected && client.answered != self.s.calls_per_client {

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::docs;
-use super::idents::{ident, int_literal, str_lit, IntTy};
+use super::idents::{ident, int_literal, str_lit};
 use crate::model::{Enum, TypeItem};
 
 /// The enum, its conversions and its XDR impls.
@@ -20,7 +20,7 @@ pub(super) fn enumeration(t: &TypeItem, e: &Enum, serde: bool) -> TokenStream {
     let variants = e.variants.iter().map(|v| {
         let doc = docs::doc(&format!("`{} = {}`", v.xdr_name, v.value), &v.doc);
         let vname = ident(&v.rust_name);
-        let value = int_literal(i128::from(v.value), IntTy::I32);
+        let value = int_literal(i128::from(v.value));
         quote! {
             #doc
             #vname = #value,
@@ -28,7 +28,7 @@ pub(super) fn enumeration(t: &TypeItem, e: &Enum, serde: bool) -> TokenStream {
     });
     let arms = e.variants.iter().map(|v| {
         let vname = ident(&v.rust_name);
-        let value = int_literal(i128::from(v.value), IntTy::I32);
+        let value = int_literal(i128::from(v.value));
         quote!(#value => ::core::result::Result::Ok(Self::#vname),)
     });
     let aliases = if e.aliases.is_empty() {

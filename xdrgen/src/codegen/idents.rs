@@ -36,24 +36,14 @@ pub(super) fn plain(name: &str) -> &str {
     name.strip_prefix("r#").unwrap_or(name)
 }
 
-/// An integer of the given Rust type as an expression or pattern
-/// (`5u32`, `-1i32`, `-2147483648i32`).
-pub(super) fn int_literal(value: i128, ty: IntTy) -> TokenStream {
-    let magnitude = value.unsigned_abs();
-    let suffix = match ty {
-        IntTy::I32 => "i32",
-        IntTy::U32 => "u32",
-        IntTy::I64 => "i64",
-        IntTy::U64 => "u64",
-    };
-    // A digits-and-suffix string is always a valid literal.
-    let lit = format!("{magnitude}{suffix}")
-        .parse::<Literal>()
-        .unwrap_or_else(|_| Literal::u128_unsuffixed(magnitude));
+/// An integer as an unsuffixed expression or pattern (`5`, `-1`,
+/// `-2147483648`); the context gives its type.
+pub(super) fn int_literal(value: i128) -> TokenStream {
+    let magnitude = Literal::u128_unsuffixed(value.unsigned_abs());
     if value < 0 {
-        quote!(-#lit)
+        quote!(-#magnitude)
     } else {
-        quote!(#lit)
+        quote!(#magnitude)
     }
 }
 

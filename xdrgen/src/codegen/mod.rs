@@ -14,6 +14,7 @@ mod consts;
 mod docs;
 mod enums;
 mod idents;
+mod layout;
 mod serde;
 mod server;
 mod structs;
@@ -63,7 +64,9 @@ impl Default for EmitOptions {
 /// refer to the types by name, so emitting them without `types` requires
 /// the types to be in scope where the output is included.
 pub fn emit(model: &Model, opts: &EmitOptions) -> String {
+    let model = &layout::box_recursive_optionals(model);
     let mut items = TokenStream::new();
+    let numbers = consts::Numbers::new(model);
     for item in &model.items {
         let tokens = match item {
             Item::Const(c) if opts.types => consts::constant(c),
@@ -79,10 +82,18 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> String {
                     ts.extend(consts::program_consts(p));
                 }
                 if opts.client {
-                    ts.extend(p.versions.iter().map(|v| client::client(p, v, model)));
+                    ts.extend(
+                        p.versions
+                            .iter()
+                            .map(|v| client::client(p, v, model, &numbers)),
+                    );
                 }
                 if opts.server {
-                    ts.extend(p.versions.iter().map(|v| server::server(p, v, model)));
+                    ts.extend(
+                        p.versions
+                            .iter()
+                            .map(|v| server::server(p, v, model, &numbers)),
+                    );
                 }
                 ts
             }

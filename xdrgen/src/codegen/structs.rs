@@ -76,11 +76,7 @@ pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model, serde: bool) ->
         Some(first) => quote!(#first #(+ #hints)*),
         None => quote!(0),
     };
-    let mut mins = s.fields.iter().map(|f| min_len(&f.ty, model));
-    let min = match mins.next() {
-        Some(first) => quote!(#first #(+ #mins)*),
-        None => quote!(0),
-    };
+    let min = min_len(s.fields.iter().map(|f| &f.ty), model);
     let derive_serde = super::serde::derive(serde);
     quote! {
         #doc

@@ -10,7 +10,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::docs;
-use super::idents::{ident, int_literal, str_lit, IntTy};
+use super::idents::{ident, int_literal, str_lit};
 use super::structs::path;
 use super::types::{min_len, rust_type};
 use crate::model::{CaseLabel, DiscKind, Model, TypeItem, TypeKind, Union};
@@ -54,9 +54,10 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
                 let fpath = path(&t.rust_name, f);
                 let attr = super::serde::field_attr(serde, &f.ty, model);
                 variants.push(quote!(#doc #vname(#attr #ty),));
+                let put = put_label(&label, &u.disc_kind, &disc_path);
                 encodes.push(quote! {
                     Self::#vname(value) => {
-                        enc.field(#disc_path, &#label)?;
+                        #put
                         enc.field(#fpath, value)
                     }
                 });
@@ -70,7 +71,18 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
             None => {
                 let doc = docs::doc(&format!("`case {}: void;`", c.label_text), &[]);
                 variants.push(quote!(#doc #vname,));
-                encodes.push(quote!(Self::#vname => enc.field(#disc_path, &#label),));
+                encodes.push(match u.disc_kind {
+                    DiscKind::Enum(_) => quote!(Self::#vname => enc.field(#disc_path, &#label),),
+                    _ => {
+                        let put = put_label(&label, &u.disc_kind, &disc_path);
+                        quote! {
+                            Self::#vname => {
+                                #put
+                                ::core::result::Result::Ok(())
+                            }
+                        }
+                    }
+                });
                 decodes.push(quote!(#label => ::core::result::Result::Ok(Self::#vname),));
                 hints.push(quote!(Self::#vname => #disc_len,));
             }
@@ -157,7 +169,7 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
         }
         None => {}
     }
-    let disc_min = min_len(&u.discriminant.ty, model);
+    let disc_min = min_len([&u.discriminant.ty], model);
     let derive_serde = super::serde::derive(serde);
     quote! {
         #doc
@@ -245,6 +257,20 @@ fn default_guard(
     }
 }
 
+/// The statement that encodes the case label `label`: `enc.put_u32(0);`
+/// for integers and bools (which cannot fail), `enc.field(...)?;` for an
+/// enum member.
+fn put_label(label: &TokenStream, kind: &DiscKind, disc_path: &Literal) -> TokenStream {
+    match kind {
+        DiscKind::Int => quote!(enc.put_i32(#label);),
+        DiscKind::UnsignedInt => quote!(enc.put_u32(#label);),
+        DiscKind::Hyper => quote!(enc.put_i64(#label);),
+        DiscKind::UnsignedHyper => quote!(enc.put_u64(#label);),
+        DiscKind::Bool => quote!(enc.put_bool(#label);),
+        DiscKind::Enum(_) => quote!(enc.field(#disc_path, &#label)?;),
+    }
+}
+
 /// A case label as a pattern or expression.
 fn label_tokens(l: &CaseLabel, kind: &DiscKind) -> TokenStream {
     match (l, kind) {
@@ -253,10 +279,7 @@ fn label_tokens(l: &CaseLabel, kind: &DiscKind) -> TokenStream {
             quote!(#e::#v)
         }
         (CaseLabel::Bool(b), _) => quote!(#b),
-        (CaseLabel::Int(n), DiscKind::UnsignedInt) => int_literal(*n, IntTy::U32),
-        (CaseLabel::Int(n), DiscKind::Hyper) => int_literal(*n, IntTy::I64),
-        (CaseLabel::Int(n), DiscKind::UnsignedHyper) => int_literal(*n, IntTy::U64),
-        (CaseLabel::Int(n), _) => int_literal(*n, IntTy::I32),
+        (CaseLabel::Int(n), _) => int_literal(*n),
         (CaseLabel::Enum(v), _) => {
             let v = ident(v);
             quote!(#v)

@@ -264,7 +264,8 @@ pub enum Type {
     Array(Box<Type>, Size),
     /// `T x<M>` / `T x<>`: `VarArray<T, M>`.
     VarArray(Box<Type>, Option<Size>),
-    /// `T *x`: `Option<Box<T>>`.
+    /// `T *x`: `Option<T>`, or `Option<Box<T>>` when `T` contains the
+    /// type holding `x`.
     Optional(Box<Type>),
     /// A type boxed because it contains the type that contains it (a
     /// recursive type with no optional-data or variable-length array in

@@ -11,10 +11,12 @@
 mod c_string;
 mod client;
 mod consts;
+mod derives;
 mod docs;
 mod enums;
 mod idents;
 mod layout;
+mod lints;
 mod serde;
 mod server;
 mod structs;
@@ -67,14 +69,15 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> String {
     let model = &layout::box_recursive_optionals(model);
     let mut items = TokenStream::new();
     let numbers = consts::Numbers::new(model);
+    let derives = derives::Derives::new(model);
     for item in &model.items {
         let tokens = match item {
             Item::Const(c) if opts.types => consts::constant(c),
             Item::Type(t) if opts.types => match &t.kind {
                 TypeKind::Alias(a) => types::alias(t, a, model),
                 TypeKind::Enum(e) => enums::enumeration(t, e, opts.serde),
-                TypeKind::Struct(s) => structs::structure(t, s, model, opts.serde),
-                TypeKind::Union(u) => unions::union(t, u, model, opts.serde),
+                TypeKind::Struct(s) => structs::structure(t, s, model, &derives, opts.serde),
+                TypeKind::Union(u) => unions::union(t, u, model, &derives, opts.serde),
             },
             Item::Program(p) => {
                 let mut ts = TokenStream::new();

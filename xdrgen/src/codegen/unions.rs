@@ -6,17 +6,24 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
+use super::derives::{zero_arm, zero_member, Derives, ZeroArm};
 use super::docs;
 use super::idents::{ident, int_literal, str_lit};
 use super::structs::path;
 use super::types::{min_len, rust_type};
-use crate::model::{CaseLabel, DiscKind, Model, TypeItem, TypeKind, Union};
+use crate::model::{CaseLabel, DiscKind, Model, Type, TypeItem, TypeKind, Union};
 
 /// The union enum and its XDR impls.
-pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> TokenStream {
+pub(super) fn union(
+    t: &TypeItem,
+    u: &Union,
+    model: &Model,
+    derives: &Derives,
+    serde: bool,
+) -> TokenStream {
     let doc = docs::doc(
         &format!(
             "`union {} switch ({})`.{}",
@@ -40,6 +47,17 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
     let disc_len = match u.disc_kind {
         DiscKind::Hyper | DiscKind::UnsignedHyper => quote!(8),
         _ => quote!(4),
+    };
+    // `Default`: derived when discriminant 0 selects a void case (marked
+    // `#[default]`), else implemented below.
+    let zero = if derives.default(&t.rust_name) {
+        zero_arm(u, model)
+    } else {
+        None
+    };
+    let zero_unit = match &zero {
+        Some(ZeroArm::Case(c)) if c.field.is_none() => Some(c.rust_name.as_str()),
+        _ => None,
     };
     for c in &u.cases {
         let vname = ident(&c.rust_name);
@@ -70,7 +88,12 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
             }
             None => {
                 let doc = docs::doc(&format!("`case {}: void;`", c.label_text), &[]);
-                variants.push(quote!(#doc #vname,));
+                let default = if zero_unit == Some(c.rust_name.as_str()) {
+                    quote!(#[default])
+                } else {
+                    TokenStream::new()
+                };
+                variants.push(quote!(#doc #default #vname,));
                 encodes.push(match u.disc_kind {
                     DiscKind::Enum(_) => quote!(Self::#vname => enc.field(#disc_path, &#label),),
                     _ => {
@@ -171,14 +194,41 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
     }
     let disc_min = min_len([&u.discriminant.ty], model);
     let derive_serde = super::serde::derive(serde);
+    let mut names: Vec<&str> = u.cases.iter().map(|c| c.rust_name.as_str()).collect();
+    let mut payloads: Vec<Vec<&Type>> = u
+        .cases
+        .iter()
+        .map(|c| c.field.iter().map(|f| &f.ty).collect())
+        .collect();
+    if let Some(d) = &u.default {
+        names.push(&d.rust_name);
+        payloads.push(
+            std::iter::once(&u.discriminant.ty)
+                .chain(d.field.iter().map(|f| &f.ty))
+                .collect(),
+        );
+    }
+    let names_allow = super::lints::variant_names(&t.rust_name, &names);
+    let size_allow = super::lints::large_variant(&payloads, model);
+    let mut extra = derives.extra(&t.rust_name, false);
+    if zero_unit.is_some() {
+        extra.extend(quote!(, Default));
+    }
+    let default_impl = match zero {
+        Some(arm) if zero_unit.is_none() => default_impl(&name, u, &arm, model),
+        _ => TokenStream::new(),
+    };
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq #extra)]
         #derive_serde
-        #[allow(clippy::large_enum_variant)]
+        #size_allow
+        #names_allow
         pub enum #name {
             #(#variants)*
         }
+
+        #default_impl
 
         impl ::xdr_codec::XdrEncode for #name {
             fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {
@@ -202,6 +252,42 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
                 match discriminant {
                     #(#decodes)*
                 }
+            }
+        }
+    }
+}
+
+/// `impl Default`: the arm `arm` that discriminant 0 selects, holding
+/// its default value.
+fn default_impl(name: &Ident, u: &Union, arm: &ZeroArm<'_>, model: &Model) -> TokenStream {
+    let default = quote!(::core::default::Default::default());
+    let value = match arm {
+        ZeroArm::Case(c) => {
+            let vname = ident(&c.rust_name);
+            quote!(Self::#vname(#default))
+        }
+        ZeroArm::Default => {
+            let zero = match (&u.disc_kind, zero_member(&u.disc_kind, model)) {
+                (DiscKind::Bool, _) => quote!(false),
+                (DiscKind::Enum(e), Some(member)) => {
+                    let (e, member) = (ident(e), ident(member));
+                    quote!(#e::#member)
+                }
+                _ => quote!(0),
+            };
+            let vname = u.default.as_ref().map(|d| ident(&d.rust_name));
+            match u.default.as_ref().and_then(|d| d.field.as_ref()) {
+                Some(_) => quote!(Self::#vname { discriminant: #zero, value: #default }),
+                None => quote!(Self::#vname(#zero)),
+            }
+        }
+    };
+    quote! {
+        impl ::core::default::Default for #name {
+            /// The arm of discriminant 0, holding its default: the value
+            /// all-zero bytes decode to.
+            fn default() -> Self {
+                #value
             }
         }
     }

@@ -2,7 +2,7 @@
 /// `struct intnode`: a linked-list node; its last field (the `next` pointer) is carried by `::xdr_codec::List<Intnode>`.
 ///
 /// A list node with a direct self pointer as its last field.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Intnode {
     /// `int value`
     pub value: i32,
@@ -33,7 +33,7 @@ impl ::xdr_codec::XdrDecode for Intnode {
 pub type Namelist = ::xdr_codec::List<Namenode>;
 
 /// `struct namenode`: a linked-list node; its last field (the `next` pointer) is carried by `::xdr_codec::List<Namenode>`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Namenode {
     /// `string name<16>`
     pub name: ::xdr_codec::XdrString<16>,
@@ -59,7 +59,7 @@ impl ::xdr_codec::XdrDecode for Namenode {
 }
 
 /// `struct holder`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Holder {
     /// `intnode *ints`
     pub ints: ::xdr_codec::List<Intnode>,
@@ -92,7 +92,7 @@ impl ::xdr_codec::XdrDecode for Holder {
 /// `struct chain`.
 ///
 /// Not a list (the pointer is not the last field): Option\<Box\<chain>>.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Chain {
     /// `chain *next`
     pub next: ::core::option::Option<::std::boxed::Box<Chain>>,
@@ -126,10 +126,10 @@ impl ::xdr_codec::XdrDecode for Chain {
 ///
 /// Recursion by value through a union (Stellar's SCSpecTypeDef shape):
 /// one member of the cycle is boxed.
-#[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum TypedefU {
     /// `case 0: void;`
+    #[default]
     Case0,
     /// `case 1: option_t opt;`
     Opt(::std::boxed::Box<OptionT>),
@@ -176,7 +176,7 @@ impl ::xdr_codec::XdrDecode for TypedefU {
 }
 
 /// `struct option_t`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct OptionT {
     /// `typedef_u value_type`
     pub value_type: TypedefU,

@@ -4,7 +4,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::docs;
-use super::idents::{ident, int_literal, str_lit, IntTy};
+use super::idents::{ident, int_literal_in, int_text, str_lit, IntTy};
 use std::collections::HashMap;
 
 use crate::model::{Const, ConstValue, Item, Model, Procedure, Program, Version};
@@ -20,10 +20,17 @@ pub(super) fn constant(c: &Const) -> TokenStream {
     };
     match &c.value {
         ConstValue::Int(v) => {
-            let doc = docs::doc(&format!("`const {} = {v};`{renamed}", c.xdr_name), &c.doc);
+            let doc = docs::doc(
+                &format!(
+                    "`const {} = {};`{renamed}",
+                    c.xdr_name,
+                    int_text(*v, c.radix).replace("0o", "0")
+                ),
+                &c.doc,
+            );
             let ty = const_type(*v);
             let t = ty.tokens();
-            let lit = int_literal(*v);
+            let lit = int_literal_in(*v, c.radix);
             quote! {
                 #doc
                 pub const #name: #t = #lit;
@@ -75,7 +82,7 @@ fn const_type(v: i128) -> IntTy {
 pub(super) fn program_consts(p: &Program) -> TokenStream {
     let mut out = TokenStream::new();
     let name = ident(&p.const_name);
-    let number = Literal::u32_unsuffixed(p.number);
+    let number = int_literal_in(i128::from(p.number), p.radix);
     let doc = docs::doc(
         &format!("Program number of `{}` (RFC 5531 section 12).", p.xdr_name),
         &p.doc,

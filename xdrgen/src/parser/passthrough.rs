@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::cursor::RESERVED;
 use crate::ast::{
-    ConstDef, Declaration, Definition, Ident, Shape, TypeDef, TypeDefKind, TypeSpec, Value,
+    ConstDef, Declaration, Definition, Ident, Radix, Shape, TypeDef, TypeDefKind, TypeSpec, Value,
 };
 use crate::preprocess::{CDefine, CType, CValue};
 
@@ -34,6 +34,7 @@ pub(super) fn definitions(defines: Vec<CDefine>) -> Vec<Definition> {
                 name,
                 value: Value::Literal {
                     value,
+                    radix: Radix::Decimal,
                     span: d.span,
                 },
                 doc,

@@ -79,7 +79,10 @@ fn sanitize_line(line: &str, after_blank: bool) -> String {
 fn escape_block_start(text: &str) -> String {
     let bullet =
         ["- ", "* ", "+ "].iter().any(|b| text.starts_with(b)) || matches!(text, "-" | "*" | "+");
-    if bullet || text.starts_with(['#', '>', '`', '~', '=']) {
+    let fence = text.starts_with("```") || text.starts_with("~~~");
+    // A line of `=` or `-` under text would make that text a heading.
+    let underline = text.chars().all(|c| c == '=') || text.chars().all(|c| c == '-');
+    if bullet || fence || underline || text.starts_with(['#', '>']) {
         return format!("\\{text}");
     }
     let digits = text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
@@ -192,6 +195,7 @@ mod tests {
                 "-1 is fine"
             ]
         );
+        assert_eq!(lines(&["`x` is code", "==="]), ["`x` is code", r"\==="]);
     }
 
     #[test]

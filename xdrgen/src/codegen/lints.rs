@@ -123,11 +123,14 @@ fn size(t: &Type, model: &Model, depth: u32) -> (u64, u64) {
         Type::Named(n) => match model.type_item(n).map(|t| &t.kind) {
             Some(TypeKind::Alias(a)) => size(&a.ty, model, depth + 1),
             Some(TypeKind::Enum(_)) => (4, 4),
-            Some(TypeKind::Struct(s)) => s.fields.iter().fold((0, 0), |(lo, hi), f| {
-                let (l, h) = size(&f.ty, model, depth + 1);
-                // Each field padded to at most 8-byte alignment.
-                (lo.saturating_add(l), hi.saturating_add(h).saturating_add(7))
-            }),
+            Some(TypeKind::Struct(s)) => {
+                let (lo, hi) = s.fields.iter().fold((0u64, 0u64), |(lo, hi), f| {
+                    let (l, h) = size(&f.ty, model, depth + 1);
+                    (lo.saturating_add(l), hi.saturating_add(h))
+                });
+                // Rust orders fields by alignment, so padding is at the end.
+                (lo, hi.saturating_add(8))
+            }
             Some(TypeKind::Union(u)) => {
                 let arms = u
                     .cases

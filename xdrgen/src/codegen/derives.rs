@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::layout::{member_types, type_items};
 use crate::model::{CaseLabel, DiscKind, Model, Type, TypeItem, TypeKind, Union, UnionCase};
 
 /// Which type items (by Rust name) get `Eq` + `Hash`, and which `Default`.
@@ -32,14 +33,7 @@ pub(super) enum ZeroArm<'a> {
 impl Derives {
     /// Works out the derives of every type of `model`.
     pub(super) fn new(model: &Model) -> Self {
-        let items: Vec<&TypeItem> = model
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                crate::model::Item::Type(t) => Some(t),
-                _ => None,
-            })
-            .collect();
+        let items: Vec<&TypeItem> = type_items(model).collect();
         // Eq and Hash: the greatest set closed under "every member has
         // them" (a recursive type may have them: `derive` is fine with it).
         let mut eq_hash: HashSet<String> = items.iter().map(|t| t.rust_name.clone()).collect();
@@ -47,7 +41,7 @@ impl Derives {
             let before = eq_hash.len();
             let keep: HashSet<String> = items
                 .iter()
-                .filter(|t| members(t).iter().all(|m| eq_hash_type(m, &eq_hash)))
+                .filter(|t| member_types(t).iter().all(|m| eq_hash_type(m, &eq_hash)))
                 .map(|t| t.rust_name.clone())
                 .collect();
             eq_hash.retain(|n| keep.contains(n));
@@ -88,20 +82,6 @@ impl Derives {
     /// True when the type named `name` implements `Default`.
     pub(super) fn default(&self, name: &str) -> bool {
         self.default.contains(name)
-    }
-}
-
-/// The types a value of `t` is made of.
-fn members(t: &TypeItem) -> Vec<&Type> {
-    match &t.kind {
-        TypeKind::Alias(a) => vec![&a.ty],
-        TypeKind::Enum(_) => Vec::new(),
-        TypeKind::Struct(s) => s.fields.iter().map(|f| &f.ty).collect(),
-        TypeKind::Union(u) => std::iter::once(&u.discriminant)
-            .chain(u.cases.iter().filter_map(|c| c.field.as_ref()))
-            .chain(u.default.iter().filter_map(|d| d.field.as_ref()))
-            .map(|f| &f.ty)
-            .collect(),
     }
 }
 

@@ -47,23 +47,22 @@ pub(super) fn box_recursive_optionals(model: &Model) -> Model {
     model
 }
 
-fn type_items(model: &Model) -> impl Iterator<Item = &TypeItem> {
+/// The type definitions of `model`.
+pub(super) fn type_items(model: &Model) -> impl Iterator<Item = &TypeItem> {
     model.items.iter().filter_map(|i| match i {
         Item::Type(t) => Some(t),
         _ => None,
     })
 }
 
-/// The types of a definition's members (a typedef's type, struct fields,
-/// union arms).
-fn member_types(t: &TypeItem) -> Vec<&Type> {
+/// The types a value of `t` is made of: a typedef's type, struct fields,
+/// a union's discriminant and arms.
+pub(super) fn member_types(t: &TypeItem) -> Vec<&Type> {
     match &t.kind {
         TypeKind::Alias(a) => vec![&a.ty],
         TypeKind::Struct(s) => s.fields.iter().map(|f| &f.ty).collect(),
-        TypeKind::Union(u) => u
-            .cases
-            .iter()
-            .filter_map(|c| c.field.as_ref())
+        TypeKind::Union(u) => std::iter::once(&u.discriminant)
+            .chain(u.cases.iter().filter_map(|c| c.field.as_ref()))
             .chain(u.default.iter().filter_map(|d| d.field.as_ref()))
             .map(|f| &f.ty)
             .collect(),
@@ -71,6 +70,7 @@ fn member_types(t: &TypeItem) -> Vec<&Type> {
     }
 }
 
+/// As [`member_types`], without the discriminant (never optional-data).
 fn member_types_mut(t: &mut TypeItem) -> Vec<&mut Type> {
     match &mut t.kind {
         TypeKind::Alias(a) => vec![&mut a.ty],

@@ -335,9 +335,17 @@ fn default_guard(
     if exhaustive {
         return err;
     }
-    let labels = u.cases.iter().map(|c| label_tokens(&c.label, &u.disc_kind));
+    // Not exhaustive, so a bool discriminant has one case here.
+    let taken = match u.cases.as_slice() {
+        [c] if matches!(c.label, CaseLabel::Bool(true)) => quote!(*discriminant),
+        [c] if matches!(c.label, CaseLabel::Bool(false)) => quote!(!*discriminant),
+        cases => {
+            let labels = cases.iter().map(|c| label_tokens(&c.label, &u.disc_kind));
+            quote!(::core::matches!(discriminant, #(#labels)|*))
+        }
+    };
     quote! {
-        if let #(#labels)|* = *discriminant {
+        if #taken {
             return #err;
         }
     }

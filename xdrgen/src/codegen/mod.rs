@@ -111,20 +111,34 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> String {
     header + &space_items(&format_tokens(items))
 }
 
-/// Puts a blank line between top-level items (prettyplease packs them).
+/// Puts a blank line between items, as rustfmt'd hand-written code has
+/// them (prettyplease packs them): between top-level items, and between
+/// the methods and constants of an impl or trait.
 fn space_items(code: &str) -> String {
     let mut out = String::with_capacity(code.len() + code.len() / 16);
-    let mut prev_closed = false;
+    // The indentation of the previous line when it ended an item.
+    let mut prev_closed: Option<usize> = None;
     for line in code.lines() {
-        let top_level = !line.starts_with(' ') && !line.is_empty();
-        let starts_item = top_level && !line.starts_with('}') && !line.starts_with(')');
-        if prev_closed && starts_item {
+        let text = line.trim_start();
+        let indent = line.len() - text.len();
+        let starts_item = if indent == 0 {
+            !text.is_empty() && !text.starts_with('}') && !text.starts_with(')')
+        } else {
+            ["///", "#[", "pub ", "fn ", "const "]
+                .iter()
+                .any(|p| text.starts_with(p))
+        };
+        if prev_closed == Some(indent) && starts_item {
             out.push('\n');
         }
         out.push_str(line);
         out.push('\n');
-        prev_closed =
-            top_level && !line.starts_with("//") && (line.starts_with('}') || line.ends_with(';'));
+        let closes = if indent == 0 {
+            text.starts_with('}') || text.ends_with(';')
+        } else {
+            text.ends_with('}') || text.ends_with(';')
+        };
+        prev_closed = (closes && !text.starts_with("//")).then_some(indent);
     }
     out
 }

@@ -13,6 +13,7 @@ impl ::xdr_codec::XdrEncode for Intnode {
         enc.field("Intnode.value", &self.value)?;
         ::core::result::Result::Ok(())
     }
+
     fn encoded_len_hint(&self) -> usize {
         ::xdr_codec::XdrEncode::encoded_len_hint(&self.value)
     }
@@ -20,6 +21,7 @@ impl ::xdr_codec::XdrEncode for Intnode {
 
 impl ::xdr_codec::XdrDecode for Intnode {
     const MIN_ENCODED_LEN: usize = 4;
+
     fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
         ::core::result::Result::Ok(Self {
             value: dec.field("Intnode.value")?,
@@ -44,6 +46,7 @@ impl ::xdr_codec::XdrEncode for Namenode {
         enc.field("Namenode.name", &self.name)?;
         ::core::result::Result::Ok(())
     }
+
     fn encoded_len_hint(&self) -> usize {
         ::xdr_codec::XdrEncode::encoded_len_hint(&self.name)
     }
@@ -51,6 +54,7 @@ impl ::xdr_codec::XdrEncode for Namenode {
 
 impl ::xdr_codec::XdrDecode for Namenode {
     const MIN_ENCODED_LEN: usize = 4;
+
     fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
         ::core::result::Result::Ok(Self {
             name: dec.field("Namenode.name")?,
@@ -73,6 +77,7 @@ impl ::xdr_codec::XdrEncode for Holder {
         enc.field("Holder.names", &self.names)?;
         ::core::result::Result::Ok(())
     }
+
     fn encoded_len_hint(&self) -> usize {
         ::xdr_codec::XdrEncode::encoded_len_hint(&self.ints)
             + ::xdr_codec::XdrEncode::encoded_len_hint(&self.names)
@@ -81,6 +86,7 @@ impl ::xdr_codec::XdrEncode for Holder {
 
 impl ::xdr_codec::XdrDecode for Holder {
     const MIN_ENCODED_LEN: usize = 8;
+
     fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
         ::core::result::Result::Ok(Self {
             ints: dec.field("Holder.ints")?,
@@ -106,6 +112,7 @@ impl ::xdr_codec::XdrEncode for Chain {
         enc.field("Chain.value", &self.value)?;
         ::core::result::Result::Ok(())
     }
+
     fn encoded_len_hint(&self) -> usize {
         ::xdr_codec::XdrEncode::encoded_len_hint(&self.next)
             + ::xdr_codec::XdrEncode::encoded_len_hint(&self.value)
@@ -114,6 +121,7 @@ impl ::xdr_codec::XdrEncode for Chain {
 
 impl ::xdr_codec::XdrDecode for Chain {
     const MIN_ENCODED_LEN: usize = 8;
+
     fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
         ::core::result::Result::Ok(Self {
             next: dec.field("Chain.next")?,
@@ -148,6 +156,7 @@ impl ::xdr_codec::XdrEncode for TypedefU {
             }
         }
     }
+
     fn encoded_len_hint(&self) -> usize {
         match self {
             Self::Case0 => 4,
@@ -158,6 +167,7 @@ impl ::xdr_codec::XdrEncode for TypedefU {
 
 impl ::xdr_codec::XdrDecode for TypedefU {
     const MIN_ENCODED_LEN: usize = 4;
+
     fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
         let discriminant: i32 = dec.field("TypedefU.kind")?;
         match discriminant {
@@ -190,6 +200,7 @@ impl ::xdr_codec::XdrEncode for OptionT {
         enc.field("OptionT.depth", &self.depth)?;
         ::core::result::Result::Ok(())
     }
+
     fn encoded_len_hint(&self) -> usize {
         ::xdr_codec::XdrEncode::encoded_len_hint(&self.value_type)
             + ::xdr_codec::XdrEncode::encoded_len_hint(&self.depth)
@@ -198,6 +209,7 @@ impl ::xdr_codec::XdrEncode for OptionT {
 
 impl ::xdr_codec::XdrDecode for OptionT {
     const MIN_ENCODED_LEN: usize = 8;
+
     fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {
         ::core::result::Result::Ok(Self {
             value_type: dec.field("OptionT.value_type")?,

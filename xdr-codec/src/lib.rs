@@ -16,7 +16,7 @@
 //! | `struct` (4.14)                      | a generated struct                     |
 //! | `union` (4.15)                       | a generated Rust enum                  |
 //! | `void` (4.16)                        | `()`                                   |
-//! | `type *name` (4.19)                  | `Option<Box<T>>`                       |
+//! | `type *name` (4.19)                  | `Option<T>` (`Option<Box<T>>` if `T` is recursive) |
 //! | linked list of `type *next`          | [`List<T>`] (a `Vec`, iterative)       |
 //! | such a list's node used by value     | [`NonEmptyList<T>`] (iterative)        |
 //!

@@ -14,6 +14,19 @@ pub struct Ident {
     pub span: Span,
 }
 
+/// The base an integer literal is written in, kept so that generated code
+/// writes the number as the `.x` file does (`0x20000001`, `0o755`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Radix {
+    /// `10`, and `0`.
+    #[default]
+    Decimal,
+    /// `0x1F`.
+    Hex,
+    /// `017`.
+    Octal,
+}
+
 /// A constant as written: a literal or the name of a `const` or enum member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -22,6 +35,8 @@ pub enum Value {
     Literal {
         /// The value.
         value: i128,
+        /// The base it is written in.
+        radix: Radix,
         /// Where it appears.
         span: Span,
     },

@@ -7,6 +7,7 @@
 //! or a malformed number becomes an [`TokenKind::Invalid`] token carrying the
 //! message, reported later only if the preprocessor keeps that region.
 
+use crate::ast::Radix;
 use crate::source::{FileId, Span};
 
 /// A punctuation token.
@@ -60,8 +61,9 @@ impl Punct {
 pub(crate) enum TokenKind {
     /// An identifier or keyword.
     Ident(String),
-    /// An unsigned integer literal (decimal, `0x` hex, or `0` octal).
-    Number(i128),
+    /// An unsigned integer literal (decimal, `0x` hex, or `0` octal) and
+    /// the base it is written in.
+    Number(i128, Radix),
     /// Punctuation.
     Punct(Punct),
     /// A `"string"` literal: the text between the quotes, as written.
@@ -403,7 +405,14 @@ impl Lexer<'_> {
             return TokenKind::BadNumber(format!("invalid integer literal `{written}`"));
         }
         match i128::from_str_radix(digits, radix) {
-            Ok(v) => TokenKind::Number(v),
+            Ok(v) => TokenKind::Number(
+                v,
+                match radix {
+                    16 => Radix::Hex,
+                    8 if digits.len() > 1 => Radix::Octal,
+                    _ => Radix::Decimal,
+                },
+            ),
             Err(e) => {
                 use std::num::IntErrorKind;
                 let what = match radix {
@@ -441,12 +450,12 @@ mod tests {
         assert_eq!(
             kinds("10 0x1F 017 0 0xffffffffffffffff 5UL"),
             vec![
-                TokenKind::Number(10),
-                TokenKind::Number(31),
-                TokenKind::Number(15),
-                TokenKind::Number(0),
-                TokenKind::Number(0xffff_ffff_ffff_ffff),
-                TokenKind::Number(5),
+                TokenKind::Number(10, Radix::Decimal),
+                TokenKind::Number(31, Radix::Hex),
+                TokenKind::Number(15, Radix::Octal),
+                TokenKind::Number(0, Radix::Decimal),
+                TokenKind::Number(0xffff_ffff_ffff_ffff, Radix::Hex),
+                TokenKind::Number(5, Radix::Decimal),
                 TokenKind::Eof
             ]
         );

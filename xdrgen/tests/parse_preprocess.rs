@@ -59,7 +59,7 @@ fn object_macros_are_substituted_with_the_use_span() {
     let TypeDefKind::Typedef(d) = &t.kind else {
         panic!("not a typedef")
     };
-    let Shape::FixedArray(Value::Literal { value, span }) = &d.shape else {
+    let Shape::FixedArray(Value::Literal { value, span, .. }) = &d.shape else {
         panic!("{:?}", d.shape)
     };
     assert_eq!(*value, 16);

@@ -24,7 +24,34 @@ pub enum ServerError {
 }
 
 /// What a handler returns: its results, or a [`ServerError`].
+///
+/// A handler can use `?` on I/O, XDR and RPC client errors (they become
+/// SYSTEM_ERR), and on its own error type once that has a
+/// `From<MyError> for ServerError` impl.
 pub type HandlerResult<T> = Result<T, ServerError>;
+
+/// SYSTEM_ERR: an I/O error in the handler (a file or socket it uses).
+impl From<std::io::Error> for ServerError {
+    fn from(e: std::io::Error) -> Self {
+        ServerError::SystemErr(e.to_string())
+    }
+}
+
+/// SYSTEM_ERR: data the handler encodes or decodes itself is not valid
+/// XDR (the call's arguments never get this far: they are answered with
+/// GARBAGE_ARGS).
+impl From<xdr_codec::Error> for ServerError {
+    fn from(e: xdr_codec::Error) -> Self {
+        ServerError::SystemErr(e.to_string())
+    }
+}
+
+/// SYSTEM_ERR: a call the handler made to another server failed.
+impl From<crate::RpcError> for ServerError {
+    fn from(e: crate::RpcError) -> Self {
+        ServerError::SystemErr(e.to_string())
+    }
+}
 
 /// How a call ended, as a [`Dispatch`] implementation reports it.
 #[derive(Debug)]
@@ -114,9 +141,22 @@ pub trait Dispatch: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use xdr_codec::{Opaque, XdrEncode, BY_REFERENCE_MIN_BYTES};
+    use xdr_codec::{Opaque, XdrDecode, XdrEncode, BY_REFERENCE_MIN_BYTES};
 
-    use super::DispatchOutcome;
+    use super::{DispatchOutcome, HandlerResult, ServerError};
+
+    #[test]
+    fn handler_errors_convert_with_question_mark() {
+        fn io() -> HandlerResult<()> {
+            Err(std::io::Error::other("disk gone"))?;
+            Ok(())
+        }
+        fn xdr() -> HandlerResult<u32> {
+            Ok(u32::from_xdr_bytes(Bytes::from_static(b"\0\0"))?)
+        }
+        assert_eq!(io(), Err(ServerError::SystemErr("disk gone".to_owned())));
+        assert!(matches!(xdr(), Err(ServerError::SystemErr(m)) if !m.is_empty()));
+    }
 
     #[test]
     fn small_results_are_one_buffer_and_large_data_is_referenced() {

@@ -181,11 +181,7 @@ impl Rng {
             scale: self.int() as f32 / 8.0,
             flag: self.coin(),
             hue: self.color(),
-            bounds: if self.coin() {
-                Some(Box::new(self.rect()))
-            } else {
-                None
-            },
+            bounds: if self.coin() { Some(self.rect()) } else { None },
             outline: self.shape(),
             extra: self.value(),
         }

@@ -2,19 +2,20 @@
 //! `rpc_runtime::codegen`): one method per procedure, each a single call on
 //! a shared multiplexed connection.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use super::consts::Numbers;
 use super::docs;
 use super::idents::ident;
 use super::types::rust_type;
 use crate::model::{Model, Program, Type, Version};
 
 /// `pub struct XxxVnClient` and its methods.
-pub(super) fn client(p: &Program, v: &Version, model: &Model) -> TokenStream {
+pub(super) fn client(p: &Program, v: &Version, model: &Model, numbers: &Numbers) -> TokenStream {
     let name = format_ident!("{}Client", v.trait_name);
-    let prog = Literal::u32_unsuffixed(p.number);
-    let vers = Literal::u32_unsuffixed(v.number);
+    let prog = ident(&p.const_name);
+    let vers = numbers.version(v);
     let summary = format!(
         "Client for program `{}` version {} (`{}`): one async method per procedure.",
         p.xdr_name, v.number, v.xdr_name
@@ -22,14 +23,14 @@ pub(super) fn client(p: &Program, v: &Version, model: &Model) -> TokenStream {
     let doc = docs::doc(&summary, &v.doc);
     let methods = v.procedures.iter().map(|proc| {
         let method = ident(&proc.method);
-        let number = Literal::u32_unsuffixed(proc.number);
+        let number = numbers.procedure(proc);
         let result = rust_type(&proc.result, model);
         let doc = docs::doc(&format!("`{}` (procedure {}).", proc.xdr_name, proc.number), &proc.doc);
         let (params, arg) = params(&proc.args, model);
         quote! {
             #doc
             pub async fn #method(&self, #params) -> ::core::result::Result<#result, ::rpc_runtime::codegen::RpcError> {
-                self.client.call(#prog, #vers, #number, #arg).await
+                self.client.call(Self::PROGRAM, Self::VERSION, #number, #arg).await
             }
         }
     });

@@ -4,8 +4,10 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::docs;
-use super::idents::{ident, str_lit, IntTy};
-use crate::model::{Const, ConstValue, Program};
+use super::idents::{ident, int_literal_in, int_text, str_lit, IntTy};
+use std::collections::HashMap;
+
+use crate::model::{Const, ConstValue, Item, Model, Procedure, Program, Version};
 
 /// `pub const NAME: u32 = value;`, typed `u32` when the value fits, else
 /// `i32`, `i64` or `u64` (the checker guarantees one fits).
@@ -18,15 +20,17 @@ pub(super) fn constant(c: &Const) -> TokenStream {
     };
     match &c.value {
         ConstValue::Int(v) => {
-            let doc = docs::doc(&format!("`const {} = {v};`{renamed}", c.xdr_name), &c.doc);
+            let doc = docs::doc(
+                &format!(
+                    "`const {} = {};`{renamed}",
+                    c.xdr_name,
+                    int_text(*v, c.radix).replace("0o", "0")
+                ),
+                &c.doc,
+            );
             let ty = const_type(*v);
             let t = ty.tokens();
-            let magnitude = Literal::u128_unsuffixed(v.unsigned_abs());
-            let lit = if *v < 0 {
-                quote!(-#magnitude)
-            } else {
-                quote!(#magnitude)
-            };
+            let lit = int_literal_in(*v, c.radix);
             quote! {
                 #doc
                 pub const #name: #t = #lit;
@@ -78,7 +82,7 @@ fn const_type(v: i128) -> IntTy {
 pub(super) fn program_consts(p: &Program) -> TokenStream {
     let mut out = TokenStream::new();
     let name = ident(&p.const_name);
-    let number = Literal::u32_unsuffixed(p.number);
+    let number = int_literal_in(i128::from(p.number), p.radix);
     let doc = docs::doc(
         &format!("Program number of `{}` (RFC 5531 section 12).", p.xdr_name),
         &p.doc,
@@ -119,4 +123,63 @@ pub(super) fn program_consts(p: &Program) -> TokenStream {
         }
     }
     out
+}
+
+/// The names of the version and procedure number constants, which clients
+/// and servers use instead of the numbers. A procedure defined in several
+/// versions with the same number has one constant, emitted with its first
+/// definition.
+#[derive(Debug, Default)]
+pub(super) struct Numbers {
+    /// `.x` procedure name -> Rust constant name.
+    procedures: HashMap<String, String>,
+}
+
+impl Numbers {
+    /// The constants of every program in `model`.
+    pub(super) fn new(model: &Model) -> Self {
+        let mut procedures = HashMap::new();
+        let programs = model.items.iter().filter_map(|i| match i {
+            Item::Program(p) => Some(p),
+            _ => None,
+        });
+        for proc in programs
+            .flat_map(|p| &p.versions)
+            .flat_map(|v| &v.procedures)
+        {
+            if let Some(c) = &proc.const_name {
+                procedures
+                    .entry(proc.xdr_name.clone())
+                    .or_insert_with(|| c.clone());
+            }
+        }
+        Numbers { procedures }
+    }
+
+    /// The version number: its constant.
+    pub(super) fn version(&self, v: &Version) -> TokenStream {
+        number(v.const_name.as_deref(), v.number)
+    }
+
+    /// The procedure number: its constant.
+    pub(super) fn procedure(&self, p: &Procedure) -> TokenStream {
+        number(
+            self.procedures.get(&p.xdr_name).map(String::as_str),
+            p.number,
+        )
+    }
+}
+
+/// The constant `name`, or the number itself when there is none.
+fn number(name: Option<&str>, value: u32) -> TokenStream {
+    match name {
+        Some(n) => {
+            let n = ident(n);
+            quote!(#n)
+        }
+        None => {
+            let v = Literal::u32_unsuffixed(value);
+            quote!(#v)
+        }
+    }
 }

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::docs;
-use super::idents::{ident, int_literal, str_lit, IntTy};
+use super::idents::{ident, int_literal, str_lit};
 use crate::model::{Enum, TypeItem};
 
 /// The enum, its conversions and its XDR impls.
@@ -17,18 +17,32 @@ pub(super) fn enumeration(t: &TypeItem, e: &Enum, serde: bool) -> TokenStream {
     );
     let name = ident(&t.rust_name);
     let type_name = str_lit(&t.xdr_name);
+    let default = if e.variants.iter().any(|v| v.value == 0) {
+        quote!(, Default)
+    } else {
+        TokenStream::new()
+    };
+    let variant_names: Vec<&str> = e.variants.iter().map(|v| v.rust_name.as_str()).collect();
+    let names_allow = super::lints::variant_names(&t.rust_name, &variant_names);
     let variants = e.variants.iter().map(|v| {
         let doc = docs::doc(&format!("`{} = {}`", v.xdr_name, v.value), &v.doc);
         let vname = ident(&v.rust_name);
-        let value = int_literal(i128::from(v.value), IntTy::I32);
+        let value = int_literal(i128::from(v.value));
+        // `Default` is the member all-zero bytes decode to.
+        let default = if v.value == 0 {
+            quote!(#[default])
+        } else {
+            TokenStream::new()
+        };
         quote! {
             #doc
+            #default
             #vname = #value,
         }
     });
     let arms = e.variants.iter().map(|v| {
         let vname = ident(&v.rust_name);
-        let value = int_literal(i128::from(v.value), IntTy::I32);
+        let value = int_literal(i128::from(v.value));
         quote!(#value => ::core::result::Result::Ok(Self::#vname),)
     });
     let aliases = if e.aliases.is_empty() {
@@ -57,10 +71,10 @@ pub(super) fn enumeration(t: &TypeItem, e: &Enum, serde: bool) -> TokenStream {
     };
     quote! {
         #doc
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord #default)]
         #derive_serde
         #[repr(i32)]
-        #[allow(clippy::enum_variant_names)]
+        #names_allow
         pub enum #name {
             #(#variants)*
         }

@@ -3,6 +3,8 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
+use crate::model::Radix;
+
 /// An identifier from a model name (`r#type` becomes a raw identifier).
 /// Names are valid by construction; anything else is sanitised rather than
 /// allowed to panic.
@@ -36,24 +38,34 @@ pub(super) fn plain(name: &str) -> &str {
     name.strip_prefix("r#").unwrap_or(name)
 }
 
-/// An integer of the given Rust type as an expression or pattern
-/// (`5u32`, `-1i32`, `-2147483648i32`).
-pub(super) fn int_literal(value: i128, ty: IntTy) -> TokenStream {
-    let magnitude = value.unsigned_abs();
-    let suffix = match ty {
-        IntTy::I32 => "i32",
-        IntTy::U32 => "u32",
-        IntTy::I64 => "i64",
-        IntTy::U64 => "u64",
-    };
-    // A digits-and-suffix string is always a valid literal.
-    let lit = format!("{magnitude}{suffix}")
+/// An integer as an unsuffixed expression or pattern (`5`, `-1`,
+/// `-2147483648`); the context gives its type.
+pub(super) fn int_literal(value: i128) -> TokenStream {
+    int_literal_in(value, Radix::Decimal)
+}
+
+/// As [`int_literal`], written in `radix` (`0x2000000A`, `0o755`).
+pub(super) fn int_literal_in(value: i128, radix: Radix) -> TokenStream {
+    let m = value.unsigned_abs();
+    // Digits with a base prefix are always a valid literal.
+    let magnitude = int_text(i128::try_from(m).unwrap_or(i128::MAX), radix)
         .parse::<Literal>()
-        .unwrap_or_else(|_| Literal::u128_unsuffixed(magnitude));
+        .unwrap_or_else(|_| Literal::u128_unsuffixed(m));
     if value < 0 {
-        quote!(-#lit)
+        quote!(-#magnitude)
     } else {
-        quote!(#lit)
+        quote!(#magnitude)
+    }
+}
+
+/// `value` as Rust writes it in `radix`: `-16`, `0x2000000A`, `0o755`.
+pub(super) fn int_text(value: i128, radix: Radix) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    let m = value.unsigned_abs();
+    match radix {
+        Radix::Decimal => format!("{sign}{m}"),
+        Radix::Hex => format!("{sign}{m:#X}"),
+        Radix::Octal => format!("{sign}{m:#o}"),
     }
 }
 
@@ -81,4 +93,17 @@ impl IntTy {
 /// A string literal.
 pub(super) fn str_lit(s: &str) -> Literal {
     Literal::string(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{int_text, Radix};
+
+    #[test]
+    fn numbers_keep_the_base_they_were_written_in() {
+        assert_eq!(int_text(536919676, Radix::Hex), "0x2000BE7C");
+        assert_eq!(int_text(493, Radix::Octal), "0o755");
+        assert_eq!(int_text(-16, Radix::Hex), "-0x10");
+        assert_eq!(int_text(-2147483648, Radix::Decimal), "-2147483648");
+    }
 }

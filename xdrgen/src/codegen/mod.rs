@@ -11,9 +11,12 @@
 mod c_string;
 mod client;
 mod consts;
+mod derives;
 mod docs;
 mod enums;
 mod idents;
+mod layout;
+mod lints;
 mod serde;
 mod server;
 mod structs;
@@ -63,15 +66,18 @@ impl Default for EmitOptions {
 /// refer to the types by name, so emitting them without `types` requires
 /// the types to be in scope where the output is included.
 pub fn emit(model: &Model, opts: &EmitOptions) -> String {
+    let model = &layout::box_recursive_optionals(model);
     let mut items = TokenStream::new();
+    let numbers = consts::Numbers::new(model);
+    let derives = derives::Derives::new(model);
     for item in &model.items {
         let tokens = match item {
             Item::Const(c) if opts.types => consts::constant(c),
             Item::Type(t) if opts.types => match &t.kind {
                 TypeKind::Alias(a) => types::alias(t, a, model),
                 TypeKind::Enum(e) => enums::enumeration(t, e, opts.serde),
-                TypeKind::Struct(s) => structs::structure(t, s, model, opts.serde),
-                TypeKind::Union(u) => unions::union(t, u, model, opts.serde),
+                TypeKind::Struct(s) => structs::structure(t, s, model, &derives, opts.serde),
+                TypeKind::Union(u) => unions::union(t, u, model, &derives, opts.serde),
             },
             Item::Program(p) => {
                 let mut ts = TokenStream::new();
@@ -79,10 +85,18 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> String {
                     ts.extend(consts::program_consts(p));
                 }
                 if opts.client {
-                    ts.extend(p.versions.iter().map(|v| client::client(p, v, model)));
+                    ts.extend(
+                        p.versions
+                            .iter()
+                            .map(|v| client::client(p, v, model, &numbers)),
+                    );
                 }
                 if opts.server {
-                    ts.extend(p.versions.iter().map(|v| server::server(p, v, model)));
+                    ts.extend(
+                        p.versions
+                            .iter()
+                            .map(|v| server::server(p, v, model, &numbers)),
+                    );
                 }
                 ts
             }
@@ -97,20 +111,34 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> String {
     header + &space_items(&format_tokens(items))
 }
 
-/// Puts a blank line between top-level items (prettyplease packs them).
+/// Puts a blank line between items, as rustfmt'd hand-written code has
+/// them (prettyplease packs them): between top-level items, and between
+/// the methods and constants of an impl or trait.
 fn space_items(code: &str) -> String {
     let mut out = String::with_capacity(code.len() + code.len() / 16);
-    let mut prev_closed = false;
+    // The indentation of the previous line when it ended an item.
+    let mut prev_closed: Option<usize> = None;
     for line in code.lines() {
-        let top_level = !line.starts_with(' ') && !line.is_empty();
-        let starts_item = top_level && !line.starts_with('}') && !line.starts_with(')');
-        if prev_closed && starts_item {
+        let text = line.trim_start();
+        let indent = line.len() - text.len();
+        let starts_item = if indent == 0 {
+            !text.is_empty() && !text.starts_with('}') && !text.starts_with(')')
+        } else {
+            ["///", "#[", "pub ", "fn ", "const "]
+                .iter()
+                .any(|p| text.starts_with(p))
+        };
+        if prev_closed == Some(indent) && starts_item {
             out.push('\n');
         }
         out.push_str(line);
         out.push('\n');
-        prev_closed =
-            top_level && !line.starts_with("//") && (line.starts_with('}') || line.ends_with(';'));
+        let closes = if indent == 0 {
+            text.starts_with('}') || text.ends_with(';')
+        } else {
+            text.ends_with('}') || text.ends_with(';')
+        };
+        prev_closed = (closes && !text.starts_with("//")).then_some(indent);
     }
     out
 }

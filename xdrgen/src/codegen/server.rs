@@ -6,17 +6,18 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
+use super::consts::Numbers;
 use super::docs;
 use super::idents::ident;
 use super::types::rust_type;
 use crate::model::{Model, Procedure, Program, Type, Version};
 
 /// The trait `XxxVn`, the dispatcher `XxxVnServer<T>`, and its impls.
-pub(super) fn server(p: &Program, v: &Version, model: &Model) -> TokenStream {
+pub(super) fn server(p: &Program, v: &Version, model: &Model, numbers: &Numbers) -> TokenStream {
     let tr = ident(&v.trait_name);
     let server = format_ident!("{}Server", v.trait_name);
-    let prog = Literal::u32_unsuffixed(p.number);
-    let vers = Literal::u32_unsuffixed(v.number);
+    let prog = ident(&p.const_name);
+    let vers = numbers.version(v);
     let trait_doc = docs::doc(
         &format!(
             "Server side of program `{}` version {} (`{}`): implement this, then serve [`{}`].",
@@ -33,7 +34,7 @@ pub(super) fn server(p: &Program, v: &Version, model: &Model) -> TokenStream {
     );
     let handlers = v.procedures.iter().map(|proc| handler(proc, model));
     let arms = v.procedures.iter().map(|proc| {
-        let number = Literal::u32_unsuffixed(proc.number);
+        let number = numbers.procedure(proc);
         let method = ident(&proc.method);
         let (pattern, call_args) = closure_args(&proc.args, model);
         quote! {
@@ -99,7 +100,6 @@ pub(super) fn server(p: &Program, v: &Version, model: &Model) -> TokenStream {
                 #vers
             }
 
-            #[allow(clippy::redundant_async_block)]
             fn dispatch(
                 &self,
                 ctx: ::rpc_runtime::codegen::CallContext,
@@ -137,19 +137,20 @@ fn handler(proc: &Procedure, model: &Model) -> TokenStream {
             })
             .collect(),
     };
+    let null = proc.number == 0 && proc.args.is_empty() && proc.result == Type::Void;
+    // The default NULL handler does not use its context.
+    let ctx = if null { quote!(_ctx) } else { quote!(ctx) };
     let signature = quote! {
-        fn #method(&self, ctx: ::rpc_runtime::codegen::CallContext #(, #params)*)
+        fn #method(&self, #ctx: ::rpc_runtime::codegen::CallContext #(, #params)*)
             -> impl ::rpc_runtime::codegen::Future<Output = ::rpc_runtime::codegen::HandlerResult<#result>> + ::core::marker::Send
     };
-    if proc.number == 0 && proc.args.is_empty() && proc.result == Type::Void {
+    if null {
         quote! {
             #doc
             ///
             /// The default implementation does nothing and replies with success.
-            #[allow(clippy::manual_async_fn)]
             #signature {
-                let _ = ctx;
-                async { ::core::result::Result::Ok(()) }
+                ::core::future::ready(::core::result::Result::Ok(()))
             }
         }
     } else {

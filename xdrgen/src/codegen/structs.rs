@@ -3,6 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::derives::Derives;
 use super::docs;
 use super::idents::{ident, plain, str_lit};
 use super::types::{min_len, rust_type};
@@ -28,7 +29,13 @@ pub(super) fn path(owner: &str, f: &Field) -> proc_macro2::Literal {
 }
 
 /// `pub struct` with `XdrEncode`/`XdrDecode` impls.
-pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model, serde: bool) -> TokenStream {
+pub(super) fn structure(
+    t: &TypeItem,
+    s: &Struct,
+    model: &Model,
+    derives: &Derives,
+    serde: bool,
+) -> TokenStream {
     let summary = if s.list_node {
         format!(
             "`struct {}`: a linked-list node; its last field (the `next` pointer) is \
@@ -76,15 +83,12 @@ pub(super) fn structure(t: &TypeItem, s: &Struct, model: &Model, serde: bool) ->
         Some(first) => quote!(#first #(+ #hints)*),
         None => quote!(0),
     };
-    let mut mins = s.fields.iter().map(|f| min_len(&f.ty, model));
-    let min = match mins.next() {
-        Some(first) => quote!(#first #(+ #mins)*),
-        None => quote!(0),
-    };
+    let min = min_len(s.fields.iter().map(|f| &f.ty), model);
     let derive_serde = super::serde::derive(serde);
+    let extra = derives.extra(&t.rust_name, true);
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq #extra)]
         #derive_serde
         pub struct #name {
             #(#fields)*

@@ -6,7 +6,7 @@ use quote::quote;
 
 use super::docs;
 use super::idents::ident;
-use crate::model::{Alias, Model, Size, Type, TypeItem};
+use crate::model::{Alias, Model, Size, Type, TypeItem, TypeKind};
 
 /// The Rust type for `t`.
 pub(super) fn rust_type(t: &Type, model: &Model) -> TokenStream {
@@ -53,7 +53,7 @@ pub(super) fn rust_type(t: &Type, model: &Model) -> TokenStream {
         }
         Type::Optional(e) => {
             let e = rust_type(e, model);
-            quote!(::core::option::Option<::std::boxed::Box<#e>>)
+            quote!(::core::option::Option<#e>)
         }
         Type::List(n) => {
             let n = ident(n);
@@ -73,17 +73,71 @@ pub(super) fn rust_type(t: &Type, model: &Model) -> TokenStream {
     }
 }
 
-/// `<T as XdrDecode>::MIN_ENCODED_LEN` for `t`.
-///
-/// A boxed recursive member counts 0 (a safe lower bound): its own minimum
-/// refers back to the type being defined, which Rust would reject as a
-/// cycle in constant evaluation.
-pub(super) fn min_len(t: &Type, model: &Model) -> TokenStream {
-    if let Type::Boxed(_) = t {
-        return quote!(0);
+/// `MIN_ENCODED_LEN` of a value made of `parts` in sequence: a literal
+/// when every part's minimum is known here, else the sum of
+/// `<T as XdrDecode>::MIN_ENCODED_LEN` terms (types defined outside the
+/// file).
+pub(super) fn min_len<'a>(parts: impl IntoIterator<Item = &'a Type>, model: &Model) -> TokenStream {
+    let parts: Vec<&Type> = parts.into_iter().collect();
+    let known = parts.iter().try_fold(0u64, |sum, t| {
+        min_len_value(t, model, 0).and_then(|n| sum.checked_add(n))
+    });
+    if let Some(n) = known.and_then(|n| usize::try_from(n).ok()) {
+        let n = Literal::usize_unsuffixed(n);
+        return quote!(#n);
     }
-    let t = rust_type(t, model);
-    quote!(<#t as ::xdr_codec::XdrDecode>::MIN_ENCODED_LEN)
+    let mut terms = parts.iter().map(|t| match t {
+        // A boxed recursive member counts 0 (a safe lower bound): its own
+        // minimum refers back to the type being defined, which Rust would
+        // reject as a cycle in constant evaluation.
+        Type::Boxed(_) => quote!(0),
+        t => {
+            let t = rust_type(t, model);
+            quote!(<#t as ::xdr_codec::XdrDecode>::MIN_ENCODED_LEN)
+        }
+    });
+    match terms.next() {
+        Some(first) => quote!(#first #(+ #terms)*),
+        None => quote!(0),
+    }
+}
+
+/// How deep [`min_len_value`] follows named types before giving up (a
+/// typedef cycle is an error the checker reports; this only bounds the
+/// work).
+const MAX_MIN_LEN_DEPTH: u32 = 256;
+
+/// The `MIN_ENCODED_LEN` `xdr_codec` gives `t` (RFC 4506 section 4: the
+/// fixed part of its encoding); `None` for a type defined outside the
+/// file. A boxed member counts 0, as in [`min_len`].
+fn min_len_value(t: &Type, model: &Model, depth: u32) -> Option<u64> {
+    if depth > MAX_MIN_LEN_DEPTH {
+        return None;
+    }
+    let fixed_opaque = |n: u64| n + (4 - n % 4) % 4;
+    Some(match t {
+        Type::Void | Type::Boxed(_) => 0,
+        Type::Int | Type::UnsignedInt | Type::Float | Type::Bool => 4,
+        Type::Hyper | Type::UnsignedHyper | Type::Double => 8,
+        Type::FixedOpaque(n) => fixed_opaque(u64::from(n.value)),
+        Type::Opaque(_)
+        | Type::String(_)
+        | Type::VarArray(..)
+        | Type::Optional(_)
+        | Type::List(_) => 4,
+        Type::Array(e, n) => min_len_value(e, model, depth + 1)?.checked_mul(u64::from(n.value))?,
+        // The node's own fixed part plus the chain's end marker: the
+        // node is named by its Rust name, so leave it to the trait.
+        Type::Extern(_) | Type::NonEmptyList(_) => return None,
+        Type::Named(name) => match &model.type_item(name)?.kind {
+            TypeKind::Alias(a) => min_len_value(&a.ty, model, depth + 1)?,
+            TypeKind::Enum(_) => 4,
+            TypeKind::Union(u) => min_len_value(&u.discriminant.ty, model, depth + 1)?,
+            TypeKind::Struct(s) => s.fields.iter().try_fold(0u64, |sum, f| {
+                min_len_value(&f.ty, model, depth + 1).and_then(|n| sum.checked_add(n))
+            })?,
+        },
+    })
 }
 
 /// An array length (`usize`): `FHSIZE as usize` or `32`.

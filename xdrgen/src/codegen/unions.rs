@@ -6,17 +6,24 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
+use super::derives::{zero_arm, zero_member, Derives, ZeroArm};
 use super::docs;
-use super::idents::{ident, int_literal, str_lit, IntTy};
+use super::idents::{ident, int_literal, str_lit};
 use super::structs::path;
 use super::types::{min_len, rust_type};
-use crate::model::{CaseLabel, DiscKind, Model, TypeItem, TypeKind, Union};
+use crate::model::{CaseLabel, DiscKind, Model, Type, TypeItem, TypeKind, Union};
 
 /// The union enum and its XDR impls.
-pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> TokenStream {
+pub(super) fn union(
+    t: &TypeItem,
+    u: &Union,
+    model: &Model,
+    derives: &Derives,
+    serde: bool,
+) -> TokenStream {
     let doc = docs::doc(
         &format!(
             "`union {} switch ({})`.{}",
@@ -41,6 +48,17 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
         DiscKind::Hyper | DiscKind::UnsignedHyper => quote!(8),
         _ => quote!(4),
     };
+    // `Default`: derived when discriminant 0 selects a void case (marked
+    // `#[default]`), else implemented below.
+    let zero = if derives.default(&t.rust_name) {
+        zero_arm(u, model)
+    } else {
+        None
+    };
+    let zero_unit = match &zero {
+        Some(ZeroArm::Case(c)) if c.field.is_none() => Some(c.rust_name.as_str()),
+        _ => None,
+    };
     for c in &u.cases {
         let vname = ident(&c.rust_name);
         let label = label_tokens(&c.label, &u.disc_kind);
@@ -54,9 +72,10 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
                 let fpath = path(&t.rust_name, f);
                 let attr = super::serde::field_attr(serde, &f.ty, model);
                 variants.push(quote!(#doc #vname(#attr #ty),));
+                let put = put_label(&label, &u.disc_kind, &disc_path);
                 encodes.push(quote! {
                     Self::#vname(value) => {
-                        enc.field(#disc_path, &#label)?;
+                        #put
                         enc.field(#fpath, value)
                     }
                 });
@@ -69,8 +88,24 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
             }
             None => {
                 let doc = docs::doc(&format!("`case {}: void;`", c.label_text), &[]);
-                variants.push(quote!(#doc #vname,));
-                encodes.push(quote!(Self::#vname => enc.field(#disc_path, &#label),));
+                let default = if zero_unit == Some(c.rust_name.as_str()) {
+                    quote!(#[default])
+                } else {
+                    TokenStream::new()
+                };
+                variants.push(quote!(#doc #default #vname,));
+                encodes.push(match u.disc_kind {
+                    DiscKind::Enum(_) => quote!(Self::#vname => enc.field(#disc_path, &#label),),
+                    _ => {
+                        let put = put_label(&label, &u.disc_kind, &disc_path);
+                        quote! {
+                            Self::#vname => {
+                                #put
+                                ::core::result::Result::Ok(())
+                            }
+                        }
+                    }
+                });
                 decodes.push(quote!(#label => ::core::result::Result::Ok(Self::#vname),));
                 hints.push(quote!(Self::#vname => #disc_len,));
             }
@@ -157,16 +192,43 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
         }
         None => {}
     }
-    let disc_min = min_len(&u.discriminant.ty, model);
+    let disc_min = min_len([&u.discriminant.ty], model);
     let derive_serde = super::serde::derive(serde);
+    let mut names: Vec<&str> = u.cases.iter().map(|c| c.rust_name.as_str()).collect();
+    let mut payloads: Vec<Vec<&Type>> = u
+        .cases
+        .iter()
+        .map(|c| c.field.iter().map(|f| &f.ty).collect())
+        .collect();
+    if let Some(d) = &u.default {
+        names.push(&d.rust_name);
+        payloads.push(
+            std::iter::once(&u.discriminant.ty)
+                .chain(d.field.iter().map(|f| &f.ty))
+                .collect(),
+        );
+    }
+    let names_allow = super::lints::variant_names(&t.rust_name, &names);
+    let size_allow = super::lints::large_variant(&payloads, model);
+    let mut extra = derives.extra(&t.rust_name, false);
+    if zero_unit.is_some() {
+        extra.extend(quote!(, Default));
+    }
+    let default_impl = match zero {
+        Some(arm) if zero_unit.is_none() => default_impl(&name, u, &arm, model),
+        _ => TokenStream::new(),
+    };
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq #extra)]
         #derive_serde
-        #[allow(clippy::large_enum_variant)]
+        #size_allow
+        #names_allow
         pub enum #name {
             #(#variants)*
         }
+
+        #default_impl
 
         impl ::xdr_codec::XdrEncode for #name {
             fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {
@@ -190,6 +252,42 @@ pub(super) fn union(t: &TypeItem, u: &Union, model: &Model, serde: bool) -> Toke
                 match discriminant {
                     #(#decodes)*
                 }
+            }
+        }
+    }
+}
+
+/// `impl Default`: the arm `arm` that discriminant 0 selects, holding
+/// its default value.
+fn default_impl(name: &Ident, u: &Union, arm: &ZeroArm<'_>, model: &Model) -> TokenStream {
+    let default = quote!(::core::default::Default::default());
+    let value = match arm {
+        ZeroArm::Case(c) => {
+            let vname = ident(&c.rust_name);
+            quote!(Self::#vname(#default))
+        }
+        ZeroArm::Default => {
+            let zero = match (&u.disc_kind, zero_member(&u.disc_kind, model)) {
+                (DiscKind::Bool, _) => quote!(false),
+                (DiscKind::Enum(e), Some(member)) => {
+                    let (e, member) = (ident(e), ident(member));
+                    quote!(#e::#member)
+                }
+                _ => quote!(0),
+            };
+            let vname = u.default.as_ref().map(|d| ident(&d.rust_name));
+            match u.default.as_ref().and_then(|d| d.field.as_ref()) {
+                Some(_) => quote!(Self::#vname { discriminant: #zero, value: #default }),
+                None => quote!(Self::#vname(#zero)),
+            }
+        }
+    };
+    quote! {
+        impl ::core::default::Default for #name {
+            /// The arm of discriminant 0, holding its default: the value
+            /// all-zero bytes decode to.
+            fn default() -> Self {
+                #value
             }
         }
     }
@@ -237,11 +335,33 @@ fn default_guard(
     if exhaustive {
         return err;
     }
-    let labels = u.cases.iter().map(|c| label_tokens(&c.label, &u.disc_kind));
+    // Not exhaustive, so a bool discriminant has one case here.
+    let taken = match u.cases.as_slice() {
+        [c] if matches!(c.label, CaseLabel::Bool(true)) => quote!(*discriminant),
+        [c] if matches!(c.label, CaseLabel::Bool(false)) => quote!(!*discriminant),
+        cases => {
+            let labels = cases.iter().map(|c| label_tokens(&c.label, &u.disc_kind));
+            quote!(::core::matches!(discriminant, #(#labels)|*))
+        }
+    };
     quote! {
-        if ::core::matches!(*discriminant, #(#labels)|*) {
+        if #taken {
             return #err;
         }
+    }
+}
+
+/// The statement that encodes the case label `label`: `enc.put_u32(0);`
+/// for integers and bools (which cannot fail), `enc.field(...)?;` for an
+/// enum member.
+fn put_label(label: &TokenStream, kind: &DiscKind, disc_path: &Literal) -> TokenStream {
+    match kind {
+        DiscKind::Int => quote!(enc.put_i32(#label);),
+        DiscKind::UnsignedInt => quote!(enc.put_u32(#label);),
+        DiscKind::Hyper => quote!(enc.put_i64(#label);),
+        DiscKind::UnsignedHyper => quote!(enc.put_u64(#label);),
+        DiscKind::Bool => quote!(enc.put_bool(#label);),
+        DiscKind::Enum(_) => quote!(enc.field(#disc_path, &#label)?;),
     }
 }
 
@@ -253,10 +373,7 @@ fn label_tokens(l: &CaseLabel, kind: &DiscKind) -> TokenStream {
             quote!(#e::#v)
         }
         (CaseLabel::Bool(b), _) => quote!(#b),
-        (CaseLabel::Int(n), DiscKind::UnsignedInt) => int_literal(*n, IntTy::U32),
-        (CaseLabel::Int(n), DiscKind::Hyper) => int_literal(*n, IntTy::I64),
-        (CaseLabel::Int(n), DiscKind::UnsignedHyper) => int_literal(*n, IntTy::U64),
-        (CaseLabel::Int(n), _) => int_literal(*n, IntTy::I32),
+        (CaseLabel::Int(n), _) => int_literal(*n),
         (CaseLabel::Enum(v), _) => {
             let v = ident(v);
             quote!(#v)

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use crate::ast::{ConstDef, Definition, EnumBody, Specification, TypeDef, TypeDefKind};
+use crate::ast::{ConstDef, Definition, EnumBody, Radix, Specification, TypeDef, TypeDefKind};
 use crate::diagnostic::Diagnostic;
 
-use super::consts::{value_span, Evaluator};
+use super::consts::{radix_of, value_span, Evaluator};
 use super::names::{rust_name, Case, Namespace};
 use super::scope::Scope;
 use super::{
@@ -124,6 +124,7 @@ impl<'a> Checker<'a> {
                 xdr_name: c.name.name.clone(),
                 rust_name,
                 value: ConstValue::Str(value.clone()),
+                radix: Radix::Decimal,
                 doc: c.doc.clone(),
                 renamed,
             });
@@ -148,6 +149,7 @@ impl<'a> Checker<'a> {
             xdr_name: c.name.name.clone(),
             rust_name,
             value: ConstValue::Int(value),
+            radix: radix_of(&c.value),
             doc: c.doc.clone(),
             renamed,
         })

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ast::{ConstDef, EnumBody, Value};
+use crate::ast::{ConstDef, EnumBody, Radix, Value};
 use crate::diagnostic::Diagnostic;
 use crate::source::Span;
 
@@ -230,5 +230,13 @@ pub(super) fn value_text(v: &Value) -> String {
         Value::Literal { value, .. } => value.to_string(),
         Value::Named(id) => id.name.clone(),
         Value::Str { value, .. } => format!("{value:?}"),
+    }
+}
+
+/// The base a value is written in: a literal's, else decimal.
+pub(super) fn radix_of(v: &Value) -> Radix {
+    match v {
+        Value::Literal { radix, .. } => *radix,
+        Value::Named(_) | Value::Str { .. } => Radix::Decimal,
     }
 }

@@ -20,6 +20,7 @@ mod types;
 mod unions;
 
 use crate::ast::Doc;
+pub use crate::ast::Radix;
 
 pub use check::{check, check_with, CheckOptions};
 
@@ -52,6 +53,8 @@ pub struct Const {
     pub rust_name: String,
     /// The value.
     pub value: ConstValue,
+    /// The base the value is written in (decimal unless it is a literal).
+    pub radix: Radix,
     /// Comments from the `.x` file, one line each.
     pub doc: Doc,
     /// Set when the Rust name had to be changed to avoid a clash.
@@ -265,7 +268,8 @@ pub enum Type {
     Array(Box<Type>, Size),
     /// `T x<M>` / `T x<>`: `VarArray<T, M>`.
     VarArray(Box<Type>, Option<Size>),
-    /// `T *x`: `Option<Box<T>>`.
+    /// `T *x`: `Option<T>`, or `Option<Box<T>>` when `T` contains the
+    /// type holding `x`.
     Optional(Box<Type>),
     /// A type boxed because it contains the type that contains it (a
     /// recursive type with no optional-data or variable-length array in
@@ -302,6 +306,8 @@ pub struct Program {
     pub const_name: String,
     /// The program number.
     pub number: u32,
+    /// The base the number is written in (decimal unless it is a literal).
+    pub radix: Radix,
     /// Comments.
     pub doc: Doc,
     /// The versions in source order.

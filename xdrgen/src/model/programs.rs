@@ -149,6 +149,7 @@ impl Checker<'_> {
             xdr_name: p.name.name.clone(),
             const_name,
             number: number?,
+            radix: super::consts::radix_of(&p.number),
             doc: p.doc.clone(),
             versions,
         })

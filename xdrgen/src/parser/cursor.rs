@@ -336,7 +336,7 @@ pub(crate) fn describe(kind: &TokenKind) -> String {
     match kind {
         TokenKind::Ident(n) if RESERVED.contains(&n.as_str()) => format!("keyword `{n}`"),
         TokenKind::Ident(n) => format!("identifier `{n}`"),
-        TokenKind::Number(v) => format!("number `{v}`"),
+        TokenKind::Number(v, _) => format!("number `{v}`"),
         TokenKind::Punct(p) => format!("`{}`", p.as_str()),
         TokenKind::Str(_) => "a string literal".to_string(),
         TokenKind::Eof => "end of file".to_string(),

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::cursor::RESERVED;
 use crate::ast::{
-    ConstDef, Declaration, Definition, Ident, Shape, TypeDef, TypeDefKind, TypeSpec, Value,
+    ConstDef, Declaration, Definition, Ident, Radix, Shape, TypeDef, TypeDefKind, TypeSpec, Value,
 };
 use crate::preprocess::{CDefine, CType, CValue};
 
@@ -34,6 +34,7 @@ pub(super) fn definitions(defines: Vec<CDefine>) -> Vec<Definition> {
                 name,
                 value: Value::Literal {
                     value,
+                    radix: radix_of_define(&d.text),
                     span: d.span,
                 },
                 doc,
@@ -65,5 +66,35 @@ fn type_spec(ty: CType) -> TypeSpec {
         CType::UnsignedShort => TypeSpec::UnsignedShort,
         CType::Char => TypeSpec::Char,
         CType::UnsignedChar => TypeSpec::UnsignedChar,
+    }
+}
+
+/// The base of the value of `#define NAME VALUE` when `VALUE` is one
+/// integer literal (`0x1`, `0755`), so that the constant is written as the
+/// define writes it; decimal for anything else.
+fn radix_of_define(text: &str) -> Radix {
+    match text.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [_, _, v] if v.starts_with("0x") || v.starts_with("0X") => Radix::Hex,
+        [_, _, v]
+            if v.len() > 1
+                && v.starts_with('0')
+                && v[1..].starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            Radix::Octal
+        }
+        _ => Radix::Decimal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{radix_of_define, Radix};
+
+    #[test]
+    fn a_define_keeps_the_base_of_its_literal() {
+        assert_eq!(radix_of_define("#define NIS_BOUND 0x1"), Radix::Hex);
+        assert_eq!(radix_of_define("#define MODE 0755"), Radix::Octal);
+        assert_eq!(radix_of_define("#define N 0"), Radix::Decimal);
+        assert_eq!(radix_of_define("#define M N+1"), Radix::Decimal);
     }
 }

@@ -23,19 +23,27 @@ impl Parser {
         let start = self.span();
         if self.eat(Punct::Minus) {
             return match self.peek().kind {
-                TokenKind::Number(v) => {
+                TokenKind::Number(v, radix) => {
                     let span = start.to(self.span());
                     self.bump();
-                    Ok(Value::Literal { value: -v, span })
+                    Ok(Value::Literal {
+                        value: -v,
+                        radix,
+                        span,
+                    })
                 }
                 _ => Err(self.error_expected("a number after `-`")),
             };
         }
         match &self.peek().kind {
-            TokenKind::Number(v) => {
-                let value = *v;
+            TokenKind::Number(v, radix) => {
+                let (value, radix) = (*v, *radix);
                 self.bump();
-                Ok(Value::Literal { value, span: start })
+                Ok(Value::Literal {
+                    value,
+                    radix,
+                    span: start,
+                })
             }
             TokenKind::Punct(Punct::ColonColon) => {
                 self.bump();

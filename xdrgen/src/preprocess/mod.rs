@@ -23,6 +23,7 @@ use self::conditional::Cond;
 use self::directive::{tokenize, DirTok, DirToken};
 pub(crate) use self::include::read_source;
 pub(crate) use self::passthrough::{CDefine, CType, CValue};
+use crate::ast::Radix;
 use crate::diagnostic::Diagnostic;
 use crate::lexer::{lex, Token, TokenKind};
 use crate::parser::ParseOptions;
@@ -116,7 +117,7 @@ impl expr::MacroEnv for HashMap<String, Macro> {
             let Some(m) = self.get(&name) else { return 0 };
             match m.body.as_slice() {
                 [Token {
-                    kind: TokenKind::Number(v),
+                    kind: TokenKind::Number(v, _),
                     ..
                 }] => return *v,
                 [Token {
@@ -160,11 +161,11 @@ impl Preprocessor<'_> {
                 TokenKind::BadNumber(msg) => {
                     self.diags.push(Diagnostic::error(tok.span, msg.clone()));
                     self.out.push(Token {
-                        kind: TokenKind::Number(0),
+                        kind: TokenKind::Number(0, Radix::Decimal),
                         ..tok
                     });
                 }
-                TokenKind::Number(_)
+                TokenKind::Number(..)
                 | TokenKind::Punct(_)
                 | TokenKind::Str(_)
                 | TokenKind::Comment => self.out.push(tok),
@@ -221,7 +222,7 @@ impl Preprocessor<'_> {
                         format!("in the expansion of macro `{name}`: {msg}"),
                     );
                     self.diags.push(d);
-                    t.kind = TokenKind::Number(0);
+                    t.kind = TokenKind::Number(0, Radix::Decimal);
                     self.out.push(t);
                 }
                 _ => self.out.push(t),
@@ -364,7 +365,7 @@ impl Preprocessor<'_> {
         let lookup = |name: &str| match macros.get(name).map(|m| m.body.as_slice()) {
             Some(
                 [Token {
-                    kind: TokenKind::Number(v),
+                    kind: TokenKind::Number(v, _),
                     ..
                 }],
             ) => Some(*v),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use rpc_runtime::record::RecordCodecBuilder;
 use rpc_runtime::Endpoint;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::admin::{AdminService, ListenerInfo};
@@ -19,7 +19,8 @@ use crate::core::route::RoutingError;
 use crate::core::Core;
 use crate::driver::backend::Target;
 use crate::driver::listener::{Accepted, Listener};
-use crate::driver::{BackendTarget, Hub, Input};
+use crate::driver::outbox::ReplyBudget;
+use crate::driver::{BackendTarget, ClientLimits, Hub, Input};
 use crate::metrics::Metrics;
 use crate::reload::{BrokerHandle, ConfigSource};
 
@@ -74,7 +75,7 @@ pub struct Broker {
     codec: RecordCodecBuilder,
     max_in_flight_per_client: usize,
     listeners: Vec<Listener>,
-    max_connections: usize,
+    client_limits: ClientLimits,
     admin: Option<Listener>,
     metrics: Option<TcpListener>,
     handle: BrokerHandle,
@@ -156,7 +157,7 @@ impl Broker {
             codec,
             max_in_flight_per_client: config.limits.max_in_flight_per_client,
             listeners,
-            max_connections: config.limits.max_connections,
+            client_limits: client_limits(&config.limits),
             admin,
             metrics,
             handle: BrokerHandle {
@@ -205,10 +206,10 @@ impl Broker {
             Arc::clone(&self.handle.metrics),
             self.codec.record_limit(),
             self.max_in_flight_per_client,
+            self.client_limits,
         );
         let mut tasks = JoinSet::new();
         tasks.spawn(crate::driver::run(Arc::clone(&hub), self.inbox_rx));
-        let connections = Arc::new(Semaphore::new(self.max_connections));
         let mut infos = Vec::new();
         for listener in self.listeners {
             let endpoint = listener.local_endpoint();
@@ -218,12 +219,7 @@ impl Broker {
                 endpoint: endpoint.to_string(),
                 clients: Arc::clone(&clients),
             });
-            tasks.spawn(accept_loop(
-                listener,
-                Arc::clone(&hub),
-                Arc::clone(&connections),
-                clients,
-            ));
+            tasks.spawn(accept_loop(listener, Arc::clone(&hub), clients));
         }
         drop(hub);
         let mut services = Vec::new();
@@ -255,14 +251,26 @@ impl Broker {
     }
 }
 
-/// Accepts connections on one listener forever, each served in its own
-/// task; the tasks end when this one is aborted.
-async fn accept_loop(
-    listener: Listener,
-    hub: Arc<Hub>,
-    connections: Arc<Semaphore>,
-    open: Arc<AtomicUsize>,
-) {
+/// The driver's limits on client connections from the configuration's.
+fn client_limits(limits: &crate::config::Limits) -> ClientLimits {
+    let bytes = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    ClientLimits {
+        max_connections: limits.max_connections,
+        idle_timeout: Duration::from_millis(limits.idle_timeout_ms),
+        record_timeout: Duration::from_millis(limits.record_timeout_ms),
+        write_timeout: Duration::from_millis(limits.write_timeout_ms),
+        budget: ReplyBudget {
+            per_client: bytes(limits.max_unread_bytes_per_client),
+            total_cap: bytes(limits.max_unread_bytes),
+            total: Arc::new(AtomicUsize::new(0)),
+        },
+    }
+}
+
+/// Accepts connections on one listener forever, each admitted by the hub
+/// ([`Hub::admit`]) and served in its own task; the tasks end when this
+/// one is aborted.
+async fn accept_loop(listener: Listener, hub: Arc<Hub>, open: Arc<AtomicUsize>) {
     let mut clients = JoinSet::new();
     loop {
         tokio::select! {
@@ -278,26 +286,28 @@ async fn accept_loop(
                         continue;
                     }
                 };
-                let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-                    tracing::warn!("too many client connections: refusing one");
+                let (read, write, peer) = match accepted {
+                    Accepted::Tcp(io, peer) => {
+                        let (r, w) = crate::driver::socket::split_tcp(io);
+                        (r, w, peer)
+                    }
+                    Accepted::Unix(io, peer) => {
+                        let (r, w) = crate::driver::socket::split_unix(io);
+                        (r, w, peer)
+                    }
+                };
+                let Some((client, outbox)) = hub.admit(write) else {
+                    tracing::warn!(peer, "too many client connections, none idle: refusing one");
                     continue;
                 };
-                let hub = Arc::clone(&hub);
-                clients.spawn(async move {
-                    let (read, write, peer) = match accepted {
-                        Accepted::Tcp(io, peer) => {
-                            let (r, w) = crate::driver::socket::split_tcp(io);
-                            (r, w, peer)
-                        }
-                        Accepted::Unix(io, peer) => {
-                            let (r, w) = crate::driver::socket::split_unix(io);
-                            (r, w, peer)
-                        }
-                    };
-                    tracing::debug!(peer, "client connected");
-                    crate::driver::client::serve(hub, read, write, peer).await;
-                    drop(permit);
-                });
+                tracing::debug!(peer, "client connected");
+                clients.spawn(crate::driver::client::serve(
+                    Arc::clone(&hub),
+                    read,
+                    client,
+                    outbox,
+                    peer,
+                ));
                 open.store(clients.len(), Ordering::Relaxed);
             }
         }

@@ -85,7 +85,7 @@ async fn connect(target: Target) -> std::io::Result<(ReadHalf, WriteHalf)> {
 }
 
 async fn serve(hub: &Arc<Hub>, conn: ConnId, mut read: ReadHalf, write: WriteHalf) {
-    let outbox = Arc::new(Outbox::new(write, usize::MAX));
+    let outbox = Arc::new(Outbox::backend(write));
     let mut out = Deliveries::new();
     hub.step(&mut out, |st, now| {
         st.conns.insert(conn, Arc::clone(&outbox));

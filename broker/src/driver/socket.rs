@@ -51,6 +51,24 @@ impl ReadHalf {
             ReadHalf::Unix(r) => r.read_buf(buf).await,
         }
     }
+
+    /// Waits until the socket may have something to read (or an end of
+    /// file or error to report), without a buffer. Cancel-safe.
+    pub(crate) async fn readable(&self) -> io::Result<()> {
+        match self {
+            ReadHalf::Tcp(r) => r.readable().await,
+            ReadHalf::Unix(r) => r.readable().await,
+        }
+    }
+
+    /// One non-blocking read into the spare capacity of `buf`; 0 at end of
+    /// file, [`io::ErrorKind::WouldBlock`] when nothing is there.
+    pub(crate) fn try_read_buf(&self, buf: &mut BytesMut) -> io::Result<usize> {
+        match self {
+            ReadHalf::Tcp(r) => r.try_read_buf(buf),
+            ReadHalf::Unix(r) => r.try_read_buf(buf),
+        }
+    }
 }
 
 impl WriteHalf {

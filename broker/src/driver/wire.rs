@@ -102,7 +102,9 @@ impl Frame {
 /// reserved as soon as its header is read (bounded by the record limit),
 /// so a large reply is read straight into place. On a client connection
 /// room grows with what has arrived (the decoder's own policy), so a
-/// header alone never allocates the length it announces.
+/// header alone never allocates the length it announces, and while no
+/// byte of a record is held no buffer is either: an idle client costs no
+/// read buffer.
 #[derive(Debug)]
 pub(crate) struct RecordReader {
     buf: BytesMut,
@@ -144,6 +146,20 @@ impl RecordReader {
     ///
     /// The read error.
     pub(crate) async fn fill(&mut self, io: &mut ReadHalf) -> io::Result<usize> {
+        if !self.trusted && self.buf.is_empty() {
+            // Records handed out keep their own part of the allocation.
+            self.buf = BytesMut::new();
+            loop {
+                io.readable().await?;
+                self.buf.reserve(READ_CHUNK_BYTES);
+                match io.try_read_buf(&mut self.buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.buf = BytesMut::new();
+                    }
+                    r => return r,
+                }
+            }
+        }
         let fragment = self.codec.fragment_len();
         if let (true, Some(len)) = (self.trusted, fragment) {
             let missing = len.saturating_sub(self.buf.len());

@@ -16,9 +16,10 @@
 //! | `broker_retries_total` | counter | | attempts after the first |
 //! | `broker_forwarded_total` | counter | | calls sent to backends |
 //! | `broker_config_reloads_total` | counter | `result` | reloads `applied` or `rejected` |
+//! | `broker_client_limit_hits_total` | counter | `limit` | limits on client connections reached: `max_connections_evicted` (the longest-idle connection closed for a new one), `max_connections_refused` (none idle: the new one closed), `idle_timeout`, `record_timeout`, `write_timeout`, `max_record_bytes`, `max_unread_bytes_paused` (reading paused: backpressure), `max_unread_bytes_closed` (a reply for a client over a cap) |
 
 mod http;
 mod registry;
 
 pub(crate) use http::serve;
-pub(crate) use registry::{Metrics, Recorder};
+pub(crate) use registry::{LimitHit, Metrics, Recorder};

@@ -38,6 +38,65 @@ struct BackendLabels {
     backend: String,
 }
 
+/// Labels of `broker_client_limit_hits_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+}
+
+/// A limit on client connections that was reached, as counted by
+/// `broker_client_limit_hits_total` (the `limit` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    /// `max_connections` reached: the connection idle the longest was
+    /// closed for a new one.
+    Evicted,
+    /// `max_connections` reached with no connection idle: the new one was
+    /// closed.
+    Refused,
+    /// `idle_timeout_ms` passed.
+    IdleTimeout,
+    /// `record_timeout_ms` passed inside a record.
+    RecordTimeout,
+    /// `write_timeout_ms` passed with replies waiting.
+    WriteTimeout,
+    /// A record over `max_record_bytes`.
+    RecordTooLarge,
+    /// Reading paused on the caps on unread reply bytes (backpressure).
+    UnreadBytesPaused,
+    /// A reply arrived for a client over a cap on unread reply bytes: the
+    /// client was closed.
+    UnreadBytesClosed,
+}
+
+impl LimitHit {
+    /// Every kind, for registering the series at zero.
+    const ALL: [LimitHit; 8] = [
+        LimitHit::Evicted,
+        LimitHit::Refused,
+        LimitHit::IdleTimeout,
+        LimitHit::RecordTimeout,
+        LimitHit::WriteTimeout,
+        LimitHit::RecordTooLarge,
+        LimitHit::UnreadBytesPaused,
+        LimitHit::UnreadBytesClosed,
+    ];
+
+    /// The `limit` label.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            LimitHit::Evicted => "max_connections_evicted",
+            LimitHit::Refused => "max_connections_refused",
+            LimitHit::IdleTimeout => "idle_timeout",
+            LimitHit::RecordTimeout => "record_timeout",
+            LimitHit::WriteTimeout => "write_timeout",
+            LimitHit::RecordTooLarge => "max_record_bytes",
+            LimitHit::UnreadBytesPaused => "max_unread_bytes_paused",
+            LimitHit::UnreadBytesClosed => "max_unread_bytes_closed",
+        }
+    }
+}
+
 /// Labels of `broker_config_reloads_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
@@ -67,6 +126,7 @@ pub(crate) struct Metrics {
     retries: Counter,
     forwarded: Counter,
     reloads: Family<ReloadLabels, Counter>,
+    limit_hits: Family<LimitLabels, Counter>,
     /// Core counters already added to the Prometheus counters.
     last: Mutex<CoreStats>,
 }
@@ -160,6 +220,18 @@ impl Metrics {
             "Configuration reloads, by result (applied or rejected)",
             reloads.clone(),
         );
+        let limit_hits = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "client_limit_hits",
+            "Limits on client connections reached, by limit",
+            limit_hits.clone(),
+        );
+        for hit in LimitHit::ALL {
+            // Every series exists from the start, at zero.
+            drop(limit_hits.get_or_create(&LimitLabels {
+                limit: hit.as_str(),
+            }));
+        }
         Metrics {
             registry,
             calls,
@@ -175,6 +247,7 @@ impl Metrics {
             retries,
             forwarded,
             reloads,
+            limit_hits,
             last: Mutex::new(CoreStats::default()),
         }
     }
@@ -184,6 +257,15 @@ impl Metrics {
         self.reconnects
             .get_or_create(&BackendLabels {
                 backend: name.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a client connection limit reached.
+    pub(crate) fn limit_hit(&self, hit: LimitHit) {
+        self.limit_hits
+            .get_or_create(&LimitLabels {
+                limit: hit.as_str(),
             })
             .inc();
     }

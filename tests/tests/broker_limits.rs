@@ -430,6 +430,34 @@ fn an_idle_and_slowloris_flood_does_not_lock_out_a_fresh_client() {
 }
 
 #[test]
+fn an_idle_connection_costs_the_broker_under_4_kib() {
+    const IDLE: u64 = 2000;
+    ensure_fd_limit(4096);
+    let broker = start_broker(&format!(
+        "[limits]\nmax_connections = 4000\n\n{BUILTIN_ROUTE}"
+    ));
+    let addr = tcp_addr(&broker);
+    let pid = broker.process.pid();
+    // One connection served first: what every connection shares exists.
+    let mut first = connect(addr);
+    null_within(&mut first, 1, Duration::from_secs(10));
+    thread::sleep(Duration::from_millis(300));
+    let (before, _) = rss_and_peak(pid);
+    let idle: Vec<TcpStream> = (0..IDLE).map(|_| connect(addr)).collect();
+    // Every one accepted and served (waiting for its first byte).
+    null_within(&mut first, 2, Duration::from_secs(10));
+    thread::sleep(Duration::from_millis(500));
+    let (after, _) = rss_and_peak(pid);
+    let per_connection = after.saturating_sub(before) / IDLE;
+    println!("{IDLE} idle connections: RSS {before} -> {after} bytes, {per_connection} bytes each");
+    assert!(
+        per_connection < 4096,
+        "{per_connection} bytes per idle connection"
+    );
+    drop(idle);
+}
+
+#[test]
 fn three_clients_that_never_read_4_mib_replies_keep_the_broker_small() {
     const CAP: u64 = 256 * 1024 * 1024;
     let backend = start_datastore_server();

@@ -8,17 +8,13 @@ use std::collections::VecDeque;
 use std::io;
 
 use bytes::{Bytes, BytesMut};
-use rpc_runtime::record::{RecordCodec, RecordError};
+use rpc_runtime::record::{
+    fragment_header, fragment_lengths, RecordCodec, RecordError, MAX_FRAGMENT_BYTES,
+};
 use tokio_util::codec::Decoder;
 
 use crate::core::Transmit;
 use crate::driver::socket::ReadHalf;
-
-/// The last-fragment bit of a fragment header.
-const LAST_FRAGMENT: u32 = 0x8000_0000;
-
-/// Largest fragment, bytes (31 bits of length).
-const MAX_FRAGMENT_BYTES: usize = 0x7fff_ffff;
 
 /// Spare room below which the read buffer grows before a read, bytes.
 const MIN_READ_BYTES: usize = 4 * 1024;
@@ -63,9 +59,8 @@ impl Frame {
     pub(crate) fn push_transmit(out: &mut VecDeque<Frame>, t: Transmit) {
         let total = t.len();
         if total <= MAX_FRAGMENT_BYTES {
-            let header = LAST_FRAGMENT | total as u32;
             let mut head = [0u8; 8];
-            head[..4].copy_from_slice(&header.to_be_bytes());
+            head[..4].copy_from_slice(&fragment_header(total, true));
             head[4..].copy_from_slice(&t.xid.to_be_bytes());
             out.push_back(Frame {
                 head,
@@ -76,13 +71,10 @@ impl Frame {
             return;
         }
         let mut record = t.to_record();
-        while !record.is_empty() {
-            let n = record.len().min(MAX_FRAGMENT_BYTES);
+        for (n, last) in fragment_lengths(record.len(), MAX_FRAGMENT_BYTES) {
             let chunk = record.split_to(n);
-            let last = record.is_empty();
-            let header = if last { LAST_FRAGMENT } else { 0 } | n as u32;
             let mut head = [0u8; 8];
-            head[..4].copy_from_slice(&header.to_be_bytes());
+            head[..4].copy_from_slice(&fragment_header(n, last));
             out.push_back(Frame {
                 head,
                 head_len: 4,

@@ -215,7 +215,7 @@ fn ensure_fd_limit(need: u64) {
 #[test]
 fn idle_and_half_record_connections_are_closed_at_their_timeouts() {
     let broker = start_broker(&format!(
-        "[limits]\nidle_timeout_ms = 500\nrecord_timeout_ms = 700\n\n{BUILTIN_ROUTE}"
+        "[limits]\nidle_timeout_ms = 1500\nrecord_timeout_ms = 1500\n\n{BUILTIN_ROUTE}"
     ));
     let addr = tcp_addr(&broker);
     let mut idle = connect(addr);
@@ -226,7 +226,7 @@ fn idle_and_half_record_connections_are_closed_at_their_timeouts() {
     let mut busy = connect(addr);
     let start = Instant::now();
     let mut xid = 1;
-    while start.elapsed() < Duration::from_millis(1500) {
+    while start.elapsed() < Duration::from_millis(3000) {
         null_within(&mut busy, xid, Duration::from_secs(10));
         xid += 1;
         thread::sleep(Duration::from_millis(100));
@@ -292,7 +292,18 @@ fn at_max_connections_with_every_client_busy_a_new_one_is_refused() {
             .expect("send a call that stays in flight");
     }
     // Both calls are read (in flight) before the next client comes.
-    thread::sleep(Duration::from_millis(500));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, page) = http_get(broker.metrics, "/metrics");
+        if sample(&page, "broker_calls_in_flight") >= 2.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the calls were not read:\n{page}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
     let mut refused = connect(addr);
     assert!(
         closed_within(&mut refused, Duration::from_secs(30)),

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rpc_runtime::record::RecordError;
+use rpc_runtime::record::{RecordError, RecordReader, Reservation};
 
 use crate::core::ClientId;
 use crate::driver::outbox::{Outbox, OutboxState, ReplyBudget};
 use crate::driver::socket::ReadHalf;
-use crate::driver::wire::RecordReader;
+use crate::driver::wire::record_codec;
 use crate::driver::{Deliveries, Hub};
 use crate::metrics::LimitHit;
 
@@ -53,7 +53,7 @@ pub(crate) async fn serve(
     let max = hub.max_in_flight;
     let limits = hub.client_limits.clone();
     let mut out = Deliveries::new();
-    let mut reader = RecordReader::new(hub.max_record, false);
+    let mut reader = RecordReader::new(record_codec(hub.max_record), Reservation::Untrusted);
     let mut calls: Vec<Bytes> = Vec::new();
     let mut eof = false;
     // When the first byte of the record being read arrived.

@@ -173,7 +173,11 @@ impl Decoder for RecordCodec {
             match self.state {
                 DecodeState::Header => {
                     if src.len() < 4 {
-                        src.reserve(4 - src.len());
+                        // Nothing read yet: nothing to make room for (a
+                        // reader holds no buffer while it waits).
+                        if !src.is_empty() {
+                            src.reserve(4 - src.len());
+                        }
                         return Ok(None);
                     }
                     let (len, last) = parse_fragment_header(src.get_u32().to_be_bytes());

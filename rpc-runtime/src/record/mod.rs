@@ -40,5 +40,5 @@ pub use codec::{
 };
 pub use error::RecordError;
 pub use fragment::{fragment_header, fragment_lengths, parse_fragment_header};
-pub(crate) use reader::RecordReader;
+pub use reader::{RecordReader, Reservation};
 pub(crate) use writer::RecordQueue;

@@ -5,13 +5,13 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use rpc_runtime::record::RecordCodecBuilder;
 use rpc_runtime::{rpcbind, Endpoint};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::admin::{AdminService, ListenerInfo};
@@ -20,9 +20,10 @@ use crate::core::route::RoutingError;
 use crate::core::Core;
 use crate::driver::backend::Target;
 use crate::driver::listener::{Accepted, Listener};
+use crate::driver::outbox::ReplyBudget;
 use crate::driver::rpcbind::{rpcbind_programs, Registrar};
 use crate::driver::udp::{Datagrams, UdpLimits};
-use crate::driver::{BackendTarget, Hub, Input};
+use crate::driver::{BackendTarget, ClientLimits, Hub, Input};
 use crate::metrics::Metrics;
 use crate::reload::{BrokerHandle, ConfigSource};
 
@@ -94,7 +95,7 @@ pub struct Broker {
     datagrams: Vec<Arc<Datagrams>>,
     /// The program versions to register with rpcbind (changed on reload).
     rpcbind_programs: watch::Receiver<Vec<(u32, u32)>>,
-    max_connections: usize,
+    client_limits: ClientLimits,
     admin: Option<Listener>,
     metrics: Option<Listener>,
     handle: BrokerHandle,
@@ -197,7 +198,7 @@ impl Broker {
             listeners,
             datagrams,
             rpcbind_programs,
-            max_connections,
+            client_limits: client_limits(&config.limits, max_connections),
             admin,
             metrics,
             handle: BrokerHandle {
@@ -271,10 +272,10 @@ impl Broker {
             Arc::clone(&self.handle.metrics),
             self.codec.record_limit(),
             self.max_in_flight_per_client,
+            self.client_limits,
         );
         let mut tasks = JoinSet::new();
         tasks.spawn(crate::driver::run(Arc::clone(&hub), self.inbox_rx));
-        let connections = Arc::new(Semaphore::new(self.max_connections));
         let mut infos = Vec::new();
         for listener in self.listeners {
             let endpoint = listener.local_endpoint();
@@ -287,7 +288,6 @@ impl Broker {
             tasks.spawn(accept_loop(
                 listener,
                 Arc::clone(&hub),
-                Arc::clone(&connections),
                 clients,
                 Arc::clone(&self.handle.metrics),
             ));
@@ -331,12 +331,30 @@ impl Broker {
     }
 }
 
-/// Accepts connections on one listener forever, each served in its own
-/// task; the tasks end when this one is aborted.
+/// The driver's limits on client connections from the configuration's;
+/// `max_connections` is the configured one, lowered to what the file
+/// descriptor limit allows.
+fn client_limits(limits: &crate::config::Limits, max_connections: usize) -> ClientLimits {
+    let bytes = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    ClientLimits {
+        max_connections,
+        idle_timeout: Duration::from_millis(limits.idle_timeout_ms),
+        record_timeout: Duration::from_millis(limits.record_timeout_ms),
+        write_timeout: Duration::from_millis(limits.write_timeout_ms),
+        budget: ReplyBudget {
+            per_client: bytes(limits.max_unread_bytes_per_client),
+            total_cap: bytes(limits.max_unread_bytes),
+            total: Arc::new(AtomicUsize::new(0)),
+        },
+    }
+}
+
+/// Accepts connections on one listener forever, each admitted by the hub
+/// ([`Hub::admit`]) and served in its own task; the tasks end when this
+/// one is aborted.
 async fn accept_loop(
     listener: Listener,
     hub: Arc<Hub>,
-    connections: Arc<Semaphore>,
     open: Arc<AtomicUsize>,
     metrics: Arc<Metrics>,
 ) {
@@ -347,33 +365,34 @@ async fn accept_loop(
                 open.store(clients.len(), Ordering::Relaxed);
             }
             accepted = listener.accept(&metrics) => {
-                let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-                    metrics.refused("max_connections", 1);
+                let caller = accepted.caller(&listener);
+                let (read, write, peer) = match accepted {
+                    Accepted::Tcp(io, peer) => {
+                        let (r, w) = crate::driver::socket::split_tcp(io);
+                        (r, w, peer)
+                    }
+                    Accepted::Unix(io, peer, _) => {
+                        let (r, w) = crate::driver::socket::split_unix(io);
+                        (r, w, peer)
+                    }
+                };
+                match caller.cred {
+                    Some(c) => tracing::debug!(peer, uid = c.uid, gid = c.gid, pid = c.pid, "client connected"),
+                    None => tracing::debug!(peer, "client connected"),
+                }
+                let Some((client, outbox)) = hub.admit(write, caller) else {
                     if let Some(suppressed) = REFUSED_LOG.allow() {
-                        tracing::warn!(suppressed, "too many client connections: refusing one");
+                        tracing::warn!(suppressed, "too many client connections, none idle: refusing one");
                     }
                     continue;
                 };
-                let hub = Arc::clone(&hub);
-                let caller = accepted.caller(&listener);
-                clients.spawn(async move {
-                    let (read, write, peer) = match accepted {
-                        Accepted::Tcp(io, peer) => {
-                            let (r, w) = crate::driver::socket::split_tcp(io);
-                            (r, w, peer)
-                        }
-                        Accepted::Unix(io, peer, _) => {
-                            let (r, w) = crate::driver::socket::split_unix(io);
-                            (r, w, peer)
-                        }
-                    };
-                    match caller.cred {
-                        Some(c) => tracing::debug!(peer, uid = c.uid, gid = c.gid, pid = c.pid, "client connected"),
-                        None => tracing::debug!(peer, "client connected"),
-                    }
-                    crate::driver::client::serve(hub, read, write, peer, caller).await;
-                    drop(permit);
-                });
+                clients.spawn(crate::driver::client::serve(
+                    Arc::clone(&hub),
+                    read,
+                    client,
+                    outbox,
+                    peer,
+                ));
                 open.store(clients.len(), Ordering::Relaxed);
             }
         }

@@ -81,11 +81,12 @@ impl BrokerHandle {
     /// change at once (a backend whose name, address and connection count
     /// are unchanged keeps its connections; removed backends finish their
     /// calls and are closed). Listeners, the admin socket, the metrics
-    /// address, the `[udp]` limits, `max_connections`, `max_record_bytes`
-    /// and `max_in_flight_per_client` stay as they were started (a
-    /// restart applies them); the returned message says when they differ.
-    /// The rpcbind registrations follow the new routes and
-    /// `[rpcbind] register`.
+    /// address, the `[udp]` limits and the limits on client connections
+    /// (`max_connections`, `reserved_fds`, `max_record_bytes`,
+    /// `max_in_flight_per_client`, the timeouts and the caps on unread
+    /// reply bytes) stay as they were started (a restart applies them);
+    /// the returned message says when they differ. The rpcbind
+    /// registrations follow the new routes and `[rpcbind] register`.
     ///
     /// # Errors
     ///
@@ -111,9 +112,7 @@ impl BrokerHandle {
         // What needs a restart runs on as started.
         let mut applied = config.clone();
         if let Ok(current) = self.current.lock() {
-            applied.limits.max_record_bytes = current.limits.max_record_bytes;
-            applied.limits.max_in_flight_per_client = current.limits.max_in_flight_per_client;
-            applied.limits.max_connections = current.limits.max_connections;
+            applied.limits = config.limits.keeping_restart_only(&current.limits);
         }
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -137,13 +136,7 @@ impl BrokerHandle {
             // The configuration in force: as read, except what runs on
             // as started until a restart.
             *current = Config {
-                limits: crate::config::Limits {
-                    max_record_bytes: current.limits.max_record_bytes,
-                    max_in_flight_per_client: current.limits.max_in_flight_per_client,
-                    max_connections: current.limits.max_connections,
-                    reserved_fds: current.limits.reserved_fds,
-                    ..config.limits.clone()
-                },
+                limits: config.limits.keeping_restart_only(&current.limits),
                 listen: current.listen.clone(),
                 admin: current.admin.clone(),
                 udp: current.udp.clone(),
@@ -200,17 +193,15 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.udp != new.udp {
         v.push("udp");
     }
-    if old.limits.max_connections != new.limits.max_connections {
-        v.push("limits.max_connections");
-    }
-    if old.limits.reserved_fds != new.limits.reserved_fds {
-        v.push("limits.reserved_fds");
-    }
-    if old.limits.max_record_bytes != new.limits.max_record_bytes {
-        v.push("limits.max_record_bytes");
-    }
-    if old.limits.max_in_flight_per_client != new.limits.max_in_flight_per_client {
-        v.push("limits.max_in_flight_per_client");
+    for ((key, was), (_, is)) in old
+        .limits
+        .restart_only()
+        .into_iter()
+        .zip(new.limits.restart_only())
+    {
+        if was != is {
+            v.push(key);
+        }
     }
     v
 }

@@ -210,19 +210,28 @@ async fn in_flight_calls_per_client_are_limited() {
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
-#[tokio::test]
-async fn connections_over_the_limit_are_closed() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_limit_an_idle_client_makes_room_and_a_busy_one_does_not() {
     let s = setup("[limits]\nmax_connections = 1\n").await;
     let first = Client::connect_tcp(s.broker_tcp.clone()).await.unwrap();
     let r: (u32, u32) = first.call(PROG, 1, 1, &(0u32, 1u32)).await.unwrap();
     assert_eq!(r, (0, 1));
+    // The first is idle: it is evicted for the second.
     let second = Client::connect_tcp(s.broker_tcp.clone()).await.unwrap();
-    let e = second
-        .call::<_, (u32, u32)>(PROG, 1, 1, &(0u32, 2u32))
+    let r: (u32, u32) = second.call(PROG, 1, 1, &(0u32, 2u32)).await.unwrap();
+    assert_eq!(r, (0, 2));
+    // With a call in flight the second is busy: a third is closed.
+    let pending = tokio::spawn({
+        let second = second.clone();
+        async move { second.call::<_, ()>(PROG, 1, 2, &()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let third = Client::connect_tcp(s.broker_tcp.clone()).await.unwrap();
+    let e = third
+        .call::<_, (u32, u32)>(PROG, 1, 1, &(0u32, 3u32))
         .await
         .unwrap_err();
     assert!(matches!(e, RpcError::Transport(_)), "{e:?}");
-    // The first connection is unaffected.
-    let r: (u32, u32) = first.call(PROG, 1, 1, &(0u32, 3u32)).await.unwrap();
-    assert_eq!(r, (0, 3));
+    assert!(!pending.is_finished(), "the busy client was left alone");
+    pending.abort();
 }

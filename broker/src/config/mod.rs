@@ -15,6 +15,11 @@
 //! max_connections = 1024            # client connections at once
 //! reserved_fds = 128                # descriptors clients may not take
 //! call_timeout_ms = 30000           # default wait for a backend's reply
+//! idle_timeout_ms = 300000          # a client with nothing to do is closed
+//! record_timeout_ms = 10000         # a call record must arrive within this
+//! write_timeout_ms = 30000          # a client must take its replies
+//! max_unread_bytes_per_client = 16777216  # replies waiting for one client
+//! max_unread_bytes = 268435456      # replies waiting for all clients
 //!
 //! [supervision]                     # see broker.example.toml
 //! health_interval_ms = 1000
@@ -128,9 +133,11 @@ pub struct Limits {
     /// their deadline.
     pub max_in_flight_per_backend: usize,
     /// Client connections at once over all listeners (key
-    /// `max_connections`, default 1024, at most 2^20); more are accepted
-    /// and closed. Lowered at start-up to what the descriptor limit
-    /// leaves after `reserved_fds` (logged as a warning).
+    /// `max_connections`, default 1024, at most 2^20). One more evicts the
+    /// connection idle the longest (no call in flight, no reply waiting);
+    /// when every connection is busy it is accepted and closed. Lowered at
+    /// start-up to what the descriptor limit leaves after `reserved_fds`
+    /// (logged as a warning).
     pub max_connections: usize,
     /// File descriptors kept from client connections (key
     /// `reserved_fds`, default 128, at least 16): for the admin socket
@@ -142,6 +149,64 @@ pub struct Limits {
     /// How long a caller waits for a backend's reply by default, in
     /// milliseconds (key `call_timeout_ms`, default 30,000).
     pub call_timeout_ms: u64,
+    /// How long a client connection may stay idle (no call in flight, no
+    /// reply waiting, nothing of a record sent) before it is closed, in
+    /// milliseconds (key `idle_timeout_ms`, default 300,000: 5 minutes).
+    pub idle_timeout_ms: u64,
+    /// How long a client may take to send the rest of a call record once
+    /// its first byte has arrived, in milliseconds (key
+    /// `record_timeout_ms`, default 10,000); a slower client (slowloris)
+    /// is closed.
+    pub record_timeout_ms: u64,
+    /// How long replies may wait for a client to read them without the
+    /// socket taking a byte, in milliseconds (key `write_timeout_ms`,
+    /// default 30,000); the client is then closed.
+    pub write_timeout_ms: u64,
+    /// Bytes of replies waiting for one client to read them (key
+    /// `max_unread_bytes_per_client`, default 16 MiB). At this many the
+    /// broker reads no further call from the client (backpressure); a
+    /// reply that arrives for it while it is over the cap closes it.
+    pub max_unread_bytes_per_client: u64,
+    /// Bytes of replies waiting for all clients together (key
+    /// `max_unread_bytes`, default 256 MiB). At this many no further call
+    /// is read from a client with replies waiting, and a reply that
+    /// arrives for such a client closes it.
+    pub max_unread_bytes: u64,
+}
+
+impl Limits {
+    /// The keys applied only when the broker starts, with their values:
+    /// a reload keeps them as they are.
+    pub(crate) fn restart_only(&self) -> [(&'static str, u64); 9] {
+        let n = |v: usize| v as u64;
+        [
+            ("limits.max_record_bytes", u64::from(self.max_record_bytes)),
+            (
+                "limits.max_in_flight_per_client",
+                n(self.max_in_flight_per_client),
+            ),
+            ("limits.max_connections", n(self.max_connections)),
+            ("limits.reserved_fds", self.reserved_fds),
+            ("limits.idle_timeout_ms", self.idle_timeout_ms),
+            ("limits.record_timeout_ms", self.record_timeout_ms),
+            ("limits.write_timeout_ms", self.write_timeout_ms),
+            (
+                "limits.max_unread_bytes_per_client",
+                self.max_unread_bytes_per_client,
+            ),
+            ("limits.max_unread_bytes", self.max_unread_bytes),
+        ]
+    }
+
+    /// These limits with the start-up-only ones ([`Limits::restart_only`])
+    /// taken from `running`.
+    pub(crate) fn keeping_restart_only(&self, running: &Limits) -> Limits {
+        Limits {
+            max_in_flight_per_backend: self.max_in_flight_per_backend,
+            call_timeout_ms: self.call_timeout_ms,
+            ..running.clone()
+        }
+    }
 }
 
 impl Default for Limits {
@@ -153,6 +218,11 @@ impl Default for Limits {
             max_connections: 1024,
             reserved_fds: 128,
             call_timeout_ms: 30_000,
+            idle_timeout_ms: 300_000,
+            record_timeout_ms: 10_000,
+            write_timeout_ms: 30_000,
+            max_unread_bytes_per_client: 16 * 1024 * 1024,
+            max_unread_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -82,6 +82,24 @@ impl Config {
                 ));
             }
         }
+        let positive = [
+            ("idle_timeout_ms", self.limits.idle_timeout_ms),
+            ("record_timeout_ms", self.limits.record_timeout_ms),
+            ("write_timeout_ms", self.limits.write_timeout_ms),
+            (
+                "max_unread_bytes_per_client",
+                self.limits.max_unread_bytes_per_client,
+            ),
+            ("max_unread_bytes", self.limits.max_unread_bytes),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return invalid(format!(
+                    "{}: must be at least 1",
+                    key_at(text, "limits", key)
+                ));
+            }
+        }
         if self.limits.max_record_bytes < 24 {
             return invalid(format!(
                 "{}: must be at least 24 (one call header)",

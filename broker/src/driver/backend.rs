@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use rpc_runtime::record::{RecordReader, Reservation};
 use rpc_runtime::Endpoint;
 use rpc_runtime::Server;
 
@@ -14,7 +15,7 @@ use crate::config::BackendAddress;
 use crate::core::ConnId;
 use crate::driver::outbox::{Outbox, OutboxState};
 use crate::driver::socket::{split_tcp, split_unix, ReadHalf, WriteHalf};
-use crate::driver::wire::RecordReader;
+use crate::driver::wire::record_codec;
 use crate::driver::{Deliveries, Hub};
 
 /// How to reach one backend.
@@ -85,13 +86,13 @@ async fn connect(target: Target) -> std::io::Result<(ReadHalf, WriteHalf)> {
 }
 
 async fn serve(hub: &Arc<Hub>, conn: ConnId, mut read: ReadHalf, write: WriteHalf) {
-    let outbox = Arc::new(Outbox::new(write, usize::MAX));
+    let outbox = Arc::new(Outbox::backend(write));
     let mut out = Deliveries::new();
     hub.step(&mut out, |st, now| {
         st.conns.insert(conn, Arc::clone(&outbox));
         st.core.handle_backend_connected(now, conn);
     });
-    let mut reader = RecordReader::new(hub.max_record, true);
+    let mut reader = RecordReader::new(record_codec(hub.max_record), Reservation::Trusted);
     let mut replies: Vec<Bytes> = Vec::new();
     'conn: loop {
         loop {

@@ -1,21 +1,48 @@
 //! Client connections for the driver: read call records (at most
 //! `max_in_flight_per_client` unanswered at a time) and hand them to the
 //! core; the replies are written to the socket by whichever task has them
-//! (this one only takes over when the socket would block).
+//! (this one only takes over when the socket would block). The limits of
+//! [`ClientLimits`] close a connection that is idle, stalls inside a
+//! record, or leaves its replies unread.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rpc_runtime::record::{RecordError, RecordReader, Reservation};
 
-use crate::core::access::Caller;
-use crate::driver::outbox::{Outbox, OutboxState};
-use crate::driver::socket::{ReadHalf, WriteHalf};
-use crate::driver::wire::RecordReader;
+use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
+
+use crate::core::ClientId;
+use crate::driver::outbox::{Outbox, OutboxState, ReplyBudget};
+use crate::driver::socket::ReadHalf;
+use crate::driver::wire::record_codec;
 use crate::driver::{Deliveries, Hub};
+use crate::metrics::LimitHit;
 
-/// Serves one client connection until it closes, sends garbage, or the
-/// core drops it. `peer` names it in logs; `caller` is who it is and
-/// what it may call ([`Core::add_caller`](crate::core::Core::add_caller)).
+/// One log line per interval for clients closed for a record over
+/// `limits.max_record_bytes`.
+static OVERSIZED_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+
+/// The limits on client connections (table `[limits]` of the
+/// configuration, which documents each with its default).
+#[derive(Debug, Clone)]
+pub(crate) struct ClientLimits {
+    /// Client connections at once; one more evicts the longest idle.
+    pub(crate) max_connections: usize,
+    /// A connection idle this long is closed.
+    pub(crate) idle_timeout: Duration,
+    /// A record must be complete this long after its first byte.
+    pub(crate) record_timeout: Duration,
+    /// Replies may wait this long without the socket taking a byte.
+    pub(crate) write_timeout: Duration,
+    /// The caps on unread reply bytes.
+    pub(crate) budget: ReplyBudget,
+}
+
+/// Serves client `client` (admitted with [`Hub::admit`], its replies
+/// going to `outbox`) until it closes, sends garbage, reaches a limit, or
+/// the core drops it. `peer` names it in logs.
 ///
 /// A call counts against the limit from the moment it is read until its
 /// reply is written in full (the core answers every call exactly once),
@@ -25,23 +52,34 @@ use crate::driver::{Deliveries, Hub};
 pub(crate) async fn serve(
     hub: Arc<Hub>,
     mut read: ReadHalf,
-    write: WriteHalf,
+    client: ClientId,
+    outbox: Arc<Outbox>,
     peer: String,
-    caller: Caller,
 ) {
     let max = hub.max_in_flight;
-    let outbox = Arc::new(Outbox::new(write, max));
+    let limits = hub.client_limits.clone();
     let mut out = Deliveries::new();
-    let client = hub.step(&mut out, |st, _| {
-        let id = st.core.add_caller(caller);
-        st.clients.insert(id, Arc::clone(&outbox));
-        id
-    });
-    let mut reader = RecordReader::new(hub.max_record, false);
+    let mut reader = RecordReader::new(record_codec(hub.max_record), Reservation::Untrusted);
     let mut calls: Vec<Bytes> = Vec::new();
     let mut eof = false;
-    'conn: loop {
-        let mut room = max.saturating_sub(outbox.unanswered());
+    // When the first byte of the record being read arrived.
+    let mut record_started: Option<Instant> = None;
+    let mut paused = false;
+    // The timer sleeps until `armed`; it may fire early (a deadline that
+    // moved on with activity), and then the deadline is looked at again.
+    let timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
+    let mut fired = false;
+    let hit = 'conn: loop {
+        // A reply may have taken the client over a cap since the last
+        // look: then no call is taken from what has been read.
+        let mut view = outbox.client_view();
+        let mut room = if view.over_budget {
+            0
+        } else {
+            max.saturating_sub(outbox.unanswered())
+        };
         while room > 0 {
             match reader.next_record() {
                 Ok(Some(r)) => {
@@ -49,15 +87,32 @@ pub(crate) async fn serve(
                     room -= 1;
                 }
                 Ok(None) => break,
+                Err(RecordError::RecordTooLarge {
+                    size_bytes,
+                    max_bytes,
+                }) => {
+                    if let Some(suppressed) = OVERSIZED_LOG.allow() {
+                        tracing::warn!(
+                            peer,
+                            size_bytes,
+                            max_bytes,
+                            suppressed,
+                            "closing client connection: record over limits.max_record_bytes"
+                        );
+                    }
+                    break 'conn Some(LimitHit::RecordTooLarge);
+                }
                 Err(e) => {
                     if let Some(suppressed) = crate::driver::GARBAGE_LOG.allow() {
                         tracing::warn!(peer, reason = %e, suppressed, "closing client connection: not an RPC call stream");
                     }
-                    break 'conn;
+                    break 'conn None;
                 }
             }
         }
-        if !calls.is_empty() {
+        let got_calls = !calls.is_empty();
+        if got_calls {
+            outbox.touch();
             for _ in 0..calls.len() {
                 outbox.call_read();
             }
@@ -67,17 +122,53 @@ pub(crate) async fn serve(
                 }
             });
         }
-        let state = outbox.state();
-        if state == OutboxState::Closed || (eof && outbox.unanswered() == 0) {
-            break;
+        if !reader.in_record() {
+            record_started = None;
+        } else if record_started.is_none() || got_calls {
+            record_started = Some(Instant::now());
         }
-        let can_read = !eof && outbox.unanswered() < max;
+        if got_calls {
+            view = outbox.client_view();
+        }
+        if view.state == OutboxState::Closed {
+            break outbox.closed_by();
+        }
+        let unanswered = outbox.unanswered();
+        if eof && unanswered == 0 {
+            break None;
+        }
+        if view.over_budget && !paused {
+            hub.metrics.limit_hit(LimitHit::UnreadBytesPaused);
+        }
+        paused = view.over_budget;
+        let can_read = !eof && unanswered < max && !paused;
+        let deadline = if let Some(since) = view.stalled_since {
+            Some((since + limits.write_timeout, LimitHit::WriteTimeout))
+        } else if let (true, Some(start)) = (can_read, record_started) {
+            Some((start + limits.record_timeout, LimitHit::RecordTimeout))
+        } else if unanswered == 0 && !eof {
+            Some((
+                outbox.last_active() + limits.idle_timeout,
+                LimitHit::IdleTimeout,
+            ))
+        } else {
+            None
+        };
+        if let Some((at, kind)) = deadline {
+            if std::mem::take(&mut fired) && Instant::now() >= at {
+                break Some(kind);
+            }
+            if armed.is_none_or(|a| at < a) {
+                armed = Some(at);
+                timer.as_mut().reset(tokio::time::Instant::from_std(at));
+            }
+        }
         tokio::select! {
             biased;
-            r = outbox.serve_writes(state) => {
+            r = outbox.serve_writes(view.state) => {
                 if let Err(e) = r {
                     tracing::debug!(peer, error = %e, "writing to client failed");
-                    break;
+                    break None;
                 }
             }
             r = reader.fill(&mut read), if can_read => match r {
@@ -90,10 +181,22 @@ pub(crate) async fn serve(
                 Ok(_) => {}
                 Err(e) => {
                     tracing::debug!(peer, error = %e, "client connection failed");
-                    break;
+                    break None;
                 }
             },
+            () = &mut timer, if armed.is_some() => {
+                armed = None;
+                fired = true;
+            }
         }
+    };
+    if let Some(hit) = hit {
+        hub.metrics.limit_hit(hit);
+        tracing::debug!(
+            peer,
+            limit = hit.as_str(),
+            "client connection closed at a limit"
+        );
     }
     outbox.close();
     hub.step(&mut out, |st, now| {

@@ -26,9 +26,14 @@
 //!
 //! Memory stays bounded: a client's task reads no further call while
 //! `max_in_flight_per_client` of its calls are unanswered (a reply counts
-//! as answered once written in full), calls queued to a backend are
+//! as answered once written in full) or while its unread replies reach a
+//! cap in bytes ([`ReplyBudget`](outbox::ReplyBudget)); a reply for a
+//! client already over a cap closes it. Calls queued to a backend are
 //! bounded by the calls the clients may have outstanding, and replies by
-//! the calls sent.
+//! the calls sent. A client connection holds no read buffer while no
+//! byte of a record has arrived, and [`ClientLimits`] close idle,
+//! stalled and non-reading clients; at `max_connections` a new client
+//! evicts the one idle the longest ([`Hub::admit`]).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -38,11 +43,13 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
 
 use crate::config::BackendAddress;
+use crate::core::access::Caller;
 use crate::core::{ClientId, ConnId, Core, Destination, Event, HandleMap, Transmit};
 use crate::driver::backend::{self as backend_io, Target};
 use crate::driver::outbox::Outbox;
+use crate::driver::socket::WriteHalf;
 use crate::driver::udp::Datagrams;
-use crate::metrics::{Metrics, Recorder};
+use crate::metrics::{LimitHit, Metrics, Recorder};
 use crate::status::Snapshot;
 
 mod admin;
@@ -57,6 +64,7 @@ pub(crate) mod udp;
 pub(crate) mod wire;
 
 pub(crate) use admin::{route_keys, NewConfig, ReloadReport};
+pub(crate) use client::ClientLimits;
 
 /// One log line per interval for clients closed for sending something
 /// that is not a call record stream (any task closing a client for
@@ -110,6 +118,8 @@ pub(crate) struct Hub {
     pub(crate) max_record: usize,
     /// Calls a client may have unanswered before its reading pauses.
     pub(crate) max_in_flight: usize,
+    /// The limits on client connections.
+    pub(crate) client_limits: ClientLimits,
 }
 
 /// What the hub's lock guards.
@@ -158,6 +168,7 @@ impl Hub {
         metrics: Arc<Metrics>,
         max_record: usize,
         max_in_flight: usize,
+        client_limits: ClientLimits,
     ) -> Arc<Hub> {
         core.record_calls(true);
         Arc::new(Hub {
@@ -178,7 +189,45 @@ impl Hub {
             metrics,
             max_record,
             max_in_flight: max_in_flight.max(1),
+            client_limits,
         })
+    }
+
+    /// Admits a new client connection from `caller` writing to `io`: its
+    /// handle and outbox (its calls are checked against the caller's allow
+    /// list, [`Core::add_caller`]). At `max_connections` the client idle the longest (no call
+    /// in flight, no reply waiting; a half-sent record counts as idle) is
+    /// closed to make room; `None` (the new connection is to be closed)
+    /// when every client is busy.
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        io: WriteHalf,
+        caller: Caller,
+    ) -> Option<(ClientId, Arc<Outbox>)> {
+        let mut st = self.lock();
+        if st.clients.len() >= self.client_limits.max_connections {
+            let idlest = st
+                .clients
+                .iter()
+                .filter_map(|(id, o)| Some((o.idle_since()?, *id)))
+                .min();
+            let Some((_, id)) = idlest else {
+                drop(st);
+                self.metrics.limit_hit(LimitHit::Refused);
+                return None;
+            };
+            if let Some(o) = st.clients.remove(&id) {
+                o.close_because(Some(LimitHit::Evicted));
+            }
+        }
+        let outbox = Arc::new(Outbox::client(
+            io,
+            self.max_in_flight,
+            self.client_limits.budget.clone(),
+        ));
+        let id = st.core.add_caller(caller);
+        st.clients.insert(id, Arc::clone(&outbox));
+        Some((id, outbox))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -4,14 +4,16 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
 use crate::core::Transmit;
 use crate::driver::socket::WriteHalf;
 use crate::driver::wire::Frame;
+use crate::metrics::LimitHit;
 
 /// Frames given to one vectored write at most (two slices each).
 const MAX_FRAMES_PER_WRITE: usize = 64;
@@ -43,6 +45,37 @@ pub(crate) struct Outbox {
     unanswered: AtomicUsize,
     /// Wake the owner when `unanswered` drops from this value.
     max_unanswered: usize,
+    /// The caps on unread reply bytes (clients only).
+    budget: Option<ReplyBudget>,
+    /// When the outbox was made: the origin of `last_active_ms`.
+    epoch: Instant,
+    /// Milliseconds from `epoch` to the last complete call read or reply
+    /// written (clients only).
+    last_active_ms: AtomicU64,
+}
+
+/// The caps on the bytes of replies waiting for clients to read them:
+/// per client, and for all clients together (whose running count the
+/// clients' outboxes share).
+#[derive(Debug, Clone)]
+pub(crate) struct ReplyBudget {
+    /// Cap for one client, bytes.
+    pub(crate) per_client: usize,
+    /// Cap for all clients, bytes.
+    pub(crate) total_cap: usize,
+    /// Bytes waiting for all clients.
+    pub(crate) total: Arc<AtomicUsize>,
+}
+
+/// What the owner of a client's [`Outbox`] looks at between reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientView {
+    /// Where the outbox stands.
+    pub(crate) state: OutboxState,
+    /// Replies wait beyond a cap on unread bytes: read no further call.
+    pub(crate) over_budget: bool,
+    /// Since when replies have waited without the socket taking a byte.
+    pub(crate) stalled_since: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +90,15 @@ struct Queue {
     /// Writing failed, or the connection is to close: nothing more is
     /// written and the owner ends.
     closed: bool,
+    /// Which limit closed the outbox, if one did.
+    closed_by: Option<LimitHit>,
+    /// Bytes queued (headers included).
+    bytes: usize,
+    /// The part of `bytes` added to the shared count of the budget.
+    counted: usize,
+    /// Since when queued frames have waited without the socket taking a
+    /// byte.
+    stalled_since: Option<Instant>,
 }
 
 /// Where an [`Outbox`] stands, for its owner.
@@ -71,15 +113,27 @@ pub(crate) enum OutboxState {
 }
 
 impl Outbox {
-    /// An outbox for `io`; for a client, `max_unanswered` is its limit on
-    /// calls in flight (`usize::MAX` for a backend).
-    pub(crate) fn new(io: WriteHalf, max_unanswered: usize) -> Outbox {
+    /// An outbox for a backend connection.
+    pub(crate) fn backend(io: WriteHalf) -> Outbox {
+        Outbox::new(io, usize::MAX, None)
+    }
+
+    /// An outbox for a client connection with at most `max_unanswered`
+    /// calls in flight and unread replies capped by `budget`.
+    pub(crate) fn client(io: WriteHalf, max_unanswered: usize, budget: ReplyBudget) -> Outbox {
+        Outbox::new(io, max_unanswered, Some(budget))
+    }
+
+    fn new(io: WriteHalf, max_unanswered: usize, budget: Option<ReplyBudget>) -> Outbox {
         Outbox {
             io,
             queue: Mutex::new(Queue::default()),
             owner: Notify::new(),
             unanswered: AtomicUsize::new(0),
             max_unanswered,
+            budget,
+            epoch: Instant::now(),
+            last_active_ms: AtomicU64::new(0),
         }
     }
 
@@ -89,16 +143,53 @@ impl Outbox {
 
     /// Queues `t` and writes what the socket takes now (only when nothing
     /// was queued before it: otherwise the owner is already on it).
+    ///
+    /// A client with replies already waiting beyond a cap of its
+    /// [`ReplyBudget`] is closed instead (its reading paused at the cap,
+    /// so these are replies to calls read before).
     pub(crate) fn send_now(&self, t: Transmit) {
         let mut q = self.lock();
         if q.closed {
             return;
         }
         let idle = q.frames.is_empty();
-        Frame::push_transmit(&mut q.frames, t);
+        if !idle && self.over_budget(&q) {
+            self.close_locked(&mut q, Some(LimitHit::UnreadBytesClosed));
+            return;
+        }
+        Self::push(&mut q, t);
         if idle {
             self.write_queued(&mut q, true);
         }
+        self.settle(&mut q);
+    }
+
+    /// Appends `t` to the queue.
+    fn push(q: &mut Queue, t: Transmit) {
+        let before = q.frames.len();
+        Frame::push_transmit(&mut q.frames, t);
+        q.bytes += q.frames.range(before..).map(Frame::len).sum::<usize>();
+    }
+
+    /// True when the queued bytes reach the client's cap, or the shared
+    /// count the total cap while this client has bytes queued.
+    fn over_budget(&self, q: &Queue) -> bool {
+        self.budget.as_ref().is_some_and(|b| {
+            q.bytes >= b.per_client
+                || (q.bytes > 0 && b.total.load(Ordering::Relaxed) >= b.total_cap)
+        })
+    }
+
+    /// Brings the budget's shared count up to date with the queue (only
+    /// bytes left queued after a write touch it).
+    fn settle(&self, q: &mut Queue) {
+        let Some(b) = &self.budget else { return };
+        if q.bytes > q.counted {
+            b.total.fetch_add(q.bytes - q.counted, Ordering::Relaxed);
+        } else if q.bytes < q.counted {
+            b.total.fetch_sub(q.counted - q.bytes, Ordering::Relaxed);
+        }
+        q.counted = q.bytes;
     }
 
     /// Queues `t` for the owner to write with whatever else is queued by
@@ -108,7 +199,7 @@ impl Outbox {
         if q.closed {
             return;
         }
-        Frame::push_transmit(&mut q.frames, t);
+        Self::push(&mut q, t);
         if q.blocked {
             return;
         }
@@ -130,6 +221,7 @@ impl Outbox {
         q.blocked = false;
         if !q.closed && !q.frames.is_empty() {
             self.write_queued(&mut q, false);
+            self.settle(&mut q);
         }
         Self::state_of(&q)
     }
@@ -137,6 +229,40 @@ impl Outbox {
     /// Where the outbox stands.
     pub(crate) fn state(&self) -> OutboxState {
         Self::state_of(&self.lock())
+    }
+
+    /// Where a client's outbox stands, for its owner.
+    pub(crate) fn client_view(&self) -> ClientView {
+        let q = self.lock();
+        ClientView {
+            state: Self::state_of(&q),
+            over_budget: self.over_budget(&q),
+            stalled_since: q.stalled_since,
+        }
+    }
+
+    /// The limit that closed the outbox, if one did.
+    pub(crate) fn closed_by(&self) -> Option<LimitHit> {
+        self.lock().closed_by
+    }
+
+    /// A complete call was read, or a reply written, now.
+    pub(crate) fn touch(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.last_active_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// When the client last had a complete call read or a reply written
+    /// (or connected).
+    pub(crate) fn last_active(&self) -> Instant {
+        self.epoch + std::time::Duration::from_millis(self.last_active_ms.load(Ordering::Relaxed))
+    }
+
+    /// Since when the client is idle: no call in flight, no reply
+    /// waiting; `None` when it is not.
+    pub(crate) fn idle_since(&self) -> Option<Instant> {
+        let empty = self.lock().frames.is_empty();
+        (empty && self.unanswered() == 0).then(|| self.last_active())
     }
 
     fn state_of(q: &Queue) -> OutboxState {
@@ -151,10 +277,25 @@ impl Outbox {
 
     /// Stops writing and wakes the owner, which ends the connection.
     pub(crate) fn close(&self) {
+        self.close_because(None);
+    }
+
+    /// As [`Outbox::close`], because limit `hit` was reached (reported by
+    /// [`Outbox::closed_by`]).
+    pub(crate) fn close_because(&self, hit: Option<LimitHit>) {
         let mut q = self.lock();
+        self.close_locked(&mut q, hit);
+    }
+
+    fn close_locked(&self, q: &mut Queue, hit: Option<LimitHit>) {
+        if !q.closed {
+            q.closed_by = hit;
+        }
         q.closed = true;
         q.frames.clear();
-        drop(q);
+        q.bytes = 0;
+        q.stalled_since = None;
+        self.settle(q);
         self.owner.notify_one();
     }
 
@@ -216,21 +357,26 @@ impl Outbox {
             };
             match result {
                 Ok(0) => {
-                    q.closed = true;
-                    q.frames.clear();
-                    self.owner.notify_one();
+                    self.close_locked(q, None);
                     return;
                 }
                 Ok(written) => {
                     let done = Self::advance(q, written);
-                    if done > 0 && self.max_unanswered != usize::MAX {
+                    if done > 0 && self.budget.is_some() {
                         self.answered(done);
+                        self.touch();
                     }
                     if q.frames.is_empty() {
+                        q.stalled_since = None;
                         return;
                     }
+                    // Progress: a stall, if any, starts again.
+                    q.stalled_since = None;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if q.stalled_since.is_none() {
+                        q.stalled_since = Some(Instant::now());
+                    }
                     if !q.blocked {
                         q.blocked = true;
                         if wake_owner {
@@ -242,9 +388,7 @@ impl Outbox {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     tracing::debug!(error = %e, "write failed");
-                    q.closed = true;
-                    q.frames.clear();
-                    self.owner.notify_one();
+                    self.close_locked(q, None);
                     return;
                 }
             }
@@ -291,6 +435,7 @@ impl Outbox {
     /// whole records written.
     fn advance(q: &mut Queue, mut written: usize) -> usize {
         let mut records = 0;
+        q.bytes -= written.min(q.bytes);
         while let Some(f) = q.frames.front() {
             let left = f.len() - q.offset;
             if written < left {

@@ -4,9 +4,10 @@
 //! write to it without waking the owner.
 
 use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use bytes::BytesMut;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::net::{tcp, unix, TcpStream, UnixStream};
 
 /// The read half of a connection.
@@ -40,15 +41,15 @@ pub(crate) fn split_unix(s: UnixStream) -> (ReadHalf, WriteHalf) {
     (ReadHalf::Unix(r), WriteHalf::Unix(w))
 }
 
-impl ReadHalf {
-    /// Reads what is available into the spare capacity of `buf` (waiting
-    /// until something is); 0 at end of file. A short read tells the
-    /// runtime the socket is drained, so no extra `read` returning
-    /// `EAGAIN` follows. Cancel-safe.
-    pub(crate) async fn read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
-        match self {
-            ReadHalf::Tcp(r) => r.read_buf(buf).await,
-            ReadHalf::Unix(r) => r.read_buf(buf).await,
+impl AsyncRead for ReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
+            ReadHalf::Unix(r) => Pin::new(r).poll_read(cx, buf),
         }
     }
 }

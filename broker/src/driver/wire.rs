@@ -1,30 +1,14 @@
-//! Record marking (RFC 5531 section 11) on the driver's sockets, without
-//! copying payloads: [`Frame`]s to write ([`Transmit`]s cut into a small
-//! header and a [`Bytes`] body, written with vectored I/O) and
-//! [`RecordReader`], which reads records into buffers sized from the
-//! fragment headers.
+//! Record marking (RFC 5531 section 11) for the driver's writes, without
+//! copying payloads: [`Frame`]s ([`Transmit`]s cut into a small header and
+//! a [`Bytes`] body, written with vectored I/O). Records are read with
+//! [`rpc_runtime::record::RecordReader`].
 
 use std::collections::VecDeque;
-use std::io;
 
-use bytes::{Bytes, BytesMut};
-use rpc_runtime::record::{RecordCodec, RecordError};
-use tokio_util::codec::Decoder;
+use bytes::Bytes;
+use rpc_runtime::record::{fragment_header, fragment_lengths, RecordCodec, MAX_FRAGMENT_BYTES};
 
 use crate::core::Transmit;
-use crate::driver::socket::ReadHalf;
-
-/// The last-fragment bit of a fragment header.
-const LAST_FRAGMENT: u32 = 0x8000_0000;
-
-/// Largest fragment, bytes (31 bits of length).
-const MAX_FRAGMENT_BYTES: usize = 0x7fff_ffff;
-
-/// Spare room below which the read buffer grows before a read, bytes.
-const MIN_READ_BYTES: usize = 4 * 1024;
-
-/// What the read buffer grows by when it runs low, bytes.
-const READ_CHUNK_BYTES: usize = 16 * 1024;
 
 /// A piece of a record to write: up to 8 header bytes (the fragment
 /// header, then the XID for the first fragment) and a body that is a
@@ -63,9 +47,8 @@ impl Frame {
     pub(crate) fn push_transmit(out: &mut VecDeque<Frame>, t: Transmit) {
         let total = t.len();
         if total <= MAX_FRAGMENT_BYTES {
-            let header = LAST_FRAGMENT | total as u32;
             let mut head = [0u8; 8];
-            head[..4].copy_from_slice(&header.to_be_bytes());
+            head[..4].copy_from_slice(&fragment_header(total, true));
             head[4..].copy_from_slice(&t.xid.to_be_bytes());
             out.push_back(Frame {
                 head,
@@ -76,13 +59,10 @@ impl Frame {
             return;
         }
         let mut record = t.to_record();
-        while !record.is_empty() {
-            let n = record.len().min(MAX_FRAGMENT_BYTES);
+        for (n, last) in fragment_lengths(record.len(), MAX_FRAGMENT_BYTES) {
             let chunk = record.split_to(n);
-            let last = record.is_empty();
-            let header = if last { LAST_FRAGMENT } else { 0 } | n as u32;
             let mut head = [0u8; 8];
-            head[..4].copy_from_slice(&header.to_be_bytes());
+            head[..4].copy_from_slice(&fragment_header(n, last));
             out.push_back(Frame {
                 head,
                 head_len: 4,
@@ -93,77 +73,12 @@ impl Frame {
     }
 }
 
-/// Reads records from a connection with the runtime's record decoder
-/// ([`RecordCodec`]) into one growing buffer, handing each out as a
-/// [`Bytes`] slice of it (no copy for a record of one fragment, the
-/// normal case).
-///
-/// On a trusted connection (a backend) a fragment's whole length is
-/// reserved as soon as its header is read (bounded by the record limit),
-/// so a large reply is read straight into place. On a client connection
-/// room grows with what has arrived (the decoder's own policy), so a
-/// header alone never allocates the length it announces.
-#[derive(Debug)]
-pub(crate) struct RecordReader {
-    buf: BytesMut,
-    codec: RecordCodec,
-    trusted: bool,
-}
-
-impl RecordReader {
-    /// A reader refusing records over `max_record` bytes; `trusted` as in
-    /// the type's docs.
-    pub(crate) fn new(max_record: usize, trusted: bool) -> RecordReader {
-        RecordReader {
-            buf: BytesMut::new(),
-            codec: RecordCodec::builder()
-                .max_record_bytes(max_record)
-                .new_codec(),
-            trusted,
-        }
-    }
-
-    /// True while part of a record has been read.
-    pub(crate) fn in_record(&self) -> bool {
-        self.codec.in_record() || !self.buf.is_empty()
-    }
-
-    /// The next whole record in what has been read, if any.
-    ///
-    /// # Errors
-    ///
-    /// [`RecordError::RecordTooLarge`] for a record over the limit.
-    pub(crate) fn next_record(&mut self) -> Result<Option<Bytes>, RecordError> {
-        self.codec.decode(&mut self.buf)
-    }
-
-    /// Reads what the socket has (waiting until it has something) after
-    /// making room; 0 at end of file. Cancel-safe.
-    ///
-    /// # Errors
-    ///
-    /// The read error.
-    pub(crate) async fn fill(&mut self, io: &mut ReadHalf) -> io::Result<usize> {
-        let fragment = self.codec.fragment_len();
-        if let (true, Some(len)) = (self.trusted, fragment) {
-            let missing = len.saturating_sub(self.buf.len());
-            self.buf.reserve(missing);
-        }
-        // Inside a fragment the room is already reserved (above, or by the
-        // decoder): growing again would reallocate, and copy, a large
-        // fragment just before it completes. Only a full buffer grows.
-        let spare = self.buf.capacity() - self.buf.len();
-        if spare == 0 || (fragment.is_none() && spare < MIN_READ_BYTES) {
-            self.buf.reserve(READ_CHUNK_BYTES);
-        }
-        io.read_buf(&mut self.buf).await
-    }
-
-    /// Decodes records from `bytes` as if read (for tests).
-    #[cfg(test)]
-    pub(crate) fn feed(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-    }
+/// The record decoder of the driver's connections: records up to
+/// `max_record` bytes.
+pub(crate) fn record_codec(max_record: usize) -> RecordCodec {
+    RecordCodec::builder()
+        .max_record_bytes(max_record)
+        .new_codec()
 }
 
 #[cfg(test)]
@@ -195,39 +110,5 @@ mod tests {
             flatten(&frames),
             b"\x80\x00\x00\x0c\x01\x02\x03\x04\x00\x00\x00\x01abcd".to_vec()
         );
-    }
-
-    #[test]
-    fn records_come_back_whole_from_any_split_and_fragmentation() {
-        // Two records: "hello" in two fragments, then "xy" in one.
-        let wire = b"\x00\x00\x00\x03hel\x80\x00\x00\x02lo\x80\x00\x00\x02xy";
-        for cut in 0..=wire.len() {
-            let mut r = RecordReader::new(100, false);
-            let mut got = Vec::new();
-            for part in [&wire[..cut], &wire[cut..]] {
-                r.feed(part);
-                while let Some(rec) = r.next_record().unwrap() {
-                    got.push(rec);
-                }
-            }
-            assert_eq!(
-                got,
-                vec![Bytes::from_static(b"hello"), Bytes::from_static(b"xy")]
-            );
-            assert!(!r.in_record());
-        }
-    }
-
-    #[test]
-    fn a_record_over_the_limit_is_refused_at_its_header() {
-        let mut r = RecordReader::new(4, true);
-        r.feed(b"\x00\x00\x00\x03abc\x80\x00\x00\x02");
-        assert!(matches!(
-            r.next_record(),
-            Err(RecordError::RecordTooLarge {
-                size_bytes: 5,
-                max_bytes: 4
-            })
-        ));
     }
 }

@@ -46,6 +46,65 @@ struct ReasonLabels {
     reason: String,
 }
 
+/// Labels of `broker_client_limit_hits_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+}
+
+/// A limit on client connections that was reached, as counted by
+/// `broker_client_limit_hits_total` (the `limit` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    /// `max_connections` reached: the connection idle the longest was
+    /// closed for a new one.
+    Evicted,
+    /// `max_connections` reached with no connection idle: the new one was
+    /// closed.
+    Refused,
+    /// `idle_timeout_ms` passed.
+    IdleTimeout,
+    /// `record_timeout_ms` passed inside a record.
+    RecordTimeout,
+    /// `write_timeout_ms` passed with replies waiting.
+    WriteTimeout,
+    /// A record over `max_record_bytes`.
+    RecordTooLarge,
+    /// Reading paused on the caps on unread reply bytes (backpressure).
+    UnreadBytesPaused,
+    /// A reply arrived for a client over a cap on unread reply bytes: the
+    /// client was closed.
+    UnreadBytesClosed,
+}
+
+impl LimitHit {
+    /// Every kind, for registering the series at zero.
+    const ALL: [LimitHit; 8] = [
+        LimitHit::Evicted,
+        LimitHit::Refused,
+        LimitHit::IdleTimeout,
+        LimitHit::RecordTimeout,
+        LimitHit::WriteTimeout,
+        LimitHit::RecordTooLarge,
+        LimitHit::UnreadBytesPaused,
+        LimitHit::UnreadBytesClosed,
+    ];
+
+    /// The `limit` label.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            LimitHit::Evicted => "max_connections_evicted",
+            LimitHit::Refused => "max_connections_refused",
+            LimitHit::IdleTimeout => "idle_timeout",
+            LimitHit::RecordTimeout => "record_timeout",
+            LimitHit::WriteTimeout => "write_timeout",
+            LimitHit::RecordTooLarge => "max_record_bytes",
+            LimitHit::UnreadBytesPaused => "max_unread_bytes_paused",
+            LimitHit::UnreadBytesClosed => "max_unread_bytes_closed",
+        }
+    }
+}
+
 /// Labels of `broker_config_reloads_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
@@ -80,6 +139,7 @@ pub(crate) struct Metrics {
     pub(crate) udp: UdpMetrics,
     accept_errors: Family<ReasonLabels, Counter>,
     refused: Family<ReasonLabels, Counter>,
+    limit_hits: Family<LimitLabels, Counter>,
     /// Core counters already added to the `prometheus-client` counters.
     last: Mutex<CoreStats>,
 }
@@ -189,9 +249,21 @@ impl Metrics {
         let refused = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "connections_refused",
-            "Client connections closed as soon as accepted, by reason (descriptors or max_connections)",
+            "Client connections closed as soon as accepted, by reason (descriptors: out of file descriptors)",
             refused.clone(),
         );
+        let limit_hits = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "client_limit_hits",
+            "Limits on client connections reached, by limit",
+            limit_hits.clone(),
+        );
+        for hit in LimitHit::ALL {
+            // Every series exists from the start, at zero.
+            drop(limit_hits.get_or_create(&LimitLabels {
+                limit: hit.as_str(),
+            }));
+        }
         Metrics {
             registry,
             calls,
@@ -211,6 +283,7 @@ impl Metrics {
             udp,
             accept_errors,
             refused,
+            limit_hits,
             last: Mutex::new(CoreStats::default()),
         }
     }
@@ -234,9 +307,18 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts `n` client connections closed as soon as accepted: `reason`
-    /// is `descriptors` (the process is out of file descriptors) or
-    /// `max_connections`.
+    /// Counts a client connection limit reached.
+    pub(crate) fn limit_hit(&self, hit: LimitHit) {
+        self.limit_hits
+            .get_or_create(&LimitLabels {
+                limit: hit.as_str(),
+            })
+            .inc();
+    }
+
+    /// Counts `n` client connections closed as soon as accepted because
+    /// the process is out of file descriptors (`reason` `descriptors`;
+    /// `max_connections` is counted by [`Metrics::limit_hit`]).
     pub(crate) fn refused(&self, reason: &str, n: u64) {
         self.refused
             .get_or_create(&ReasonLabels {

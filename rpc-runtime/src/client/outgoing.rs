@@ -14,7 +14,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::message::with_xid;
-use crate::record::{ChunkQueue, LAST_FRAGMENT_BIT};
+use crate::record::{fragment_header, fragment_lengths, ChunkQueue, MAX_FRAGMENT_BYTES};
 
 /// Bytes reserved in front of a call record for its record mark.
 pub(super) const MARK_ROOM: usize = 4;
@@ -50,11 +50,9 @@ impl Outgoing {
     pub(super) fn from_buffer(xid: u32, mut buf: BytesMut, max_fragment_bytes: usize) -> Self {
         let total = buf.len();
         let len = total.saturating_sub(MARK_ROOM);
-        let body = match (u32::try_from(len), buf.get_mut(..MARK_ROOM)) {
-            (Ok(mark), Some(room))
-                if len <= max_fragment_bytes && mark & LAST_FRAGMENT_BIT == 0 =>
-            {
-                room.copy_from_slice(&(mark | LAST_FRAGMENT_BIT).to_be_bytes());
+        let body = match buf.get_mut(..MARK_ROOM) {
+            Some(room) if len <= max_fragment_bytes && len <= MAX_FRAGMENT_BYTES => {
+                room.copy_from_slice(&fragment_header(len, true));
                 Body::Marked(buf.freeze())
             }
             _ => Body::Bare(buf.freeze().slice(MARK_ROOM.min(total)..)),
@@ -77,13 +75,12 @@ impl Outgoing {
     ) -> Self {
         let total: usize = pieces.iter().map(Bytes::len).sum::<usize>() + tail.len();
         let len = total.saturating_sub(MARK_ROOM);
-        let one_fragment = len <= max_fragment_bytes && len < LAST_FRAGMENT_BIT as usize;
+        let one_fragment = len <= max_fragment_bytes && len <= MAX_FRAGMENT_BYTES;
         let mut pieces = pieces.into_iter();
         match (pieces.next(), one_fragment) {
             (Some(first), true) if first.len() >= MARK_ROOM => {
                 let mut head = BytesMut::with_capacity(first.len());
-                // len < 2^31: fits the 31 bits of the mark.
-                head.extend_from_slice(&(len as u32 | LAST_FRAGMENT_BIT).to_be_bytes());
+                head.extend_from_slice(&fragment_header(len, true));
                 head.extend_from_slice(&first[MARK_ROOM..]);
                 let mut all = vec![head.freeze()];
                 all.extend(pieces);
@@ -178,24 +175,13 @@ impl Outgoing {
             }
             Body::Bare(record) => record,
         };
-        let max = max_fragment_bytes.clamp(1, crate::record::MAX_FRAGMENT_BYTES);
         let mut offset = 0;
-        loop {
-            let n = (record.len() - offset).min(max);
-            let last = offset + n == record.len();
-            // n <= MAX_FRAGMENT_BYTES, so it fits in 31 bits.
-            let mut header = n as u32;
-            if last {
-                header |= LAST_FRAGMENT_BIT;
-            }
-            chunks.push(Bytes::copy_from_slice(&header.to_be_bytes()));
+        for (n, last) in fragment_lengths(record.len(), max_fragment_bytes) {
+            chunks.push(Bytes::copy_from_slice(&fragment_header(n, last)));
             if n > 0 {
                 chunks.push(record.slice(offset..offset + n));
             }
             offset += n;
-            if last {
-                return;
-            }
         }
     }
 }
@@ -206,6 +192,7 @@ mod tests {
 
     use super::*;
     use crate::record::RecordCodec;
+    use crate::record::LAST_FRAGMENT_BIT;
 
     fn wire_of(out: Outgoing, max_fragment: usize) -> BytesMut {
         let mut chunks = ChunkQueue::default();

@@ -16,7 +16,7 @@ use super::reader::SharedReader;
 use super::split::SplitStream;
 use super::writer::{CallWriter, SharedWriter};
 use super::TaskParts;
-use crate::record::{RecordCodecBuilder, RecordReader};
+use crate::record::{RecordCodecBuilder, RecordReader, Reservation};
 
 /// The shared halves of a stream connection: what callers write to and
 /// read from directly, and the connection task serves.
@@ -68,9 +68,10 @@ pub(super) async fn run_once<S: SplitStream>(
     halves
         .writer
         .attach(CallWriter::new(w, codec.fragment_limit()));
-    halves
-        .reader
-        .attach(r, RecordReader::new(codec.new_codec()));
+    halves.reader.attach(
+        r,
+        RecordReader::new(codec.new_codec(), Reservation::Trusted),
+    );
     let end = tokio::select! {
         biased;
         reason = std::future::poll_fn(|cx| halves.reader.poll_task(cx, in_flight)) => End::Lost(reason),

@@ -4,6 +4,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::error::RecordError;
+use super::fragment::{fragment_header, fragment_lengths, parse_fragment_header};
 
 /// The last-fragment bit of a fragment header.
 pub const LAST_FRAGMENT_BIT: u32 = 0x8000_0000;
@@ -177,12 +178,14 @@ impl Decoder for RecordCodec {
             match self.state {
                 DecodeState::Header => {
                     if src.len() < 4 {
-                        src.reserve(4 - src.len());
+                        // Nothing read yet: nothing to make room for (a
+                        // reader holds no buffer while it waits).
+                        if !src.is_empty() {
+                            src.reserve(4 - src.len());
+                        }
                         return Ok(None);
                     }
-                    let header = src.get_u32();
-                    let last = header & LAST_FRAGMENT_BIT != 0;
-                    let len = (header & !LAST_FRAGMENT_BIT) as usize;
+                    let (len, last) = parse_fragment_header(src.get_u32().to_be_bytes());
                     let total = self.partial.len() as u64 + len as u64;
                     if total > self.builder.max_record_bytes as u64 {
                         return Err(self.too_large(total));
@@ -243,21 +246,11 @@ impl<B: Buf> Encoder<B> for RecordCodec {
         let frag = self.builder.max_fragment_bytes;
         let fragments = len.div_ceil(frag).max(1);
         dst.reserve(len + 4 * fragments);
-        let mut left = len;
-        loop {
-            let n = left.min(frag);
-            left -= n;
-            // n <= MAX_FRAGMENT_BYTES, so it fits in 31 bits.
-            let mut header = n as u32;
-            if left == 0 {
-                header |= LAST_FRAGMENT_BIT;
-            }
-            dst.put_u32(header);
+        for (n, last) in fragment_lengths(len, frag) {
+            dst.put_slice(&fragment_header(n, last));
             dst.put((&mut record).take(n));
-            if left == 0 {
-                return Ok(());
-            }
         }
+        Ok(())
     }
 }
 

@@ -16,6 +16,11 @@
 //!  ^ last-fragment bit clear       ^ last-fragment bit set
 //! ```
 //!
+//! [`fragment_header`] builds every fragment header written (by the
+//! codec, the client, the server and the broker alike),
+//! [`parse_fragment_header`] reads them, and [`fragment_lengths`] cuts a
+//! record into fragments.
+//!
 //! The decoder yields each reassembled record as [`bytes::Bytes`]. It
 //! checks every fragment header against the record size limit before
 //! buffering the fragment, so a peer cannot make it allocate more than
@@ -24,6 +29,7 @@
 mod chunks;
 mod codec;
 mod error;
+mod fragment;
 mod reader;
 mod writer;
 
@@ -33,5 +39,6 @@ pub use codec::{
     MAX_FRAGMENT_BYTES,
 };
 pub use error::RecordError;
-pub(crate) use reader::RecordReader;
+pub use fragment::{fragment_header, fragment_lengths, parse_fragment_header};
+pub use reader::{RecordReader, Reservation};
 pub(crate) use writer::RecordQueue;

@@ -1,10 +1,13 @@
-//! [`RecordReader`]: the receiving half of a record-marked stream.
+//! [`RecordReader`]: the receiving half of a record-marked stream, and
+//! its [`Reservation`] policy.
 
+use std::future::poll_fn;
+use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio_util::codec::Decoder;
 
 use super::codec::RecordCodec;
@@ -17,23 +20,61 @@ use super::error::RecordError;
 /// reads as large as the buffer's room.
 const MAX_READ_BYTES: usize = 64 * 1024;
 
+/// The first read into a reader that holds no buffer goes to the stack,
+/// at most this many bytes; a buffer is allocated once they are there.
+const FIRST_READ_BYTES: usize = 4 * 1024;
+
 /// Spare room below which the buffer grows before a read, in bytes.
 const MIN_READ_ROOM_BYTES: usize = 4 * 1024;
 
 /// What the buffer grows by when it runs low, in bytes.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 
+/// How much room a [`RecordReader`] reserves for a fragment once its
+/// header has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// A peer this side chose (a client's server, the broker's backends):
+    /// the fragment's whole announced length, bounded by the record
+    /// limit, so a large record is read straight into place.
+    Trusted,
+    /// Any peer that can connect (a server's clients): room grows with
+    /// what arrives (the codec's policy, see [`RecordCodec`]), so a header
+    /// alone never allocates the length it announces.
+    Untrusted,
+}
+
 /// Reads records (RFC 5531 section 11) from a stream with a
 /// [`RecordCodec`]: reads of at most 64 KiB into one buffer, each record
 /// handed out as a [`Bytes`] slice of it (no copy for a record of one
-/// fragment). Memory is bounded by the codec's record limit.
+/// fragment). Memory is bounded by the codec's record limit, and while
+/// no byte of a record is held and the stream has nothing to read, no
+/// buffer is held either (an idle connection costs no read buffer; the
+/// first bytes after a wait are read into a small buffer on the stack).
 ///
 /// It holds no stream: each poll is handed the one to read, so a
 /// connection that also writes needs no split of its socket.
+///
+/// ```
+/// use rpc_runtime::record::{RecordCodec, RecordReader, Reservation};
+///
+/// # tokio_test_block_on(async {
+/// let wire: &[u8] = b"\x80\x00\x00\x02hi";
+/// let mut io = wire;
+/// let mut reader = RecordReader::new(RecordCodec::new(), Reservation::Untrusted);
+/// assert_eq!(reader.next_record()?, None);
+/// reader.fill(&mut io).await?;
+/// assert_eq!(reader.next_record()?.as_deref(), Some(&b"hi"[..]));
+/// # Ok::<(), rpc_runtime::record::RecordError>(()) });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
 #[derive(Debug)]
-pub(crate) struct RecordReader {
+pub struct RecordReader {
     codec: RecordCodec,
     buf: BytesMut,
+    reservation: Reservation,
     eof: bool,
     /// The last read took less than it had room for: the stream had no
     /// more at that moment.
@@ -43,15 +84,83 @@ pub(crate) struct RecordReader {
 }
 
 impl RecordReader {
-    /// A reader decoding with `codec`.
-    pub(crate) fn new(codec: RecordCodec) -> Self {
+    /// A reader decoding with `codec` (which sets the record limit),
+    /// reserving room as `reservation` says.
+    pub fn new(codec: RecordCodec, reservation: Reservation) -> Self {
         RecordReader {
             codec,
             buf: BytesMut::new(),
+            reservation,
             eof: false,
             short_read: false,
             bytes_read: 0,
         }
+    }
+
+    /// The next whole record among the bytes read so far, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::RecordTooLarge`] for a record over the limit,
+    /// detected at the fragment header that takes it over.
+    pub fn next_record(&mut self) -> Result<Option<Bytes>, RecordError> {
+        self.codec.decode(&mut self.buf)
+    }
+
+    /// Reads what `io` has (waiting until it has something); the bytes
+    /// read, 0 at end of file. Cancel-safe: nothing is lost when the
+    /// future is dropped before it completes.
+    ///
+    /// # Errors
+    ///
+    /// The read error.
+    pub async fn fill<R: AsyncRead + Unpin + ?Sized>(&mut self, io: &mut R) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_fill(Pin::new(&mut *io), cx)).await
+    }
+
+    /// One read from `io` after making room (see [`RecordReader::fill`]).
+    ///
+    /// # Errors
+    ///
+    /// The read error.
+    pub fn poll_fill<R: AsyncRead + ?Sized>(
+        &mut self,
+        io: Pin<&mut R>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() == 0 {
+            let mut first = [0u8; FIRST_READ_BYTES];
+            let mut room = ReadBuf::new(&mut first);
+            ready!(io.poll_read(cx, &mut room))?;
+            let got = room.filled();
+            self.buf.reserve(READ_CHUNK_BYTES);
+            self.buf.extend_from_slice(got);
+            return Poll::Ready(Ok(self.note_read(got.len(), FIRST_READ_BYTES)));
+        }
+        if let (Reservation::Trusted, Some(len)) = (self.reservation, self.codec.fragment_len()) {
+            self.buf.reserve(len.saturating_sub(self.buf.len()));
+        }
+        self.make_room();
+        let mut room = (&mut self.buf).limit(MAX_READ_BYTES);
+        let asked = room.remaining_mut();
+        match tokio_util::io::poll_read_buf(io, cx, &mut room) {
+            Poll::Ready(n) => Poll::Ready(Ok(self.note_read(n?, asked))),
+            Poll::Pending => {
+                if !self.in_record() {
+                    // Records handed out keep their own part of the
+                    // allocation; waiting holds none.
+                    self.buf = BytesMut::new();
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn note_read(&mut self, n: usize, asked: usize) -> usize {
+        self.short_read = n < asked;
+        self.bytes_read += n as u64;
+        self.eof = n == 0;
+        n
     }
 
     /// The next record from `io`: `Ready(None)` at a clean end of the
@@ -67,7 +176,7 @@ impl RecordReader {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, RecordError>>> {
         loop {
-            match self.codec.decode(&mut self.buf) {
+            match self.next_record() {
                 Ok(Some(record)) => return Poll::Ready(Some(Ok(record))),
                 Ok(None) => {}
                 Err(e) => return Poll::Ready(Some(Err(e))),
@@ -75,23 +184,16 @@ impl RecordReader {
             if self.eof {
                 return Poll::Ready(self.codec.decode_eof(&mut self.buf).transpose());
             }
-            self.make_room();
-            let mut room = (&mut self.buf).limit(MAX_READ_BYTES);
-            let asked = room.remaining_mut();
-            let n = match ready!(tokio_util::io::poll_read_buf(io.as_mut(), cx, &mut room)) {
-                Ok(n) => n,
-                Err(e) => return Poll::Ready(Some(Err(e.into()))),
-            };
-            self.short_read = n < asked;
-            self.bytes_read += n as u64;
-            self.eof = n == 0;
+            if let Err(e) = ready!(self.poll_fill(io.as_mut(), cx)) {
+                return Poll::Ready(Some(Err(e.into())));
+            }
         }
     }
 
     /// Grows the buffer before a read when it is (nearly) full. Inside a
-    /// fragment the decoder has already reserved room for it: growing
-    /// then would reallocate, and copy, a large fragment just before it
-    /// completes, so only a full buffer grows.
+    /// fragment the decoder (or the trusted reservation) has already made
+    /// room for it: growing then would reallocate, and copy, a large
+    /// fragment just before it completes, so only a full buffer grows.
     fn make_room(&mut self) {
         let spare = self.buf.capacity() - self.buf.len();
         let in_fragment = self.codec.fragment_len().is_some();
@@ -102,7 +204,7 @@ impl RecordReader {
 
     /// True while part of a record has been read (the stream would end
     /// or idle in the middle of one now).
-    pub(crate) fn in_record(&self) -> bool {
+    pub fn in_record(&self) -> bool {
         self.codec.in_record() || !self.buf.is_empty()
     }
 
@@ -114,24 +216,18 @@ impl RecordReader {
     }
 
     /// Bytes read but not yet handed out as records.
-    pub(crate) fn buffered_bytes(&self) -> usize {
+    pub fn buffered_bytes(&self) -> usize {
         self.buf.len()
     }
 
     /// Bytes read from the stream so far.
-    pub(crate) fn bytes_read(&self) -> u64 {
+    pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    use tokio::io::{AsyncRead, ReadBuf};
-
     use super::*;
     use crate::record::LAST_FRAGMENT_BIT;
 
@@ -179,7 +275,7 @@ mod tests {
                 per_read,
                 ready: false,
             };
-            let mut reader = RecordReader::new(RecordCodec::new());
+            let mut reader = RecordReader::new(RecordCodec::new(), Reservation::Untrusted);
             let mut buffers = Vec::new();
             let record = std::future::poll_fn(|cx| {
                 let polled = reader.poll_next_record(Pin::new(&mut io), cx);

@@ -10,8 +10,9 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::AsyncWrite;
 
 use super::chunks::{poll_write_buf, ChunkQueue};
-use super::codec::{RecordCodecBuilder, LAST_FRAGMENT_BIT};
+use super::codec::RecordCodecBuilder;
 use super::error::RecordError;
+use super::fragment::{fragment_header, fragment_lengths};
 
 /// Pieces shorter than this many bytes are copied into the staging
 /// buffer (one `memcpy` is cheaper than one more I/O vector); longer
@@ -75,21 +76,11 @@ impl RecordQueue {
     pub(crate) fn push<B: Buf>(&mut self, mut record: B) -> Result<(), RecordError> {
         let len = record.remaining();
         self.check_size(len)?;
-        let mut left = len;
-        loop {
-            let n = left.min(self.max_fragment_bytes);
-            left -= n;
-            // n <= MAX_FRAGMENT_BYTES, so it fits in 31 bits.
-            let mut header = n as u32;
-            if left == 0 {
-                header |= LAST_FRAGMENT_BIT;
-            }
-            self.staging.put_u32(header);
+        for (n, last) in fragment_lengths(len, self.max_fragment_bytes) {
+            self.staging.put_slice(&fragment_header(n, last));
             self.queue_body(&mut record, n);
-            if left == 0 {
-                return Ok(());
-            }
         }
+        Ok(())
     }
 
     /// Queues one record made of a head that `encode_head` writes into
@@ -126,8 +117,7 @@ impl RecordQueue {
             }
             return self.push(record.freeze());
         }
-        // total <= max_fragment_bytes <= MAX_FRAGMENT_BYTES: 31 bits.
-        let mark = (total as u32 | LAST_FRAGMENT_BIT).to_be_bytes();
+        let mark = fragment_header(total, true);
         if let Some(slot) = self.staging.get_mut(mark_at..head_at) {
             slot.copy_from_slice(&mark);
         }

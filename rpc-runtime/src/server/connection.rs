@@ -25,7 +25,7 @@ use tracing::Instrument;
 use super::call::{classify, Action, Reply};
 use super::context::PeerAddr;
 use super::ServerConfig;
-use crate::record::{RecordQueue, RecordReader};
+use crate::record::{RecordQueue, RecordReader, Reservation};
 
 /// Replies queued and not yet written beyond which no more calls are
 /// read until the peer takes some, in bytes (per connection).
@@ -78,7 +78,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     fn new(config: Arc<ServerConfig>, io: IO, peer: PeerAddr, stop: CancellationToken) -> Self {
         let vectored = io.is_write_vectored();
         Connection {
-            reader: RecordReader::new(config.codec.new_codec()),
+            reader: RecordReader::new(config.codec.new_codec(), Reservation::Untrusted),
             out: RecordQueue::new(&config.codec, vectored),
             idle: IdleTimer::new(config.idle_timeout),
             io: Box::pin(io),

@@ -351,3 +351,102 @@ async fn udp_server_bounds_concurrent_calls() {
     // Two at a time: three waves of 200 ms.
     assert!(elapsed >= Duration::from_millis(590), "took {elapsed:?}");
 }
+
+const COUNTPROG: u32 = 0x2000_5556;
+
+/// Program COUNTPROG version 1: procedure 1 sleeps the milliseconds it is
+/// given, then returns how many times it has run.
+struct Count(Arc<std::sync::atomic::AtomicU32>);
+
+impl rpc_runtime::server::Dispatch for Count {
+    fn program(&self) -> u32 {
+        COUNTPROG
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn dispatch(
+        &self,
+        _ctx: rpc_runtime::server::CallContext,
+        procedure: u32,
+        args: xdr_codec::Decoder,
+    ) -> rpc_runtime::codegen::BoxFuture<'static, rpc_runtime::server::DispatchOutcome> {
+        let runs = Arc::clone(&self.0);
+        match procedure {
+            1 => rpc_runtime::codegen::handle(args, move |ms: u32| async move {
+                tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+                Ok(runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+            }),
+            _ => rpc_runtime::codegen::proc_unavail(),
+        }
+    }
+}
+
+/// A COUNTPROG procedure 1 call datagram: XID `xid`, sleeping `ms`.
+fn count_call(xid: u32, ms: u32) -> Vec<u8> {
+    use xdr_codec::XdrEncode;
+    let header = rpc_runtime::message::CallHeader::new(
+        xid,
+        COUNTPROG,
+        1,
+        1,
+        rpc_runtime::message::OpaqueAuth::none(),
+    );
+    let mut d = header.to_xdr_bytes().unwrap().to_vec();
+    d.extend_from_slice(&ms.to_be_bytes());
+    d
+}
+
+async fn recv_reply(socket: &UdpSocket) -> Vec<u8> {
+    let mut buf = vec![0u8; 65_536];
+    let n = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+        .await
+        .expect("a reply within 5 s")
+        .unwrap();
+    buf.truncate(n);
+    buf
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retransmitted_calls_run_once_and_get_the_same_reply() {
+    let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let server = Server::builder().register(Count(Arc::clone(&runs))).build();
+    let addr = start_udp(server.clone()).await;
+    let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    raw.connect(addr).await.unwrap();
+    // Sent twice while the call runs: the second is dropped, one reply.
+    raw.send(&count_call(7, 300)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    raw.send(&count_call(7, 300)).await.unwrap();
+    let first = recv_reply(&raw).await;
+    // Sent again after the reply: answered from the cache, not run.
+    raw.send(&count_call(7, 300)).await.unwrap();
+    let again = recv_reply(&raw).await;
+    assert_eq!(first, again, "the same reply bytes");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(server.udp_stats().retransmits_in_flight(), 1);
+    assert_eq!(server.udp_stats().reply_cache_hits(), 1);
+    // The same XID with other arguments is another call, and runs.
+    raw.send(&count_call(7, 0)).await.unwrap();
+    let other = recv_reply(&raw).await;
+    assert_ne!(first, other);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn without_a_reply_cache_retransmissions_run_again() {
+    let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let server = Server::builder()
+        .register(Count(Arc::clone(&runs)))
+        .udp_reply_cache(0, 0)
+        .build();
+    let addr = start_udp(server.clone()).await;
+    let raw = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    raw.connect(addr).await.unwrap();
+    for _ in 0..2 {
+        raw.send(&count_call(9, 0)).await.unwrap();
+        recv_reply(&raw).await;
+    }
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(server.udp_stats().reply_cache_hits(), 0);
+}

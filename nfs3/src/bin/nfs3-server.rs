@@ -11,8 +11,10 @@
 //! Both programs are served on one TCP and one UDP socket bound to the
 //! same address, registered with the local rpcbind (TCP and UDP) unless
 //! `--no-rpcbind`, and unregistered on SIGINT or SIGTERM. Procedures that
-//! would modify the export answer NFS3ERR_ROFS. UDP calls are answered
-//! from a duplicate request cache when retransmitted.
+//! would modify the export answer NFS3ERR_ROFS. A retransmitted UDP call
+//! is answered from the runtime's duplicate request cache
+//! (`ServerBuilder::udp_reply_cache`, 1,024 replies or 4 MiB by default),
+//! not executed again; the cache's counts are logged at shutdown.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -114,7 +116,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         async move { server.serve_udp_with_shutdown(udp, stop).await }
     });
     rpc_runtime::runtime::shutdown_signal().await;
-    tracing::info!("shutting down");
+    let udp = server.udp_stats();
+    tracing::info!(
+        udp_reply_cache_hits = udp.reply_cache_hits(),
+        udp_retransmits_in_flight = udp.retransmits_in_flight(),
+        "shutting down"
+    );
     if let Some(registration) = registration {
         if let Err(e) = registration.unregister().await {
             tracing::warn!(error = %e, "unregistering from rpcbind failed");

@@ -23,6 +23,14 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// The default idle time after which a connection is closed: 5 minutes.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The default number of replies a UDP socket keeps for retransmitted
+/// calls ([`ServerBuilder::udp_reply_cache`]).
+pub const DEFAULT_UDP_REPLY_CACHE_ENTRIES: usize = 1024;
+
+/// The default bytes of replies a UDP socket keeps for retransmitted calls
+/// ([`ServerBuilder::udp_reply_cache`]): 4 MiB.
+pub const DEFAULT_UDP_REPLY_CACHE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The default time a connection may take to accept the replies ready for
 /// it before it is closed: 30 seconds.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,6 +57,7 @@ pub struct ServerBuilder {
     call_timeout: Option<Duration>,
     max_datagram_bytes: usize,
     max_decode_depth: u32,
+    udp_reply_cache: (usize, usize),
 }
 
 impl Default for ServerBuilder {
@@ -63,6 +72,10 @@ impl Default for ServerBuilder {
             call_timeout: None,
             max_datagram_bytes: crate::DEFAULT_MAX_DATAGRAM_BYTES,
             max_decode_depth: xdr_codec::DEFAULT_MAX_DEPTH,
+            udp_reply_cache: (
+                DEFAULT_UDP_REPLY_CACHE_ENTRIES,
+                DEFAULT_UDP_REPLY_CACHE_BYTES,
+            ),
         }
     }
 }
@@ -169,6 +182,22 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets the duplicate request cache of each UDP socket: the last
+    /// `entries` replies, at most `bytes` bytes of them (defaults
+    /// [`DEFAULT_UDP_REPLY_CACHE_ENTRIES`], 1,024, and
+    /// [`DEFAULT_UDP_REPLY_CACHE_BYTES`], 4 MiB; 0 entries turns it off).
+    /// A call datagram that arrives again (same client address, XID and
+    /// bytes) while its call runs is dropped, and one that arrives after
+    /// its reply was sent gets that reply again without running the
+    /// handler twice: a client's retransmission of a call that is not
+    /// idempotent (RFC 5531 section 8.1) is executed once. Counted by
+    /// [`Server::udp_stats`].
+    #[must_use]
+    pub fn udp_reply_cache(mut self, entries: usize, bytes: usize) -> Self {
+        self.udp_reply_cache = (entries, bytes);
+        self
+    }
+
     /// Sets the largest UDP datagram received or sent, in bytes (default
     /// [`DEFAULT_MAX_DATAGRAM_BYTES`](crate::DEFAULT_MAX_DATAGRAM_BYTES),
     /// 65,507). A larger call datagram is dropped (logged); a larger
@@ -207,6 +236,8 @@ impl ServerBuilder {
                 call_timeout: self.call_timeout,
                 max_datagram_bytes: self.max_datagram_bytes,
                 max_decode_depth: self.max_decode_depth,
+                udp_reply_cache: self.udp_reply_cache,
+                udp_stats: Arc::default(),
             }),
         }
     }

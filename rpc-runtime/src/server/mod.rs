@@ -41,6 +41,7 @@ mod context;
 mod dispatch;
 mod fallback;
 mod registry;
+mod reply_cache;
 mod udp;
 
 use std::future::Future;
@@ -56,11 +57,13 @@ use tokio_util::sync::CancellationToken;
 
 pub use builder::{
     ServerBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_WRITE_TIMEOUT,
+    DEFAULT_UDP_REPLY_CACHE_BYTES, DEFAULT_UDP_REPLY_CACHE_ENTRIES, DEFAULT_WRITE_TIMEOUT,
 };
 pub use context::{CallContext, PeerAddr};
 pub use dispatch::{Dispatch, DispatchOutcome, HandlerResult, ServerError};
 pub use fallback::Fallback;
+pub use reply_cache::{call_digest, CallKey, ReplyCache};
+pub use udp::UdpStats;
 
 use crate::record::RecordCodecBuilder;
 use registry::Registry;
@@ -97,6 +100,10 @@ struct ServerConfig {
     max_datagram_bytes: usize,
     /// The nesting limit for decoding arguments, in levels.
     max_decode_depth: u32,
+    /// Entries and bytes of each UDP socket's reply cache.
+    udp_reply_cache: (usize, usize),
+    /// What the UDP sockets' reply caches did.
+    udp_stats: Arc<UdpStats>,
 }
 
 impl ServerConfig {
@@ -116,6 +123,12 @@ impl Server {
     /// A builder to register program versions and set limits.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::new()
+    }
+
+    /// What the duplicate request caches of this server's UDP sockets
+    /// did so far (see [`ServerBuilder::udp_reply_cache`]).
+    pub fn udp_stats(&self) -> &UdpStats {
+        &self.config.udp_stats
     }
 
     /// The registered `(program, version)` pairs, sorted (what

@@ -23,10 +23,7 @@
 //! FALSE, on which rpcgen's server template (`rpc_svcout.c`) calls
 //! `svcerr_systemerr`.
 
-mod cache;
-
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,6 +33,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rpc_runtime::message::reply::accepted_error;
 use rpc_runtime::message::{peek, AcceptStat, HeaderPeek};
+use rpc_runtime::server::{call_digest, ReplyCache};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 
@@ -43,7 +41,6 @@ use crate::config::UdpConfig;
 use crate::core::access::{AllowList, Caller};
 use crate::core::{ClientId, Destination, HandleMap, Transmit};
 use crate::driver::{Deliveries, Hub, State};
-use cache::ReplyCache;
 
 /// Pause after an unexpected receive error, so that a persistent one
 /// cannot make the loop spin.
@@ -255,14 +252,6 @@ impl Datagrams {
     }
 }
 
-/// A digest of a call datagram, to tell a retransmission (the same
-/// bytes) from a new call that reuses an XID.
-fn digest(datagram: &[u8]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    datagram.hash(&mut h);
-    h.finish()
-}
-
 /// Serves one UDP listener until the task is aborted: reads a datagram
 /// whenever fewer than `udp.max_in_flight` UDP calls are outstanding
 /// (else the datagrams wait in the kernel's socket buffer), and hands
@@ -302,7 +291,7 @@ pub(crate) async fn serve(hub: Arc<Hub>, d: Arc<Datagrams>) {
             tracing::debug!(peer = %from, bytes = n, max_datagram_bytes = max, "datagram dropped: too large, or not a call");
             continue;
         };
-        let call = (call.xid, digest(datagram));
+        let call = (call.xid, call_digest(datagram));
         let record = Bytes::copy_from_slice(datagram);
         match hub.step(&mut out, |st, now| d.accept(st, now, from, call, record)) {
             // Given back when the reply is sent.

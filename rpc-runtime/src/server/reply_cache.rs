@@ -1,14 +1,18 @@
 //! [`ReplyCache`]: the replies recently sent to UDP clients, kept for
-//! their retransmissions (a duplicate request cache), bounded in entries
-//! and bytes, oldest out first.
+//! their retransmissions (a duplicate request cache, as RFC 5531 section
+//! 8.1's advice on datagram transports suggests for calls that are not
+//! idempotent), bounded in entries and bytes, oldest out first. The
+//! server's UDP path and the broker's UDP listener both keep one.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 
 /// Which call a reply answered: the client's address and the call's XID.
-pub(crate) type CallKey = (SocketAddr, u32);
+pub type CallKey = (SocketAddr, u32);
 
 /// A kept reply.
 #[derive(Debug)]
@@ -25,7 +29,7 @@ struct Kept {
 /// Replies by call, at most `max_entries` of them and `max_bytes` in
 /// total (a reply larger than that is not kept).
 #[derive(Debug)]
-pub(crate) struct ReplyCache {
+pub struct ReplyCache {
     max_entries: usize,
     max_bytes: usize,
     bytes: usize,
@@ -39,7 +43,7 @@ pub(crate) struct ReplyCache {
 impl ReplyCache {
     /// An empty cache of at most `max_entries` replies and `max_bytes`
     /// bytes of them.
-    pub(crate) fn new(max_entries: usize, max_bytes: usize) -> ReplyCache {
+    pub fn new(max_entries: usize, max_bytes: usize) -> ReplyCache {
         ReplyCache {
             max_entries,
             max_bytes,
@@ -51,7 +55,7 @@ impl ReplyCache {
     }
 
     /// The reply to the call `key` with digest `digest`, if kept.
-    pub(crate) fn get(&self, key: &CallKey, digest: u64) -> Option<Bytes> {
+    pub fn get(&self, key: &CallKey, digest: u64) -> Option<Bytes> {
         self.entries
             .get(key)
             .filter(|k| k.digest == digest)
@@ -60,7 +64,7 @@ impl ReplyCache {
 
     /// Keeps `reply` to call `key` (digest `digest`), evicting the
     /// oldest replies until it fits.
-    pub(crate) fn insert(&mut self, key: CallKey, digest: u64, reply: Bytes) {
+    pub fn insert(&mut self, key: CallKey, digest: u64, reply: Bytes) {
         if self.max_entries == 0 || reply.len() > self.max_bytes {
             return;
         }
@@ -91,10 +95,22 @@ impl ReplyCache {
     }
 
     /// Replies kept.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.entries.len()
     }
+
+    /// True when no reply is kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A digest of a call datagram, to tell a retransmission (the same bytes)
+/// from a new call that reuses an XID.
+pub fn call_digest(datagram: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    datagram.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]

@@ -66,11 +66,10 @@ fn a_thousand_concurrent_connections_get_every_reply_exactly_once() {
     );
 }
 
-/// The hostile clients of the soak. Never-reading clients ask for 4 KiB
-/// objects: with unread replies capped by count only (64 per client),
-/// 4 MiB objects would hold 256 MiB per client; set
-/// `never_read_payload_bytes` to 4 MiB once the broker caps unread reply
-/// bytes.
+/// The hostile clients of the soak. Never-reading clients ask for 4 MiB
+/// objects: the broker holds at most `limits.max_unread_bytes_per_client`
+/// (16 MiB) of replies for each, stops reading their calls, and closes
+/// them past `limits.write_timeout_ms`.
 fn soak_mix() -> ChaosMix {
     ChaosMix {
         disconnecters: 4,
@@ -79,7 +78,7 @@ fn soak_mix() -> ChaosMix {
         slowloris: 20,
         slowloris_interval: Duration::from_secs(1),
         never_readers: 4,
-        never_read_payload_bytes: 4096,
+        never_read_payload_bytes: 4 << 20,
         head_start: Duration::ZERO,
     }
 }

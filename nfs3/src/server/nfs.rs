@@ -95,7 +95,34 @@ fn access_bits(ctx: &CallContext, m: &Metadata) -> u32 {
     bits
 }
 
+/// Implements the procedures that would modify the export: each answers
+/// NFS3ERR_ROFS, with no attributes known before or after.
+macro_rules! read_only {
+    ($($name:ident($args:ty) -> $res:ident = $fail:expr;)*) => {$(
+        async fn $name(&self, _ctx: CallContext, _arg: $args) -> HandlerResult<$res> {
+            Ok($res::Default {
+                discriminant: Nfsstat3::Nfs3errRofs,
+                value: $fail,
+            })
+        }
+    )*};
+}
+
 impl NfsProgramV3 for NfsService {
+    read_only! {
+        nfsproc3_setattr(Setattr3args) -> Setattr3res = Setattr3resfail { obj_wcc: no_wcc() };
+        nfsproc3_write(Write3args) -> Write3res = Write3resfail { file_wcc: no_wcc() };
+        nfsproc3_create(Create3args) -> Create3res = Create3resfail { dir_wcc: no_wcc() };
+        nfsproc3_mkdir(Mkdir3args) -> Mkdir3res = Mkdir3resfail { dir_wcc: no_wcc() };
+        nfsproc3_symlink(Symlink3args) -> Symlink3res = Symlink3resfail { dir_wcc: no_wcc() };
+        nfsproc3_mknod(Mknod3args) -> Mknod3res = Mknod3resfail { dir_wcc: no_wcc() };
+        nfsproc3_remove(Remove3args) -> Remove3res = Remove3resfail { dir_wcc: no_wcc() };
+        nfsproc3_rmdir(Rmdir3args) -> Rmdir3res = Rmdir3resfail { dir_wcc: no_wcc() };
+        nfsproc3_rename(Rename3args) -> Rename3res = Rename3resfail { fromdir_wcc: no_wcc(), todir_wcc: no_wcc() };
+        nfsproc3_link(Link3args) -> Link3res = Link3resfail { file_attributes: PostOpAttr::False, linkdir_wcc: no_wcc() };
+        nfsproc3_commit(Commit3args) -> Commit3res = Commit3resfail { file_wcc: no_wcc() };
+    }
+
     async fn nfsproc3_getattr(
         &self,
         _ctx: CallContext,
@@ -106,17 +133,6 @@ impl NfsProgramV3 for NfsService {
                 obj_attributes: fattr3(&m),
             }),
             Err(status) => Getattr3res::Default(status),
-        })
-    }
-
-    async fn nfsproc3_setattr(
-        &self,
-        _ctx: CallContext,
-        _arg: Setattr3args,
-    ) -> HandlerResult<Setattr3res> {
-        Ok(Setattr3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Setattr3resfail { obj_wcc: no_wcc() },
         })
     }
 
@@ -235,107 +251,6 @@ impl NfsProgramV3 for NfsService {
                 data: data.into(),
             }),
             Err(e) => fail(status_of(&e), Some(&m)),
-        })
-    }
-
-    async fn nfsproc3_write(
-        &self,
-        _ctx: CallContext,
-        _arg: Write3args,
-    ) -> HandlerResult<Write3res> {
-        Ok(Write3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Write3resfail { file_wcc: no_wcc() },
-        })
-    }
-
-    async fn nfsproc3_create(
-        &self,
-        _ctx: CallContext,
-        _arg: Create3args,
-    ) -> HandlerResult<Create3res> {
-        Ok(Create3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Create3resfail { dir_wcc: no_wcc() },
-        })
-    }
-
-    async fn nfsproc3_mkdir(
-        &self,
-        _ctx: CallContext,
-        _arg: Mkdir3args,
-    ) -> HandlerResult<Mkdir3res> {
-        Ok(Mkdir3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Mkdir3resfail { dir_wcc: no_wcc() },
-        })
-    }
-
-    async fn nfsproc3_symlink(
-        &self,
-        _ctx: CallContext,
-        _arg: Symlink3args,
-    ) -> HandlerResult<Symlink3res> {
-        Ok(Symlink3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Symlink3resfail { dir_wcc: no_wcc() },
-        })
-    }
-
-    async fn nfsproc3_mknod(
-        &self,
-        _ctx: CallContext,
-        _arg: Mknod3args,
-    ) -> HandlerResult<Mknod3res> {
-        Ok(Mknod3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Mknod3resfail { dir_wcc: no_wcc() },
-        })
-    }
-
-    async fn nfsproc3_remove(
-        &self,
-        _ctx: CallContext,
-        _arg: Remove3args,
-    ) -> HandlerResult<Remove3res> {
-        Ok(Remove3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Remove3resfail { dir_wcc: no_wcc() },
-        })
-    }
-
-    async fn nfsproc3_rmdir(
-        &self,
-        _ctx: CallContext,
-        _arg: Rmdir3args,
-    ) -> HandlerResult<Rmdir3res> {
-        Ok(Rmdir3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Rmdir3resfail { dir_wcc: no_wcc() },
-        })
-    }
-
-    async fn nfsproc3_rename(
-        &self,
-        _ctx: CallContext,
-        _arg: Rename3args,
-    ) -> HandlerResult<Rename3res> {
-        Ok(Rename3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Rename3resfail {
-                fromdir_wcc: no_wcc(),
-                todir_wcc: no_wcc(),
-            },
-        })
-    }
-
-    async fn nfsproc3_link(&self, _ctx: CallContext, _arg: Link3args) -> HandlerResult<Link3res> {
-        Ok(Link3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Link3resfail {
-                file_attributes: PostOpAttr::False,
-                linkdir_wcc: no_wcc(),
-            },
         })
     }
 
@@ -532,17 +447,6 @@ impl NfsProgramV3 for NfsService {
                     obj_attributes: PostOpAttr::False,
                 },
             },
-        })
-    }
-
-    async fn nfsproc3_commit(
-        &self,
-        _ctx: CallContext,
-        _arg: Commit3args,
-    ) -> HandlerResult<Commit3res> {
-        Ok(Commit3res::Default {
-            discriminant: Nfsstat3::Nfs3errRofs,
-            value: Commit3resfail { file_wcc: no_wcc() },
         })
     }
 }

@@ -1,0 +1,102 @@
+//! Name lookups over a [`Model`] that decoding and encoding share.
+
+use std::collections::HashMap;
+
+use crate::model::{CaseLabel, DiscKind, Enum, Item, Model, TypeItem, TypeKind, Union, UnionCase};
+
+/// The types of a model by Rust name and by `.x` name.
+#[derive(Debug)]
+pub struct Types<'a> {
+    by_rust: HashMap<&'a str, &'a TypeItem>,
+    by_xdr: HashMap<&'a str, &'a TypeItem>,
+}
+
+impl<'a> Types<'a> {
+    /// Indexes the type definitions of `model`.
+    pub fn new(model: &'a Model) -> Self {
+        let items = model.items.iter().filter_map(|i| match i {
+            Item::Type(t) => Some(t),
+            _ => None,
+        });
+        let mut by_rust = HashMap::new();
+        let mut by_xdr = HashMap::new();
+        for t in items {
+            by_rust.insert(t.rust_name.as_str(), t);
+            by_xdr.entry(t.xdr_name.as_str()).or_insert(t);
+        }
+        Self { by_rust, by_xdr }
+    }
+
+    /// The type named `name` in the `.x` file.
+    ///
+    /// # Errors
+    ///
+    /// When no type has that name: the message lists the names that
+    /// start with the same letter, or all of them.
+    pub fn by_xdr_name(&self, name: &str) -> Result<&'a TypeItem, String> {
+        if let Some(t) = self.by_xdr.get(name) {
+            return Ok(t);
+        }
+        let mut names: Vec<&str> = self.by_xdr.keys().copied().collect();
+        names.sort_unstable();
+        let first = name.chars().next();
+        let close: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| n.chars().next() == first)
+            .collect();
+        let shown = if close.is_empty() { names } else { close };
+        Err(format!(
+            "the specification defines no type `{name}`; it defines: {}",
+            shown.join(", ")
+        ))
+    }
+
+    /// The definition behind a [`Type::Named`](crate::model::Type::Named)
+    /// or list node (a Rust name the checker resolved, so always present
+    /// in a checked model).
+    pub(super) fn get(&self, rust_name: &str) -> Option<&'a TypeItem> {
+        self.by_rust.get(rust_name).copied()
+    }
+
+    /// The enum with Rust name `rust_name`.
+    pub(super) fn enum_def(&self, rust_name: &str) -> Option<&'a Enum> {
+        match self.get(rust_name).map(|t| &t.kind) {
+            Some(TypeKind::Enum(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The discriminant value a union case selects.
+    pub(super) fn case_value(&self, u: &Union, c: &UnionCase) -> Option<i128> {
+        match (&c.label, &u.disc_kind) {
+            (CaseLabel::Int(n), _) => Some(*n),
+            (CaseLabel::Bool(b), _) => Some(i128::from(*b)),
+            (CaseLabel::Enum(v), DiscKind::Enum(e)) => self
+                .enum_def(e)?
+                .variants
+                .iter()
+                .find(|m| m.rust_name == *v)
+                .map(|m| i128::from(m.value)),
+            (CaseLabel::Enum(_), _) => None,
+        }
+    }
+}
+
+/// The `.x` name of the first member of `e` with value `v`.
+pub(super) fn member_name(e: &Enum, v: i32) -> Option<&str> {
+    e.variants
+        .iter()
+        .find(|m| m.value == v)
+        .map(|m| m.xdr_name.as_str())
+}
+
+/// The value of the member of `e` named `name` (own or alias).
+pub(super) fn member_value(e: &Enum, name: &str) -> Option<i32> {
+    e.variants
+        .iter()
+        .map(|m| (&m.xdr_name, m.value))
+        .chain(e.aliases.iter().map(|a| (&a.xdr_name, a.value)))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}

@@ -4,7 +4,7 @@ use serde_json::{Map, Number, Value};
 
 use super::error::Error;
 use super::path::Path;
-use super::types::{member_name, Types};
+use super::types::{arm_key, member_name, Types};
 use super::MAX_DEPTH;
 use crate::model::{DiscKind, Field, Size, Type, TypeItem, TypeKind, Union};
 
@@ -255,7 +255,11 @@ impl<'t, 'a> Decoder<'t, 'a> {
         let mut map = Map::new();
         map.insert(u.discriminant.xdr_name.clone(), json);
         if let Some(f) = arm {
-            self.fields(std::slice::from_ref(f), &mut map)?;
+            let key = arm_key(u, f);
+            self.path.field(key);
+            let v = self.ty(&f.ty)?;
+            self.path.pop();
+            map.insert(key.to_owned(), v);
         }
         Ok(Value::Object(map))
     }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 use super::path::Path;
-use super::types::{member_value, Types};
+use super::types::{arm_key, member_value, Types};
 use crate::model::{DiscKind, Field, Size, Type, TypeItem, TypeKind, Union};
 
 /// Encodes `value` (JSON in the form [`decode`](super::decode) prints) as
@@ -145,10 +145,20 @@ impl<'a> Encoder<'_, 'a> {
     }
 
     fn field(&mut self, f: &'a Field, map: &Map<String, Value>) -> Result<(), Error> {
-        let Some(v) = map.get(&f.xdr_name) else {
-            return Err(self.fail(format!("missing field `{}`", f.xdr_name)));
+        self.field_as(&f.xdr_name, f, map)
+    }
+
+    /// The field `f` under the JSON key `key`.
+    fn field_as(
+        &mut self,
+        key: &'a str,
+        f: &'a Field,
+        map: &Map<String, Value>,
+    ) -> Result<(), Error> {
+        let Some(v) = map.get(key) else {
+            return Err(self.fail(format!("missing field `{key}`")));
         };
-        self.path.field(&f.xdr_name);
+        self.path.field(key);
         self.ty(&f.ty, v)?;
         self.path.pop();
         Ok(())
@@ -210,10 +220,10 @@ impl<'a> Encoder<'_, 'a> {
         self.path.pop();
         self.no_unknown_keys(
             map,
-            std::iter::once(dname).chain(arm.map(|f| f.xdr_name.as_str())),
+            std::iter::once(dname).chain(arm.map(|f| arm_key(u, f))),
         )?;
         match arm {
-            Some(f) => self.field(f, map),
+            Some(f) => self.field_as(arm_key(u, f), f, map),
             None => Ok(()),
         }
     }

@@ -11,7 +11,7 @@
 //! | `bool` | `true` / `false` |
 //! | enum | the member's name as a string (`"MNT3_OK"`) |
 //! | struct | an object with the fields' `.x` names, in order |
-//! | union | an object: the discriminant under its `.x` name, then the arm's field (none for `void`) |
+//! | union | an object: the discriminant under its `.x` name, then the arm's field (none for `void`; under its Rust name, `stat2`, when its `.x` name repeats the discriminant's) |
 //! | `opaque` (fixed or variable) | a lowercase hex string |
 //! | `string` | a string when the bytes are UTF-8, else `{"hex": "..."}` |
 //! | fixed or variable array, linked list | an array |

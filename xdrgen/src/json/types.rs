@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::{CaseLabel, DiscKind, Enum, Item, Model, TypeItem, TypeKind, Union, UnionCase};
+use crate::model::{
+    CaseLabel, DiscKind, Enum, Field, Item, Model, TypeItem, TypeKind, Union, UnionCase,
+};
 
 /// The types of a model by Rust name and by `.x` name.
 #[derive(Debug)]
@@ -80,6 +82,17 @@ impl<'a> Types<'a> {
                 .map(|m| i128::from(m.value)),
             (CaseLabel::Enum(_), _) => None,
         }
+    }
+}
+
+/// The JSON key of a union arm's field: its `.x` name, or its Rust name
+/// (`stat2`) when the `.x` name repeats the discriminant's (RFC 5531's
+/// `rejected_reply` does: `reject_stat stat` and `auth_stat stat`).
+pub(super) fn arm_key<'a>(u: &'a Union, f: &'a Field) -> &'a str {
+    if f.xdr_name == u.discriminant.xdr_name {
+        &f.rust_name
+    } else {
+        &f.xdr_name
     }
 }
 

@@ -231,11 +231,12 @@ impl<'t, 'a> Decoder<'t, 'a> {
             }
             DiscKind::Enum(e) => {
                 let v = self.u32()? as i32;
-                let name = self.types.enum_def(e).and_then(|def| member_name(def, v));
-                match name {
+                let def = self.types.enum_def(e);
+                match def.and_then(|(def, _)| member_name(def, v)) {
                     Some(name) => (i128::from(v), Value::String(name.to_owned())),
                     None => {
-                        return Err(self.fail(at, format!("{v} is not a value of the enum")));
+                        let name = def.map_or(e.as_str(), |(_, n)| n);
+                        return Err(self.fail(at, format!("{v} is not a value of enum `{name}`")));
                     }
                 }
             }

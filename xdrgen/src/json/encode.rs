@@ -97,21 +97,9 @@ impl<'a> Encoder<'_, 'a> {
                         self.expected(&format!("a member name of enum `{}`", item.xdr_name), v)
                     );
                 };
-                match member_value(e, name) {
-                    Some(x) => {
-                        self.put(x as u32);
-                        Ok(())
-                    }
-                    None => {
-                        let names: Vec<&str> =
-                            e.variants.iter().map(|m| m.xdr_name.as_str()).collect();
-                        Err(self.fail(format!(
-                            "`{name}` is not a member of enum `{}` (members: {})",
-                            item.xdr_name,
-                            names.join(", ")
-                        )))
-                    }
-                }
+                let x = member_value(e, &item.xdr_name, name).map_err(|m| self.fail(m))?;
+                self.put(x as u32);
+                Ok(())
             }
             TypeKind::Struct(s) => {
                 let map = self.object(v, &item.xdr_name)?;
@@ -178,19 +166,14 @@ impl<'a> Encoder<'_, 'a> {
             DiscKind::UnsignedHyper => i128::from(self.int::<u64>(dv, "an unsigned hyper")?),
             DiscKind::Bool => i128::from(dv.as_bool().ok_or_else(|| self.expected("a bool", dv))?),
             DiscKind::Enum(e) => {
-                let def = self
+                let (def, enum_name) = self
                     .types
                     .enum_def(e)
                     .ok_or_else(|| self.fail(format!("enum `{e}` is not defined")))?;
                 let name = dv
                     .as_str()
                     .ok_or_else(|| self.expected("an enum member name", dv))?;
-                let x = member_value(def, name).ok_or_else(|| {
-                    self.fail(format!(
-                        "`{name}` is not a member of the discriminant's enum"
-                    ))
-                })?;
-                i128::from(x)
+                i128::from(member_value(def, enum_name, name).map_err(|m| self.fail(m))?)
             }
         };
         let arm = match u

@@ -61,10 +61,11 @@ impl<'a> Types<'a> {
         self.by_rust.get(rust_name).copied()
     }
 
-    /// The enum with Rust name `rust_name`.
-    pub(super) fn enum_def(&self, rust_name: &str) -> Option<&'a Enum> {
-        match self.get(rust_name).map(|t| &t.kind) {
-            Some(TypeKind::Enum(e)) => Some(e),
+    /// The enum with Rust name `rust_name`, and its `.x` name.
+    pub(super) fn enum_def(&self, rust_name: &str) -> Option<(&'a Enum, &'a str)> {
+        let t = self.get(rust_name)?;
+        match &t.kind {
+            TypeKind::Enum(e) => Some((e, &t.xdr_name)),
             _ => None,
         }
     }
@@ -76,6 +77,7 @@ impl<'a> Types<'a> {
             (CaseLabel::Bool(b), _) => Some(i128::from(*b)),
             (CaseLabel::Enum(v), DiscKind::Enum(e)) => self
                 .enum_def(e)?
+                .0
                 .variants
                 .iter()
                 .find(|m| m.rust_name == *v)
@@ -104,12 +106,24 @@ pub(super) fn member_name(e: &Enum, v: i32) -> Option<&str> {
         .map(|m| m.xdr_name.as_str())
 }
 
-/// The value of the member of `e` named `name` (own or alias).
-pub(super) fn member_value(e: &Enum, name: &str) -> Option<i32> {
+/// The value of the member of `e` (`.x` name `enum_name`) named `name`
+/// (own or alias).
+///
+/// # Errors
+///
+/// The message for a name that is not a member, listing the members.
+pub(super) fn member_value(e: &Enum, enum_name: &str, name: &str) -> Result<i32, String> {
     e.variants
         .iter()
         .map(|m| (&m.xdr_name, m.value))
         .chain(e.aliases.iter().map(|a| (&a.xdr_name, a.value)))
         .find(|(n, _)| *n == name)
         .map(|(_, v)| v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = e.variants.iter().map(|m| m.xdr_name.as_str()).collect();
+            format!(
+                "`{name}` is not a member of enum `{enum_name}` (members: {})",
+                names.join(", ")
+            )
+        })
 }

@@ -323,6 +323,48 @@ fn decode_rpc_prints_calls_and_replies_matched_by_xid() {
         assert_eq!(messages(&o.stdout), expected, "fragments of {size} bytes");
     }
 
+    // Arguments that do not decode, a program the spec does not define.
+    let bad_args = Xdr::default()
+        .u32(0x77)
+        .u32(0)
+        .u32(2)
+        .u32(100_005)
+        .u32(3)
+        .u32(3) // MOUNTPROC3_UMNT
+        .u32(0)
+        .u32(0)
+        .u32(0)
+        .u32(0)
+        .u32(2000); // dirpath longer than MNTPATHLEN
+    let unknown = Xdr::default()
+        .u32(0x78)
+        .u32(0)
+        .u32(2)
+        .u32(100_003)
+        .u32(3)
+        .u32(1)
+        .u32(0)
+        .u32(0)
+        .u32(0)
+        .u32(0)
+        .u32(0xabcd);
+    let stream: Vec<u8> = [&bad_args, &unknown]
+        .iter()
+        .flat_map(|r| fragments(&r.0, r.0.len()))
+        .collect();
+    let o = xdrgen(&["decode-rpc", MOUNT3], &stream);
+    assert!(!o.status.success());
+    let got = messages(&o.stdout);
+    assert_eq!(got[0]["procedure"], "MOUNTPROC3_UMNT");
+    assert_eq!(
+        got[0]["error"],
+        "argument 0: at byte 40, MOUNTPROC3_UMNT: length 2000 exceeds the maximum 1024"
+    );
+    assert_eq!(got[1]["program"], 100_003);
+    assert_eq!(got[1]["procedure"], 1);
+    assert_eq!(got[1]["arguments_hex"], "0000abcd");
+    assert!(got[1].get("error").is_none());
+
     // A cut-off stream: the messages before the break, then the error.
     let mut cut = fragments(&mnt_call.0, 8);
     cut.extend_from_slice(&fragments(&mnt_reply.0, 1000)[..10]);

@@ -1,4 +1,4 @@
-//! XDR bytes to JSON and back, by interpreting a checked [`Model`]
+//! XDR bytes to JSON and back, by interpreting a checked [`Model`](crate::model::Model)
 //! directly: no Rust is generated or compiled. The `xdrgen decode`,
 //! `xdrgen encode` and `xdrgen decode-rpc` commands run on this.
 //!

@@ -272,8 +272,14 @@ impl<'t, 'a> Decoder<'t, 'a> {
             Type::UnsignedInt => Value::from(self.u32()?),
             Type::Hyper => Value::from(self.u64()? as i64),
             Type::UnsignedHyper => Value::from(self.u64()?),
-            Type::Float => float(f64::from(f32::from_bits(self.u32()?))),
-            Type::Double => float(f64::from_bits(self.u64()?)),
+            Type::Float => {
+                let bits = self.u32()?;
+                float(f64::from(f32::from_bits(bits)), format!("{bits:08x}"))
+            }
+            Type::Double => {
+                let bits = self.u64()?;
+                float(f64::from_bits(bits), format!("{bits:016x}"))
+            }
             Type::Bool => Value::Bool(self.flag()?),
             Type::Named(name) => {
                 let item = self.named(name)?;
@@ -377,11 +383,15 @@ impl<'t, 'a> Decoder<'t, 'a> {
 }
 
 /// A float as a JSON number, or as a string when JSON has no number for
-/// it.
-fn float(v: f64) -> Value {
+/// it: `"Infinity"`, `"-Infinity"`, `"NaN"` for the quiet NaN with no
+/// payload (the one Rust's `f32::NAN` and `f64::NAN` have), other NaNs as
+/// `"NaN(0xBITS)"`, so that every encoding reads back exactly.
+fn float(v: f64, bits_hex: String) -> Value {
+    let canonical = bits_hex == "7fc00000" || bits_hex == "7ff8000000000000";
     match Number::from_f64(v) {
         Some(n) => Value::Number(n),
-        None if v.is_nan() => Value::String("NaN".to_owned()),
+        None if v.is_nan() && canonical => Value::String("NaN".to_owned()),
+        None if v.is_nan() => Value::String(format!("NaN(0x{bits_hex})")),
         None if v > 0.0 => Value::String("Infinity".to_owned()),
         None => Value::String("-Infinity".to_owned()),
     }

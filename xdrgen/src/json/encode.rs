@@ -225,15 +225,40 @@ impl<'a> Encoder<'_, 'a> {
         unhex(s).map_err(|m| self.fail(m))
     }
 
-    fn float(&self, v: &Value) -> Result<f64, Error> {
+    /// A float's bits (`f32` when `single`): a JSON number, or one of the
+    /// strings [`decode`](super::decode) prints for non-finite values.
+    fn float_bits(&self, v: &Value, single: bool) -> Result<u64, Error> {
+        let from = |x: f64| {
+            if single {
+                u64::from((x as f32).to_bits())
+            } else {
+                x.to_bits()
+            }
+        };
+        let nan_bits = |s: &str| {
+            let hex = s.strip_prefix("NaN(0x")?.strip_suffix(')')?;
+            let bits = u64::from_str_radix(hex, 16).ok()?;
+            let nan = if single {
+                u32::try_from(bits).is_ok_and(|b| f32::from_bits(b).is_nan())
+            } else {
+                f64::from_bits(bits).is_nan()
+            };
+            nan.then_some(bits)
+        };
         match v {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) if s == "NaN" => Some(f64::NAN),
-            Value::String(s) if s == "Infinity" => Some(f64::INFINITY),
-            Value::String(s) if s == "-Infinity" => Some(f64::NEG_INFINITY),
+            Value::Number(n) => n.as_f64().map(from),
+            Value::String(s) if s == "NaN" => Some(from(f64::NAN)),
+            Value::String(s) if s == "Infinity" => Some(from(f64::INFINITY)),
+            Value::String(s) if s == "-Infinity" => Some(from(f64::NEG_INFINITY)),
+            Value::String(s) => nan_bits(s),
             _ => None,
         }
-        .ok_or_else(|| self.expected("a number (or \"NaN\", \"Infinity\", \"-Infinity\")", v))
+        .ok_or_else(|| {
+            self.expected(
+                "a number, \"NaN\", \"NaN(0xBITS)\", \"Infinity\" or \"-Infinity\"",
+                v,
+            )
+        })
     }
 
     fn ty(&mut self, t: &'a Type, v: &Value) -> Result<(), Error> {
@@ -256,12 +281,12 @@ impl<'a> Encoder<'_, 'a> {
                 self.out.extend_from_slice(&x.to_be_bytes());
             }
             Type::Float => {
-                let x = self.float(v)? as f32;
-                self.put(x.to_bits());
+                let bits = self.float_bits(v, true)?;
+                self.put(bits as u32);
             }
             Type::Double => {
-                let x = self.float(v)?;
-                self.out.extend_from_slice(&x.to_bits().to_be_bytes());
+                let bits = self.float_bits(v, false)?;
+                self.out.extend_from_slice(&bits.to_be_bytes());
             }
             Type::Bool => {
                 let b = v.as_bool().ok_or_else(|| self.expected("a bool", v))?;

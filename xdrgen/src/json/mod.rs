@@ -7,7 +7,7 @@
 //! | XDR | JSON |
 //! |---|---|
 //! | `int`, `unsigned int`, `hyper`, `unsigned hyper` | a number |
-//! | `float`, `double` | a number; `"NaN"`, `"Infinity"`, `"-Infinity"` for the rest |
+//! | `float`, `double` | a number; `"Infinity"`, `"-Infinity"`, `"NaN"` (the quiet NaN without payload), `"NaN(0x7fc00001)"` (any other NaN, its bits) |
 //! | `bool` | `true` / `false` |
 //! | enum | the member's name as a string (`"MNT3_OK"`) |
 //! | struct | an object with the fields' `.x` names, in order |

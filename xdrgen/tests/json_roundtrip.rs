@@ -1,6 +1,6 @@
 //! `xdrgen::json` (the `xdrgen decode` / `encode` interpreter) against
 //! libtirpc: for every type of every Debian rpcsvc `.x` file, libtirpc's
-//! `rpcb_prot.x` and the project's `.x` files, random XDR values are
+//! `rpcb_prot.x`, the project's `.x` files and the NFSv3 crate's, random XDR values are
 //! decoded and re-encoded by the C `xdr_*` routines `rpcgen -c` generates;
 //! the interpreter decodes the bytes C wrote to JSON, the JSON is printed
 //! and parsed back, and `encode` must give back exactly C's bytes.
@@ -16,10 +16,17 @@ mod corpus;
 mod project_specs;
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use c_samples::{build_c, hex, load_specs, pipe, Rng, Site};
 use xdrgen::json::{decode, encode, unhex, Types};
+
+/// The NFSv3 crate's specs (`nfs3/specs/`: MOUNT and NFS version 3),
+/// besides the files every wire test reads.
+fn nfs3_specs() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../nfs3/specs");
+    ["mount3.x", "nfs3.x"].iter().map(|f| dir.join(f)).collect()
+}
 
 /// Where decoding a sample corrupted at `site` must report the error: the
 /// word's offset, or for padding the start of the padding it belongs to.
@@ -44,6 +51,7 @@ fn bytes_encoded_by_libtirpc_decode_to_json_that_encodes_back_to_them() {
     let specs = load_specs(
         &mut rng,
         "bytes_encoded_by_libtirpc_decode_to_json_that_encodes_back_to_them",
+        &nfs3_specs(),
     );
 
     let mut failures = Vec::new();
@@ -138,7 +146,11 @@ fn bytes_encoded_by_libtirpc_decode_to_json_that_encodes_back_to_them() {
 #[test]
 fn whatever_decodes_encodes_back_to_the_same_bytes() {
     let mut rng = Rng(0x5eed_0003);
-    let specs = load_specs(&mut rng, "whatever_decodes_encodes_back_to_the_same_bytes");
+    let specs = load_specs(
+        &mut rng,
+        "whatever_decodes_encodes_back_to_the_same_bytes",
+        &nfs3_specs(),
+    );
     let (mut decoded, mut refused) = (0usize, 0usize);
     let mut failures = Vec::new();
     for spec in &specs {

@@ -149,6 +149,7 @@ fn random_values_round_trip_identically_through_libtirpc_and_rust() {
     let specs = load_specs(
         &mut rng,
         "random_values_round_trip_identically_through_libtirpc_and_rust",
+        &[],
     );
     let rust = build_rust(&specs, &scratch.join("rust"));
 

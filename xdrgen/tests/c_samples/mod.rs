@@ -795,7 +795,7 @@ fn build_c_from(
     exe
 }
 
-fn spec_files(test: &str) -> Vec<PathBuf> {
+fn spec_files(test: &str, extra: &[PathBuf]) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir("/usr/include/rpcsvc")
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
@@ -803,6 +803,7 @@ fn spec_files(test: &str) -> Vec<PathBuf> {
     let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs");
     files.extend(OWN_SPECS.iter().map(|f| own.join(f)));
     files.extend(project_specs::files());
+    files.extend_from_slice(extra);
     // Corpus files rpcgen and gcc take as they are.
     if let Some(corpus) = corpus::dir(test) {
         for f in CORPUS_FILES {
@@ -834,13 +835,13 @@ const CORPUS_FILES: &[&str] = &[
     "opensolaris/webnfs.x",
 ];
 
-/// Every spec of [`spec_files`], checked, with random samples of its
+/// Every spec of [`spec_files`] and `extra`, checked, with random samples of its
 /// types drawn from `rng` (for libtirpc's `rpcb_prot.x`, of the types
 /// libtirpc exports). `test` names the test in the message printed when
 /// the corpus is skipped.
-pub(crate) fn load_specs(rng: &mut Rng, test: &str) -> Vec<Spec> {
+pub(crate) fn load_specs(rng: &mut Rng, test: &str, extra: &[PathBuf]) -> Vec<Spec> {
     let mut specs = Vec::new();
-    for (i, path) in spec_files(test).into_iter().enumerate() {
+    for (i, path) in spec_files(test, extra).into_iter().enumerate() {
         let mut sources = SourceMap::new();
         let ast = parse_file(&path, &ParseOptions::default(), &mut sources)
             .unwrap_or_else(|_| panic!("{} does not parse", path.display()));

@@ -23,6 +23,9 @@ pub(crate) enum Tool {
     /// (`{"hex": ...}` when not UTF-8), optional-data as null or the
     /// value, linked lists as arrays. On bad input exits with status 1 and
     /// `error: at byte N, TYPE.field[3].arm: WHAT`.
+    #[command(
+        after_help = "Example:\n  echo 0000000000000002010200000000000100000001 | xdrgen decode mount3.x mountres3 --hex"
+    )]
     Decode(DecodeArgs),
     /// Writes JSON as XDR bytes of a type.
     ///
@@ -30,6 +33,9 @@ pub(crate) enum Tool {
     /// writes the XDR bytes of type TYPE (raw, or hex with `--hex`) to
     /// standard output. JSON that does not fit the type exits with status
     /// 1 and `error: TYPE.field[3]: WHAT`.
+    #[command(
+        after_help = "Example:\n  echo '{\"fhs_status\": \"MNT3ERR_NOENT\"}' | xdrgen encode mount3.x mountres3 --hex"
+    )]
     Encode(EncodeArgs),
     /// Prints a stream of record-marked RPC calls and replies as JSON.
     ///
@@ -39,6 +45,7 @@ pub(crate) enum Tool {
     /// credentials (AUTH_SYS decoded) and verifier, and the arguments or
     /// result decoded with SPEC (replies matched to calls by XID). Exits
     /// with status 1 if any message did not decode.
+    #[command(after_help = "Example:\n  xdrgen decode-rpc nfs3.x --compact tcp-payload.bin")]
     DecodeRpc(RpcArgs),
 }
 
@@ -61,7 +68,9 @@ pub(crate) struct SpecArgs {
 /// Input and output options shared by the subcommands.
 #[derive(Debug, Args)]
 pub(crate) struct IoArgs {
-    /// XDR bytes are hex digits (whitespace ignored) rather than raw.
+    /// The XDR bytes (input of `decode` and `decode-rpc`, output of
+    /// `encode`) are hex digits rather than raw; whitespace in hex input
+    /// is ignored.
     #[arg(long)]
     hex: bool,
 

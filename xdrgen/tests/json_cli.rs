@@ -377,3 +377,36 @@ fn decode_rpc_prints_calls_and_replies_matched_by_xid() {
         "{err}"
     );
 }
+
+#[test]
+fn help_lists_the_subcommands_and_files_named_like_them_still_compile() {
+    let help = xdrgen(&["--help"], b"");
+    let help = String::from_utf8_lossy(&help.stdout);
+    for sub in ["decode ", "encode ", "decode-rpc "] {
+        assert!(
+            help.contains(&format!("\n  {sub}")),
+            "{sub} missing from:\n{help}"
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(MOUNT3, dir.path().join("decode")).expect("copy");
+    let o = Command::new(env!("CARGO_BIN_EXE_xdrgen"))
+        .current_dir(dir.path())
+        .args(["./decode", "--emit", "types"])
+        .output()
+        .expect("run xdrgen");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("pub enum Mountstat3"));
+    // After a first input, `decode` is another input file.
+    let o = Command::new(env!("CARGO_BIN_EXE_xdrgen"))
+        .current_dir(dir.path())
+        .args([MOUNT3, "decode", "--emit", "types"])
+        .output()
+        .expect("run xdrgen");
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("defined more than once"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -151,14 +151,18 @@ pub(crate) fn run(tool: &Tool) -> Result<(), String> {
         Tool::DecodeRpc(a) => {
             let model = load(&a.spec)?;
             let bytes = read_bytes(&a.io)?;
-            let (messages, result) = match decode_rpc_stream(&model, &bytes) {
-                Ok((m, true)) => (m, Ok(())),
-                Ok((m, false)) => (m, Err("error: some messages did not decode".to_owned())),
-                Err((m, e)) => (m, Err(format!("error: {e}"))),
-            };
-            let text: String = messages.iter().map(|m| json_text(m, a.compact)).collect();
+            let stream = decode_rpc_stream(&model, &bytes);
+            let text: String = stream
+                .messages
+                .iter()
+                .map(|m| json_text(m, a.compact))
+                .collect();
             write_out(text.as_bytes())?;
-            result
+            match (stream.framing_error, stream.any_failed) {
+                (Some(e), _) => Err(format!("error: {e}")),
+                (None, true) => Err("error: some messages did not decode".to_owned()),
+                (None, false) => Ok(()),
+            }
         }
     }
 }

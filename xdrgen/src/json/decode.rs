@@ -302,12 +302,7 @@ impl<'t, 'a> Decoder<'t, 'a> {
                     }
                 }
             }
-            Type::Array(elem, n) => {
-                // A fixed count is not checked against the input up front;
-                // each element needs at least one word of it, except
-                // zero-length opaque, so the loop ends at the input's end.
-                self.elements(elem, n.value as usize)?
-            }
+            Type::Array(elem, n) => self.elements(elem, n.value as usize)?,
             Type::VarArray(elem, max) => {
                 let n = self.length(max.as_ref(), 4)?;
                 self.elements(elem, n)?
@@ -336,15 +331,8 @@ impl<'t, 'a> Decoder<'t, 'a> {
         let mut out = Vec::with_capacity(n.min((self.buf.len() - self.pos) / 4));
         for i in 0..n {
             self.path.index(i);
-            let at = self.pos;
             out.push(self.ty(elem)?);
             self.path.pop();
-            if self.pos == at && self.pos == self.buf.len() {
-                // Elements that take no bytes (`opaque x[0]`): nothing
-                // more can be learnt from the input.
-                out.resize(n, out[i].clone());
-                break;
-            }
         }
         self.depth -= 1;
         Ok(Value::Array(out))

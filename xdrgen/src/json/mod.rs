@@ -32,7 +32,7 @@ mod types;
 pub use decode::{decode, hex};
 pub use encode::{encode, unhex};
 pub use error::Error;
-pub use rpc::decode_rpc_stream;
+pub use rpc::{decode_rpc_stream, RpcStream};
 pub use types::Types;
 
 /// How deeply objects and arrays may nest, in JSON levels, when decoding

@@ -13,47 +13,61 @@ use super::decode::{decode_prefix, hex};
 use super::types::Types;
 use crate::model::{Item, Model, Procedure, Program, Type, Version};
 
+/// The messages of a stream, as [`decode_rpc_stream`] finds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcStream {
+    /// One JSON object per message, in stream order.
+    pub messages: Vec<Value>,
+    /// Set when a message's header, arguments or result did not decode
+    /// (that message has an `"error"` member).
+    pub any_failed: bool,
+    /// Why the record marking broke off (a fragment header or body cut off
+    /// by the end of the stream), if it did; `messages` holds the messages
+    /// before.
+    pub framing_error: Option<String>,
+}
+
 /// Decodes every record of `stream` (record marking, RFC 5531 section 11:
 /// fragments of a 4-byte header, the top bit marking a record's last
-/// fragment, the rest its length in bytes) as an RPC message; returns one
-/// JSON object per message, and whether every message decoded.
+/// fragment, the rest its length in bytes) as an RPC message, one JSON
+/// object each: `xid`, `message` (`CALL` or `REPLY`), `program`,
+/// `version`, `procedure` (names from `model`, else numbers),
+/// `credential` and `verifier` (`flavor`, AUTH_SYS fields or the body as
+/// hex), then `arguments` (an array) for a call, and for a reply
+/// `reply_stat`, `accept_stat` and `result`, or the rejection. A reply
+/// is matched to its call by XID; without one it has `"call": null` and
+/// the result as hex (`result_hex`), as do calls to programs the spec
+/// does not define (`arguments_hex`).
 ///
-/// A message whose header, arguments or results do not decode gets an
+/// A message whose header, arguments or result does not decode gets an
 /// `"error"` member (with the byte offset inside the record and the
-/// path); the stream goes on with the next record.
-///
-/// # Errors
-///
-/// When the record marking itself is broken (a fragment header or body
-/// cut off by the end of the stream), after the messages before it: the
-/// messages decoded so far and the error.
-pub fn decode_rpc_stream(
-    model: &Model,
-    stream: &[u8],
-) -> Result<(Vec<Value>, bool), (Vec<Value>, String)> {
+/// path); the stream goes on with the next record. Nothing here panics;
+/// every length is checked against the bytes present.
+pub fn decode_rpc_stream(model: &Model, stream: &[u8]) -> RpcStream {
     let types = Types::new(model);
     let mut calls: HashMap<u32, (u32, u32, u32)> = HashMap::new();
-    let mut out = Vec::new();
-    let mut all_ok = true;
+    let mut out = RpcStream {
+        messages: Vec::new(),
+        any_failed: false,
+        framing_error: None,
+    };
     let mut pos = 0;
     let mut record = Vec::new();
     while pos < stream.len() {
         let Some(h) = stream.get(pos..pos + 4) else {
-            return Err((
-                out,
-                format!("at byte {pos}: fragment header cut off by the end of the stream"),
+            out.framing_error = Some(format!(
+                "at byte {pos}: fragment header cut off by the end of the stream"
             ));
+            return out;
         };
         let h = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
         let (last, len) = (h & 0x8000_0000 != 0, (h & 0x7fff_ffff) as usize);
         let Some(body) = stream.get(pos + 4..pos + 4 + len) else {
-            return Err((
-                out,
-                format!(
-                    "at byte {pos}: fragment of {len} bytes, only {} left in the stream",
-                    stream.len() - pos - 4
-                ),
+            out.framing_error = Some(format!(
+                "at byte {pos}: fragment of {len} bytes, only {} left in the stream",
+                stream.len() - pos - 4
             ));
+            return out;
         };
         record.extend_from_slice(body);
         pos += 4 + len;
@@ -67,19 +81,16 @@ pub fn decode_rpc_stream(
             };
             if let Err(e) = msg.decode(&mut calls) {
                 msg.out.insert("error".to_owned(), Value::String(e));
-                all_ok = false;
+                out.any_failed = true;
             }
-            out.push(Value::Object(msg.out));
+            out.messages.push(Value::Object(msg.out));
             record.clear();
         }
     }
     if !record.is_empty() {
-        return Err((
-            out,
-            "the stream ends inside a record (no last fragment)".to_owned(),
-        ));
+        out.framing_error = Some("the stream ends inside a record (no last fragment)".to_owned());
     }
-    Ok((out, all_ok))
+    out
 }
 
 /// One message being decoded.

@@ -26,6 +26,7 @@ pub use source::{FileId, SourceMap, Span};
 mod builder;
 pub mod codegen;
 mod generate;
+pub mod json;
 pub mod model;
 pub use builder::{BuildError, Builder};
 pub use codegen::EmitOptions;

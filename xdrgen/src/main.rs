@@ -1,4 +1,7 @@
-//! The `xdrgen` command: compiles `.x` files to Rust.
+//! The `xdrgen` command: compiles `.x` files to Rust; its subcommands
+//! decode and encode XDR as JSON.
+
+mod inspect;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,9 +19,24 @@ use xdrgen::{generate_many, generate_str, EmitOptions, Options, ParseOptions};
 /// `rpc_runtime` (package `oncrpc-rpc-runtime`) for clients and servers.
 /// Errors are printed as `FILE:LINE:COL: error: MESSAGE` with the
 /// source line; the exit status is then 1 and no output is written.
+///
+/// The subcommands `decode`, `encode` and `decode-rpc` show XDR bytes as
+/// JSON and back by interpreting a `.x` file (`xdrgen decode --help`).
+/// A first argument `decode`, `encode` or `decode-rpc` always names the
+/// subcommand: to compile a file of that name, write `./decode`.
 #[derive(Debug, Parser)]
-#[command(name = "xdrgen", version, about, long_about)]
+#[command(
+    name = "xdrgen",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
+    #[command(subcommand)]
+    tool: Option<inspect::Tool>,
+
     /// The `.x` file to compile, or `-` to read standard input. Several
     /// files are compiled together into one output, as one specification
     /// (each preprocessed on its own), so that one may use another's types:
@@ -75,7 +93,11 @@ enum Part {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let result = match &cli.tool {
+        Some(tool) => inspect::run(tool),
+        None => run(&cli),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             let mut stderr = std::io::stderr().lock();

@@ -128,6 +128,11 @@ impl ServerTls {
         self
     }
 
+    /// Whether plain calls are refused ([`ServerTls::required`]).
+    pub fn is_required(&self) -> bool {
+        self.required
+    }
+
     /// The time a new connection has to probe and finish the TLS
     /// handshake (with `required`, also the time in which it may send
     /// plain calls that are refused); past it, the connection is closed.

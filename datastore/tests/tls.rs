@@ -185,6 +185,22 @@ async fn tls_required_refuses_plain_calls() {
 }
 
 #[test]
+fn silent_connection_closed_after_the_handshake_timeout() {
+    use std::io::Read;
+    let pki = Pki::new();
+    let server = Server::start(&pki, &["--tls-required", "--tls-handshake-timeout", "0.5"]);
+    let mut silent = std::net::TcpStream::connect(server.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1];
+    // 0 bytes: closed by the server; an error would be the 30 s timeout.
+    assert_eq!(silent.read(&mut buf).unwrap(), 0);
+    assert!(started.elapsed() >= Duration::from_millis(400));
+}
+
+#[test]
 fn tls_switches_are_checked_at_startup() {
     let pki = Pki::new();
     let run = |args: &[&str]| {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use datastore::{Store, StoreLimits};
@@ -53,6 +54,12 @@ struct Cli {
     /// certificates (PEM) and refuse those without one (mutual TLS).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_client_ca: Option<PathBuf>,
+    /// Seconds a new TCP connection has to send the AUTH_TLS probe and
+    /// finish the TLS handshake (with --tls-required, also the time its
+    /// refused plain calls may take); then it is closed.
+    #[arg(long, value_name = "SECONDS", requires = "tls_cert",
+          default_value_t = tls::DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
+    tls_handshake_timeout: f64,
 }
 
 impl Cli {
@@ -82,7 +89,13 @@ impl Cli {
                 ));
             }
         }
-        Ok(Some(server_tls.required(self.tls_required)))
+        let timeout = Duration::try_from_secs_f64(self.tls_handshake_timeout)
+            .map_err(|e| format!("--tls-handshake-timeout: {e}"))?;
+        Ok(Some(
+            server_tls
+                .required(self.tls_required)
+                .handshake_timeout(timeout),
+        ))
     }
 }
 

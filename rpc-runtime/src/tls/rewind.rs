@@ -1,4 +1,5 @@
-//! [`Rewind`]: a stream whose first bytes, already read, are replayed.
+//! [`Rewind`]: a stream whose first bytes, already read, are replayed,
+//! and whose end without a TLS `close_notify` is an ordinary end.
 
 use std::io;
 use std::pin::Pin;
@@ -10,6 +11,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// `io` with `prefix` put back in front of what it reads; writes go
 /// straight to `io`. The server reads the first record to see whether it
 /// is the AUTH_TLS probe, and hands a plain connection on with it.
+///
+/// A read error of kind `UnexpectedEof` reads as the end of the stream:
+/// rustls reports so a peer that closes without a TLS `close_notify`
+/// alert (Python's `ssl` module does, when a program exits). Record
+/// marking already shows whether the stream ended between records or
+/// inside one (RFC 9289 section 5.2 carries RPC records unchanged), so
+/// the server treats it as any other close.
 #[derive(Debug)]
 pub(super) struct Rewind<IO> {
     prefix: Bytes,
@@ -29,7 +37,12 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Rewind<IO> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         if self.prefix.is_empty() {
-            return Pin::new(&mut self.io).poll_read(cx, buf);
+            return match Pin::new(&mut self.io).poll_read(cx, buf) {
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    Poll::Ready(Ok(()))
+                }
+                other => other,
+            };
         }
         let n = self.prefix.len().min(buf.remaining());
         buf.put_slice(&self.prefix[..n]);

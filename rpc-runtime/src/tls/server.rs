@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::RootCertStore;
@@ -231,13 +231,13 @@ impl ServerTls {
             addr: peer,
             certificate,
         }));
-        Ok((Either::Right(tls), peer))
+        Ok((Either::Right(Rewind::new(Bytes::new(), tls)), peer))
     }
 }
 
 /// A connection after [`ServerTls::upgrade`] and the peer to serve it as.
 type Upgraded<IO> = (
-    Either<Rewind<IO>, tokio_rustls::server::TlsStream<IO>>,
+    Either<Rewind<IO>, Rewind<tokio_rustls::server::TlsStream<IO>>>,
     PeerAddr,
 );
 

@@ -97,4 +97,26 @@ mod tests {
         r.read_to_string(&mut out).await.unwrap();
         assert_eq!(out, "hello world");
     }
+
+    /// Fails every read as rustls does for a peer gone without
+    /// `close_notify`.
+    struct Truncated;
+
+    impl AsyncRead for Truncated {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn unexpected_eof_reads_as_the_end() {
+        let mut r = Rewind::new(Bytes::from_static(b"ab"), Truncated);
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).await.unwrap();
+        assert_eq!(out, b"ab");
+    }
 }

@@ -37,9 +37,9 @@
 //! A server configured with [`ServerTls::required`] answers every plain
 //! call before the probe with `MSG_DENIED` / `AUTH_ERROR` /
 //! `AUTH_TOOWEAK` (RFC 5531 section 9: "rejected for security reasons";
-//! RFC 9289 section 4.2 lets a server insist on TLS and refuse RPCs
-//! not protected by it), and keeps reading: the client may still probe
-//! on the same connection.
+//! RFC 9289 section 4 leaves it to a server's policy whether it serves
+//! RPCs not protected by TLS), and keeps reading: the client may still
+//! probe on the same connection.
 //!
 //! Only TLS 1.3 is offered and accepted (section 5.1 requires 1.3 or
 //! later), and a handshake without ALPN `sunrpc` fails (section 5.2:

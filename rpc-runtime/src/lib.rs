@@ -13,6 +13,8 @@
 //! * [`record`]: record marking, a `tokio_util` codec.
 //! * [`rpcbind`]: rpcbind / portmapper client, server registration,
 //!   universal addresses.
+//! * `tls` (cargo feature `tls`): RPC-over-TLS (RFC 9289), the AUTH_TLS
+//!   probe and TLS 1.3 through rustls, client and server.
 //! * [`codegen`]: what generated code names.
 //! * [`log_limit`]: one log line per kind of event and interval, for
 //!   events a peer can repeat at will (garbage, refused connections).
@@ -71,6 +73,8 @@ pub mod record;
 pub mod rpcbind;
 pub mod runtime;
 pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use client::{
     Client, ClientBuilder, ReconnectPolicy, RetransmitPolicy, DEFAULT_MAX_DATAGRAM_BYTES,

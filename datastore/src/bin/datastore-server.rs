@@ -1,12 +1,15 @@
 //! `datastore-server`: serves the datastore protocol (`specs/datastore.x`)
 //! from memory. See `datastore-server --help`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use datastore::{Store, StoreLimits};
 use rpc_runtime::rpcbind;
+use rpc_runtime::tls::{self, ServerTls};
 use rpc_runtime::{remove_stale_socket, Endpoint, EndpointError};
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
 use tracing_subscriber::EnvFilter;
@@ -35,6 +38,65 @@ struct Cli {
     /// Most objects held.
     #[arg(long, value_name = "COUNT", default_value_t = StoreLimits::default().max_objects)]
     max_objects: usize,
+    /// Offer RPC-over-TLS (RFC 9289) on the TCP listeners with this
+    /// certificate chain (PEM, end-entity certificate first): a client
+    /// that sends the AUTH_TLS probe gets TLS 1.3 with ALPN "sunrpc".
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Refuse calls not protected by TLS: each is answered AUTH_ERROR
+    /// (AUTH_TOOWEAK). UDP and Unix listeners are not allowed with it.
+    #[arg(long, requires = "tls_cert")]
+    tls_required: bool,
+    /// Ask TLS clients for a certificate signed by one of these CA
+    /// certificates (PEM) and refuse those without one (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Seconds a new TCP connection has to send the AUTH_TLS probe and
+    /// finish the TLS handshake (with --tls-required, also the time its
+    /// refused plain calls may take); then it is closed.
+    #[arg(long, value_name = "SECONDS", requires = "tls_cert",
+          default_value_t = tls::DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
+    tls_handshake_timeout: f64,
+}
+
+impl Cli {
+    /// The RPC-over-TLS settings of the TCP listeners, if TLS is on.
+    fn server_tls(&self) -> Result<Option<ServerTls>, String> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let chain = tls::load_certs(cert).map_err(|e| e.to_string())?;
+        let key = tls::load_private_key(key).map_err(|e| e.to_string())?;
+        let server_tls = match &self.tls_client_ca {
+            None => ServerTls::new(chain, key),
+            Some(ca) => {
+                let roots = tls::load_certs(ca).map_err(|e| e.to_string())?;
+                ServerTls::with_client_auth(chain, key, roots, true)
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        if self.tls_required {
+            if let Some(plain) = self
+                .listen
+                .iter()
+                .find(|l| !matches!(l, Listen::Stream(Endpoint::Tcp(_))))
+            {
+                return Err(format!(
+                    "--tls-required: {plain} cannot carry TLS (only TCP listeners do)"
+                ));
+            }
+        }
+        let timeout = Duration::try_from_secs_f64(self.tls_handshake_timeout)
+            .map_err(|e| format!("--tls-handshake-timeout: {e}"))?;
+        Ok(Some(
+            server_tls
+                .required(self.tls_required)
+                .handshake_timeout(timeout),
+        ))
+    }
 }
 
 fn main() -> ExitCode {
@@ -46,6 +108,13 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    let server_tls = match cli.server_tls() {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("datastore-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let limits = StoreLimits {
         max_object_bytes: cli.max_object_bytes,
         max_total_bytes: cli.max_total_bytes,
@@ -61,7 +130,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.listen, cli.register, limits)) {
+    match runtime.block_on(run(cli.listen, cli.register, limits, server_tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("datastore-server: {e}");
@@ -143,7 +212,12 @@ async fn bind(listen: &Listen) -> std::io::Result<Bound> {
     }
 }
 
-async fn run(endpoints: Vec<Listen>, register: bool, limits: StoreLimits) -> Result<(), String> {
+async fn run(
+    endpoints: Vec<Listen>,
+    register: bool,
+    limits: StoreLimits,
+    server_tls: Option<ServerTls>,
+) -> Result<(), String> {
     let store = Arc::new(Store::new(limits));
     let server = datastore::server(Arc::clone(&store));
     let mut bound = Vec::new();
@@ -160,7 +234,12 @@ async fn run(endpoints: Vec<Listen>, register: bool, limits: StoreLimits) -> Res
                 .map_or_else(|_| e.to_string(), |a| format!("udp://{a}")),
             Bound::Unix(..) => e.to_string(),
         };
-        tracing::info!(endpoint = %local, "listening");
+        let tls = match (&b, &server_tls) {
+            (Bound::Tcp(_), Some(t)) if t.is_required() => "required",
+            (Bound::Tcp(_), Some(_)) => "offered",
+            _ => "off",
+        };
+        tracing::info!(endpoint = %local, tls, "listening");
         bound.push(b);
     }
     let registration = if register {
@@ -183,10 +262,14 @@ async fn run(endpoints: Vec<Listen>, register: bool, limits: StoreLimits) -> Res
     let mut tasks = tokio::task::JoinSet::new();
     for b in bound {
         let server = server.clone();
+        let server_tls = server_tls.clone();
         let stop = shutdown.clone().cancelled_owned();
         tasks.spawn(async move {
             match b {
-                Bound::Tcp(l) => server.serve_tcp_with_shutdown(l, stop).await,
+                Bound::Tcp(l) => match server_tls {
+                    Some(tls) => server.serve_tcp_tls_with_shutdown(l, tls, stop).await,
+                    None => server.serve_tcp_with_shutdown(l, stop).await,
+                },
                 Bound::Udp(s) => server.serve_udp_with_shutdown(s, stop).await,
                 Bound::Unix(l, file) => {
                     let r = server.serve_unix_with_shutdown(l, stop).await;

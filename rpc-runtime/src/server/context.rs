@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::TlsPeer;
 use crate::message::{AuthSysParams, Credentials};
 
 /// The address of the peer on the other end of a connection.
@@ -21,6 +22,9 @@ pub enum PeerAddr {
     /// usually do not bind a path). Shared: the per-call copy of the
     /// address in each [`CallContext`] copies no path.
     Unix(Option<Arc<Path>>),
+    /// A connection upgraded to RPC-over-TLS (RFC 9289), with the
+    /// client's certificate identity under mutual TLS.
+    Tls(Arc<TlsPeer>),
     /// A connection handed to
     /// [`Server::serve_connection`](crate::Server::serve_connection) with
     /// no known address.
@@ -34,6 +38,7 @@ impl std::fmt::Display for PeerAddr {
             PeerAddr::Udp(a) => write!(f, "udp://{a}"),
             PeerAddr::Unix(Some(p)) => write!(f, "unix://{}", p.display()),
             PeerAddr::Unix(None) => f.write_str("unix:(unnamed)"),
+            PeerAddr::Tls(p) => write!(f, "tls+{}", p.addr),
             PeerAddr::Unknown => f.write_str("(unknown)"),
         }
     }

@@ -42,6 +42,7 @@ mod dispatch;
 mod fallback;
 mod registry;
 mod reply_cache;
+mod tls_peer;
 mod udp;
 
 use std::future::Future;
@@ -63,6 +64,7 @@ pub use context::{CallContext, PeerAddr};
 pub use dispatch::{Dispatch, DispatchOutcome, HandlerResult, ServerError};
 pub use fallback::Fallback;
 pub use reply_cache::{call_digest, CallKey, ReplyCache};
+pub use tls_peer::{PeerCertificate, SubjectAltName, TlsPeer};
 pub use udp::UdpStats;
 
 use crate::record::RecordCodecBuilder;
@@ -114,9 +116,12 @@ impl ServerConfig {
     }
 }
 
-enum Listener {
+pub(crate) enum Listener {
     Tcp(TcpListener),
     Unix(UnixListener),
+    /// TCP with the RPC-over-TLS upgrade of [`crate::tls::ServerTls`].
+    #[cfg(feature = "tls")]
+    TcpTls(TcpListener, Arc<crate::tls::ServerTls>),
 }
 
 impl Server {
@@ -246,7 +251,7 @@ impl Server {
         connection::serve(Arc::clone(&self.config), io, peer, CancellationToken::new()).await
     }
 
-    async fn accept_loop(
+    pub(crate) async fn accept_loop(
         &self,
         listener: Listener,
         shutdown: impl Future<Output = ()>,
@@ -277,6 +282,12 @@ impl Server {
                             Accepted::Unix(stream, peer) => {
                                 connections.spawn(self.connection_task(stream, peer, stop, slot));
                             }
+                            #[cfg(feature = "tls")]
+                            Accepted::TcpTls(stream, peer, tls) => {
+                                connections.spawn(crate::tls::serve_upgraded(
+                                    self.clone(), tls, stream, peer, stop, slot,
+                                ));
+                            }
                         }
                     }
                     Err(e) => {
@@ -292,7 +303,7 @@ impl Server {
         Ok(())
     }
 
-    fn connection_task<IO>(
+    pub(crate) fn connection_task<IO>(
         &self,
         io: IO,
         peer: PeerAddr,
@@ -317,12 +328,16 @@ impl Server {
 enum Accepted {
     Tcp(tokio::net::TcpStream, PeerAddr),
     Unix(tokio::net::UnixStream, PeerAddr),
+    #[cfg(feature = "tls")]
+    TcpTls(tokio::net::TcpStream, PeerAddr, Arc<crate::tls::ServerTls>),
 }
 
 impl Accepted {
     fn peer(&self) -> &PeerAddr {
         match self {
             Accepted::Tcp(_, peer) | Accepted::Unix(_, peer) => peer,
+            #[cfg(feature = "tls")]
+            Accepted::TcpTls(_, peer, _) => peer,
         }
     }
 }
@@ -331,11 +346,13 @@ impl Listener {
     async fn accept(&self) -> io::Result<Accepted> {
         match self {
             Listener::Tcp(l) => {
-                let (stream, addr) = l.accept().await?;
-                if let Err(e) = stream.set_nodelay(true) {
-                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
-                }
-                Ok(Accepted::Tcp(stream, PeerAddr::Tcp(addr)))
+                let (stream, peer) = accept_tcp(l).await?;
+                Ok(Accepted::Tcp(stream, peer))
+            }
+            #[cfg(feature = "tls")]
+            Listener::TcpTls(l, tls) => {
+                let (stream, peer) = accept_tcp(l).await?;
+                Ok(Accepted::TcpTls(stream, peer, Arc::clone(tls)))
             }
             Listener::Unix(l) => {
                 let (stream, addr) = l.accept().await?;
@@ -344,4 +361,13 @@ impl Listener {
             }
         }
     }
+}
+
+/// Accepts one TCP connection and sets `TCP_NODELAY` on it.
+async fn accept_tcp(l: &TcpListener) -> io::Result<(tokio::net::TcpStream, PeerAddr)> {
+    let (stream, addr) = l.accept().await?;
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    }
+    Ok((stream, PeerAddr::Tcp(addr)))
 }

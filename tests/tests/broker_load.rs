@@ -23,9 +23,12 @@ use interop_tests::load::{
 const SOAK_RSS_GROWTH_KIB: i64 = 16 * 1024;
 
 /// Largest RSS growth of the broker from the end of the fault soak's
-/// warm-up to its end: 8 MiB. About 3,000 clients disconnect in the
-/// middle of a call during it: a leak of 1 KiB per disconnect, or of 8
-/// bytes per call (about a million), shows above it.
+/// warm-up to its end: 8 MiB. About 10,000 clients disconnect in the
+/// middle of a call during it (half of them over TCP) and about 230,000
+/// calls are made in a debug build: a leak of 2 KiB per disconnect shows
+/// above it. (The leak of client connections closed over TCP while their
+/// reply is on its way, docs/RELIABILITY.md, did not show in debug runs
+/// on a loaded machine; it does in release runs.)
 const FAULT_SOAK_RSS_GROWTH_KIB: i64 = 8 * 1024;
 
 /// Largest RSS of the broker during the soak: 256 MiB.

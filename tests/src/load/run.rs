@@ -111,7 +111,8 @@ struct Killer {
 
 impl Killer {
     /// A thread holding `backends` that, once told to go, kills them (in
-    /// turn, or always the schedule's victim) on `schedule` (or does nothing without one) until told again.
+    /// turn, or always the schedule's victim) on `schedule` (or does
+    /// nothing without one) until told again.
     fn start(mut backends: Backends, schedule: Option<KillSchedule>) -> Killer {
         let (go, rx) = std_mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {

@@ -452,6 +452,8 @@ impl Core {
 #[cfg(test)]
 mod admin_tests;
 #[cfg(test)]
+mod bounded_tests;
+#[cfg(test)]
 mod replica_tests;
 #[cfg(test)]
 mod tests;

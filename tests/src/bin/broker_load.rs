@@ -68,9 +68,15 @@ struct Args {
     /// Connections the broker keeps to each backend.
     #[arg(long, default_value_t = 2)]
     backend_connections: usize,
-    /// Kill a backend with SIGKILL every this many seconds (in turn).
+    /// Kill a backend with SIGKILL every this many seconds (in turn, or
+    /// always `--kill-backend`).
     #[arg(long)]
     kill_every_secs: Option<u64>,
+    /// The backend (index, from 0) killed every time, instead of each in
+    /// turn: killing the backends in turn loses keys written while the
+    /// previous one was down (restarted backends come back empty).
+    #[arg(long)]
+    kill_backend: Option<usize>,
     /// Seconds a killed backend stays down before its restart.
     #[arg(long, default_value_t = 2)]
     down_secs: u64,
@@ -163,6 +169,7 @@ fn config(a: Args) -> LoadConfig {
         kills: a.kill_every_secs.map(|every| KillSchedule {
             every: Duration::from_secs(every),
             down_for: Duration::from_secs(a.down_secs),
+            victim: a.kill_backend,
         }),
         settle: Duration::from_secs(a.settle_secs),
         max_connections: a

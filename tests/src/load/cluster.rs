@@ -176,17 +176,18 @@ fn broker_config(
         .map(|i| format!("\"store{i}\""))
         .collect();
     s.push_str(&format!(
-        "pool = [{}]\nkey = \"first-argument\"\nreplicas = 2\nretries = 1\nattempt_timeout_ms = 2000\n",
+        "pool = [{}]\nkey = \"first-argument\"\nreplicas = 2\nmiss_status = 2\nretries = 1\nattempt_timeout_ms = 2000\n",
         pool.join(", ")
     ));
-    // DS_NULL, DS_PUT, DS_GET as in broker/broker.example.toml.
-    for (procedure, name, idempotent, keyed) in [
-        (0, "DS_NULL", true, false),
-        (1, "DS_PUT", false, true),
-        (2, "DS_GET", true, true),
+    // DS_NULL, DS_PUT, DS_GET as in broker/broker.example.toml: PUTs go to
+    // every live replica of the key, GETs fail over on DS_NOENT (2).
+    for (procedure, name, class, idempotent, keyed) in [
+        (0, "DS_NULL", "read", true, false),
+        (1, "DS_PUT", "write", false, true),
+        (2, "DS_GET", "read", true, true),
     ] {
         s.push_str(&format!(
-            "\n[[routes.procedures]]\nprocedure = {procedure}\nname = \"{name}\"\nidempotent = {idempotent}\nkeyed = {keyed}\n"
+            "\n[[routes.procedures]]\nprocedure = {procedure}\nname = \"{name}\"\nclass = \"{class}\"\nidempotent = {idempotent}\nkeyed = {keyed}\n"
         ));
     }
     s

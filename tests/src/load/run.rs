@@ -110,8 +110,9 @@ struct Killer {
 }
 
 impl Killer {
-    /// A thread holding `backends` that, once told to go, kills them in
-    /// turn on `schedule` (or does nothing without one) until told again.
+    /// A thread holding `backends` that, once told to go, kills them (in
+    /// turn, or always the schedule's victim) on `schedule` (or does
+    /// nothing without one) until told again.
     fn start(mut backends: Backends, schedule: Option<KillSchedule>) -> Killer {
         let (go, rx) = std_mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -123,7 +124,7 @@ impl Killer {
                 let _ = rx.recv();
                 return Ok((backends, counts));
             };
-            let mut next = 0;
+            let mut next = s.victim.unwrap_or(0);
             loop {
                 if rx.recv_timeout(s.every - s.down_for) != Err(std_mpsc::RecvTimeoutError::Timeout)
                 {
@@ -132,7 +133,9 @@ impl Killer {
                 counts.kills += u64::from(backends.kill(next));
                 let stop = rx.recv_timeout(s.down_for) != Err(std_mpsc::RecvTimeoutError::Timeout);
                 counts.restarts += u64::from(backends.restart(next)?);
-                next = (next + 1) % backends.len().max(1);
+                if s.victim.is_none() {
+                    next = (next + 1) % backends.len().max(1);
+                }
                 if stop {
                     break;
                 }

@@ -539,3 +539,37 @@ fn three_clients_that_never_read_4_mib_replies_keep_the_broker_small() {
         "the clients that do not read were closed"
     );
 }
+
+/// Open descriptors of process `pid`.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+#[test]
+fn clients_that_close_with_a_reply_pending_are_released() {
+    // A TCP client that sends a call and closes before its reply: the
+    // reply is still written (a closed TCP peer takes it), and then the
+    // connection must be released, not kept until the idle timeout.
+    let (_backend, broker) = with_object("idle_timeout_ms = 600000");
+    let addr = tcp_addr(&broker);
+    let pid = broker.process.pid();
+    let before = open_fds(pid);
+    for i in 0..200 {
+        let mut s = connect(addr);
+        s.write_all(&call_record(i, DS_GET, &get_args("one-mib", 1 << 20)))
+            .expect("send");
+        drop(s);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = open_fds(pid);
+        if now <= before + 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the broker holds {now} descriptors, {before} before 200 clients came and went"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -418,7 +418,7 @@ impl Outbox {
     }
 
     /// `n` replies are written: wake the owner if its reading paused on
-    /// the limit.
+    /// the limit, or if no reply is left to write.
     fn answered(&self, n: usize) {
         let before = self
             .unanswered
@@ -426,7 +426,11 @@ impl Outbox {
                 Some(u.saturating_sub(n))
             })
             .unwrap_or_else(|u| u);
-        if before >= self.max_unanswered {
+        // Wake the owner when its reading paused on the limit, and when
+        // the last reply is written: a client that stopped sending waits
+        // for exactly that to end (a TCP peer that closed may still take
+        // writes, so no error would wake it).
+        if before >= self.max_unanswered || before <= n {
             self.owner.notify_one();
         }
     }

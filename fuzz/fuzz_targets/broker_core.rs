@@ -1,0 +1,5 @@
+//! libFuzzer entry of [`fuzz_targets::broker_core::broker_core`]: see its docs for the
+//! input format and what it checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_targets::broker_core::broker_core(data));

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rpc_runtime::codegen::{CallContext, HandlerResult, ServerError};
 use xdr_codec::{XdrEncode, XdrString};
 
-use crate::export::{fattr3, handle_of, post_op, status_of, Export, NAME_MAX_BYTES};
+use crate::export::{fattr3, post_op, status_of, Export, Listed, NAME_MAX_BYTES};
 use crate::nfs::*;
 
 /// Largest READ answered, bytes (FSINFO `rtmax`).
@@ -93,6 +93,71 @@ fn access_bits(ctx: &CallContext, m: &Metadata) -> u32 {
         }
     }
     bits
+}
+
+/// One reply's worth of a directory listing (READDIR, READDIRPLUS).
+struct DirPage<E> {
+    /// The directory's metadata.
+    dir: Metadata,
+    /// The entries from the cookie on that fit.
+    entries: Vec<E>,
+    /// The listing ends with them.
+    eof: bool,
+}
+
+impl NfsService {
+    /// The entries of directory `fh` after `cookie` (a position in
+    /// [`Export::list`]'s order, checked against `verf`), made by `entry`
+    /// from each entry's cookie and listing, as many as fit `max_bytes` of
+    /// reply and, when not 0, `max_dir_bytes` of directory information
+    /// (fileid, name and cookie: READDIRPLUS `dircount`).
+    ///
+    /// # Errors
+    ///
+    /// The status and the directory's attributes when known:
+    /// NFS3ERR_BAD_COOKIE for a stale verifier, NFS3ERR_TOOSMALL when not
+    /// one entry fits, and those of resolving and listing.
+    fn dir_page<E: XdrEncode>(
+        &self,
+        fh: &NfsFh3,
+        cookie: u64,
+        verf: &Cookieverf3,
+        max_bytes: usize,
+        max_dir_bytes: usize,
+        entry: impl Fn(u64, &Listed) -> E,
+    ) -> Result<DirPage<E>, (Nfsstat3, PostOpAttr)> {
+        let (path, dir) = self
+            .export
+            .resolve(fh)
+            .map_err(|s| (s, PostOpAttr::False))?;
+        if stale_cookie(cookie, verf, &dir) {
+            return Err((Nfsstat3::Nfs3errBadCookie, post_op(Some(&dir))));
+        }
+        let listed = match self.export.list(&path, &dir) {
+            Ok(l) => l,
+            Err(status) => return Err((status, post_op(Some(&dir)))),
+        };
+        let budget = max_bytes.saturating_sub(DIR_REPLY_OVERHEAD);
+        let (mut used, mut dir_used) = (0, 0);
+        let mut entries = Vec::new();
+        let start = usize::try_from(cookie).unwrap_or(usize::MAX);
+        for (i, l) in listed.iter().enumerate().skip(start) {
+            let e = entry(i as u64 + 1, l);
+            let cost = 4 + e.encoded_len_hint();
+            let dir_cost = 8 + 4 + l.name.len().div_ceil(4) * 4 + 8;
+            if used + cost > budget || (max_dir_bytes > 0 && dir_used + dir_cost > max_dir_bytes) {
+                break;
+            }
+            used += cost;
+            dir_used += dir_cost;
+            entries.push(e);
+        }
+        if entries.is_empty() && start < listed.len() {
+            return Err((Nfsstat3::Nfs3errToosmall, post_op(Some(&dir))));
+        }
+        let eof = start.saturating_add(entries.len()) >= listed.len();
+        Ok(DirPage { dir, entries, eof })
+    }
 }
 
 /// Implements the procedures that would modify the export: each answers
@@ -259,52 +324,34 @@ impl NfsProgramV3 for NfsService {
         _ctx: CallContext,
         arg: Readdir3args,
     ) -> HandlerResult<Readdir3res> {
-        let fail = |status, m: Option<&Metadata>| Readdir3res::Default {
-            discriminant: status,
-            value: Readdir3resfail {
-                dir_attributes: post_op(m),
-            },
-        };
-        let (dir, dm) = match self.export.resolve(&arg.dir) {
-            Ok(r) => r,
-            Err(status) => return Ok(fail(status, None)),
-        };
-        if stale_cookie(arg.cookie, &arg.cookieverf, &dm) {
-            return Ok(fail(Nfsstat3::Nfs3errBadCookie, Some(&dm)));
-        }
-        let listed = match self.export.list(&dir, &dm) {
-            Ok(l) => l,
-            Err(status) => return Ok(fail(status, Some(&dm))),
-        };
-        let budget = (arg.count as usize).saturating_sub(DIR_REPLY_OVERHEAD);
-        let mut used = 0;
-        let mut entries = Vec::new();
-        let start = usize::try_from(arg.cookie).unwrap_or(usize::MAX);
-        for (i, l) in listed.iter().enumerate().skip(start) {
-            let e = Entry3 {
+        let page = self.dir_page(
+            &arg.dir,
+            arg.cookie,
+            &arg.cookieverf,
+            arg.count as usize,
+            0,
+            |cookie, l| Entry3 {
                 fileid: l.handle.ino,
                 name: XdrString::from_bytes(l.name.clone()),
-                cookie: i as u64 + 1,
-            };
-            let cost = 4 + e.encoded_len_hint();
-            if used + cost > budget {
-                break;
-            }
-            used += cost;
-            entries.push(e);
-        }
-        if entries.is_empty() && start < listed.len() {
-            return Ok(fail(Nfsstat3::Nfs3errToosmall, Some(&dm)));
-        }
-        let eof = start.saturating_add(entries.len()) >= listed.len();
-        Ok(Readdir3res::Nfs3Ok(Readdir3resok {
-            dir_attributes: post_op(Some(&dm)),
-            cookieverf: cookieverf(&dm),
-            reply: Dirlist3 {
-                entries: entries.into(),
-                eof,
+                cookie,
             },
-        }))
+        );
+        Ok(match page {
+            Ok(p) => Readdir3res::Nfs3Ok(Readdir3resok {
+                dir_attributes: post_op(Some(&p.dir)),
+                cookieverf: cookieverf(&p.dir),
+                reply: Dirlist3 {
+                    entries: p.entries.into(),
+                    eof: p.eof,
+                },
+            }),
+            Err((status, dir)) => Readdir3res::Default {
+                discriminant: status,
+                value: Readdir3resfail {
+                    dir_attributes: dir,
+                },
+            },
+        })
     }
 
     async fn nfsproc3_readdirplus(
@@ -312,57 +359,36 @@ impl NfsProgramV3 for NfsService {
         _ctx: CallContext,
         arg: Readdirplus3args,
     ) -> HandlerResult<Readdirplus3res> {
-        let fail = |status, m: Option<&Metadata>| Readdirplus3res::Default {
-            discriminant: status,
-            value: Readdirplus3resfail {
-                dir_attributes: post_op(m),
-            },
-        };
-        let (dir, dm) = match self.export.resolve(&arg.dir) {
-            Ok(r) => r,
-            Err(status) => return Ok(fail(status, None)),
-        };
-        if stale_cookie(arg.cookie, &arg.cookieverf, &dm) {
-            return Ok(fail(Nfsstat3::Nfs3errBadCookie, Some(&dm)));
-        }
-        let listed = match self.export.list(&dir, &dm) {
-            Ok(l) => l,
-            Err(status) => return Ok(fail(status, Some(&dm))),
-        };
-        let budget = (arg.maxcount as usize).saturating_sub(DIR_REPLY_OVERHEAD);
-        let dir_budget = arg.dircount as usize;
-        let (mut used, mut dir_used) = (0, 0);
-        let mut entries = Vec::new();
-        let start = usize::try_from(arg.cookie).unwrap_or(usize::MAX);
-        for (i, l) in listed.iter().enumerate().skip(start) {
-            let e = Entryplus3 {
+        let page = self.dir_page(
+            &arg.dir,
+            arg.cookie,
+            &arg.cookieverf,
+            arg.maxcount as usize,
+            arg.dircount as usize,
+            |cookie, l| Entryplus3 {
                 fileid: l.handle.ino,
                 name: XdrString::from_bytes(l.name.clone()),
-                cookie: i as u64 + 1,
+                cookie,
                 name_attributes: post_op(Some(&l.meta)),
-                name_handle: PostOpFh3::Handle(handle_of(&l.meta).to_nfs()),
-            };
-            let cost = 4 + e.encoded_len_hint();
-            let dir_cost = 8 + 4 + l.name.len().div_ceil(4) * 4 + 8;
-            if used + cost > budget || (dir_budget > 0 && dir_used + dir_cost > dir_budget) {
-                break;
-            }
-            used += cost;
-            dir_used += dir_cost;
-            entries.push(e);
-        }
-        if entries.is_empty() && start < listed.len() {
-            return Ok(fail(Nfsstat3::Nfs3errToosmall, Some(&dm)));
-        }
-        let eof = start.saturating_add(entries.len()) >= listed.len();
-        Ok(Readdirplus3res::Nfs3Ok(Readdirplus3resok {
-            dir_attributes: post_op(Some(&dm)),
-            cookieverf: cookieverf(&dm),
-            reply: Dirlistplus3 {
-                entries: entries.into(),
-                eof,
+                name_handle: PostOpFh3::Handle(l.handle.to_nfs()),
             },
-        }))
+        );
+        Ok(match page {
+            Ok(p) => Readdirplus3res::Nfs3Ok(Readdirplus3resok {
+                dir_attributes: post_op(Some(&p.dir)),
+                cookieverf: cookieverf(&p.dir),
+                reply: Dirlistplus3 {
+                    entries: p.entries.into(),
+                    eof: p.eof,
+                },
+            }),
+            Err((status, dir)) => Readdirplus3res::Default {
+                discriminant: status,
+                value: Readdirplus3resfail {
+                    dir_attributes: dir,
+                },
+            },
+        })
     }
 
     async fn nfsproc3_fsstat(

@@ -464,6 +464,17 @@ fn cases(model: &Model, rng: &mut Rng) -> Vec<Case> {
     out
 }
 
+/// Fails with the first 40 of `failures` (and how many there are) unless
+/// there are none; `seed` replays the run.
+pub(crate) fn assert_no_failures(seed: u64, failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "seed {seed:#x} ({} failures):\n{}",
+        failures.len(),
+        failures[..failures.len().min(40)].join("\n")
+    );
+}
+
 pub(crate) fn hex(b: &[u8]) -> String {
     b.iter()
         .fold(String::with_capacity(b.len() * 2), |mut s, x| {

@@ -61,7 +61,8 @@ impl ClientTls {
 
     /// As [`ClientTls::new`], and presents `cert_chain` (end-entity
     /// certificate first) with its private key `key` when the server asks
-    /// for a client certificate (mutual TLS, RFC 9289 section 5.2.1).
+    /// for a client certificate (mutual TLS, RFC 9289 sections 4.2 and
+    /// 5.2.1).
     ///
     /// # Errors
     ///

@@ -14,27 +14,27 @@ use super::{TlsError, ALPN_SUNRPC};
 /// rustls deprecates it because it has no post-quantum key exchange
 /// (X25519MLKEM768); the `aws-lc-rs` backend has one but builds a large
 /// C library. The TLS 1.3 suites and X25519 it offers are the ones
-/// RFC 9289 section 5.1 (by way of RFC 8446 section 9.1) asks for.
+/// RFC 9289 section 5 (by way of RFC 8446 section 9.1) asks for.
 #[allow(deprecated)]
 pub(super) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// A client configuration builder limited to TLS 1.3 (RFC 9289 section 5.1).
+/// A client configuration builder limited to TLS 1.3 (RFC 9289 section 5).
 pub(super) fn client_builder(
 ) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>, TlsError> {
     Ok(rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?)
 }
 
-/// A server configuration builder limited to TLS 1.3 (RFC 9289 section 5.1).
+/// A server configuration builder limited to TLS 1.3 (RFC 9289 section 5).
 pub(super) fn server_builder(
 ) -> Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier>, TlsError> {
     Ok(rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?)
 }
 
-/// `protocols` with only `sunrpc` (RFC 9289 section 5.2).
+/// `protocols` with only `sunrpc` (RFC 9289 section 5).
 pub(super) fn set_alpn(protocols: &mut Vec<Vec<u8>>) {
     *protocols = vec![ALPN_SUNRPC.to_vec()];
 }

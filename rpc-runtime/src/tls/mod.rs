@@ -23,9 +23,9 @@
 //!   | <- record: REPLY xid=X MSG_ACCEPTED                  |
 //!   |            verf = AUTH_NONE, body "STARTTLS"         |  the STARTTLS verifier
 //!   |            accept_stat SUCCESS ---------------------- |
-//!   | == TLS 1.3 handshake, ALPN "sunrpc" ===============> |  sections 5.1, 5.2
-//!   |    (client certificate if the server asks: mTLS)     |  section 5.2.1
-//!   | == records of ordinary RPC calls and replies =======> |  section 5: record marking
+//!   | == TLS 1.3 handshake, ALPN "sunrpc" ===============> |  section 5
+//!   |    (client certificate if the server asks: mTLS)     |  sections 4.2, 5.2.1
+//!   | == records of ordinary RPC calls and replies =======> |  section 5.1.1: record marking
 //!   | <= ... inside TLS application data ================= |  as on plain TCP
 //! ```
 //!
@@ -37,12 +37,12 @@
 //! A server configured with [`ServerTls::required`] answers every plain
 //! call before the probe with `MSG_DENIED` / `AUTH_ERROR` /
 //! `AUTH_TOOWEAK` (RFC 5531 section 9: "rejected for security reasons";
-//! RFC 9289 section 4 leaves it to a server's policy whether it serves
-//! RPCs not protected by TLS), and keeps reading: the client may still
+//! RFC 9289 section 4.1 leaves it to a server's policy whether RPC
+//! operation continues without TLS), and keeps reading: the client may still
 //! probe on the same connection.
 //!
-//! Only TLS 1.3 is offered and accepted (section 5.1 requires 1.3 or
-//! later), and a handshake without ALPN `sunrpc` fails (section 5.2:
+//! Only TLS 1.3 is offered and accepted (section 5 forbids versions
+//! before 1.3), and a handshake without ALPN `sunrpc` fails (section 5:
 //! both peers must negotiate it).
 
 mod client;
@@ -67,7 +67,7 @@ pub const AUTH_TLS: crate::message::AuthFlavor = crate::message::AuthFlavor(7);
 /// probe to say it speaks RPC-over-TLS (RFC 9289 section 4.1).
 pub const STARTTLS_VERIFIER: &[u8] = b"STARTTLS";
 
-/// The ALPN protocol id of RPC-over-TLS (RFC 9289 section 5.2, section
+/// The ALPN protocol id of RPC-over-TLS (RFC 9289 section 5, section
 /// 7.2 for its registration).
 pub const ALPN_SUNRPC: &[u8] = b"sunrpc";
 

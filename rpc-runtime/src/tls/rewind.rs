@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// rustls reports so a peer that closes without a TLS `close_notify`
 /// alert (Python's `ssl` module does, when a program exits). Record
 /// marking already shows whether the stream ended between records or
-/// inside one (RFC 9289 section 5.2 carries RPC records unchanged), so
+/// inside one (RFC 9289 section 5.1.1: TLS does not alter record marking), so
 /// the server treats it as any other close.
 #[derive(Debug)]
 pub(super) struct Rewind<IO> {

@@ -79,7 +79,8 @@ impl ServerTls {
     }
 
     /// As [`ServerTls::new`], and asks clients for a certificate signed
-    /// by one of `client_roots` (mutual TLS, RFC 9289 section 5.2.1).
+    /// by one of `client_roots` (mutual TLS, RFC 9289 sections 4.2 and
+    /// 5.2.1).
     /// With `mandatory`, a client without one fails the handshake;
     /// otherwise it is served without an identity. The identity shows in
     /// [`TlsPeer::certificate`].

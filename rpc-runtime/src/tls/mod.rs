@@ -11,6 +11,8 @@
 //!   [`CallContext::peer`](crate::server::CallContext::peer) as
 //!   [`PeerAddr::Tls`](crate::server::PeerAddr::Tls).
 //! * [`load_certs`] and [`load_private_key`]: PEM files.
+//! * [`TlsStats`]: what a server's upgrades refused (plain calls, failed
+//!   handshakes, refused certificates), from [`ServerTls::stats`].
 //!
 //! # The wire sequence
 //!
@@ -51,11 +53,13 @@ mod identity;
 mod probe;
 mod rewind;
 mod server;
+mod stats;
 
 pub use client::ClientTls;
 pub use config::{load_certs, load_private_key};
 pub(crate) use server::serve_upgraded;
 pub use server::ServerTls;
+pub use stats::TlsStats;
 
 pub use rustls;
 

@@ -25,6 +25,7 @@ use super::probe::{
     write_record, FragmentHeader, MAX_PROBE_BYTES, PROBE_PEEK_BYTES,
 };
 use super::rewind::Rewind;
+use super::stats::TlsStats;
 use super::{TlsError, ALPN_SUNRPC, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::message::peek_xid;
 use crate::server::{Listener, PeerAddr, TlsPeer};
@@ -48,6 +49,7 @@ pub struct ServerTls {
     config: Arc<rustls::ServerConfig>,
     required: bool,
     handshake_timeout: Duration,
+    stats: Arc<TlsStats>,
 }
 
 impl ServerTls {
@@ -117,6 +119,7 @@ impl ServerTls {
             config: Arc::new(config),
             required: false,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            stats: Arc::default(),
         }
     }
 
@@ -146,6 +149,22 @@ impl ServerTls {
         self
     }
 
+    /// What the upgrades of this configuration and of every one sharing
+    /// its counters refused so far: plain calls, failed handshakes,
+    /// refused certificates.
+    pub fn stats(&self) -> &Arc<TlsStats> {
+        &self.stats
+    }
+
+    /// Counts refusals in `stats` (from now on) instead of counters of
+    /// its own: give a configuration built from renewed certificates the
+    /// [`ServerTls::stats`] of the one it replaces.
+    #[must_use]
+    pub fn with_stats(mut self, stats: Arc<TlsStats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
     /// Upgrades one accepted connection: reads its first record; if it is
     /// the AUTH_TLS probe, answers with the STARTTLS verifier and runs
     /// the TLS handshake; otherwise (TLS not required) returns the
@@ -162,6 +181,8 @@ impl ServerTls {
     /// (`TimedOut`); the handshake's error if TLS fails (no client
     /// certificate where one is mandatory, one that does not verify);
     /// `InvalidData` with [`TlsError::NoAlpn`] without ALPN `sunrpc`.
+    /// Refused plain calls and failed handshakes are counted in
+    /// [`ServerTls::stats`].
     pub async fn upgrade<IO>(
         &self,
         io: IO,
@@ -173,12 +194,29 @@ impl ServerTls {
     where
         IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        tokio::time::timeout(self.handshake_timeout, self.negotiate(io, peer))
-            .await
-            .map_err(|_| io::Error::from(TlsError::Timeout))?
+        let mut handshaking = false;
+        let negotiated = tokio::time::timeout(
+            self.handshake_timeout,
+            self.negotiate(io, peer, &mut handshaking),
+        )
+        .await;
+        negotiated.unwrap_or_else(|_| {
+            let e = io::Error::from(TlsError::Timeout);
+            if handshaking {
+                self.stats.handshake_failed(&e);
+            }
+            Err(e)
+        })
     }
 
-    async fn negotiate<IO>(&self, mut io: IO, peer: PeerAddr) -> io::Result<Upgraded<IO>>
+    /// The probe (or plain calls), then the handshake; `handshaking` is
+    /// set once the handshake has begun.
+    async fn negotiate<IO>(
+        &self,
+        mut io: IO,
+        peer: PeerAddr,
+        handshaking: &mut bool,
+    ) -> io::Result<Upgraded<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
@@ -195,7 +233,12 @@ impl ServerTls {
                 unread = 0;
                 if let Some(xid) = probe_xid(&consumed[4..]) {
                     write_record(&mut io, &starttls_reply(xid)).await?;
-                    return self.handshake(io, peer).await;
+                    *handshaking = true;
+                    let upgraded = self.handshake(io, peer).await;
+                    if let Err(e) = &upgraded {
+                        self.stats.handshake_failed(e);
+                    }
+                    return upgraded;
                 }
             }
             if !self.required {
@@ -208,6 +251,7 @@ impl ServerTls {
                 ));
             };
             skip_record(&mut io, fragment, unread).await?;
+            self.stats.plain_call_refused();
             tracing::debug!(%peer, xid, "plain call refused: TLS is required (AUTH_TOOWEAK)");
             write_record(&mut io, &too_weak_reply(xid)).await?;
         }

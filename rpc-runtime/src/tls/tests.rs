@@ -148,6 +148,16 @@ async fn who(client: &Client) -> Result<String, RpcError> {
     Ok(s.as_str().unwrap_or("(not UTF-8)").to_owned())
 }
 
+/// Waits (up to 10 s) until `count` reads `want`: the server counts a
+/// refusal after the client has seen it.
+async fn counted(count: impl Fn() -> u64, want: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while count() != want && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(count(), want);
+}
+
 /// The error of type `E` inside a transport error.
 fn inner<E: std::error::Error + 'static>(e: &RpcError) -> Option<&E> {
     match e {
@@ -191,6 +201,7 @@ async fn required_tls_refuses_plain_calls_with_auth_tooweak() {
     let tls = ServerTls::new(vec![server.cert], server.key)
         .unwrap()
         .required(true);
+    let stats = std::sync::Arc::clone(tls.stats());
     let addr = start(Some(tls)).await;
 
     let plain = Client::connect_tcp(addr).await.unwrap();
@@ -204,11 +215,13 @@ async fn required_tls_refuses_plain_calls_with_auth_tooweak() {
         plain.call::<_, ()>(PROG, 1, 0, &()).await,
         Err(RpcError::AuthError(AuthStat::TooWeak))
     ));
+    assert_eq!(stats.plain_calls_refused(), 4);
 
     let client = connect(addr, &ClientTls::new(vec![ca.der()], "localhost").unwrap())
         .await
         .unwrap();
     assert_eq!(who(&client).await.unwrap(), "tls");
+    assert_eq!(stats.handshakes_failed() + stats.certificates_refused(), 0);
 }
 
 #[tokio::test]
@@ -218,6 +231,7 @@ async fn mutual_tls_identity_reaches_the_handler() {
     let client_cert = ca.issue("client-one", &["client-one.example"]);
     let tls =
         ServerTls::with_client_auth(vec![server.cert], server.key, vec![ca.der()], true).unwrap();
+    let stats = std::sync::Arc::clone(tls.stats());
     let addr = start(Some(tls)).await;
 
     let mutual = with_cert(&ca, client_cert);
@@ -233,6 +247,8 @@ async fn mutual_tls_identity_reaches_the_handler() {
     assert!(refused(addr, &anonymous).await);
     let intruder = Ca::new("other CA").issue("intruder", &["intruder.example"]);
     assert!(refused(addr, &with_cert(&ca, intruder)).await);
+    counted(|| stats.certificates_refused(), 2).await;
+    assert_eq!(stats.handshakes_failed(), 0);
 }
 
 #[tokio::test]
@@ -258,7 +274,9 @@ async fn optional_client_certificate() {
 async fn server_certificate_checks() {
     let ca = Ca::new("test CA");
     let server = ca.issue("localhost", &["localhost"]);
-    let addr = start(Some(ServerTls::new(vec![server.cert], server.key).unwrap())).await;
+    let tls = ServerTls::new(vec![server.cert], server.key).unwrap();
+    let stats = std::sync::Arc::clone(tls.stats());
+    let addr = start(Some(tls)).await;
 
     // Trusting another CA: the handshake fails.
     let wrong_ca = ClientTls::new(vec![Ca::new("other CA").der()], "localhost").unwrap();
@@ -285,6 +303,8 @@ async fn server_certificate_checks() {
         ),
         "{e}"
     );
+    // The server learns it from the client's alerts.
+    counted(|| stats.certificates_refused(), 2).await;
 }
 
 #[tokio::test]
@@ -307,6 +327,7 @@ async fn silent_peer_is_dropped_after_the_handshake_timeout() {
         .unwrap()
         .required(true)
         .handshake_timeout(Duration::from_millis(300));
+    let stats = std::sync::Arc::clone(tls.stats());
     let addr = start(Some(tls)).await;
     let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut buf = [0u8; 1];
@@ -318,4 +339,30 @@ async fn silent_peer_is_dropped_after_the_handshake_timeout() {
     .expect("the server closes the connection")
     .unwrap_or(0);
     assert_eq!(n, 0);
+    // No probe, so no handshake: nothing refused.
+    assert_eq!(stats.handshakes_failed() + stats.plain_calls_refused(), 0);
+}
+
+#[tokio::test]
+async fn a_stalled_handshake_counts_as_failed() {
+    let ca = Ca::new("test CA");
+    let server = ca.issue("localhost", &["localhost"]);
+    let first = ServerTls::new(vec![server.cert], server.key).unwrap();
+    let stats = std::sync::Arc::clone(first.stats());
+    // A configuration built later (renewed certificates) counts in the
+    // counters it is given.
+    let renewed = ca.issue("localhost", &["localhost"]);
+    let tls = ServerTls::new(vec![renewed.cert], renewed.key)
+        .unwrap()
+        .with_stats(std::sync::Arc::clone(&stats))
+        .handshake_timeout(Duration::from_millis(300));
+    let addr = start(Some(tls)).await;
+    // The probe, then silence where the ClientHello should come.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let probe = super::probe::probe_call(1, PROG, 1);
+    super::probe::write_record(&mut stream, &probe)
+        .await
+        .unwrap();
+    counted(|| stats.handshakes_failed(), 1).await;
+    assert_eq!(stats.certificates_refused(), 0);
 }

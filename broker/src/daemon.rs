@@ -22,6 +22,7 @@ use crate::driver::backend::Target;
 use crate::driver::listener::{Accepted, Listener};
 use crate::driver::outbox::ReplyBudget;
 use crate::driver::rpcbind::{rpcbind_programs, Registrar};
+use crate::driver::tls::{Current, TlsSetupError, TlsStore};
 use crate::driver::udp::{Datagrams, UdpLimits};
 use crate::driver::{BackendTarget, ClientLimits, Hub, Input};
 use crate::metrics::Metrics;
@@ -61,6 +62,16 @@ pub enum BrokerError {
         /// The error.
         source: std::io::Error,
     },
+    /// The RPC-over-TLS settings of a listener or backend cannot be
+    /// used: a certificate or key file that cannot be read, a key that
+    /// does not suit its certificate, an unusable CA.
+    #[error("{key}: {source}")]
+    Tls {
+        /// Where: `listen[I].tls` or `backends.NAME.tls`.
+        key: String,
+        /// What failed.
+        source: rpc_runtime::tls::TlsError,
+    },
     /// The metrics address cannot be bound.
     #[error("cannot serve metrics on {address}: {source}")]
     BindMetrics {
@@ -91,6 +102,8 @@ pub struct Broker {
     codec: RecordCodecBuilder,
     max_in_flight_per_client: usize,
     listeners: Vec<Listener>,
+    /// The TLS settings of each of `listeners` that has some.
+    listener_tls: Vec<Option<Arc<Current<rpc_runtime::tls::ServerTls>>>>,
     /// The UDP listeners.
     datagrams: Vec<Arc<Datagrams>>,
     /// The program versions to register with rpcbind (changed on reload).
@@ -111,8 +124,9 @@ impl Broker {
     ///
     /// # Errors
     ///
-    /// [`BrokerError::Config`], [`BrokerError::Bind`] or
-    /// [`BrokerError::BindMetrics`].
+    /// [`BrokerError::Config`], [`BrokerError::Bind`],
+    /// [`BrokerError::BindListen`], [`BrokerError::BindMetrics`] or
+    /// [`BrokerError::Tls`].
     pub async fn bind(config: &Config) -> Result<Broker, BrokerError> {
         Broker::bind_from(config, ConfigSource::Embedded).await
     }
@@ -130,22 +144,26 @@ impl Broker {
             .map_or(0, |d| d.as_nanos() as u64)
             ^ u64::from(std::process::id()).rotate_left(32);
         let core_config = config.core_config(seed)?;
+        let counters = Arc::new(Metrics::new());
+        let mut tls = TlsStore::new(Arc::clone(&counters.tls.stats));
+        tls.load_backends(config).map_err(BrokerError::from)?;
         let (_, backend_list) = config.rules();
         let targets = backend_list
             .iter()
             .map(|(name, address)| BackendTarget {
                 name: Arc::from(*name),
                 address: (*address).clone(),
-                target: Target::new(address),
+                target: Target::new(address, tls.backend(name)),
             })
             .collect();
         let mut codec = RecordCodecBuilder::new();
         codec.max_record_bytes(config.limits.max_record_bytes as usize);
         let max_connections = crate::driver::fd_limit::connection_capacity(config);
         let mut listeners = Vec::new();
+        let mut listener_tls = Vec::new();
         let mut datagrams = Vec::new();
         let udp_limits = UdpLimits::new(&config.udp);
-        for l in &config.listen {
+        for (i, l) in config.listen.iter().enumerate() {
             let bind_error = |source| BrokerError::BindListen {
                 address: l.address.clone(),
                 source,
@@ -159,6 +177,8 @@ impl Broker {
             }
             match &l.address {
                 ListenAddress::Stream(_) => {
+                    let settings = l.tls.as_ref().map(|t| tls.add_listener(i, t)).transpose();
+                    listener_tls.push(settings.map_err(BrokerError::from)?);
                     listeners.push(Listener::bind(l).await.map_err(bind_error)?);
                 }
                 ListenAddress::Udp(a) => {
@@ -196,6 +216,7 @@ impl Broker {
             codec,
             max_in_flight_per_client: config.limits.max_in_flight_per_client,
             listeners,
+            listener_tls,
             datagrams,
             rpcbind_programs,
             client_limits: client_limits(&config.limits, max_connections),
@@ -205,7 +226,8 @@ impl Broker {
                 inbox,
                 source,
                 current: Arc::new(Mutex::new(config.clone())),
-                metrics: Arc::new(Metrics::new()),
+                metrics: counters,
+                tls: Arc::new(tls),
                 rpcbind: Arc::new(rpcbind_tx),
             },
             inbox_rx,
@@ -277,9 +299,15 @@ impl Broker {
         let mut tasks = JoinSet::new();
         tasks.spawn(crate::driver::run(Arc::clone(&hub), self.inbox_rx));
         let mut infos = Vec::new();
-        for listener in self.listeners {
+        for (listener, tls) in self.listeners.into_iter().zip(self.listener_tls) {
             let endpoint = listener.local_endpoint();
-            tracing::info!(%endpoint, "listening");
+            match &tls {
+                Some(tls) if tls.get().is_required() => {
+                    tracing::info!(%endpoint, "listening, RPC-over-TLS required")
+                }
+                Some(_) => tracing::info!(%endpoint, "listening, RPC-over-TLS offered"),
+                None => tracing::info!(%endpoint, "listening"),
+            }
             let clients = Arc::new(AtomicUsize::new(0));
             infos.push(ListenerInfo {
                 endpoint: endpoint.to_string(),
@@ -287,6 +315,7 @@ impl Broker {
             });
             tasks.spawn(accept_loop(
                 listener,
+                tls,
                 Arc::clone(&hub),
                 clients,
                 Arc::clone(&self.handle.metrics),
@@ -350,10 +379,12 @@ fn client_limits(limits: &crate::config::Limits, max_connections: usize) -> Clie
 }
 
 /// Accepts connections on one listener forever, each admitted by the hub
-/// ([`Hub::admit`]) and served in its own task; the tasks end when this
-/// one is aborted.
+/// ([`Hub::admit`]) and served in its own task (on a TLS listener, with
+/// the settings `tls` holds when it is accepted: [`crate::driver::tls`]);
+/// the tasks end when this one is aborted.
 async fn accept_loop(
     listener: Listener,
+    tls: Option<Arc<Current<rpc_runtime::tls::ServerTls>>>,
     hub: Arc<Hub>,
     open: Arc<AtomicUsize>,
     metrics: Arc<Metrics>,
@@ -366,11 +397,25 @@ async fn accept_loop(
             }
             accepted = listener.accept(&metrics) => {
                 let caller = accepted.caller(&listener);
+                let mut upgrade = None;
                 let (read, write, peer) = match accepted {
-                    Accepted::Tcp(io, peer) => {
-                        let (r, w) = crate::driver::socket::split_tcp(io);
-                        (r, w, peer)
-                    }
+                    Accepted::Tcp(io, peer) => match &tls {
+                        Some(tls) => match crate::driver::tls::accept(io, tls.get()) {
+                            Ok((r, w, task)) => {
+                                upgrade = Some(task);
+                                (r, w, peer)
+                            }
+                            Err(e) => {
+                                tracing::warn!(peer, error = %e, "cannot relay a TLS client connection: closing it");
+                                metrics.refused("descriptors", 1);
+                                continue;
+                            }
+                        },
+                        None => {
+                            let (r, w) = crate::driver::socket::split_tcp(io);
+                            (r, w, peer)
+                        }
+                    },
                     Accepted::Unix(io, peer, _) => {
                         let (r, w) = crate::driver::socket::split_unix(io);
                         (r, w, peer)
@@ -386,15 +431,30 @@ async fn accept_loop(
                     }
                     continue;
                 };
-                clients.spawn(crate::driver::client::serve(
+                let serve = crate::driver::client::serve(
                     Arc::clone(&hub),
                     read,
                     client,
                     outbox,
                     peer,
-                ));
+                );
+                match upgrade {
+                    Some(upgrade) => clients.spawn(async move {
+                        tokio::join!(serve, upgrade);
+                    }),
+                    None => clients.spawn(serve),
+                };
                 open.store(clients.len(), Ordering::Relaxed);
             }
+        }
+    }
+}
+
+impl From<TlsSetupError> for BrokerError {
+    fn from(e: TlsSetupError) -> Self {
+        BrokerError::Tls {
+            key: e.key,
+            source: e.source,
         }
     }
 }

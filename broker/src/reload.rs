@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{runtime_dir, Config, ConfigError};
 use crate::driver::rpcbind::rpcbind_programs;
+use crate::driver::tls::TlsStore;
 use crate::driver::{Input, NewConfig, ReloadReport};
 use crate::metrics::Metrics;
 use crate::status::Snapshot;
@@ -72,6 +73,8 @@ pub struct BrokerHandle {
     pub(crate) metrics: Arc<Metrics>,
     /// The program versions to register with rpcbind.
     pub(crate) rpcbind: Arc<watch::Sender<Vec<(u32, u32)>>>,
+    /// The RPC-over-TLS certificates in force.
+    pub(crate) tls: Arc<TlsStore>,
 }
 
 impl BrokerHandle {
@@ -87,6 +90,13 @@ impl BrokerHandle {
     /// reply bytes) stay as they were started (a restart applies them);
     /// the returned message says when they differ. The rpcbind
     /// registrations follow the new routes and `[rpcbind] register`.
+    ///
+    /// Every RPC-over-TLS certificate, key and CA file is read again
+    /// (the listeners' as started, the backends' as the new configuration
+    /// names them); new connections use them, connected ones keep their
+    /// session. A file that does not load leaves the previous settings in
+    /// force; the returned message says which and why (and an error is
+    /// logged for each).
     ///
     /// # Errors
     ///
@@ -117,7 +127,11 @@ impl BrokerHandle {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        let new = NewConfig::new(&applied, seed)?;
+        let tls_failures = self.tls.reload(&config);
+        for failure in &tls_failures {
+            tracing::error!(source = %self.source, "TLS settings not reloaded: {failure}");
+        }
+        let new = NewConfig::new(&applied, seed, &self.tls)?;
         let (tx, rx) = oneshot::channel();
         self.inbox
             .send(Input::Reconfigure(Box::new(new), tx))
@@ -125,6 +139,9 @@ impl BrokerHandle {
         let report: ReloadReport = rx.await.map_err(|_| ReloadError::Stopped)?;
         self.rpcbind.send_replace(rpcbind_programs(&config));
         let mut msg = report.to_string();
+        if !tls_failures.is_empty() {
+            msg.push_str(&format!("; TLS not reloaded: {}", tls_failures.join("; ")));
+        }
         if let Ok(mut current) = self.current.lock() {
             let restart = restart_only_changes(&current, &config);
             if !restart.is_empty() {

@@ -19,6 +19,7 @@
 //! [[listen]]
 //! address = "tcp://127.0.0.1:7100"
 //! allow_programs = [0x2000DA7A]
+//! tls = { cert = "broker.pem", key = "broker.key", required = true }  # see ListenTls
 //! ```
 //!
 //! Inline tables mix both forms on one line each:
@@ -31,7 +32,8 @@ use rpc_runtime::Endpoint;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::ListenAddress;
+use super::tls::host_of;
+use super::{ListenAddress, ListenTls};
 use crate::core::access::AllowList;
 
 /// The mode of a listener's Unix socket file unless `mode` says otherwise:
@@ -54,6 +56,9 @@ pub struct ListenConfig {
     /// Who may call through this listener (keys `allow_uids`,
     /// `allow_gids`, `allow_programs`; see [`AllowList`]).
     pub allow: AllowList,
+    /// TCP only: RPC-over-TLS for this listener's clients (table `tls`,
+    /// see [`ListenTls`]); absent: plain.
+    pub tls: Option<ListenTls>,
 }
 
 impl ListenConfig {
@@ -64,6 +69,7 @@ impl ListenConfig {
             mode: None,
             group: None,
             allow: AllowList::default(),
+            tls: None,
         }
     }
 
@@ -81,8 +87,15 @@ impl ListenConfig {
     }
 
     /// Why this entry is inconsistent (a Unix-only key on a TCP
-    /// listener), as `(key, reason)`.
+    /// listener, `tls` on one that is not TCP), as `(key, reason)`.
     pub(crate) fn check(&self) -> Option<(&'static str, &'static str)> {
+        let tcp = matches!(self.address, ListenAddress::Stream(Endpoint::Tcp(_)));
+        if self.tls.is_some() && !tcp {
+            return Some((
+                "tls",
+                "only a TCP listener carries RPC-over-TLS (no Unix sockets, no DTLS)",
+            ));
+        }
         if self.unix_path().is_some() {
             return None;
         }
@@ -108,8 +121,7 @@ impl ListenConfig {
             ListenAddress::Stream(Endpoint::Tcp(addr)) | ListenAddress::Udp(addr) => addr,
             ListenAddress::Stream(Endpoint::Unix(_)) => return false,
         };
-        let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = host_of(addr);
         let loopback = host == "localhost"
             || host
                 .parse::<std::net::IpAddr>()
@@ -149,6 +161,16 @@ impl fmt::Display for ListenConfig {
                 write!(f, " {key} [{}]", items.join(", "))?;
             }
         }
+        if let Some(tls) = &self.tls {
+            f.write_str(if tls.required {
+                " tls required"
+            } else {
+                " tls"
+            })?;
+            if tls.client_ca.is_some() {
+                f.write_str(" client_ca")?;
+            }
+        }
         Ok(())
     }
 }
@@ -168,6 +190,8 @@ struct Table {
     allow_gids: Option<Vec<u32>>,
     #[serde(default)]
     allow_programs: Option<Vec<u32>>,
+    #[serde(default)]
+    tls: Option<ListenTls>,
 }
 
 /// A socket file mode: a TOML integer, or an octal string.
@@ -238,6 +262,7 @@ impl<'de> Deserialize<'de> for ListenConfig {
                         gids: set(t.allow_gids),
                         programs: set(t.allow_programs),
                     },
+                    tls: t.tls,
                 })
             }
         }

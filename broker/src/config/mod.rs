@@ -5,7 +5,8 @@
 //! # unix://PATH. A relative Unix path is placed in the runtime directory ($XDG_RUNTIME_DIR, else
 //! # the system's temporary directory). Tables ([[listen]] with
 //! # `address`, `mode`, `group`, `allow_uids`, `allow_gids`,
-//! # `allow_programs`) add who may call: see `ListenConfig`.
+//! # `allow_programs`) add who may call: see `ListenConfig`; a `tls`
+//! # table on a TCP listener turns RPC-over-TLS on: see `ListenTls`.
 //! listen = ["unix://broker.sock", "tcp://127.0.0.1:7100", "udp://127.0.0.1:7100"]
 //!
 //! [limits]
@@ -29,6 +30,7 @@
 //! connections = 2                    # optional, default 1
 //! [backends.store2]
 //! address = "tcp://127.0.0.1:7102"
+//! tls = { ca = "stores-ca.pem" }     # optional: RPC-over-TLS, see BackendTls
 //!
 //! [[routes]]
 //! program = 0x2000DA7A     # the program number
@@ -66,6 +68,7 @@ mod resolve;
 mod route;
 mod rpcbind;
 mod supervision;
+mod tls;
 mod udp;
 
 use std::collections::BTreeMap;
@@ -79,6 +82,8 @@ pub use listen::{ListenConfig, DEFAULT_SOCKET_MODE};
 pub use route::{KeySource, ProcedureClass, ProcedureConfig, RouteConfig};
 pub use rpcbind::RpcbindConfig;
 pub use supervision::SupervisionConfig;
+pub(crate) use tls::host_of;
+pub use tls::{BackendTls, ListenTls, DEFAULT_HANDSHAKE_TIMEOUT_MS};
 pub use udp::UdpConfig;
 
 /// A whole broker configuration, as read from TOML.
@@ -237,6 +242,10 @@ pub struct BackendConfig {
     /// at most 64); each call goes to the least loaded one.
     #[serde(default = "one")]
     pub connections: usize,
+    /// TCP only: RPC-over-TLS to this backend (table
+    /// `[backends.NAME.tls]`, see [`BackendTls`]); absent: plain.
+    #[serde(default)]
+    pub tls: Option<BackendTls>,
 }
 
 fn one() -> usize {

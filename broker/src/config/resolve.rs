@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use rpc_runtime::Endpoint;
 use toml::Spanned;
 
 use super::{BackendAddress, Config, ConfigError, KeySource, ProcedureClass};
@@ -112,6 +113,17 @@ impl Config {
                     "{}: must be from 1 to 64",
                     key_at(text, &format!("backends.{name}"), "connections")
                 ));
+            }
+            if let Some(tls) = &b.tls {
+                let table = format!("backends.{name}.tls");
+                if !matches!(b.address, BackendAddress::Endpoint(Endpoint::Tcp(_))) {
+                    return invalid(format!(
+                        "{table}: only a TCP backend is reached over RPC-over-TLS"
+                    ));
+                }
+                if let Some((key, why)) = tls.check() {
+                    return invalid(format!("{}: {why}", key_at(text, &table, key)));
+                }
             }
         }
         if let Some((key, why)) = self.supervision.check() {

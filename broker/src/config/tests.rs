@@ -384,3 +384,66 @@ fn replica_policies_are_checked() {
     assert_eq!(core.routes[0].policy(4).access, Access::Read);
     assert_eq!(core.routes[0].policy(3).access, Access::Unclassed);
 }
+
+#[test]
+fn tls_tables_parse_and_are_checked() {
+    let c = Config::from_toml(
+        r#"
+        [[listen]]
+        address = "tcp://127.0.0.1:0"
+        [listen.tls]
+        cert = "broker.pem"
+        key = "broker.key"
+        client_ca = "clients.pem"
+        required = true
+        [[listen]]
+        address = "tcp://127.0.0.1:0"
+        tls = { cert = "b.pem", key = "b.key" }
+        [backends.a]
+        address = "tcp://[::1]:7101"
+        tls = { ca = "ca.pem" }
+        [backends.b]
+        address = "tcp://store.example:7101"
+        [backends.b.tls]
+        ca = "ca.pem"
+        server_name = "b.example"
+        cert = "c.pem"
+        key = "c.key"
+        "#,
+    )
+    .unwrap();
+    let first = c.listen[0].tls.as_ref().unwrap();
+    assert!(first.required);
+    assert_eq!(first.client_ca.as_deref(), Some(Path::new("clients.pem")));
+    assert_eq!(first.handshake_timeout_ms, DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    assert!(c.listen[0].to_string().ends_with(" tls required client_ca"));
+    let second = c.listen[1].tls.as_ref().unwrap();
+    assert!(!second.required && second.client_ca.is_none());
+    assert_eq!(c.backends["a"].tls.as_ref().unwrap().server_name, None);
+    assert_eq!(
+        c.backends["b"].tls.as_ref().unwrap().server_name.as_deref(),
+        Some("b.example")
+    );
+    assert_eq!(tls::host_of("[::1]:7101"), "::1");
+    assert_eq!(tls::host_of("store.example:7101"), "store.example");
+
+    let e = err(r#"listen = [{ address = "unix:///tmp/x", tls = { cert = "c", key = "k" } }]"#);
+    assert!(e.contains("listen[0].tls") && e.contains("TCP"), "{e}");
+    let e = err(r#"listen = [{ address = "udp://127.0.0.1:1", tls = { cert = "c", key = "k" } }]"#);
+    assert!(e.contains("listen[0].tls"), "{e}");
+    let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", tls = { cert = "c" } }]"#);
+    assert!(e.contains("key"), "{e}");
+    let e = err(
+        "listen = [\"tcp://x:1\"]\n[backends.a]\naddress = \"unix:///tmp/a\"\n\
+         [backends.a.tls]\nca = \"ca.pem\"",
+    );
+    assert!(e.contains("backends.a.tls") && e.contains("TCP"), "{e}");
+    let e = err(
+        "listen = [\"tcp://x:1\"]\n[backends.a]\naddress = \"tcp://h:1\"\n\
+         [backends.a.tls]\nca = \"ca.pem\"\ncert = \"c.pem\"",
+    );
+    assert!(
+        e.contains("backends.a.tls.cert (line 6)") && e.contains("key"),
+        "{e}"
+    );
+}

@@ -9,32 +9,39 @@ use super::{BackendTarget, Input, State};
 use crate::config::{BackendAddress, Config, ConfigError};
 use crate::core::{BackendId, CoreConfig, KeyRule};
 use crate::driver::backend::Target;
+use crate::driver::tls::TlsStore;
 use crate::status::{BackendSnapshot, RouteSnapshot, Snapshot};
 
 /// A validated configuration, ready for the driver to apply.
 #[derive(Debug)]
 pub(crate) struct NewConfig {
     core: CoreConfig,
-    /// Name and address of each backend, in the order of `core.backends`.
-    backends: Vec<(String, BackendAddress)>,
+    /// Name, address and how to reach each backend, in the order of
+    /// `core.backends`.
+    backends: Vec<(String, BackendAddress, Target)>,
     /// Program and versions of each route.
     route_keys: Vec<(u32, Vec<u32>)>,
 }
 
 impl NewConfig {
-    /// The parts of `config` the driver applies, with jitter seed `seed`.
+    /// The parts of `config` the driver applies, with jitter seed `seed`;
+    /// TLS backends reached with their settings in `tls`.
     ///
     /// # Errors
     ///
     /// As [`Config::core_config`].
-    pub(crate) fn new(config: &Config, seed: u64) -> Result<NewConfig, ConfigError> {
+    pub(crate) fn new(
+        config: &Config,
+        seed: u64,
+        tls: &TlsStore,
+    ) -> Result<NewConfig, ConfigError> {
         let core = config.core_config(seed)?;
         let (_, backends) = config.rules();
         Ok(NewConfig {
             core,
             backends: backends
                 .into_iter()
-                .map(|(n, a)| (n.to_owned(), a.clone()))
+                .map(|(n, a)| (n.to_owned(), a.clone(), Target::new(a, tls.backend(n))))
                 .collect(),
             route_keys: route_keys(config),
         })
@@ -168,7 +175,9 @@ impl State {
         let targets = &self.targets;
         let done = self.core.reconfigure(now, core, |old, i| {
             match (targets.get(old.0), backends.get(i)) {
-                (Some(t), Some((_, address))) => t.address == *address,
+                (Some(t), Some((_, address, target))) => {
+                    t.address == *address && t.target.is_tls() == target.is_tls()
+                }
                 _ => false,
             }
         });
@@ -176,14 +185,14 @@ impl State {
             if b.0 < self.targets.len() {
                 continue;
             }
-            let Some((name, address)) = backends.get(i) else {
+            let Some((name, address, target)) = backends.get(i) else {
                 continue;
             };
             // New handles come in order after every existing one.
             self.targets.push(BackendTarget {
                 name: Arc::from(name.as_str()),
                 address: address.clone(),
-                target: Target::new(address),
+                target: target.clone(),
             });
         }
         self.route_keys = route_keys;

@@ -15,6 +15,7 @@ use crate::config::BackendAddress;
 use crate::core::ConnId;
 use crate::driver::outbox::{Outbox, OutboxState};
 use crate::driver::socket::{split_tcp, split_unix, ReadHalf, WriteHalf};
+use crate::driver::tls::{self, BackendTlsState, Current};
 use crate::driver::wire::record_codec;
 use crate::driver::{Deliveries, Hub};
 
@@ -23,6 +24,9 @@ use crate::driver::{Deliveries, Hub};
 pub(crate) enum Target {
     /// A server at a TCP or Unix socket address.
     Remote(Endpoint),
+    /// A server at a TCP address (`HOST:PORT`), over RPC-over-TLS with
+    /// the settings in force in the slot.
+    RemoteTls(String, Arc<Current<BackendTlsState>>),
     /// A server in this process, reached through a Unix socket pair.
     InProcess(Server),
 }
@@ -31,17 +35,31 @@ impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Remote(e) => write!(f, "{e}"),
+            Target::RemoteTls(a, _) => write!(f, "tcp://{a} (TLS)"),
             Target::InProcess(_) => f.write_str("in-process"),
         }
     }
 }
 
 impl Target {
-    pub(crate) fn new(address: &BackendAddress) -> Target {
-        match address {
-            BackendAddress::Endpoint(e) => Target::Remote(e.clone()),
-            BackendAddress::Builtin(b) => Target::InProcess(crate::builtin::server(*b)),
+    /// How to reach a backend at `address`, over TLS with the settings
+    /// in `tls` when there are some.
+    pub(crate) fn new(
+        address: &BackendAddress,
+        tls: Option<Arc<Current<BackendTlsState>>>,
+    ) -> Target {
+        match (address, tls) {
+            (BackendAddress::Endpoint(Endpoint::Tcp(a)), Some(tls)) => {
+                Target::RemoteTls(a.clone(), tls)
+            }
+            (BackendAddress::Endpoint(e), _) => Target::Remote(e.clone()),
+            (BackendAddress::Builtin(b), _) => Target::InProcess(crate::builtin::server(*b)),
         }
+    }
+
+    /// Whether connections to it run RPC-over-TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Target::RemoteTls(..))
     }
 }
 
@@ -68,6 +86,11 @@ async fn connect(target: Target) -> std::io::Result<(ReadHalf, WriteHalf)> {
             let s = tokio::net::TcpStream::connect(addr.as_str()).await?;
             let _ = s.set_nodelay(true);
             Ok(split_tcp(s))
+        }
+        Target::RemoteTls(addr, settings) => {
+            let s = tokio::net::TcpStream::connect(addr.as_str()).await?;
+            let _ = s.set_nodelay(true);
+            tls::connect(s, &settings.get()).await
         }
         Target::Remote(Endpoint::Unix(path)) => {
             Ok(split_unix(tokio::net::UnixStream::connect(&path).await?))

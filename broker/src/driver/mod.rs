@@ -60,6 +60,7 @@ pub(crate) mod listener;
 pub(crate) mod outbox;
 pub(crate) mod rpcbind;
 pub(crate) mod socket;
+pub(crate) mod tls;
 pub(crate) mod udp;
 pub(crate) mod wire;
 

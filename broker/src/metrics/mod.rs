@@ -24,10 +24,12 @@
 //! | `broker_udp_in_flight_full_total` | counter | | times UDP reading paused at `udp.max_in_flight` calls outstanding |
 //! | `broker_accept_errors_total` | counter | `reason` | failed accepts on client listeners: `out_of_descriptors` (EMFILE, ENFILE; accepting pauses with backoff) or `other` |
 //! | `broker_connections_refused_total` | counter | `reason` | client connections closed as soon as accepted: `descriptors` (out of file descriptors; `max_connections` is under `broker_client_limit_hits_total`) |
+//! | `broker_tls_refusals_total` | counter | `reason` | RPC-over-TLS refusals on the client listeners: `plain_call` (a call without TLS on a listener with `tls.required`, answered AUTH_TOOWEAK), `handshake` (a TLS handshake after the AUTH_TLS probe that failed or passed `tls.handshake_timeout_ms`), `certificate` (a client certificate missing or refused under `tls.client_ca`, or the broker's refused by the client) |
 //! | `broker_client_limit_hits_total` | counter | `limit` | limits on client connections reached: `max_connections_evicted` (the longest-idle connection closed for a new one), `max_connections_refused` (none idle: the new one closed), `idle_timeout`, `record_timeout`, `write_timeout`, `max_record_bytes`, `max_unread_bytes_paused` (reading paused: backpressure), `max_unread_bytes_closed` (a reply for a client over a cap) |
 
 mod http;
 mod registry;
+mod tls;
 mod udp;
 
 pub(crate) use http::serve;

@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use super::tls::TlsMetrics;
 use super::udp::UdpMetrics;
 use crate::core::{BackendId, CallDone, CallStatus, CoreStats, HandleMap};
 use crate::status::Snapshot;
@@ -137,6 +138,8 @@ pub(crate) struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     /// The UDP listeners' counters.
     pub(crate) udp: UdpMetrics,
+    /// The TLS listeners' refusals.
+    pub(crate) tls: TlsMetrics,
     accept_errors: Family<ReasonLabels, Counter>,
     refused: Family<ReasonLabels, Counter>,
     limit_hits: Family<LimitLabels, Counter>,
@@ -240,6 +243,7 @@ impl Metrics {
             reloads.clone(),
         );
         let udp = UdpMetrics::register(&mut registry);
+        let tls = TlsMetrics::register(&mut registry);
         let accept_errors = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "accept_errors",
@@ -281,6 +285,7 @@ impl Metrics {
             forwarded,
             reloads,
             udp,
+            tls,
             accept_errors,
             refused,
             limit_hits,
@@ -356,6 +361,7 @@ impl Metrics {
                 .inc_by(s.forwarded.saturating_sub(last.forwarded));
             *last = s;
         }
+        self.tls.update();
         for b in &snapshot.backends {
             let l = BackendLabels {
                 backend: b.name.clone(),

@@ -15,8 +15,11 @@ struct RefusalLabels {
     reason: &'static str,
 }
 
+/// Reads one count of [`TlsStats`].
+type Count = fn(&TlsStats) -> u64;
+
 /// The `reason` label of each kind of refusal, and how to read its count.
-const REASONS: [(&str, fn(&TlsStats) -> u64); 3] = [
+const REASONS: [(&str, Count); 3] = [
     ("plain_call", TlsStats::plain_calls_refused),
     ("handshake", TlsStats::handshakes_failed),
     ("certificate", TlsStats::certificates_refused),

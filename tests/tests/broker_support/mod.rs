@@ -151,6 +151,8 @@ pub(crate) struct BrokerProcess {
     pub(crate) metrics: SocketAddr,
     /// The configuration file (rewrite it and send SIGHUP to reload).
     pub(crate) config: PathBuf,
+    /// The `tls` table of the TCP listener, as inline TOML, if it has one.
+    pub(crate) tcp_tls: Option<String>,
     pub(crate) dir: tempfile::TempDir,
 }
 
@@ -158,20 +160,25 @@ impl BrokerProcess {
     /// The configuration text for `rest`, with this broker's listeners and
     /// admin services.
     pub(crate) fn config_text(&self, rest: &str) -> String {
-        broker_config(&self.tcp, &self.unix, &self.admin, self.metrics, rest)
+        let tls = self.tcp_tls.as_deref();
+        broker_config(&self.tcp, tls, &self.unix, &self.admin, self.metrics, rest)
     }
 }
 
 fn broker_config(
     tcp: &Endpoint,
+    tcp_tls: Option<&str>,
     unix: &Endpoint,
     admin: &Path,
     metrics: SocketAddr,
     rest: &str,
 ) -> String {
+    let tcp = match tcp_tls {
+        None => format!("\"{}\"", url(tcp)),
+        Some(tls) => format!("{{ address = \"{}\", tls = {tls} }}", url(tcp)),
+    };
     format!(
-        "listen = [\"{}\", \"{}\"]\n\n[admin]\nsocket = \"{}\"\nmetrics = \"{metrics}\"\n\n{rest}",
-        url(tcp),
+        "listen = [{tcp}, \"{}\"]\n\n[admin]\nsocket = \"{}\"\nmetrics = \"{metrics}\"\n\n{rest}",
         url(unix),
         admin.display()
     )
@@ -191,6 +198,20 @@ pub(crate) fn start_broker_with(
     rest: &str,
     launch: impl FnOnce(&Path) -> Command,
 ) -> BrokerProcess {
+    start_broker_listening(None, rest, launch)
+}
+
+/// As [`start_broker`], its TCP listener with the `tls` table `tls`
+/// (inline TOML, e.g. `{ cert = "...", key = "..." }`).
+pub(crate) fn start_tls_broker(tls: &str, rest: &str) -> BrokerProcess {
+    start_broker_listening(Some(tls), rest, |bin| Command::new(bin))
+}
+
+fn start_broker_listening(
+    tcp_tls: Option<&str>,
+    rest: &str,
+    launch: impl FnOnce(&Path) -> Command,
+) -> BrokerProcess {
     let dir = tempfile::Builder::new()
         .prefix("broker-")
         .tempdir()
@@ -200,7 +221,7 @@ pub(crate) fn start_broker_with(
     let unix = Endpoint::Unix(dir.path().join("broker.sock"));
     let admin = dir.path().join("admin.sock");
     let metrics = SocketAddr::from((Ipv4Addr::LOCALHOST, free_tcp_port().expect("free port")));
-    let config = broker_config(&tcp, &unix, &admin, metrics, rest);
+    let config = broker_config(&tcp, tcp_tls, &unix, &admin, metrics, rest);
     let path = dir.path().join("broker.toml");
     std::fs::write(&path, config).expect("write broker.toml");
     let mut cmd = launch(&bins().broker);
@@ -214,6 +235,7 @@ pub(crate) fn start_broker_with(
         admin,
         metrics,
         config: path,
+        tcp_tls: tcp_tls.map(str::to_owned),
         dir,
     }
 }

@@ -1,0 +1,292 @@
+//! RPC-over-TLS (RFC 9289) through a real `broker` process: clients on a
+//! TLS listener, the broker to a TLS-only `datastore-server`, plain and
+//! badly certified clients refused (and counted in
+//! `broker_tls_refusals_total`), and certificates swapped by SIGHUP
+//! without dropping a connected client. Certificates are made by `rcgen`
+//! for each run.
+
+mod broker_support;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use broker_support::*;
+use datastore::proto::{DatastoreV1Client, DsGetArgs, DsGetRes, DsKey, DsPutArgs, DsPutRes};
+use interop_tests::c_peer::{free_tcp_port, CServer, Endpoint};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+use rpc_runtime::message::AuthStat;
+use rpc_runtime::tls::{load_certs, load_private_key, ClientTls};
+use rpc_runtime::{Client, RpcError};
+
+const PROG: u32 = 0x2000_DA7A;
+
+/// Time for anything that only has to happen eventually on a loaded
+/// machine.
+const EVENTUALLY: Duration = Duration::from_secs(60);
+
+/// A certification authority that issues certificates into PEM files.
+struct Ca {
+    issuer: rcgen::Certificate,
+    key: KeyPair,
+}
+
+impl Ca {
+    fn new(name: &str, dir: &Path) -> Ca {
+        let mut params = CertificateParams::new(Vec::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let key = KeyPair::generate().unwrap();
+        let issuer = params.self_signed(&key).unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), issuer.pem()).unwrap();
+        Ca { issuer, key }
+    }
+
+    /// A certificate for `localhost` and 127.0.0.1 (common name `cn`),
+    /// written to `NAME.pem` and `NAME.key` in `dir`.
+    fn issue(&self, cn: &str, dir: &Path, name: &str) {
+        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress([127, 0, 0, 1].into()));
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer, &self.key).unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+}
+
+fn path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+/// A client that trusts the CA in `ca` (a PEM file) and presents the
+/// certificate `NAME.pem` / `NAME.key` from `dir` if `cert` names one.
+fn client_tls(dir: &Path, ca: &str, cert: Option<&str>) -> ClientTls {
+    let roots = load_certs(path(dir, ca)).unwrap();
+    match cert {
+        None => ClientTls::new(roots, "localhost").unwrap(),
+        Some(name) => ClientTls::with_client_auth(
+            roots,
+            "localhost",
+            load_certs(path(dir, &format!("{name}.pem"))).unwrap(),
+            load_private_key(path(dir, &format!("{name}.key"))).unwrap(),
+        )
+        .unwrap(),
+    }
+}
+
+fn tcp_addr(e: &Endpoint) -> SocketAddr {
+    match e {
+        Endpoint::Tcp(a) => *a,
+        Endpoint::Unix(p) => panic!("{} is not TCP", p.display()),
+    }
+}
+
+async fn connect_tls(addr: SocketAddr, tls: &ClientTls) -> Result<DatastoreV1Client, RpcError> {
+    let client = Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_tls(addr, PROG, 1, tls)
+        .await?;
+    Ok(DatastoreV1Client::new(client))
+}
+
+async fn put(c: &DatastoreV1Client, key: &str, value: &[u8]) -> Result<(), RpcError> {
+    let r = c
+        .ds_put(&DsPutArgs {
+            key: DsKey::from(key),
+            offset: 0,
+            truncate: true,
+            data: value.to_vec().into(),
+        })
+        .await?;
+    assert_eq!(r, DsPutRes::DsOk(value.len() as u64), "DS_PUT {key}");
+    Ok(())
+}
+
+async fn get(c: &DatastoreV1Client, key: &str) -> Result<Option<Vec<u8>>, RpcError> {
+    let r = c
+        .ds_get(&DsGetArgs {
+            key: DsKey::from(key),
+            offset: 0,
+            count: 2 << 20,
+        })
+        .await?;
+    Ok(match r {
+        DsGetRes::DsOk(ok) => Some(ok.data.to_vec()),
+        DsGetRes::Default(_) => None,
+    })
+}
+
+/// Whether the broker refuses a client with `tls`: the handshake fails,
+/// or (TLS 1.3 sends the client's certificate after the client has
+/// finished) its first call finds the connection closed.
+async fn refused(addr: SocketAddr, tls: &ClientTls) -> bool {
+    match connect_tls(addr, tls).await {
+        Err(_) => true,
+        Ok(c) => get(&c, "k").await.is_err(),
+    }
+}
+
+/// The broker's `broker_tls_refusals_total{reason=REASON}` once it is at
+/// least `at_least` (waiting for it: the broker counts after the client
+/// has seen the refusal).
+fn refusals(broker: &BrokerProcess, reason: &str, at_least: f64) -> f64 {
+    let series = format!("broker_tls_refusals_total{{reason=\"{reason}\"}}");
+    let deadline = Instant::now() + EVENTUALLY;
+    loop {
+        let (_, page) = http_get(broker.metrics, "/metrics");
+        let n = sample(&page, &series);
+        if n >= at_least || Instant::now() > deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A `datastore-server` on a free loopback port that requires
+/// RPC-over-TLS with the certificate `NAME.pem` / `NAME.key` in `dir`.
+fn start_tls_datastore(dir: &Path, name: &str) -> CServer {
+    let port = free_tcp_port().unwrap();
+    let endpoint = Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    let mut cmd = Command::new(&bins().datastore_server);
+    cmd.arg("--listen")
+        .arg(url(&endpoint))
+        .arg("--tls-cert")
+        .arg(path(dir, &format!("{name}.pem")))
+        .arg("--tls-key")
+        .arg(path(dir, &format!("{name}.key")))
+        .arg("--tls-required");
+    CServer::spawn(cmd, endpoint).expect("start datastore-server --tls-required")
+}
+
+/// The route to one TLS backend at `backend`, trusting `ca.pem`.
+fn tls_route(backend: &Endpoint, dir: &Path) -> String {
+    format!(
+        "[backends.store]\naddress = \"{}\"\ntls = {{ ca = \"{}\", server_name = \"localhost\" }}\n\n\
+         [[routes]]\nprogram = 0x2000DA7A\nversions = [1]\nbackend = \"store\"\n",
+        url(backend),
+        path(dir, "ca.pem").display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_clients_through_the_broker_to_a_tls_backend() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    let ca = Ca::new("ca", dir);
+    ca.issue("broker", dir, "broker");
+    ca.issue("store", dir, "store");
+    ca.issue("client-one", dir, "client");
+    Ca::new("other", dir).issue("intruder", dir, "intruder");
+    let store = start_tls_datastore(dir, "store");
+    let listener_tls = format!(
+        "{{ cert = \"{}\", key = \"{}\", client_ca = \"{}\", required = true }}",
+        path(dir, "broker.pem").display(),
+        path(dir, "broker.key").display(),
+        path(dir, "ca.pem").display()
+    );
+    let broker = start_tls_broker(&listener_tls, &tls_route(store.endpoint(), dir));
+    let addr = tcp_addr(&broker.tcp);
+
+    // Mutual TLS to the broker, TLS from the broker to the backend (which
+    // refuses anything else); a record of more than one TLS record each
+    // way.
+    let good = client_tls(dir, "ca.pem", Some("client"));
+    let c = connect_tls(addr, &good)
+        .await
+        .expect("TLS through the broker");
+    let big: Vec<u8> = (0..(1u32 << 20)).map(|i| (i % 251) as u8).collect();
+    put(&c, "big", &big).await.unwrap();
+    assert_eq!(get(&c, "big").await.unwrap(), Some(big));
+    put(&c, "k", b"v").await.unwrap();
+    assert_eq!(get(&c, "k").await.unwrap().as_deref(), Some(&b"v"[..]));
+
+    // A plain client gets the RFC's answer to every call, on a
+    // connection that stays open.
+    let plain = DatastoreV1Client::new(Client::connect_tcp(addr).await.unwrap());
+    for _ in 0..2 {
+        assert!(
+            matches!(
+                get(&plain, "k").await,
+                Err(RpcError::AuthError(AuthStat::TooWeak))
+            ),
+            "plain call on a TLS-required listener"
+        );
+    }
+    assert!(refusals(&broker, "plain_call", 2.0) >= 2.0);
+
+    // Bad certificates: none, one from another CA, and the client not
+    // trusting the broker's.
+    assert!(refused(addr, &client_tls(dir, "ca.pem", None)).await);
+    assert!(refused(addr, &client_tls(dir, "ca.pem", Some("intruder"))).await);
+    assert!(refused(addr, &client_tls(dir, "other.pem", Some("client"))).await);
+    assert_eq!(refusals(&broker, "certificate", 3.0), 3.0);
+
+    // The good client is still served.
+    assert_eq!(get(&c, "k").await.unwrap().as_deref(), Some(&b"v"[..]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_swaps_the_certificate_without_dropping_a_client() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    let first = Ca::new("ca", dir);
+    let second = Ca::new("second", dir);
+    first.issue("broker", dir, "broker");
+    let store = start_datastore_server();
+    let listener_tls = format!(
+        "{{ cert = \"{}\", key = \"{}\" }}",
+        path(dir, "broker.pem").display(),
+        path(dir, "broker.key").display()
+    );
+    let broker = start_tls_broker(&listener_tls, &datastore_route(&store.endpoint));
+    let addr = tcp_addr(&broker.tcp);
+    let trusts_first = client_tls(dir, "ca.pem", None);
+    let trusts_second = client_tls(dir, "second.pem", None);
+
+    let connected = connect_tls(addr, &trusts_first).await.unwrap();
+    put(&connected, "k", b"before").await.unwrap();
+    assert!(refused(addr, &trusts_second).await);
+
+    // The files get a certificate from the second CA; SIGHUP.
+    second.issue("broker renewed", dir, "broker");
+    signal(broker.process.pid(), "-HUP");
+    let deadline = Instant::now() + EVENTUALLY;
+    let renewed = loop {
+        match connect_tls(addr, &trusts_second).await {
+            Ok(c) => match get(&c, "k").await {
+                Ok(v) => break (c, v),
+                Err(e) => assert!(Instant::now() < deadline, "after SIGHUP: {e}"),
+            },
+            Err(e) => assert!(Instant::now() < deadline, "after SIGHUP: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(renewed.1.as_deref(), Some(&b"before"[..]));
+    // New connections see only the new certificate...
+    assert!(refused(addr, &trusts_first).await);
+    // ... and the client connected before keeps its session.
+    put(&connected, "k", b"after").await.unwrap();
+    assert_eq!(
+        get(&renewed.0, "k").await.unwrap().as_deref(),
+        Some(&b"after"[..])
+    );
+
+    // A reload with a certificate file that does not parse keeps the one
+    // in force, and says so.
+    std::fs::write(path(dir, "broker.pem"), "not a certificate\n").unwrap();
+    let out = ctl_ok(&broker, &["reload"]);
+    assert!(
+        out.contains("listen[0].tls") && out.contains("previous certificate stays"),
+        "{out}"
+    );
+    let c = connect_tls(addr, &trusts_second).await.unwrap();
+    assert_eq!(get(&c, "k").await.unwrap().as_deref(), Some(&b"after"[..]));
+    assert_eq!(
+        get(&connected, "k").await.unwrap().as_deref(),
+        Some(&b"after"[..])
+    );
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker_support::*;
-use datastore::proto::{DatastoreV1Client, DsGetArgs, DsGetRes, DsKey, DsPutArgs, DsPutRes};
+use datastore::proto::DatastoreV1Client;
 use interop_tests::c_peer::{free_tcp_port, CServer, Endpoint};
 use rpc_runtime::Client;
 
@@ -97,34 +97,6 @@ async fn connect(e: &Endpoint) -> DatastoreV1Client {
     DatastoreV1Client::new(client.expect("connect"))
 }
 
-async fn put(c: &DatastoreV1Client, key: &str, value: &[u8]) {
-    let r = c
-        .ds_put(&DsPutArgs {
-            key: DsKey::from(key),
-            offset: 0,
-            truncate: true,
-            data: value.to_vec().into(),
-        })
-        .await
-        .expect("DS_PUT");
-    assert_eq!(r, DsPutRes::DsOk(value.len() as u64), "DS_PUT {key}");
-}
-
-/// The object's bytes, `None` when the server has no such key.
-async fn get(c: &DatastoreV1Client, key: &str) -> Result<Option<Vec<u8>>, rpc_runtime::RpcError> {
-    let r = c
-        .ds_get(&DsGetArgs {
-            key: DsKey::from(key),
-            offset: 0,
-            count: 1 << 20,
-        })
-        .await?;
-    Ok(match r {
-        DsGetRes::DsOk(ok) => Some(ok.data.to_vec()),
-        DsGetRes::Default(_) => None,
-    })
-}
-
 fn value_of(key: &str) -> Vec<u8> {
     format!("the value of {key}").into_bytes()
 }
@@ -138,14 +110,14 @@ async fn keys_land_on_their_rendezvous_backends() {
     let keys: Vec<String> = (0..60).map(|i| format!("user/{i}")).collect();
     for (i, k) in keys.iter().enumerate() {
         let c = if i % 2 == 0 { &via_tcp } else { &via_unix };
-        put(c, k, &value_of(k)).await;
+        ds_put_bytes(c, k, &value_of(k)).await;
     }
     let direct: Vec<DatastoreV1Client> = connect_direct(&pool.addrs).await;
     let mut per_backend = [0usize; 3];
     for k in &keys {
         let mut holders = Vec::new();
         for (i, d) in direct.iter().enumerate() {
-            if let Some(v) = get(d, k).await.expect("direct DS_GET") {
+            if let Some(v) = ds_get_bytes(d, k).await.expect("direct DS_GET") {
                 assert_eq!(v, value_of(k));
                 holders.push(i);
             }
@@ -153,7 +125,7 @@ async fn keys_land_on_their_rendezvous_backends() {
         assert_eq!(holders, vec![rank(k)[0]], "{k} is on exactly its primary");
         per_backend[holders[0]] += 1;
         assert_eq!(
-            get(&via_tcp, k).await.expect("DS_GET").as_deref(),
+            ds_get_bytes(&via_tcp, k).await.expect("DS_GET").as_deref(),
             Some(&value_of(k)[..])
         );
     }
@@ -189,7 +161,7 @@ async fn replicated_keys(addrs: &[SocketAddr], victim: usize) -> (Vec<String>, V
     let keys: Vec<String> = (0..90).map(|i| format!("obj/{i}")).collect();
     for k in &keys {
         for &b in &rank(k)[..2] {
-            put(&direct[b], k, &value_of(k)).await;
+            ds_put_bytes(&direct[b], k, &value_of(k)).await;
         }
     }
     let (victim_keys, other_keys): (Vec<String>, Vec<String>) =
@@ -232,7 +204,7 @@ fn start_load(broker: &BrokerProcess, victim_keys: &[String], other_keys: &[Stri
                 let key = group[n % group.len()].clone();
                 n += 1;
                 let started = Instant::now();
-                let outcome = get(&c, &key).await.map_err(|e| e.to_string());
+                let outcome = ds_get_bytes(&c, &key).await.map_err(|e| e.to_string());
                 samples.push(Sample {
                     key,
                     started,
@@ -334,8 +306,12 @@ async fn wait_readmitted(broker: &BrokerProcess, addr: SocketAddr, victim: usize
         .map(|i| format!("fresh/{i}"))
         .filter(|k| rank(k)[0] == victim);
     for k in fresh {
-        put(&via, &k, &value_of(&k)).await;
-        if get(&restarted, &k).await.expect("direct DS_GET").is_some() {
+        ds_put_bytes(&via, &k, &value_of(&k)).await;
+        if ds_get_bytes(&restarted, &k)
+            .await
+            .expect("direct DS_GET")
+            .is_some()
+        {
             return true;
         }
         if Instant::now() > deadline {

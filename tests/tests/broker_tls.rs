@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use broker_support::*;
-use datastore::proto::{DatastoreV1Client, DsGetArgs, DsGetRes, DsKey, DsPutArgs, DsPutRes};
+use datastore::proto::DatastoreV1Client;
 use interop_tests::c_peer::{free_tcp_port, CServer, Endpoint};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 use rpc_runtime::message::AuthStat;
@@ -93,40 +93,13 @@ async fn connect_tls(addr: SocketAddr, tls: &ClientTls) -> Result<DatastoreV1Cli
     Ok(DatastoreV1Client::new(client))
 }
 
-async fn put(c: &DatastoreV1Client, key: &str, value: &[u8]) -> Result<(), RpcError> {
-    let r = c
-        .ds_put(&DsPutArgs {
-            key: DsKey::from(key),
-            offset: 0,
-            truncate: true,
-            data: value.to_vec().into(),
-        })
-        .await?;
-    assert_eq!(r, DsPutRes::DsOk(value.len() as u64), "DS_PUT {key}");
-    Ok(())
-}
-
-async fn get(c: &DatastoreV1Client, key: &str) -> Result<Option<Vec<u8>>, RpcError> {
-    let r = c
-        .ds_get(&DsGetArgs {
-            key: DsKey::from(key),
-            offset: 0,
-            count: 2 << 20,
-        })
-        .await?;
-    Ok(match r {
-        DsGetRes::DsOk(ok) => Some(ok.data.to_vec()),
-        DsGetRes::Default(_) => None,
-    })
-}
-
 /// Whether the broker refuses a client with `tls`: the handshake fails,
 /// or (TLS 1.3 sends the client's certificate after the client has
 /// finished) its first call finds the connection closed.
 async fn refused(addr: SocketAddr, tls: &ClientTls) -> bool {
     match connect_tls(addr, tls).await {
         Err(_) => true,
-        Ok(c) => get(&c, "k").await.is_err(),
+        Ok(c) => ds_get_bytes(&c, "k").await.is_err(),
     }
 }
 
@@ -199,10 +172,13 @@ async fn tls_clients_through_the_broker_to_a_tls_backend() {
         .await
         .expect("TLS through the broker");
     let big: Vec<u8> = (0..(1u32 << 20)).map(|i| (i % 251) as u8).collect();
-    put(&c, "big", &big).await.unwrap();
-    assert_eq!(get(&c, "big").await.unwrap(), Some(big));
-    put(&c, "k", b"v").await.unwrap();
-    assert_eq!(get(&c, "k").await.unwrap().as_deref(), Some(&b"v"[..]));
+    ds_put_bytes(&c, "big", &big).await;
+    assert_eq!(ds_get_bytes(&c, "big").await.unwrap(), Some(big));
+    ds_put_bytes(&c, "k", b"v").await;
+    assert_eq!(
+        ds_get_bytes(&c, "k").await.unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
 
     // A plain client gets the RFC's answer to every call, on a
     // connection that stays open.
@@ -210,7 +186,7 @@ async fn tls_clients_through_the_broker_to_a_tls_backend() {
     for _ in 0..2 {
         assert!(
             matches!(
-                get(&plain, "k").await,
+                ds_get_bytes(&plain, "k").await,
                 Err(RpcError::AuthError(AuthStat::TooWeak))
             ),
             "plain call on a TLS-required listener"
@@ -226,7 +202,10 @@ async fn tls_clients_through_the_broker_to_a_tls_backend() {
     assert_eq!(refusals(&broker, "certificate", 3.0), 3.0);
 
     // The good client is still served.
-    assert_eq!(get(&c, "k").await.unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(
+        ds_get_bytes(&c, "k").await.unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,7 +227,7 @@ async fn sighup_swaps_the_certificate_without_dropping_a_client() {
     let trusts_second = client_tls(dir, "second.pem", None);
 
     let connected = connect_tls(addr, &trusts_first).await.unwrap();
-    put(&connected, "k", b"before").await.unwrap();
+    ds_put_bytes(&connected, "k", b"before").await;
     assert!(refused(addr, &trusts_second).await);
 
     // The files get a certificate from the second CA; SIGHUP.
@@ -257,7 +236,7 @@ async fn sighup_swaps_the_certificate_without_dropping_a_client() {
     let deadline = Instant::now() + EVENTUALLY;
     let renewed = loop {
         match connect_tls(addr, &trusts_second).await {
-            Ok(c) => match get(&c, "k").await {
+            Ok(c) => match ds_get_bytes(&c, "k").await {
                 Ok(v) => break (c, v),
                 Err(e) => assert!(Instant::now() < deadline, "after SIGHUP: {e}"),
             },
@@ -269,9 +248,9 @@ async fn sighup_swaps_the_certificate_without_dropping_a_client() {
     // New connections see only the new certificate...
     assert!(refused(addr, &trusts_first).await);
     // ... and the client connected before keeps its session.
-    put(&connected, "k", b"after").await.unwrap();
+    ds_put_bytes(&connected, "k", b"after").await;
     assert_eq!(
-        get(&renewed.0, "k").await.unwrap().as_deref(),
+        ds_get_bytes(&renewed.0, "k").await.unwrap().as_deref(),
         Some(&b"after"[..])
     );
 
@@ -284,9 +263,12 @@ async fn sighup_swaps_the_certificate_without_dropping_a_client() {
         "{out}"
     );
     let c = connect_tls(addr, &trusts_second).await.unwrap();
-    assert_eq!(get(&c, "k").await.unwrap().as_deref(), Some(&b"after"[..]));
     assert_eq!(
-        get(&connected, "k").await.unwrap().as_deref(),
+        ds_get_bytes(&c, "k").await.unwrap().as_deref(),
+        Some(&b"after"[..])
+    );
+    assert_eq!(
+        ds_get_bytes(&connected, "k").await.unwrap().as_deref(),
         Some(&b"after"[..])
     );
 }

@@ -358,3 +358,39 @@ pub(crate) fn datastore_route(backend: &Endpoint) -> String {
         url(backend)
     )
 }
+
+/// Writes `value` as the whole object `key` (DS_PUT, truncating);
+/// panics unless the server answers DS_OK with the length.
+pub(crate) async fn ds_put_bytes(c: &datastore::proto::DatastoreV1Client, key: &str, value: &[u8]) {
+    use datastore::proto::{DsKey, DsPutArgs, DsPutRes};
+    let r = c
+        .ds_put(&DsPutArgs {
+            key: DsKey::from(key),
+            offset: 0,
+            truncate: true,
+            data: value.to_vec().into(),
+        })
+        .await
+        .expect("DS_PUT");
+    assert_eq!(r, DsPutRes::DsOk(value.len() as u64), "DS_PUT {key}");
+}
+
+/// The object's bytes (up to 2 MiB), `None` when the server has no such
+/// key.
+pub(crate) async fn ds_get_bytes(
+    c: &datastore::proto::DatastoreV1Client,
+    key: &str,
+) -> Result<Option<Vec<u8>>, rpc_runtime::RpcError> {
+    use datastore::proto::{DsGetArgs, DsGetRes, DsKey};
+    let r = c
+        .ds_get(&DsGetArgs {
+            key: DsKey::from(key),
+            offset: 0,
+            count: 2 << 20,
+        })
+        .await?;
+    Ok(match r {
+        DsGetRes::DsOk(ok) => Some(ok.data.to_vec()),
+        DsGetRes::Default(_) => None,
+    })
+}

@@ -229,6 +229,13 @@ async fn sighup_swaps_the_certificate_without_dropping_a_client() {
     let connected = connect_tls(addr, &trusts_first).await.unwrap();
     ds_put_bytes(&connected, "k", b"before").await;
     assert!(refused(addr, &trusts_second).await);
+    // TLS is offered, not required: a client that does not probe is
+    // served plain on the same listener.
+    let plain = DatastoreV1Client::new(Client::connect_tcp(addr).await.unwrap());
+    assert_eq!(
+        ds_get_bytes(&plain, "k").await.unwrap().as_deref(),
+        Some(&b"before"[..])
+    );
 
     // The files get a certificate from the second CA; SIGHUP.
     second.issue("broker renewed", dir, "broker");
@@ -271,4 +278,45 @@ async fn sighup_swaps_the_certificate_without_dropping_a_client() {
         ds_get_bytes(&connected, "k").await.unwrap().as_deref(),
         Some(&b"after"[..])
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_whose_certificate_does_not_verify_is_not_used() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    Ca::new("ca", dir);
+    // The backend's certificate comes from a CA the broker does not trust.
+    Ca::new("other", dir).issue("store", dir, "store");
+    let store = start_tls_datastore(dir, "store");
+    let rest = format!(
+        "[limits]\ncall_timeout_ms = 3000\n\n{}",
+        tls_route(store.endpoint(), dir)
+    );
+    let broker = start_broker(&rest);
+    let c = connect_datastore(&broker.tcp, Duration::from_secs(30)).await;
+    // The call is answered by the broker (no backend up), never sent in
+    // the clear.
+    assert!(matches!(
+        ds_get_bytes(&c, "k").await,
+        Err(RpcError::SystemErr)
+    ));
+    // Its connections fail (counted as failures) and none comes up.
+    let deadline = Instant::now() + EVENTUALLY;
+    loop {
+        let status = ctl_ok(&broker, &["status"]);
+        let line = status
+            .lines()
+            .find(|l| l.trim_start().starts_with("store "))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            !line.contains("healthy") && line.contains("connections 0/1"),
+            "{status}"
+        );
+        if !line.contains(" 0 failure(s)") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failed connection: {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -119,6 +119,26 @@ fn refusals(broker: &BrokerProcess, reason: &str, at_least: f64) -> f64 {
     }
 }
 
+/// Sends the AUTH_TLS probe (RFC 9289 section 4.1) on a new connection to
+/// `addr`, checks the STARTTLS verifier in the reply, then sends nothing
+/// until the server closes the connection.
+async fn stall_after_probe(addr: SocketAddr) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // xid, CALL, rpcvers 2, program, version 1, NULL, cred AUTH_TLS
+    // (7) with an empty body, verf AUTH_NONE.
+    let words = [1u32, 0, 2, PROG, 1, 0, 7, 0, 0, 0];
+    let mut record = (0x8000_0000u32 | 40).to_be_bytes().to_vec();
+    record.extend(words.iter().flat_map(|w| w.to_be_bytes()));
+    s.write_all(&record).await.unwrap();
+    let mut reply = [0u8; 36];
+    s.read_exact(&mut reply).await.unwrap();
+    assert_eq!(&reply[24..32], b"STARTTLS", "probe reply {reply:?}");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(EVENTUALLY, s.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the broker keeps a stalled handshake open");
+}
+
 /// A `datastore-server` on a free loopback port that requires
 /// RPC-over-TLS with the certificate `NAME.pem` / `NAME.key` in `dir`.
 fn start_tls_datastore(dir: &Path, name: &str) -> CServer {
@@ -156,7 +176,8 @@ async fn tls_clients_through_the_broker_to_a_tls_backend() {
     Ca::new("other", dir).issue("intruder", dir, "intruder");
     let store = start_tls_datastore(dir, "store");
     let listener_tls = format!(
-        "{{ cert = \"{}\", key = \"{}\", client_ca = \"{}\", required = true }}",
+        "{{ cert = \"{}\", key = \"{}\", client_ca = \"{}\", required = true, \
+         handshake_timeout_ms = 3000 }}",
         path(dir, "broker.pem").display(),
         path(dir, "broker.key").display(),
         path(dir, "ca.pem").display()
@@ -200,6 +221,16 @@ async fn tls_clients_through_the_broker_to_a_tls_backend() {
     assert!(refused(addr, &client_tls(dir, "ca.pem", Some("intruder"))).await);
     assert!(refused(addr, &client_tls(dir, "other.pem", Some("client"))).await);
     assert_eq!(refusals(&broker, "certificate", 3.0), 3.0);
+
+    // A client that probes and then stalls in the handshake is closed
+    // at handshake_timeout_ms, and counted.
+    let started = Instant::now();
+    stall_after_probe(addr).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "closed too early"
+    );
+    assert!(refusals(&broker, "handshake", 1.0) >= 1.0);
 
     // The good client is still served.
     assert_eq!(

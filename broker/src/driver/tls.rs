@@ -28,12 +28,12 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rpc_runtime::server::PeerAddr;
 use rpc_runtime::tls::{ClientTls, ServerTls, TlsError, TlsStats};
+use rpc_runtime::Endpoint;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::config::{BackendAddress, Config, ListenTls};
 use crate::driver::socket::{split_unix, ReadHalf, WriteHalf};
-use rpc_runtime::Endpoint;
 
 /// Bytes read at once from either side of a relay: four TLS records.
 const RELAY_BUFFER_BYTES: usize = 64 * 1024;

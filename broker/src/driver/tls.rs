@@ -284,6 +284,9 @@ pub(crate) async fn connect(
 /// end of the socket pair) until the driver closes its end or writing to
 /// the network fails. The network's end of stream becomes the end of
 /// `local`'s writing, so the driver reads it as the peer's close.
+/// `copy_buf` flushes its writer whenever its reader has nothing more for
+/// the moment, so TLS records rustls still holds go out at the end of a
+/// burst (the tail of a reply never waits for the next one).
 async fn relay<IO: AsyncRead + AsyncWrite>(network: IO, local: UnixStream) {
     let (net_read, mut net_write) = tokio::io::split(network);
     let (local_read, mut local_write) = local.into_split();

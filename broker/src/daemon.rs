@@ -378,6 +378,10 @@ fn client_limits(limits: &crate::config::Limits, max_connections: usize) -> Clie
     }
 }
 
+/// How long a listener waits, after an eviction, for the evicted
+/// connection's descriptor to be released before accepting again.
+const EVICTION_PATIENCE: Duration = Duration::from_secs(1);
+
 /// Accepts connections on one listener forever, each admitted by the hub
 /// ([`Hub::admit`]) and served in its own task (on a TLS listener, with
 /// the settings `tls` holds when it is accepted: [`crate::driver::tls`]);
@@ -425,7 +429,7 @@ async fn accept_loop(
                     Some(c) => tracing::debug!(peer, uid = c.uid, gid = c.gid, pid = c.pid, "client connected"),
                     None => tracing::debug!(peer, "client connected"),
                 }
-                let Some((client, outbox)) = hub.admit(write, caller) else {
+                let Some((client, outbox, slot)) = hub.admit(write, caller) else {
                     if let Some(suppressed) = REFUSED_LOG.allow() {
                         tracing::warn!(suppressed, "too many client connections, none idle: refusing one");
                     }
@@ -438,13 +442,27 @@ async fn accept_loop(
                     outbox,
                     peer,
                 );
-                match upgrade {
-                    Some(upgrade) => clients.spawn(async move {
-                        tokio::join!(serve, upgrade);
-                    }),
-                    None => clients.spawn(serve),
-                };
+                clients.spawn(async move {
+                    // A TLS connection's relay (and its TCP socket) ends
+                    // with the client task or before it.
+                    match upgrade {
+                        Some(upgrade) => {
+                            let ((), ()) = tokio::join!(serve, upgrade);
+                        }
+                        None => serve.await,
+                    }
+                    // The socket's halves are dropped: its descriptor is free.
+                    drop(slot);
+                });
                 open.store(clients.len(), Ordering::Relaxed);
+                // An eviction made room in the table, but the evicted
+                // connection's descriptor is free only once its task has
+                // ended: accept nothing more until then, so that a burst
+                // of connections cannot run the process out of descriptors.
+                let max = hub.client_limits.max_connections;
+                if hub.client_sockets.open() > max {
+                    hub.client_sockets.wait_at_most(max, EVICTION_PATIENCE).await;
+                }
             }
         }
     }

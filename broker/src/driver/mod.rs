@@ -48,6 +48,7 @@ use crate::core::{ClientId, ConnId, Core, Destination, Event, HandleMap, Transmi
 use crate::driver::backend::{self as backend_io, Target};
 use crate::driver::outbox::Outbox;
 use crate::driver::socket::WriteHalf;
+use crate::driver::socket_count::{SocketCount, SocketSlot};
 use crate::driver::udp::Datagrams;
 use crate::metrics::{LimitHit, Metrics, Recorder};
 use crate::status::Snapshot;
@@ -60,6 +61,7 @@ pub(crate) mod listener;
 pub(crate) mod outbox;
 pub(crate) mod rpcbind;
 pub(crate) mod socket;
+pub(crate) mod socket_count;
 pub(crate) mod tls;
 pub(crate) mod udp;
 pub(crate) mod wire;
@@ -121,6 +123,8 @@ pub(crate) struct Hub {
     pub(crate) max_in_flight: usize,
     /// The limits on client connections.
     pub(crate) client_limits: ClientLimits,
+    /// Client sockets open, until their tasks have let go of them.
+    pub(crate) client_sockets: Arc<SocketCount>,
 }
 
 /// What the hub's lock guards.
@@ -191,6 +195,7 @@ impl Hub {
             max_record,
             max_in_flight: max_in_flight.max(1),
             client_limits,
+            client_sockets: Arc::default(),
         })
     }
 
@@ -199,12 +204,13 @@ impl Hub {
     /// list, [`Core::add_caller`]). At `max_connections` the client idle the longest (no call
     /// in flight, no reply waiting; a half-sent record counts as idle) is
     /// closed to make room; `None` (the new connection is to be closed)
-    /// when every client is busy.
+    /// when every client is busy. The slot counts the socket in
+    /// [`Hub::client_sockets`] until the connection's task drops it.
     pub(crate) fn admit(
         self: &Arc<Self>,
         io: WriteHalf,
         caller: Caller,
-    ) -> Option<(ClientId, Arc<Outbox>)> {
+    ) -> Option<(ClientId, Arc<Outbox>, SocketSlot)> {
         let mut st = self.lock();
         if st.clients.len() >= self.client_limits.max_connections {
             let idlest = st
@@ -228,7 +234,7 @@ impl Hub {
         ));
         let id = st.core.add_caller(caller);
         st.clients.insert(id, Arc::clone(&outbox));
-        Some((id, outbox))
+        Some((id, outbox, self.client_sockets.opened()))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -444,7 +444,8 @@ async fn accept_loop(
                 );
                 clients.spawn(async move {
                     // A TLS connection's relay (and its TCP socket) ends
-                    // with the client task or before it.
+                    // once the client task has let go of its end of the
+                    // socket pair.
                     match upgrade {
                         Some(upgrade) => {
                             let ((), ()) = tokio::join!(serve, upgrade);

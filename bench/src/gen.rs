@@ -154,8 +154,25 @@ fn time_run(cmd: &mut Command) -> Result<Result<f64, String>> {
         Ok(Ok(ms))
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
-        Ok(Err(err.lines().next().unwrap_or("failed").to_owned()))
+        Ok(Err(first_error(&err)))
     }
+}
+
+/// The line of a compiler's error output that says what is wrong: the
+/// first naming an error (`FILE:LINE:COL: error: ...`, rpcgen's `FILE,
+/// line N: ...`), past the `bench: error:` line wrapping xdrgen's; else
+/// the first non-empty line.
+fn first_error(stderr: &str) -> String {
+    let mut lines = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("bench: error:"));
+    let first = lines.clone().next();
+    lines
+        .find(|l| l.contains("error") || l.contains(", line "))
+        .or(first)
+        .unwrap_or("failed")
+        .to_owned()
 }
 
 /// Times both compilers `runs` times on each spec, each run in a fresh
@@ -376,6 +393,20 @@ mod tests {
             out.contains("on 1 of the 2 files both accept; slowest ratio 3.00x (b/slow.x)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn first_error_skips_the_wrapper_and_finds_the_diagnostic() {
+        let xdrgen = "bench: error: `xdrgen a.x` failed (refused):\n\
+                      a.x:3:5: error: undefined type `t`\n   |\n";
+        assert_eq!(first_error(xdrgen), "a.x:3:5: error: undefined type `t`");
+        let rpcgen = "    struct {\n    ^^^\nb.x, line 7: definition keyword expected\n";
+        assert_eq!(
+            first_error(rpcgen),
+            "b.x, line 7: definition keyword expected"
+        );
+        assert_eq!(first_error("odd\n"), "odd");
+        assert_eq!(first_error(""), "failed");
     }
 
     #[test]

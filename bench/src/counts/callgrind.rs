@@ -47,8 +47,8 @@ impl Callgrind {
 
     /// A command running `program` under callgrind, pinned for `role`,
     /// writing `PREFIX.PID` files (a process and each child it forks);
-    /// add the program's arguments and run it, then read its count with
-    /// [`Callgrind::instructions`]`(PREFIX)`.
+    /// add the program's arguments and run it with [`Callgrind::run`]
+    /// (or, for a server, read its counts with [`dump`]).
     pub fn command(
         &mut self,
         placement: Placement,

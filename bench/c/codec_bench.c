@@ -4,7 +4,7 @@
  * (bench/src/values.rs builds the same values; the encodings' hashes must
  * agree).
  *
- *   codec_bench [-t MILLIS] [-l ENTRIES]...
+ *   codec_bench [-t MILLIS] [-l ENTRIES]... [-n ITERS -c CASE -o encode|decode]
  *
  * Cases: small (a small_rec), list-N (a dir_listing of N entries; one case
  * per -l, default 1000), opaque-1MiB (an opaque_holder of 1 MiB). Encode
@@ -14,6 +14,10 @@
  * batch takes 10 ms, for at least MILLIS ms (default 200). One line each:
  *
  *   codec case=NAME op=encode|decode ns_per_op=F iters=N len=BYTES hash=FNV1A64HEX
+ *
+ * With -n, only case CASE's op runs, exactly ITERS times (no batches, no
+ * minimum time): `bench counts` runs it under callgrind with two counts
+ * and divides the difference in instructions by the difference in ITERS.
  *
  * Before timing, the decoded value is re-encoded and compared with the
  * original encoding; a difference is an error (exit status 1).
@@ -96,36 +100,50 @@ struct bench_case {
 	size_t size; /* sizeof the C type */
 };
 
+/* A fixed run (-n): the case, the op and the count; iters 0 when timed. */
+struct fixed_run {
+	const char *case_name;
+	int decode;
+	long long iters;
+};
+
+static void one_op(const struct bench_case *c, int decode, void *out, u_int len)
+{
+	if (decode) {
+		decode_free(c->fn, out, c->size, len);
+		xdr_free((xdrproc_t)c->fn, out);
+	} else {
+		encode(c->fn, c->value, enc_buf);
+	}
+}
+
 static double run_op(const struct bench_case *c, int decode, u_int len, long long millis,
-		     long long *iters_out)
+		     long long fixed_iters, long long *iters_out)
 {
 	void *out = xmalloc(c->size);
 	long long batch = 1, iters = 0, t0, elapsed;
 
+	if (fixed_iters > 0) {
+		t0 = now_ns();
+		for (long long i = 0; i < fixed_iters; i++)
+			one_op(c, decode, out, len);
+		elapsed = now_ns() - t0;
+		free(out);
+		*iters_out = fixed_iters;
+		return (double)elapsed / (double)fixed_iters;
+	}
 	for (;;) {
 		t0 = now_ns();
-		for (long long i = 0; i < batch; i++) {
-			if (decode) {
-				decode_free(c->fn, out, c->size, len);
-				xdr_free((xdrproc_t)c->fn, out);
-			} else {
-				encode(c->fn, c->value, enc_buf);
-			}
-		}
+		for (long long i = 0; i < batch; i++)
+			one_op(c, decode, out, len);
 		if (now_ns() - t0 >= 10000000LL || batch >= (1LL << 40))
 			break;
 		batch *= 2;
 	}
 	t0 = now_ns();
 	do {
-		for (long long i = 0; i < batch; i++) {
-			if (decode) {
-				decode_free(c->fn, out, c->size, len);
-				xdr_free((xdrproc_t)c->fn, out);
-			} else {
-				encode(c->fn, c->value, enc_buf);
-			}
-		}
+		for (long long i = 0; i < batch; i++)
+			one_op(c, decode, out, len);
 		iters += batch;
 		elapsed = now_ns() - t0;
 	} while (elapsed < millis * 1000000LL);
@@ -134,7 +152,7 @@ static double run_op(const struct bench_case *c, int decode, u_int len, long lon
 	return (double)elapsed / (double)iters;
 }
 
-static void run_case(const struct bench_case *c, long long millis)
+static void run_case(const struct bench_case *c, long long millis, const struct fixed_run *fixed)
 {
 	u_int len = encode(c->fn, c->value, enc_buf);
 	unsigned long long hash = fnv1a(enc_buf, len);
@@ -151,13 +169,19 @@ static void run_case(const struct bench_case *c, long long millis)
 	xdr_free((xdrproc_t)c->fn, out);
 	free(out);
 
-	ns = run_op(c, 0, len, millis, &iters);
-	printf("codec case=%s op=encode ns_per_op=%.1f iters=%lld len=%u hash=%016llx\n", c->name,
-	       ns, iters, len, hash);
-	fflush(stdout);
+	if (fixed->iters > 0 && strcmp(fixed->case_name, c->name) != 0)
+		return;
+	if (fixed->iters == 0 || !fixed->decode) {
+		ns = run_op(c, 0, len, millis, fixed->iters, &iters);
+		printf("codec case=%s op=encode ns_per_op=%.1f iters=%lld len=%u hash=%016llx\n",
+		       c->name, ns, iters, len, hash);
+		fflush(stdout);
+	}
+	if (fixed->iters > 0 && !fixed->decode)
+		return;
 	/* Encoding again leaves enc_buf holding this value for decode. */
 	encode(c->fn, c->value, enc_buf);
-	ns = run_op(c, 1, len, millis, &iters);
+	ns = run_op(c, 1, len, millis, fixed->iters, &iters);
 	printf("codec case=%s op=decode ns_per_op=%.1f iters=%lld len=%u hash=%016llx\n", c->name,
 	       ns, iters, len, hash);
 	fflush(stdout);
@@ -208,7 +232,8 @@ static void make_opaque(opaque_holder *v)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: codec_bench [-t MILLIS] [-l ENTRIES]...\n");
+	fprintf(stderr,
+		"usage: codec_bench [-t MILLIS] [-l ENTRIES]... [-n ITERS -c CASE -o encode|decode]\n");
 	return 2;
 }
 
@@ -222,6 +247,8 @@ int main(int argc, char **argv)
 	char names[MAX_LISTS][32];
 	opaque_holder opaque;
 	struct bench_case c;
+	struct fixed_run fixed = {"", 0, 0};
+	const char *op = NULL;
 	char *end;
 
 	for (int i = 1; i < argc; i++) {
@@ -234,9 +261,22 @@ int main(int argc, char **argv)
 			if (*end || n < 0 || n > 50000)
 				return usage();
 			lists[nlists++] = (u_int)n;
+		} else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+			fixed.iters = strtoll(argv[++i], &end, 10);
+			if (*end || fixed.iters < 1)
+				return usage();
+		} else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			fixed.case_name = argv[++i];
+		} else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+			op = argv[++i];
 		} else {
 			return usage();
 		}
+	}
+	if (fixed.iters > 0) {
+		if (!op || (strcmp(op, "encode") != 0 && strcmp(op, "decode") != 0))
+			return usage();
+		fixed.decode = strcmp(op, "decode") == 0;
 	}
 	if (nlists == 0)
 		lists[nlists++] = 1000;
@@ -245,16 +285,16 @@ int main(int argc, char **argv)
 
 	make_small(&small);
 	c = (struct bench_case){"small", (xdr_fn)xdr_small_rec, &small, sizeof small};
-	run_case(&c, millis);
+	run_case(&c, millis, &fixed);
 	for (int i = 0; i < nlists; i++) {
 		make_listing(&listings[i], lists[i]);
 		snprintf(names[i], sizeof names[i], "list-%u", lists[i]);
 		c = (struct bench_case){names[i], (xdr_fn)xdr_dir_listing, &listings[i],
 					sizeof listings[i]};
-		run_case(&c, millis);
+		run_case(&c, millis, &fixed);
 	}
 	make_opaque(&opaque);
 	c = (struct bench_case){"opaque-1MiB", (xdr_fn)xdr_opaque_holder, &opaque, sizeof opaque};
-	run_case(&c, millis);
+	run_case(&c, millis, &fixed);
 	return 0;
 }

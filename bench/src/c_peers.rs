@@ -54,6 +54,45 @@ pub fn bench_client() -> Result<PathBuf> {
         .build()?)
 }
 
+/// Builds `bench/c/framing_server.c` (the framing-only limit's server:
+/// record marks and a few dozen bytes, no XDR); run it as
+/// `framing_server tcp PORT`.
+///
+/// # Errors
+///
+/// As [`CProgram::build`].
+pub fn framing_server() -> Result<PathBuf> {
+    let listen = interop_tests::c_peer::c_source("peer_listen.h");
+    let tests_c = listen.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(framing("framing_server")
+        .cflag(format!("-I{}", tests_c.display()))
+        .input(listen)
+        .build()?)
+}
+
+/// Builds `bench/c/framing_client.c` (the framing-only limit's client:
+/// `-d DEPTH` records in flight on one connection).
+///
+/// # Errors
+///
+/// As [`CProgram::build`].
+pub fn framing_client() -> Result<PathBuf> {
+    Ok(framing("framing_client")
+        .input(c_source("load_driver.h"))
+        .build()?)
+}
+
+/// A framing-only peer: plain C (no spec), `-O2` as the other peers, the
+/// shared headers' unused helpers allowed.
+fn framing(name: &str) -> CProgram {
+    CProgram::new(name)
+        .cflag("-O2")
+        .cflag("-g0")
+        .cflag("-Wno-unused-function")
+        .source(c_source(&format!("{name}.c")))
+        .input(c_source("framing.h"))
+}
+
 /// Builds `bench/c/codec_bench.c` (the XDR routines on `xdrmem`).
 ///
 /// # Errors

@@ -42,28 +42,84 @@ const LIBVIRT_DEFINES: [&str; 11] = [
     "VIR_TYPED_PARAM_STRING=7",
 ];
 
+/// A spec with the macros its project's headers define (libvirt's files
+/// get [`LIBVIRT_DEFINES`]).
+fn spec(path: PathBuf) -> GenSpec {
+    let libvirt = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == "libvirt");
+    GenSpec {
+        path,
+        defines: if libvirt {
+            LIBVIRT_DEFINES.iter().map(|&d| d.to_owned()).collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// The corpus directory named by the environment variable
+/// `XDRGEN_CORPUS`, if it names one.
+fn corpus_dir() -> Option<PathBuf> {
+    std::env::var_os("XDRGEN_CORPUS")
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir())
+}
+
 /// The default files: Debian's `rpcsvc/nfs_prot.x`, and the largest file
 /// of the real-world corpus (libvirt's `remote_protocol.x`, 156 KB) when
 /// the environment variable `XDRGEN_CORPUS` names the corpus directory.
 pub fn default_specs() -> Vec<GenSpec> {
-    let mut v = Vec::new();
     let nfs = PathBuf::from("/usr/include/rpcsvc/nfs_prot.x");
-    if nfs.is_file() {
-        v.push(GenSpec {
-            path: nfs,
-            defines: Vec::new(),
-        });
+    let libvirt = corpus_dir().map(|dir| dir.join("libvirt/remote_protocol.x"));
+    [Some(nfs), libvirt]
+        .into_iter()
+        .flatten()
+        .filter(|p| p.is_file())
+        .map(spec)
+        .collect()
+}
+
+/// Every `.x` file of the corpus the design promises to accept: Debian's
+/// `/usr/include/rpcsvc/*.x`, libtirpc's `rpcb_prot.x`, and every file of
+/// the real-world corpus under `XDRGEN_CORPUS` (if set), in path order.
+///
+/// # Errors
+///
+/// [`BenchError::Io`] if a directory cannot be read.
+pub fn corpus_specs() -> Result<Vec<GenSpec>> {
+    let mut paths = x_files(Path::new("/usr/include/rpcsvc"))?;
+    let rpcb = PathBuf::from("/usr/include/tirpc/rpc/rpcb_prot.x");
+    if rpcb.is_file() {
+        paths.push(rpcb);
     }
-    let libvirt = std::env::var_os("XDRGEN_CORPUS")
-        .map(|dir| PathBuf::from(dir).join("libvirt/remote_protocol.x"))
-        .filter(|p| p.is_file());
-    if let Some(libvirt) = libvirt {
-        v.push(GenSpec {
-            path: libvirt,
-            defines: LIBVIRT_DEFINES.iter().map(|&d| d.to_owned()).collect(),
-        });
+    if let Some(dir) = corpus_dir() {
+        let mut subdirs: Vec<PathBuf> = read_dir(&dir)?.filter(|p| p.is_dir()).collect();
+        subdirs.sort();
+        for d in subdirs {
+            paths.extend(x_files(&d)?);
+        }
     }
-    v
+    Ok(paths.into_iter().map(spec).collect())
+}
+
+fn read_dir(dir: &Path) -> Result<impl Iterator<Item = PathBuf>> {
+    Ok(std::fs::read_dir(dir)
+        .map_err(|e| BenchError::io(dir.display().to_string(), e))?
+        .filter_map(|e| e.ok().map(|e| e.path())))
+}
+
+/// The `.x` files directly in `dir`, sorted (none if it does not exist).
+fn x_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut v: Vec<PathBuf> = read_dir(dir)?
+        .filter(|p| p.extension().is_some_and(|e| e == "x") && p.is_file())
+        .collect();
+    v.sort();
+    Ok(v)
 }
 
 /// One file's result.
@@ -73,8 +129,10 @@ pub struct GenRow {
     pub spec: PathBuf,
     /// Its size, in bytes.
     pub input_bytes: u64,
-    /// Median wall time of `rpcgen`, ms.
+    /// Median wall time of `rpcgen`, ms (`None` if it refused the file).
     pub rpcgen_ms: Option<f64>,
+    /// Why rpcgen failed, if it did (its first line of output).
+    pub rpcgen_error: Option<String>,
     /// Median wall time of xdrgen, ms (`None` if it refused the file).
     pub xdrgen_ms: Option<f64>,
     /// Why xdrgen failed, if it did (its first line of output).
@@ -96,16 +154,36 @@ fn time_run(cmd: &mut Command) -> Result<Result<f64, String>> {
         Ok(Ok(ms))
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
-        Ok(Err(err.lines().next().unwrap_or("failed").to_owned()))
+        Ok(Err(first_error(&err)))
     }
 }
 
-/// Times both compilers `runs` times on each spec.
+/// The line of a compiler's error output that says what is wrong: the
+/// first naming an error (`FILE:LINE:COL: error: ...`, rpcgen's `FILE,
+/// line N: ...`), past the `bench: error:` line wrapping xdrgen's; else
+/// the first non-empty line.
+fn first_error(stderr: &str) -> String {
+    let mut lines = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("bench: error:"));
+    let first = lines.clone().next();
+    lines
+        .find(|l| l.contains("error") || l.contains(", line "))
+        .or(first)
+        .unwrap_or("failed")
+        .to_owned()
+}
+
+/// Times both compilers `runs` times on each spec, each run in a fresh
+/// directory holding the spec and the `.x` files beside it (which it may
+/// `#include`). A compiler that refuses a file is run once and its first
+/// line of errors kept.
 ///
 /// # Errors
 ///
 /// [`BenchError::Io`] if a temporary directory cannot be made or a tool
-/// cannot be started, [`BenchError::Worker`] if rpcgen fails.
+/// cannot be started.
 pub fn run(
     exe: &Path,
     specs: &[GenSpec],
@@ -122,28 +200,36 @@ pub fn run(
             .path
             .file_name()
             .ok_or_else(|| BenchError::Usage(format!("{} is not a file", spec.path.display())))?;
+        let siblings = match spec.path.parent() {
+            Some(d) => x_files(d)?,
+            None => Vec::new(),
+        };
         let mut rpcgen = Vec::new();
         let mut xdrgen = Vec::new();
+        let mut rpcgen_error = None;
         let mut xdrgen_error = None;
         for _ in 0..runs.max(1) {
             let dir = tempfile::tempdir().map_err(|e| BenchError::io("making a temp dir", e))?;
-            std::fs::copy(&spec.path, dir.path().join(file_name))
-                .map_err(|e| BenchError::io(spec.path.display().to_string(), e))?;
-            let mut cmd = placement.command(Role::Client, "rpcgen");
-            cmd.current_dir(dir.path());
-            for d in &spec.defines {
-                cmd.arg(format!("-D{d}"));
-            }
-            cmd.arg(file_name);
-            match time_run(&mut cmd)? {
-                Ok(ms) => rpcgen.push(ms),
-                Err(e) => {
-                    return Err(BenchError::Worker {
-                        command: format!("{cmd:?}"),
-                        status: "failed".to_owned(),
-                        output: e,
-                    })
+            for p in siblings.iter().chain([&spec.path]) {
+                if let Some(name) = p.file_name() {
+                    std::fs::copy(p, dir.path().join(name))
+                        .map_err(|e| BenchError::io(p.display().to_string(), e))?;
                 }
+            }
+            if rpcgen_error.is_none() {
+                let mut cmd = placement.command(Role::Client, "rpcgen");
+                cmd.current_dir(dir.path());
+                for d in &spec.defines {
+                    cmd.arg(format!("-D{d}"));
+                }
+                cmd.arg(file_name);
+                match time_run(&mut cmd)? {
+                    Ok(ms) => rpcgen.push(ms),
+                    Err(e) => rpcgen_error = Some(e),
+                }
+            }
+            if xdrgen_error.is_some() {
+                continue;
             }
             let mut cmd = placement.command(Role::Client, exe);
             cmd.arg("xdrgen-run").arg(&spec.path);
@@ -153,17 +239,22 @@ pub fn run(
             cmd.arg("-o").arg(dir.path().join("out.rs"));
             match time_run(&mut cmd)? {
                 Ok(ms) => xdrgen.push(ms),
-                Err(e) => {
-                    xdrgen_error = Some(e);
-                    break;
-                }
+                Err(e) => xdrgen_error = Some(e),
+            }
+            if rpcgen_error.is_some() && xdrgen_error.is_some() {
+                break;
             }
         }
         progress(&format!("gen: {}", spec.path.display()));
         rows.push(GenRow {
             spec: spec.path.clone(),
             input_bytes,
-            rpcgen_ms: median(&rpcgen),
+            rpcgen_ms: if rpcgen_error.is_some() {
+                None
+            } else {
+                median(&rpcgen)
+            },
+            rpcgen_error,
             xdrgen_ms: if xdrgen_error.is_some() {
                 None
             } else {
@@ -175,7 +266,31 @@ pub fn run(
     Ok(rows)
 }
 
-/// The compiler benchmark as a Markdown table.
+/// The goal of every row: xdrgen takes at most rpcgen's wall time.
+pub const GOAL_RATIO: f64 = 1.0;
+
+/// `dir/file` of a spec (several corpus files share a name).
+fn short_name(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .iter()
+        .rev()
+        .take(2)
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    parts.into_iter().rev().collect::<Vec<_>>().join("/")
+}
+
+/// A tool's first line of errors, fit for a table cell.
+fn cell(e: &str) -> String {
+    let e = e.replace('|', "/");
+    match e.char_indices().nth(90) {
+        Some((i, _)) => format!("{}...", &e[..i]),
+        None => e,
+    }
+}
+
+/// The compiler benchmark as a Markdown table, then (with more than one
+/// row) how many files meet [`GOAL_RATIO`].
 pub fn render(rows: &[GenRow]) -> String {
     let mut t = Table::new([
         "spec",
@@ -183,28 +298,44 @@ pub fn render(rows: &[GenRow]) -> String {
         "rpcgen ms",
         "xdrgen ms",
         "xdrgen/rpcgen time",
+        "met (goal)",
     ]);
+    let mut compared = Vec::new();
     for r in rows {
-        let name = r
-            .spec
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let ratio = match (r.xdrgen_ms, r.rpcgen_ms) {
-            (Some(x), Some(c)) if c > 0.0 => ratio(Some(x / c)),
-            _ => r
-                .xdrgen_error
-                .as_deref()
-                .map_or_else(|| "-".to_owned(), |e| format!("xdrgen failed: {e}")),
+        let (ratio_text, met) = match (r.xdrgen_ms, r.rpcgen_ms, &r.rpcgen_error, &r.xdrgen_error) {
+            (Some(x), Some(c), _, _) if c > 0.0 => {
+                let q = x / c;
+                compared.push((q, short_name(&r.spec)));
+                let met = if q <= GOAL_RATIO { "yes" } else { "no" };
+                (ratio(Some(q)), format!("{met} (<= {GOAL_RATIO:.2}x)"))
+            }
+            (_, _, Some(e), _) => (format!("rpcgen refused: {}", cell(e)), "-".to_owned()),
+            (_, _, _, Some(e)) => (format!("xdrgen refused: {}", cell(e)), "-".to_owned()),
+            _ => ("-".to_owned(), "-".to_owned()),
         };
         t.row([
-            name,
+            short_name(&r.spec),
             r.input_bytes.to_string(),
             num(r.rpcgen_ms, 1),
             num(r.xdrgen_ms, 1),
-            ratio,
+            ratio_text,
+            met,
         ]);
     }
-    t.render()
+    let mut out = t.render();
+    if rows.len() > 1 {
+        let met = compared.iter().filter(|(q, _)| *q <= GOAL_RATIO).count();
+        let worst = compared.iter().max_by(|a, b| a.0.total_cmp(&b.0));
+        out.push_str(&format!(
+            "\nxdrgen at most rpcgen's wall time on {met} of the {} files both accept",
+            compared.len()
+        ));
+        if let Some((q, name)) = worst {
+            out.push_str(&format!("; slowest ratio {} ({name})", ratio(Some(*q))));
+        }
+        out.push_str(".\n");
+    }
+    out
 }
 
 /// The `bench xdrgen-run` worker: compiles `spec` with xdrgen's library
@@ -229,4 +360,63 @@ pub fn xdrgen_run(spec: &Path, defines: &[String], out: &Path) -> Result<()> {
         output: e.to_string(),
     })?;
     std::fs::write(out, generated.code).map_err(|e| BenchError::io(out.display().to_string(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, rpcgen_ms: Option<f64>, xdrgen_ms: Option<f64>) -> GenRow {
+        GenRow {
+            spec: PathBuf::from(name),
+            input_bytes: 1,
+            rpcgen_ms,
+            rpcgen_error: rpcgen_ms
+                .is_none()
+                .then(|| "line 1: bad | worse".to_owned()),
+            xdrgen_ms,
+            xdrgen_error: None,
+        }
+    }
+
+    #[test]
+    fn render_counts_the_files_that_meet_the_goal() {
+        let out = render(&[
+            row("/c/a/fast.x", Some(10.0), Some(5.0)),
+            row("/c/b/slow.x", Some(10.0), Some(30.0)),
+            row("/c/b/dialect.x", None, Some(1.0)),
+        ]);
+        assert!(out.contains("| a/fast.x "), "{out}");
+        assert!(out.contains("0.50x") && out.contains("3.00x"), "{out}");
+        assert!(out.contains("rpcgen refused: line 1: bad / worse"), "{out}");
+        assert!(
+            out.contains("on 1 of the 2 files both accept; slowest ratio 3.00x (b/slow.x)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn first_error_skips_the_wrapper_and_finds_the_diagnostic() {
+        let xdrgen = "bench: error: `xdrgen a.x` failed (refused):\n\
+                      a.x:3:5: error: undefined type `t`\n   |\n";
+        assert_eq!(first_error(xdrgen), "a.x:3:5: error: undefined type `t`");
+        let rpcgen = "    struct {\n    ^^^\nb.x, line 7: definition keyword expected\n";
+        assert_eq!(
+            first_error(rpcgen),
+            "b.x, line 7: definition keyword expected"
+        );
+        assert_eq!(first_error("odd\n"), "odd");
+        assert_eq!(first_error(""), "failed");
+    }
+
+    #[test]
+    fn libvirt_specs_get_libvirt_macros() {
+        assert_eq!(
+            spec(PathBuf::from("/c/libvirt/remote_protocol.x"))
+                .defines
+                .len(),
+            LIBVIRT_DEFINES.len()
+        );
+        assert!(spec(PathBuf::from("/c/krb5/iprop.x")).defines.is_empty());
+    }
 }

@@ -12,6 +12,9 @@
 //! * [`broker`]: synchronous C clients of the datastore protocol against
 //!   the C server, the Rust `datastore-server`, and the broker in front of
 //!   it (NULL, 4 KiB and 1 MiB reads, 1 and 64 client processes).
+//! * [`counts`]: the codec and RPC figures as instructions per operation
+//!   under callgrind, ours and the C reference's (stable where timings on
+//!   a shared machine are not).
 //! * [`nfs`]: reading a large file over NFSv3, `nfs3-client` against
 //!   libnfs's `nfs-cat`, from NFS-Ganesha and from `nfs3-server`.
 //!
@@ -23,12 +26,14 @@
 pub mod broker;
 pub mod c_peers;
 pub mod codec;
+pub mod counts;
 pub mod cpu;
 pub mod error;
 pub mod gen;
 pub mod machine;
 pub mod nfs;
 pub mod placement;
+pub mod process;
 pub mod proto;
 pub mod result_line;
 pub mod rpc;

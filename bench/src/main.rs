@@ -5,9 +5,11 @@
 //! cargo run --release -p bench -- all      # codec, compiler, then RPC
 //! cargo run --release -p bench -- codec
 //! cargo run --release -p bench -- gen
+//! cargo run --release -p bench -- gen-corpus   # xdrgen vs rpcgen, every corpus file
 //! cargo run --release -p bench -- rpc
 //! cargo run --release -p bench -- broker
 //! cargo run --release -p bench -- nfs
+//! cargo run --release -p bench -- counts   # instructions per op (callgrind)
 //! ```
 
 use std::net::SocketAddr;
@@ -16,12 +18,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bench::broker::{self as broker_bench, BrokerOptions};
+use bench::codec::worker::Fixed;
 use bench::codec::{self, CodecOptions};
 use bench::nfs::{self, NfsOptions};
 use bench::placement::Placement;
+use bench::result_line::CodecOp;
 use bench::rpc::load::{self, CallKind, LoadConfig};
 use bench::rpc::{self, stream, RpcOptions};
-use bench::{gen, machine, BenchError, Result};
+use bench::{counts, gen, machine, BenchError, Result};
 use clap::{Args, Parser, Subcommand};
 
 /// Side-by-side benchmarks: our generated code, xdr-codec and rpc-runtime
@@ -41,6 +45,10 @@ enum Cmd {
     Codec(RunArgs),
     /// The compiler benchmark only: xdrgen vs rpcgen on the same files.
     Gen(RunArgs),
+    /// The compiler benchmark on every corpus file in one run: Debian's
+    /// rpcsvc/*.x, libtirpc's rpcb_prot.x and every file under
+    /// XDRGEN_CORPUS (files rpcgen or xdrgen refuse are listed, not timed).
+    GenCorpus(RunArgs),
     /// The RPC benchmark only: client and server, Rust vs C, on loopback.
     Rpc(RunArgs),
     /// The broker benchmark: C datastore clients (1 and 64 processes)
@@ -56,6 +64,15 @@ enum Cmd {
         /// Size of the file read, MiB.
         #[arg(long, default_value_t = 256)]
         file_mib: usize,
+    },
+    /// Instructions per operation under valgrind's callgrind, ours and
+    /// the C reference's: XDR small and list-1000 encode/decode, NULL with
+    /// 64 in flight (vs the framing-only limit) and with 1 in flight (vs
+    /// libtirpc), client and server (a few minutes).
+    Counts {
+        /// Where servers and clients run (taskset).
+        #[arg(long, value_enum, default_value_t = Placement::Split)]
+        placement: Placement,
     },
     /// Worker: echoes 4-byte messages on 127.0.0.1:PORT, until killed.
     #[command(hide = true)]
@@ -89,6 +106,13 @@ enum Cmd {
         millis: u64,
         #[arg(long, value_delimiter = ',', default_value = "1000")]
         lists: Vec<u32>,
+        /// Run only this case's --op, exactly --iters times (untimed).
+        #[arg(long, requires_all = ["op", "iters"])]
+        case: Option<String>,
+        #[arg(long)]
+        op: Option<CodecOp>,
+        #[arg(long)]
+        iters: Option<u64>,
     },
     /// Worker: xdrgen on one file (types, clients, servers) into OUT.
     #[command(hide = true)]
@@ -216,6 +240,9 @@ fn progress(line: &str) {
 struct Parts {
     codec: bool,
     gen: bool,
+    /// The compiler benchmark over every corpus file (instead of the
+    /// default files).
+    corpus: bool,
     rpc: bool,
 }
 
@@ -240,7 +267,9 @@ fn run_benchmarks(args: &RunArgs, parts: Parts) -> Result<()> {
         println!("{}", report.render());
     }
     if parts.gen {
-        let specs = if args.gen_spec.is_empty() {
+        let specs = if parts.corpus {
+            gen::corpus_specs()?
+        } else if args.gen_spec.is_empty() {
             gen::default_specs()
         } else {
             args.gen_spec
@@ -309,6 +338,18 @@ fn run_broker(args: &BrokerArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_counts(placement: Placement) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| BenchError::io("finding this program", e))?;
+    let command: Vec<String> = std::env::args().skip(1).collect();
+    let rows = counts::run(&exe, placement, &mut progress)?;
+    println!("## bench {}\n", command.join(" "));
+    println!("{}", machine::describe());
+    println!("Placement: {}.\n", placement.describe());
+    println!("### Instructions per operation (valgrind --tool=callgrind, whole processes)\n");
+    println!("{}", counts::render(&rows));
+    Ok(())
+}
+
 fn run_nfs(opts: &NfsOptions) -> Result<()> {
     let command: Vec<String> = std::env::args().skip(1).collect();
     let table = nfs::run(opts, &mut progress)?;
@@ -329,6 +370,7 @@ fn run(cli: Cli) -> Result<()> {
             Parts {
                 codec: true,
                 gen: true,
+                corpus: false,
                 rpc: true,
             },
         ),
@@ -337,6 +379,7 @@ fn run(cli: Cli) -> Result<()> {
             Parts {
                 codec: true,
                 gen: false,
+                corpus: false,
                 rpc: false,
             },
         ),
@@ -345,6 +388,16 @@ fn run(cli: Cli) -> Result<()> {
             Parts {
                 codec: false,
                 gen: true,
+                corpus: false,
+                rpc: false,
+            },
+        ),
+        Cmd::GenCorpus(a) => run_benchmarks(
+            &a,
+            Parts {
+                codec: false,
+                gen: true,
+                corpus: true,
                 rpc: false,
             },
         ),
@@ -353,10 +406,12 @@ fn run(cli: Cli) -> Result<()> {
             Parts {
                 codec: false,
                 gen: false,
+                corpus: false,
                 rpc: true,
             },
         ),
         Cmd::Broker(a) => run_broker(&a),
+        Cmd::Counts { placement } => run_counts(placement),
         Cmd::Nfs { passes, file_mib } => run_nfs(&NfsOptions { passes, file_mib }),
         Cmd::TcpEcho { port } => broker_bench::rtt::echo(port),
         Cmd::TcpPing { addr, warmup, secs } => {
@@ -383,9 +438,21 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", load::run(&cfg)?);
             Ok(())
         }
-        Cmd::CodecRun { millis, lists } => codec::worker::run(millis, &lists, &mut |line| {
-            println!("{line}");
-        }),
+        Cmd::CodecRun {
+            millis,
+            lists,
+            case,
+            op,
+            iters,
+        } => {
+            let fixed = match (case, op, iters) {
+                (Some(case), Some(op), Some(iters)) => Some(Fixed { case, op, iters }),
+                _ => None,
+            };
+            codec::worker::run(millis, &lists, fixed.as_ref(), &mut |line| {
+                println!("{line}");
+            })
+        }
         Cmd::TcpSink { port } => stream::sink(port),
         Cmd::TcpStream { addr, warmup, secs } => {
             let r = stream::stream(

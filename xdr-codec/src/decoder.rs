@@ -141,15 +141,42 @@ impl Decoder {
     /// The next `N` bytes, consumed.
     #[inline]
     fn take_array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        // `pos <= buf.len() <= isize::MAX`, so `pos + N` cannot overflow.
-        let end = self.pos + N;
-        match self.buf.get(self.pos..end).map(<[u8; N]>::try_from) {
-            Some(Ok(a)) => {
-                self.pos = end;
-                Ok(a)
+        match self.buf.get(self.pos..).and_then(<[u8]>::first_chunk::<N>) {
+            Some(a) => {
+                self.pos += N;
+                Ok(*a)
             }
-            _ => Err(unexpected_eof(N, self.remaining())),
+            None => Err(unexpected_eof(N, self.remaining())),
         }
+    }
+
+    /// Consumes `len` bytes of opaque data and the zero padding after
+    /// them (RFC 4506 section 4.9) with one bounds check, checking the
+    /// padding as one word; returns where the data starts.
+    #[inline(always)]
+    fn take_padded(&mut self, len: usize) -> Result<usize> {
+        let start = self.pos;
+        let padded = len.checked_add(3).map(|l| l & !3);
+        let item = padded
+            .and_then(|p| start.checked_add(p))
+            .and_then(|end| self.buf.get(start..end));
+        let Some(item) = item else {
+            return Err(unexpected_eof(
+                len.saturating_add(crate::padding(len)),
+                self.remaining(),
+            ));
+        };
+        let pad = item.len() - len;
+        if pad > 0 {
+            // The padding is the low `pad` bytes of the item's last word
+            // (the item is a whole number of words, at least one here).
+            let word = item.last_chunk::<4>().map_or(0, |w| u32::from_be_bytes(*w));
+            if word & (u32::MAX >> (32 - 8 * pad)) != 0 {
+                return Err(non_zero_padding());
+            }
+        }
+        self.pos = start + item.len();
+        Ok(start)
     }
 
     /// Reads a 32-bit unsigned integer (RFC 4506 section 4.2).
@@ -237,20 +264,8 @@ impl Decoder {
     /// [`ErrorKind::UnexpectedEof`] or [`ErrorKind::NonZeroPadding`].
     #[inline]
     pub fn get_fixed_opaque(&mut self, len: usize) -> Result<Bytes> {
-        let start = self.pos;
-        let data_end = start.saturating_add(len);
-        let end = data_end.saturating_add(crate::padding(len));
-        let Some(padding) = self.buf.get(data_end..end) else {
-            return Err(unexpected_eof(
-                len.saturating_add(crate::padding(len)),
-                self.remaining(),
-            ));
-        };
-        if padding.iter().any(|&b| b != 0) {
-            return Err(ErrorKind::NonZeroPadding.into());
-        }
-        self.pos = end;
-        Ok(self.buf.slice(start..data_end))
+        let start = self.take_padded(len)?;
+        Ok(self.buf.slice(start..start + len))
     }
 
     /// Reads fixed-length opaque data into an array (RFC 4506 section 4.9).
@@ -267,7 +282,7 @@ impl Decoder {
         };
         let (data, padding) = item.split_at(N);
         if padding.iter().any(|&b| b != 0) {
-            return Err(ErrorKind::NonZeroPadding.into());
+            return Err(non_zero_padding());
         }
         let Ok(a) = <[u8; N]>::try_from(data) else {
             return Err(unexpected_eof(total, self.remaining()));
@@ -284,10 +299,11 @@ impl Decoder {
     ///
     /// [`ErrorKind::UnexpectedEof`], [`ErrorKind::LengthExceedsMax`],
     /// [`ErrorKind::LengthExceedsInput`] or [`ErrorKind::NonZeroPadding`].
-    #[inline]
+    #[inline(always)]
     pub fn get_opaque(&mut self, max: u32) -> Result<Bytes> {
         let len = self.get_length(max, 1)?;
-        self.get_fixed_opaque(len)
+        let start = self.take_padded(len)?;
+        Ok(self.buf.slice(start..start + len))
     }
 }
 
@@ -298,6 +314,12 @@ impl Decoder {
 #[inline(never)]
 fn unexpected_eof(needed: usize, remaining: usize) -> Error {
     ErrorKind::UnexpectedEof { needed, remaining }.into()
+}
+
+#[cold]
+#[inline(never)]
+fn non_zero_padding() -> Error {
+    ErrorKind::NonZeroPadding.into()
 }
 
 #[cold]

@@ -81,6 +81,32 @@ fn non_zero_padding_is_refused() {
     );
 }
 
+/// Every length of data that needs padding (1 to 3 bytes of it), with a
+/// non-zero byte in each padding position, is refused, and the data with
+/// zero padding is accepted, whatever bytes the data ends with.
+#[test]
+fn every_non_zero_padding_byte_is_refused() {
+    for len in 1..=11u8 {
+        let pad = usize::from((4 - len % 4) % 4);
+        let mut wire = vec![0, 0, 0, len];
+        wire.extend((0..len).map(|i| 0xff - i));
+        wire.extend(std::iter::repeat_n(0, pad));
+        let ok = Opaque::<16>::from_xdr_slice(&wire).expect("zero padding");
+        assert_eq!(ok.len(), usize::from(len));
+        let string = XdrString::<16>::from_xdr_slice(&wire).expect("zero padding");
+        assert_eq!(string.len(), usize::from(len));
+        for at in wire.len() - pad..wire.len() {
+            let mut bad = wire.clone();
+            bad[at] = 1;
+            assert_eq!(
+                Opaque::<16>::from_xdr_slice(&bad).unwrap_err().kind(),
+                &ErrorKind::NonZeroPadding,
+                "len {len}, padding byte {at}"
+            );
+        }
+    }
+}
+
 #[test]
 fn invalid_bool_is_refused() {
     assert_eq!(

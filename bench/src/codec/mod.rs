@@ -14,11 +14,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use interop_tests::c_peer::run_with_timeout;
-
 use crate::c_peers;
 use crate::error::{BenchError, Result};
 use crate::placement::{Placement, Role};
+use crate::process;
 use crate::result_line::{CodecLine, CodecOp};
 use crate::rpc::Side;
 use crate::stats::median;
@@ -61,15 +60,7 @@ pub struct CodecReport {
 }
 
 fn run_worker(mut cmd: Command) -> Result<Vec<CodecLine>> {
-    let out = run_with_timeout(&mut cmd, Duration::from_secs(600))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(BenchError::Worker {
-            command: format!("{cmd:?}"),
-            status: out.status.to_string(),
-            output: format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
-        });
-    }
+    let stdout = process::run_worker(&mut cmd, Duration::from_secs(600))?;
     CodecLine::all_from_output(&stdout)
 }
 

@@ -13,9 +13,10 @@ fn goal(row: &CodecRow) -> Option<(String, bool)> {
     let r = row.rust_ns / row.c_ns;
     let at_most = |g: f64| Some((format!("<= {g:.2}x"), r <= g));
     match (row.case.as_str(), row.op) {
-        ("small", _) => at_most(0.5),
+        ("small", CodecOp::Encode) => at_most(0.5),
+        ("small", CodecOp::Decode) => at_most(0.3),
         (c, CodecOp::Encode) if c.starts_with("list-") => at_most(0.5),
-        (c, CodecOp::Decode) if c.starts_with("list-") => at_most(0.25),
+        (c, CodecOp::Decode) if c.starts_with("list-") => at_most(0.1),
         ("opaque-1MiB", CodecOp::Decode) => Some((
             format!("< {NO_COPY_NS:.0} ns (no copy)"),
             row.rust_ns < NO_COPY_NS,

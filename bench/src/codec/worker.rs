@@ -15,9 +15,37 @@ use crate::values;
 /// A batch is doubled until it takes this long (as in the C program).
 const MIN_BATCH: Duration = Duration::from_millis(10);
 
+/// One case's op run a fixed number of times instead of timed (`bench
+/// counts` runs it under callgrind twice, with two counts, and divides the
+/// difference in instructions by the difference in `iters`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fixed {
+    /// The case (`small`, `list-1000`, ...).
+    pub case: String,
+    /// The operation.
+    pub op: CodecOp,
+    /// How many times it runs.
+    pub iters: u64,
+}
+
 /// Runs `op` in batches (doubled until one takes [`MIN_BATCH`]), then
-/// for at least `millis` ms; returns (mean ns per op, ops timed).
-fn time_op(millis: u64, mut op: impl FnMut() -> Result<()>) -> Result<(f64, u64)> {
+/// for at least `millis` ms, or exactly `fixed_iters` times if that is
+/// not 0; returns (mean ns per op, ops timed).
+fn time_op(
+    millis: u64,
+    fixed_iters: u64,
+    mut op: impl FnMut() -> Result<()>,
+) -> Result<(f64, u64)> {
+    if fixed_iters > 0 {
+        let t0 = Instant::now();
+        for _ in 0..fixed_iters {
+            op()?;
+        }
+        return Ok((
+            t0.elapsed().as_nanos() as f64 / fixed_iters as f64,
+            fixed_iters,
+        ));
+    }
     let mut batch: u64 = 1;
     loop {
         let t0 = Instant::now();
@@ -44,12 +72,22 @@ fn time_op(millis: u64, mut op: impl FnMut() -> Result<()>) -> Result<(f64, u64)
     Ok((t0.elapsed().as_nanos() as f64 / iters as f64, iters))
 }
 
-/// Times encode then decode of `value`; checks first that it decodes back
-/// to itself.
-fn run_case<T>(case: &str, value: &T, millis: u64, emit: &mut dyn FnMut(CodecLine)) -> Result<()>
+/// Times encode then decode of `value` (or only `fixed`'s op, if it
+/// names this case); checks first that it decodes back to itself.
+fn run_case<T>(
+    case: &str,
+    value: &T,
+    millis: u64,
+    fixed: Option<&Fixed>,
+    emit: &mut dyn FnMut(CodecLine),
+) -> Result<()>
 where
     T: XdrEncode + XdrDecode + PartialEq,
 {
+    if fixed.is_some_and(|f| f.case != case) {
+        return Ok(());
+    }
+    let runs = |op| fixed.map_or(Some(0), |f| (f.op == op).then_some(f.iters));
     let wire = value.to_xdr_bytes()?;
     let hash = fnv1a(&wire);
     let len = wire.len() as u64;
@@ -58,23 +96,28 @@ where
             "{case}: the decoding differs from the value"
         )));
     }
-    let mut buf = BytesMut::with_capacity(wire.len());
-    let (ns, iters) = time_op(millis, || {
-        buf.clear();
-        value.encode_into(&mut buf)?;
-        black_box(buf.len());
-        Ok(())
-    })?;
-    emit(CodecLine {
-        case: case.to_owned(),
-        op: CodecOp::Encode,
-        ns_per_op: ns,
-        iters,
-        len,
-        hash,
-    });
+    if let Some(fixed_iters) = runs(CodecOp::Encode) {
+        let mut buf = BytesMut::with_capacity(wire.len());
+        let (ns, iters) = time_op(millis, fixed_iters, || {
+            buf.clear();
+            value.encode_into(&mut buf)?;
+            black_box(buf.len());
+            Ok(())
+        })?;
+        emit(CodecLine {
+            case: case.to_owned(),
+            op: CodecOp::Encode,
+            ns_per_op: ns,
+            iters,
+            len,
+            hash,
+        });
+    }
+    let Some(fixed_iters) = runs(CodecOp::Decode) else {
+        return Ok(());
+    };
     // Decoding includes dropping the value, as the C side includes xdr_free.
-    let (ns, iters) = time_op(millis, || {
+    let (ns, iters) = time_op(millis, fixed_iters, || {
         let v = T::from_xdr_bytes(black_box(wire.clone()))?;
         black_box(&v);
         Ok(())
@@ -91,17 +134,29 @@ where
 }
 
 /// Times every case (small, `list-N` for each of `lists`, opaque-1MiB),
-/// each op for at least `millis` ms, handing each line to `emit` as soon
-/// as it is measured.
+/// each op for at least `millis` ms, or only `fixed`'s case and op its
+/// number of times, handing each line to `emit` as soon as it is
+/// measured.
 ///
 /// # Errors
 ///
 /// [`BenchError::Xdr`] if encoding or decoding fails,
 /// [`BenchError::Mismatch`] if a value does not survive a round trip.
-pub fn run(millis: u64, lists: &[u32], emit: &mut dyn FnMut(CodecLine)) -> Result<()> {
-    run_case("small", &values::small_rec(), millis, emit)?;
+pub fn run(
+    millis: u64,
+    lists: &[u32],
+    fixed: Option<&Fixed>,
+    emit: &mut dyn FnMut(CodecLine),
+) -> Result<()> {
+    run_case("small", &values::small_rec(), millis, fixed, emit)?;
     for &n in lists {
-        run_case(&format!("list-{n}"), &values::dir_listing(n), millis, emit)?;
+        let case = format!("list-{n}");
+        if fixed.is_none_or(|f| f.case == case) {
+            run_case(&case, &values::dir_listing(n), millis, fixed, emit)?;
+        }
     }
-    run_case("opaque-1MiB", &values::opaque_holder(), millis, emit)
+    if fixed.is_none_or(|f| f.case == "opaque-1MiB") {
+        run_case("opaque-1MiB", &values::opaque_holder(), millis, fixed, emit)?;
+    }
+    Ok(())
 }

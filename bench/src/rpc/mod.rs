@@ -21,12 +21,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use interop_tests::c_peer::{free_tcp_port, run_with_timeout, CServer, Endpoint};
+use interop_tests::c_peer::{free_tcp_port, CServer, Endpoint};
 
 use crate::c_peers;
 use crate::cpu::process_cpu_ns;
 use crate::error::{BenchError, Result};
 use crate::placement::{Placement, Role};
+use crate::process::run_worker;
 use crate::result_line::LoadResult;
 use crate::stats::median;
 use load::CallKind;
@@ -243,6 +244,11 @@ pub struct RpcReport {
     pub stream: Measurement,
     /// Every pass's plain TCP stream, in pass order.
     pub stream_passes: Vec<Measurement>,
+    /// The framing-only limit's median (records per second in
+    /// `calls_per_sec`), measured when [`Scenario::Null64`] runs.
+    pub framing: Measurement,
+    /// Every pass's framing-only limit, in pass order.
+    pub framing_passes: Vec<Measurement>,
 }
 
 /// The processes and programs of one run.
@@ -252,6 +258,8 @@ struct Peers {
     rust_server: CServer,
     c_server: CServer,
     sink: CServer,
+    framing_client: PathBuf,
+    framing_server: CServer,
 }
 
 /// Starts `cmd` and waits until it accepts on `127.0.0.1:port`.
@@ -282,12 +290,18 @@ impl Peers {
         let mut cmd = placement.command(Role::Server, exe);
         cmd.args(["tcp-sink", "--port", &port.to_string()]);
         let sink = start_server(cmd, port)?;
+        let port = free_tcp_port()?;
+        let mut cmd = placement.command(Role::Server, c_peers::framing_server()?);
+        cmd.args(["tcp", &port.to_string()]);
+        let framing_server = start_server(cmd, port)?;
         Ok(Peers {
             exe: exe.to_path_buf(),
             c_client,
             rust_server,
             c_server,
             sink,
+            framing_client: c_peers::framing_client()?,
+            framing_server,
         })
     }
 
@@ -301,16 +315,8 @@ impl Peers {
     /// Runs `cmd` (a client) while reading the CPU time of `server_pid`.
     fn run_client(cmd: &mut Command, server_pid: u32, opts: &RpcOptions) -> Result<Measurement> {
         let cpu0 = process_cpu_ns(Some(server_pid))?;
-        let out = run_with_timeout(cmd, opts.warmup + opts.window + Duration::from_secs(60))?;
+        let stdout = run_worker(cmd, opts.warmup + opts.window + Duration::from_secs(60))?;
         let cpu1 = process_cpu_ns(Some(server_pid))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            return Err(BenchError::Worker {
-                command: format!("{cmd:?}"),
-                status: out.status.to_string(),
-                output: format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
-            });
-        }
         let r = LoadResult::from_output(&stdout)?;
         Ok(Measurement::new(&r, cpu1.saturating_sub(cpu0)))
     }
@@ -371,6 +377,24 @@ impl Peers {
             .args(["--secs", &secs_arg(opts.window)]);
         Self::run_client(&mut cmd, self.sink.pid(), opts)
     }
+
+    /// The framing-only limit at the depth of [`Scenario::Null64`]'s Rust
+    /// client: `framing_client` -> `framing_server`.
+    fn measure_framing(&mut self, opts: &RpcOptions) -> Result<Measurement> {
+        let server = &mut self.framing_server;
+        server.check_running()?;
+        let addr = server
+            .tcp_addr()
+            .ok_or_else(|| BenchError::Usage("framing server is not on TCP".to_owned()))?;
+        let (_, depth) = Scenario::Null64.rust_shape();
+        let mut cmd = opts.placement.command(Role::Client, &self.framing_client);
+        cmd.args(["-d", &depth.to_string()])
+            .args(["-w", &secs_arg(opts.warmup)])
+            .args(["-t", &secs_arg(opts.window)])
+            .arg(addr.ip().to_string())
+            .arg(addr.port().to_string());
+        Self::run_client(&mut cmd, server.pid(), opts)
+    }
 }
 
 /// The pairs to run: Rust/Rust and C/C, plus the cross pairs if asked.
@@ -417,6 +441,7 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
     let scenarios = opts.scenarios();
     let mut samples: HashMap<(Scenario, Pair), Vec<Measurement>> = HashMap::new();
     let mut stream = Vec::new();
+    let mut framing = Vec::new();
     for pass in 0..opts.passes {
         if scenarios.iter().any(|s| s.moves_data()) {
             let m = peers.measure_stream(opts)?;
@@ -429,6 +454,16 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
             stream.push(m);
         }
         for &scenario in &scenarios {
+            if scenario == Scenario::Null64 {
+                let m = peers.measure_framing(opts)?;
+                progress(&format!(
+                    "pass {}/{}: framing-only limit: {:.0} records/s",
+                    pass + 1,
+                    opts.passes,
+                    m.calls_per_sec
+                ));
+                framing.push(m);
+            }
             for i in 0..pairs.len() {
                 let Some(&pair) = pairs.get((i + pass) % pairs.len()) else {
                     continue;
@@ -457,6 +492,8 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
         passes: samples,
         stream: Measurement::median_of(&stream),
         stream_passes: stream,
+        framing: Measurement::median_of(&framing),
+        framing_passes: framing,
     })
 }
 

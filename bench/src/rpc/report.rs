@@ -78,6 +78,20 @@ impl RpcReport {
                 num(self.stream.server_cpu_us, 0),
             );
         }
+        if !self.framing_passes.is_empty() {
+            let (_, depth) = Scenario::Null64.rust_shape();
+            let _ = writeln!(
+                out,
+                "Framing-only limit (C `framing_client` -> `framing_server`: record marks \
+                 and the bodies' sizes of a NULL call and reply (40 and 24 bytes), no XDR, {depth} \
+                 in flight on one connection), same placement: {} records/s, p50 {} µs \
+                 (client CPU {} µs/record, server CPU {} µs/record).\n",
+                num(Some(self.framing.calls_per_sec), 0),
+                num(self.framing.p50_us, 1),
+                num(self.framing.client_cpu_us, 2),
+                num(self.framing.server_cpu_us, 2),
+            );
+        }
         out.push_str(
             "#### Targets, Rust client -> Rust server vs C client -> C server\n\n\
              Rust and reference: medians over the passes; ratio: the median of the \
@@ -177,14 +191,14 @@ impl RpcReport {
             1.5,
             false,
         );
-        let stream = Series {
-            median: Some(self.stream.mib_per_sec),
-            per_pass: self
-                .stream_passes
-                .iter()
-                .map(|m| Some(m.mib_per_sec))
-                .collect(),
-        };
+        add(
+            "NULL calls/s, 64 in flight on 1 connection (vs framing-only limit, same depth)",
+            &self.throughput_series(Scenario::Null64, RUST),
+            &reference_series(&self.framing, &self.framing_passes, |m| m.calls_per_sec),
+            0.85,
+            false,
+        );
+        let stream = reference_series(&self.stream, &self.stream_passes, |m| m.mib_per_sec);
         for (scenario, name) in [(Scenario::Read, "READ"), (Scenario::Write, "WRITE")] {
             let ours = self.throughput_series(scenario, RUST);
             add(
@@ -211,6 +225,19 @@ impl RpcReport {
 struct Series {
     median: Option<f64>,
     per_pass: Vec<Option<f64>>,
+}
+
+/// A reference measured beside the pairs (the TCP stream, the framing-only
+/// limit): `figure` of its median and of each pass.
+fn reference_series(
+    median: &Measurement,
+    passes: &[Measurement],
+    figure: impl Fn(&Measurement) -> f64,
+) -> Series {
+    Series {
+        median: Some(figure(median)),
+        per_pass: passes.iter().map(|m| Some(figure(m))).collect(),
+    }
 }
 
 /// Throughput of a measurement of `scenario`: MiB/s when the scenario

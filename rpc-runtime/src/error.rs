@@ -81,4 +81,9 @@ pub enum RpcError {
     /// Every XID of this connection is in use by a pending call.
     #[error("no free XID: too many calls in flight")]
     XidsExhausted,
+    /// An RPCSEC_GSS context could not be made or used (RFC 2203), by
+    /// [`GssClient`](crate::gss::GssClient).
+    #[cfg(feature = "gss")]
+    #[error("RPCSEC_GSS: {0}")]
+    Gss(#[from] crate::gss::GssError),
 }

@@ -9,6 +9,7 @@
 pub mod c_peer;
 pub mod ganesha;
 pub mod interop;
+pub mod kdc;
 pub mod load;
 pub mod rpcbind_daemon;
 pub mod workspace_bins;

@@ -1,0 +1,338 @@
+//! RPCSEC_GSS (RFC 2203) between our client and our server, with a real
+//! MIT Kerberos realm (see `interop_tests::kdc`): the three services with
+//! multi-fragment records, many calls on one context, the principal and
+//! service levels in handlers, lost and destroyed contexts, and the
+//! refusals: wrong principal, no ticket, a tampered checksum, a replayed
+//! call. One realm serves every test of this binary.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use interop_tests::kdc::{Kdc, OTHER_SERVICE, REALM, SERVICE, USER};
+use rpc_runtime::codegen::{handle, proc_unavail, BoxFuture};
+use rpc_runtime::gss::{ClientGss, GssError, GssService, ServerGss};
+use rpc_runtime::message::AuthStat;
+use rpc_runtime::server::{CallContext, Dispatch, DispatchOutcome, ServerError};
+use rpc_runtime::{Client, RpcError, Server};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use xdr_codec::{Opaque, XdrString};
+
+const PROGRAM: u32 = 0x2000_0077;
+const VERSION: u32 = 1;
+/// echo(opaque<>) -> opaque<>
+const ECHO: u32 = 1;
+/// whoami(void) -> (string principal, unsigned service)
+const WHOAMI: u32 = 2;
+/// secret(void) -> unsigned; only under privacy.
+const SECRET: u32 = 3;
+
+type Data = Opaque<{ u32::MAX }>;
+
+struct Echo;
+
+impl Dispatch for Echo {
+    fn program(&self) -> u32 {
+        PROGRAM
+    }
+    fn version(&self) -> u32 {
+        VERSION
+    }
+    fn dispatch(
+        &self,
+        ctx: CallContext,
+        procedure: u32,
+        args: xdr_codec::Decoder,
+    ) -> BoxFuture<'static, DispatchOutcome> {
+        match procedure {
+            ECHO => handle(args, |data: Data| async move { Ok(data) }),
+            WHOAMI => handle(args, move |()| async move {
+                let caller = ctx.gss().ok_or(ServerError::AuthError(AuthStat::TooWeak))?;
+                Ok((
+                    XdrString::<{ u32::MAX }>::from_bytes(caller.principal().to_owned()),
+                    caller.service() as u32,
+                ))
+            }),
+            SECRET => handle(args, move |()| async move {
+                ctx.require_gss(GssService::Privacy)?;
+                Ok(42u32)
+            }),
+            _ => proc_unavail(),
+        }
+    }
+}
+
+async fn serve(gss: ServerGss) -> (SocketAddr, Server) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::builder()
+        .register(Echo)
+        .max_fragment_bytes(64 * 1024)
+        .gss(gss)
+        .build();
+    let s = server.clone();
+    tokio::spawn(async move { s.serve_tcp(listener).await });
+    (addr, server)
+}
+
+async fn client(addr: SocketAddr, service: GssService) -> Client {
+    Client::builder()
+        .timeout(Duration::from_secs(30))
+        .max_fragment_bytes(64 * 1024)
+        .connect_tcp(addr)
+        .await
+        .unwrap()
+        .with_gss(&ClientGss::new(SERVICE).service(service))
+        .unwrap()
+}
+
+fn gss_server() -> ServerGss {
+    Kdc::shared();
+    ServerGss::new(Some(SERVICE)).unwrap()
+}
+
+fn principal() -> String {
+    format!("{USER}@{REALM}")
+}
+
+#[tokio::test]
+async fn each_service_carries_multi_fragment_records_both_ways() {
+    let (addr, server) = serve(gss_server()).await;
+    let data = Bytes::from(
+        (0..1024 * 1024 + 13)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<_>>(),
+    );
+    for service in [GssService::None, GssService::Integrity, GssService::Privacy] {
+        let c = client(addr, service).await;
+        let back: Data = c
+            .call(PROGRAM, VERSION, ECHO, &Data::new(data.clone()))
+            .await
+            .unwrap();
+        assert_eq!(back.bytes(), data, "{service}");
+        let (who, level): (XdrString, u32) = c.call(PROGRAM, VERSION, WHOAMI, &()).await.unwrap();
+        assert_eq!(who.to_string_lossy(), principal());
+        assert_eq!(level, service as u32, "{service}");
+        c.destroy_gss_context().await.unwrap();
+    }
+    assert_eq!(server.gss_stats().unwrap().contexts_created(), 3);
+}
+
+#[tokio::test]
+async fn many_calls_in_flight_share_one_context_within_the_window() {
+    let (addr, server) = serve(gss_server()).await;
+    let c = client(addr, GssService::Integrity).await;
+    let calls = (0..400u32).map(|i| {
+        let c = c.clone();
+        async move {
+            let data = Data::new(vec![i as u8; (i as usize % 7) * 1000]);
+            let back: Data = c.call(PROGRAM, VERSION, ECHO, &data).await.unwrap();
+            assert_eq!(back, data);
+        }
+    });
+    futures::future::join_all(calls).await;
+    let stats = server.gss_stats().unwrap();
+    assert_eq!(stats.contexts_created(), 1);
+    assert_eq!(stats.calls_dropped(), 0);
+}
+
+#[tokio::test]
+async fn handlers_and_servers_require_a_service_level() {
+    let (addr, _server) = serve(gss_server()).await;
+    let weak = client(addr, GssService::Integrity).await;
+    assert!(matches!(
+        weak.call::<_, u32>(PROGRAM, VERSION, SECRET, &()).await,
+        Err(RpcError::AuthError(AuthStat::TooWeak))
+    ));
+    let strong = client(addr, GssService::Privacy).await;
+    assert_eq!(
+        strong
+            .call::<_, u32>(PROGRAM, VERSION, SECRET, &())
+            .await
+            .unwrap(),
+        42
+    );
+
+    let (addr, _server) = serve(gss_server().required(GssService::Integrity)).await;
+    let plain = Client::connect_tcp(addr).await.unwrap();
+    assert!(matches!(
+        plain.call::<_, ()>(PROGRAM, VERSION, 0, &()).await,
+        Err(RpcError::AuthError(AuthStat::TooWeak))
+    ));
+    let none = client(addr, GssService::None).await;
+    assert!(matches!(
+        none.call::<_, Data>(PROGRAM, VERSION, ECHO, &Data::new(vec![1]))
+            .await,
+        Err(RpcError::AuthError(AuthStat::TooWeak))
+    ));
+    let integrity = client(addr, GssService::Integrity).await;
+    let _: Data = integrity
+        .call(PROGRAM, VERSION, ECHO, &Data::new(vec![1]))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_context_the_server_dropped_is_made_again() {
+    let (addr, server) = serve(gss_server().max_contexts(1)).await;
+    let first = client(addr, GssService::Integrity).await;
+    let second = client(addr, GssService::Integrity).await;
+    let one = Data::new(vec![1]);
+    let _: Data = first.call(PROGRAM, VERSION, ECHO, &one).await.unwrap();
+    // The second context pushes the first out of the table.
+    let _: Data = second.call(PROGRAM, VERSION, ECHO, &one).await.unwrap();
+    // The server answers CREDPROBLEM; the client makes a new context.
+    let _: Data = first.call(PROGRAM, VERSION, ECHO, &one).await.unwrap();
+    let stats = server.gss_stats().unwrap();
+    assert_eq!(stats.contexts_created(), 3);
+    assert_eq!(stats.contexts_evicted(), 2);
+    // After DESTROY the next call makes a fourth.
+    first.destroy_gss_context().await.unwrap();
+    let _: Data = first.call(PROGRAM, VERSION, ECHO, &one).await.unwrap();
+    assert_eq!(stats.contexts_created(), 4);
+}
+
+#[tokio::test]
+async fn a_service_principal_without_a_key_here_is_refused() {
+    let (addr, server) = serve(gss_server()).await;
+    let c = Client::connect_tcp(addr)
+        .await
+        .unwrap()
+        .with_gss(&ClientGss::new(OTHER_SERVICE))
+        .unwrap();
+    let err = c.call::<_, ()>(PROGRAM, VERSION, 0, &()).await.unwrap_err();
+    assert!(
+        matches!(err, RpcError::Gss(GssError::Refused { major, .. }) if major != 0),
+        "{err:?}"
+    );
+    assert_eq!(server.gss_stats().unwrap().creations_refused(), 1);
+}
+
+/// Run alone by `a_client_without_a_ticket_is_refused`, in a process of
+/// its own, since the ticket cache is process-wide.
+#[tokio::test]
+#[ignore = "run by a_client_without_a_ticket_is_refused"]
+async fn no_ticket_child() {
+    let kdc = Kdc::shared();
+    std::env::set_var("KRB5CCNAME", kdc.empty_cache());
+    let (addr, _server) = serve(gss_server()).await;
+    let c = client(addr, GssService::Integrity).await;
+    let err = c.call::<_, ()>(PROGRAM, VERSION, 0, &()).await.unwrap_err();
+    let RpcError::Gss(GssError::Mechanism(msg)) = &err else {
+        panic!("{err:?}");
+    };
+    println!("NO_TICKET_ERROR {msg}");
+}
+
+#[test]
+fn a_client_without_a_ticket_is_refused() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "no_ticket_child", "--ignored", "--nocapture"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("NO_TICKET_ERROR"))
+        .expect(&stdout);
+    assert!(
+        line.contains("credentials") || line.contains("cache"),
+        "{line}"
+    );
+}
+
+/// Forwards one connection to `server`, handing each call record (one
+/// fragment) from the client to `edit`, which returns the records to send
+/// on.
+async fn proxy(
+    server: SocketAddr,
+    mut edit: impl FnMut(Vec<u8>) -> Vec<Vec<u8>> + Send + 'static,
+) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (inbound, _) = listener.accept().await.unwrap();
+        let outbound = TcpStream::connect(server).await.unwrap();
+        let (mut ci, mut co) = inbound.into_split();
+        let (mut si, mut so) = outbound.into_split();
+        tokio::spawn(async move { tokio::io::copy(&mut si, &mut co).await });
+        loop {
+            let mut mark = [0u8; 4];
+            if ci.read_exact(&mut mark).await.is_err() {
+                return;
+            }
+            let word = u32::from_be_bytes(mark);
+            assert!(
+                word & 0x8000_0000 != 0,
+                "the test sends one-fragment records"
+            );
+            let mut record = vec![0u8; (word & 0x7fff_ffff) as usize];
+            ci.read_exact(&mut record).await.unwrap();
+            for out in edit(record) {
+                so.write_all(&(out.len() as u32 | 0x8000_0000).to_be_bytes())
+                    .await
+                    .unwrap();
+                so.write_all(&out).await.unwrap();
+            }
+        }
+    });
+    addr
+}
+
+/// The ECHO call records (XID at 0, procedure at 20).
+fn is_echo(record: &[u8]) -> bool {
+    record.get(20..24) == Some(&ECHO.to_be_bytes()[..])
+}
+
+#[tokio::test]
+async fn a_tampered_argument_checksum_is_answered_garbage_args() {
+    for service in [GssService::Integrity, GssService::Privacy] {
+        let (server_addr, server) = serve(gss_server()).await;
+        let addr = proxy(server_addr, |mut record| {
+            if is_echo(&record) {
+                let at = record.len() - 60;
+                record[at] ^= 0x01;
+            }
+            vec![record]
+        })
+        .await;
+        let c = client(addr, service).await;
+        let err = c
+            .call::<_, Data>(PROGRAM, VERSION, ECHO, &Data::new(vec![7; 200]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RpcError::GarbageArgs), "{service}: {err:?}");
+        assert_eq!(server.gss_stats().unwrap().checks_failed(), 1, "{service}");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_call_is_dropped_without_a_reply() {
+    let (server_addr, server) = serve(gss_server()).await;
+    let addr = proxy(server_addr, |record| {
+        if is_echo(&record) {
+            // The same call twice: the copy has the same sequence number.
+            vec![record.clone(), record]
+        } else {
+            vec![record]
+        }
+    })
+    .await;
+    let c = client(addr, GssService::Integrity).await;
+    let data = Data::new(vec![3; 100]);
+    let back: Data = c.call(PROGRAM, VERSION, ECHO, &data).await.unwrap();
+    assert_eq!(back, data);
+    let back: Data = c.call(PROGRAM, VERSION, ECHO, &data).await.unwrap();
+    assert_eq!(back, data);
+    let stats = server.gss_stats().unwrap();
+    assert_eq!(stats.calls_dropped(), 2);
+    // Only the two replies came back: nothing arrived for the copies.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(c.unmatched_replies(), 0);
+}

@@ -7,18 +7,19 @@ use super::wire::RpcGssServiceT;
 /// `service >= GssService::Integrity` reads as "at least integrity".
 ///
 /// In Kerberos terms (the NFS mount options): `None` is `krb5`,
-/// `Integrity` is `krb5i`, `Privacy` is `krb5p`.
+/// `Integrity` is `krb5i`, `Privacy` is `krb5p`. `service as u32` is the
+/// wire value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GssService {
     /// `rpc_gss_svc_none` (1): the header is authenticated (the
     /// verifier checksums it); arguments and results travel as they are.
-    None,
+    None = 1,
     /// `rpc_gss_svc_integrity` (2): arguments and results carry a
     /// checksum and the sequence number (section 5.3.2.2).
-    Integrity,
+    Integrity = 2,
     /// `rpc_gss_svc_privacy` (3): arguments and results are encrypted,
     /// with the sequence number inside (section 5.3.2.3).
-    Privacy,
+    Privacy = 3,
 }
 
 impl GssService {

@@ -504,3 +504,92 @@ async fn a_libtirpc_server_refuses_what_ours_refuses() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(c.unmatched_replies(), 2);
 }
+
+/// `datastore-server --gss-service NAME --gss-required [--gss-min-service
+/// LEVEL]` on a free loopback port (keytab from `KRB5_KTNAME`); killed
+/// on drop.
+struct DatastoreServer {
+    child: std::process::Child,
+    addr: SocketAddr,
+}
+
+impl DatastoreServer {
+    fn start(extra: &[&str]) -> DatastoreServer {
+        use std::io::BufRead;
+        Kdc::shared();
+        let profile = interop_tests::workspace_bins::profile_dir().unwrap();
+        let bins = interop_tests::workspace_bins::build_workspace_bins(&profile).unwrap();
+        let mut child = std::process::Command::new(&bins.datastore_server)
+            .args(["--listen", "tcp://127.0.0.1:0", "--gss-service", SERVICE])
+            .args(extra)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("endpoint=tcp://").nth(1) {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("datastore-server logs its TCP listener")
+            .parse()
+            .unwrap();
+        DatastoreServer { child, addr }
+    }
+}
+
+impl Drop for DatastoreServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn datastore_server_requires_rpcsec_gss_with_the_generated_client() {
+    use datastore::proto::{DatastoreV1Client, DsGetArgs, DsGetRes, DsPutArgs, DsPutRes};
+    let server = tokio::task::spawn_blocking(|| {
+        DatastoreServer::start(&["--gss-required", "--gss-min-service", "krb5i"])
+    })
+    .await
+    .unwrap();
+    let plain = DatastoreV1Client::new(Client::connect_tcp(server.addr).await.unwrap());
+    assert!(matches!(
+        plain.ds_null().await,
+        Err(RpcError::AuthError(AuthStat::TooWeak))
+    ));
+    let weak = DatastoreV1Client::new(client(server.addr, GssService::None).await);
+    assert!(matches!(
+        weak.ds_null().await,
+        Err(RpcError::AuthError(AuthStat::TooWeak))
+    ));
+    let ds = DatastoreV1Client::new(client(server.addr, GssService::Privacy).await);
+    let data = vec![9u8; 300_000];
+    let put = ds
+        .ds_put(&DsPutArgs {
+            key: XdrString::from_bytes("secret"),
+            offset: 0,
+            truncate: true,
+            data: data.clone().into(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(put, DsPutRes::DsOk(300_000)), "{put:?}");
+    let got = ds
+        .ds_get(&DsGetArgs {
+            key: XdrString::from_bytes("secret"),
+            offset: 0,
+            count: 1 << 20,
+        })
+        .await
+        .unwrap();
+    let DsGetRes::DsOk(ok) = got else {
+        panic!("{got:?}");
+    };
+    assert_eq!(&ok.data[..], &data[..]);
+}

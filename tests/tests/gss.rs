@@ -6,6 +6,7 @@
 //! call. One realm serves every test of this binary.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -511,6 +512,8 @@ async fn a_libtirpc_server_refuses_what_ours_refuses() {
 struct DatastoreServer {
     child: std::process::Child,
     addr: SocketAddr,
+    /// Its log lines so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl DatastoreServer {
@@ -522,16 +525,20 @@ impl DatastoreServer {
         let mut child = std::process::Command::new(&bins.datastore_server)
             .args(["--listen", "tcp://127.0.0.1:0", "--gss-service", SERVICE])
             .args(extra)
+            .env("RUST_LOG", "info,rpc_runtime=debug")
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in stderr.lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("endpoint=tcp://").nth(1) {
                     let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
                 }
+                lines.lock().unwrap().push(line);
             }
         });
         let addr = rx
@@ -539,7 +546,17 @@ impl DatastoreServer {
             .expect("datastore-server logs its TCP listener")
             .parse()
             .unwrap();
-        DatastoreServer { child, addr }
+        DatastoreServer { child, addr, log }
+    }
+
+    /// Log lines so far that contain `text`.
+    fn count_log(&self, text: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(text))
+            .count()
     }
 }
 
@@ -592,4 +609,25 @@ async fn datastore_server_requires_rpcsec_gss_with_the_generated_client() {
         panic!("{got:?}");
     };
     assert_eq!(&ok.data[..], &data[..]);
+}
+
+#[tokio::test]
+async fn datastore_server_past_its_context_limit_drops_the_oldest() {
+    use datastore::proto::DatastoreV1Client;
+    let server =
+        tokio::task::spawn_blocking(|| DatastoreServer::start(&["--gss-max-contexts", "1"]))
+            .await
+            .unwrap();
+    let first = DatastoreV1Client::new(client(server.addr, GssService::Integrity).await);
+    let second = DatastoreV1Client::new(client(server.addr, GssService::Integrity).await);
+    first.ds_null().await.unwrap();
+    second.ds_null().await.unwrap();
+    // The first context was dropped; the client makes a new one.
+    first.ds_null().await.unwrap();
+    let dropped = "RPCSEC_GSS context table full";
+    let started = std::time::Instant::now();
+    while server.count_log(dropped) < 2 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.count_log(dropped), 2);
 }

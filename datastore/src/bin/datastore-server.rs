@@ -76,6 +76,12 @@ struct Cli {
     #[arg(long, value_name = "LEVEL", requires = "gss_required", default_value = "krb5",
           value_parser = ["krb5", "krb5i", "krb5p"])]
     gss_min_service: String,
+    /// Most RPCSEC_GSS contexts kept at once; a new one beyond it drops
+    /// the oldest (its client is answered RPCSEC_GSS_CREDPROBLEM and
+    /// makes a new context).
+    #[arg(long, value_name = "COUNT", requires = "gss_service",
+          default_value_t = rpc_runtime::gss::DEFAULT_MAX_CONTEXTS)]
+    gss_max_contexts: usize,
 }
 
 impl Cli {
@@ -84,7 +90,9 @@ impl Cli {
         let Some(name) = &self.gss_service else {
             return Ok(None);
         };
-        let gss = ServerGss::new(Some(name)).map_err(|e| format!("--gss-service {name}: {e}"))?;
+        let gss = ServerGss::new(Some(name))
+            .map_err(|e| format!("--gss-service {name}: {e}"))?
+            .max_contexts(self.gss_max_contexts);
         if !self.gss_required {
             return Ok(Some(gss));
         }

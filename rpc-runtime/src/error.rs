@@ -82,7 +82,7 @@ pub enum RpcError {
     #[error("no free XID: too many calls in flight")]
     XidsExhausted,
     /// An RPCSEC_GSS context could not be made or used (RFC 2203), by
-    /// [`GssClient`](crate::gss::GssClient).
+    /// a handle made with [`Client::with_gss`](crate::Client::with_gss).
     #[cfg(feature = "gss")]
     #[error("RPCSEC_GSS: {0}")]
     Gss(#[from] crate::gss::GssError),

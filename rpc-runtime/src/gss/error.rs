@@ -1,7 +1,8 @@
 //! [`GssError`]: why an RPCSEC_GSS context could not be made or used.
 
 /// Why an RPCSEC_GSS context could not be made or used by
-/// [`GssClient`](super::GssClient). Carried in
+/// a client handle made with
+/// [`Client::with_gss`](crate::Client::with_gss). Carried in
 /// [`RpcError::Gss`](crate::RpcError::Gss).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

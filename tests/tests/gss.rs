@@ -255,42 +255,54 @@ fn a_client_without_a_ticket_is_refused() {
     );
 }
 
-/// Forwards one connection to `server`, handing each call record (one
-/// fragment) from the client to `edit`, which returns the records to send
-/// on.
+/// Forwards one connection to `server`, handing each call record from
+/// the client to `calls` and each reply record from the server to
+/// `replies`, which return the records to send on. Both sides must send
+/// one-fragment records (the tests' calls and replies are small).
 async fn proxy(
     server: SocketAddr,
-    mut edit: impl FnMut(Vec<u8>) -> Vec<Vec<u8>> + Send + 'static,
+    calls: impl FnMut(Vec<u8>) -> Vec<Vec<u8>> + Send + 'static,
+    replies: impl FnMut(Vec<u8>) -> Vec<Vec<u8>> + Send + 'static,
 ) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let (inbound, _) = listener.accept().await.unwrap();
         let outbound = TcpStream::connect(server).await.unwrap();
-        let (mut ci, mut co) = inbound.into_split();
-        let (mut si, mut so) = outbound.into_split();
-        tokio::spawn(async move { tokio::io::copy(&mut si, &mut co).await });
-        loop {
-            let mut mark = [0u8; 4];
-            if ci.read_exact(&mut mark).await.is_err() {
-                return;
-            }
-            let word = u32::from_be_bytes(mark);
-            assert!(
-                word & 0x8000_0000 != 0,
-                "the test sends one-fragment records"
-            );
-            let mut record = vec![0u8; (word & 0x7fff_ffff) as usize];
-            ci.read_exact(&mut record).await.unwrap();
-            for out in edit(record) {
-                so.write_all(&(out.len() as u32 | 0x8000_0000).to_be_bytes())
-                    .await
-                    .unwrap();
-                so.write_all(&out).await.unwrap();
-            }
-        }
+        let (ci, co) = inbound.into_split();
+        let (si, so) = outbound.into_split();
+        tokio::spawn(pump(si, co, replies));
+        pump(ci, so, calls).await;
     });
     addr
+}
+
+/// Copies one-fragment records from `from` to `to` through `edit`.
+async fn pump(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
+    mut edit: impl FnMut(Vec<u8>) -> Vec<Vec<u8>>,
+) {
+    let mut mark = [0u8; 4];
+    while from.read_exact(&mut mark).await.is_ok() {
+        let word = u32::from_be_bytes(mark);
+        assert!(word & 0x8000_0000 != 0, "one-fragment records only");
+        let mut record = vec![0u8; (word & 0x7fff_ffff) as usize];
+        if from.read_exact(&mut record).await.is_err() {
+            return;
+        }
+        for out in edit(record) {
+            let mark = (out.len() as u32 | 0x8000_0000).to_be_bytes();
+            if to.write_all(&mark).await.is_err() || to.write_all(&out).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Passes a record on unchanged.
+fn keep(record: Vec<u8>) -> Vec<Vec<u8>> {
+    vec![record]
 }
 
 /// The ECHO call records (XID at 0, procedure at 20).
@@ -321,7 +333,7 @@ fn replay_echo(record: Vec<u8>) -> Vec<Vec<u8>> {
 async fn a_tampered_argument_checksum_is_answered_garbage_args() {
     for service in [GssService::Integrity, GssService::Privacy] {
         let (server_addr, server) = serve(gss_server()).await;
-        let addr = proxy(server_addr, tamper_echo).await;
+        let addr = proxy(server_addr, tamper_echo, keep).await;
         let c = client(addr, service).await;
         let err = c
             .call::<_, Data>(PROGRAM, VERSION, ECHO, &Data::new(vec![7; 200]))
@@ -333,9 +345,46 @@ async fn a_tampered_argument_checksum_is_answered_garbage_args() {
 }
 
 #[tokio::test]
+async fn a_reply_whose_verifier_does_not_check_is_refused() {
+    // The verifier's body starts at byte 20 of an accepted reply: XID,
+    // REPLY, MSG_ACCEPTED, flavor, length.
+    let flip_verifier = |mut record: Vec<u8>| {
+        record[20] ^= 0x01;
+        vec![record]
+    };
+    // Of the context creation reply (the checksum of the window).
+    let (server_addr, _server) = serve(gss_server()).await;
+    let addr = proxy(server_addr, keep, flip_verifier).await;
+    let c = client(addr, GssService::Integrity).await;
+    let err = c.call::<_, ()>(PROGRAM, VERSION, 0, &()).await.unwrap_err();
+    assert!(
+        matches!(err, RpcError::Gss(GssError::BadVerifier)),
+        "{err:?}"
+    );
+    // Of a data reply (the checksum of the sequence number).
+    let (server_addr, _server) = serve(gss_server()).await;
+    let mut replies = 0;
+    let addr = proxy(server_addr, keep, move |record| {
+        replies += 1;
+        if replies == 1 {
+            vec![record]
+        } else {
+            flip_verifier(record)
+        }
+    })
+    .await;
+    let c = client(addr, GssService::Integrity).await;
+    let err = c.call::<_, ()>(PROGRAM, VERSION, 0, &()).await.unwrap_err();
+    assert!(
+        matches!(err, RpcError::Gss(GssError::BadVerifier)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_replayed_call_is_dropped_without_a_reply() {
     let (server_addr, server) = serve(gss_server()).await;
-    let addr = proxy(server_addr, replay_echo).await;
+    let addr = proxy(server_addr, replay_echo, keep).await;
     let c = client(addr, GssService::Integrity).await;
     let data = Data::new(vec![3; 100]);
     let back: Data = c.call(PROGRAM, VERSION, ECHO, &data).await.unwrap();
@@ -482,7 +531,7 @@ async fn a_libtirpc_server_refuses_what_ours_refuses() {
 
     // A tampered integrity checksum: GARBAGE_ARGS.
     let server = c_server();
-    let addr = proxy(server.tcp_addr().unwrap(), tamper_echo).await;
+    let addr = proxy(server.tcp_addr().unwrap(), tamper_echo, keep).await;
     let c = client(addr, GssService::Integrity).await;
     let err = c
         .call::<_, Data>(PROGRAM, VERSION, ECHO, &Data::new(vec![7; 200]))
@@ -495,7 +544,7 @@ async fn a_libtirpc_server_refuses_what_ours_refuses() {
     // RPCSEC_GSS_CTXPROBLEM, seen in a capture); our client discards that
     // reply, whose XID was already answered.
     let server = c_server();
-    let addr = proxy(server.tcp_addr().unwrap(), replay_echo).await;
+    let addr = proxy(server.tcp_addr().unwrap(), replay_echo, keep).await;
     let c = client(addr, GssService::Integrity).await;
     let data = Data::new(vec![3; 100]);
     for _ in 0..2 {

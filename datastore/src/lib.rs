@@ -13,5 +13,5 @@ mod store;
 
 pub use limits::StoreLimits;
 pub use proto::{DS_MAXDATA, DS_MAXKEY};
-pub use service::{server, status_of, DatastoreService, MAX_RECORD_BYTES};
+pub use service::{server, server_builder, status_of, DatastoreService, MAX_RECORD_BYTES};
 pub use store::{EntryInfo, ListPage, ReadResult, Store, StoreError};

@@ -15,6 +15,8 @@
 //!   universal addresses.
 //! * `tls` (cargo feature `tls`): RPC-over-TLS (RFC 9289), the AUTH_TLS
 //!   probe and TLS 1.3 through rustls, client and server.
+//! * `gss` (cargo feature `gss`): RPCSEC_GSS (RFC 2203) with Kerberos
+//!   through the system GSS-API, client and server.
 //! * [`codegen`]: what generated code names.
 //! * [`log_limit`]: one log line per kind of event and interval, for
 //!   events a peer can repeat at will (garbage, refused connections).
@@ -67,6 +69,8 @@ mod client;
 pub mod codegen;
 mod endpoint;
 mod error;
+#[cfg(feature = "gss")]
+pub mod gss;
 pub mod log_limit;
 pub mod message;
 pub mod record;

@@ -58,6 +58,8 @@ pub struct ServerBuilder {
     max_datagram_bytes: usize,
     max_decode_depth: u32,
     udp_reply_cache: (usize, usize),
+    #[cfg(feature = "gss")]
+    gss: Option<Arc<crate::gss::ServerGss>>,
 }
 
 impl Default for ServerBuilder {
@@ -76,6 +78,8 @@ impl Default for ServerBuilder {
                 DEFAULT_UDP_REPLY_CACHE_ENTRIES,
                 DEFAULT_UDP_REPLY_CACHE_BYTES,
             ),
+            #[cfg(feature = "gss")]
+            gss: None,
         }
     }
 }
@@ -223,6 +227,17 @@ impl ServerBuilder {
         self
     }
 
+    /// Accepts RPCSEC_GSS (RFC 2203) calls with these settings (default:
+    /// such calls are refused with AUTH_REJECTEDCRED like any unknown
+    /// flavor). See [`crate::gss`] for what the server answers; handlers
+    /// see the caller in [`CallContext::gss`](super::CallContext::gss).
+    #[cfg(feature = "gss")]
+    #[must_use]
+    pub fn gss(mut self, gss: crate::gss::ServerGss) -> Self {
+        self.gss = Some(Arc::new(gss));
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server {
         Server {
@@ -238,6 +253,8 @@ impl ServerBuilder {
                 max_decode_depth: self.max_decode_depth,
                 udp_reply_cache: self.udp_reply_cache,
                 udp_stats: Arc::default(),
+                #[cfg(feature = "gss")]
+                gss: self.gss,
             }),
         }
     }

@@ -213,6 +213,8 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             &self.peer,
             config.deadline(),
             config.max_decode_depth,
+            #[cfg(feature = "gss")]
+            config.gss.as_deref(),
         ) {
             Action::Ignore => Ok(()),
             Action::Garbage(why) => {

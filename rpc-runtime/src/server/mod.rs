@@ -10,6 +10,8 @@
 //! | `rpcvers` is not 2                          | RPC_MISMATCH {2, 2}            |
 //! | malformed AUTH_SYS credentials              | AUTH_ERROR (AUTH_BADCRED)      |
 //! | flavor other than AUTH_NONE / AUTH_SYS      | AUTH_ERROR (AUTH_REJECTEDCRED) |
+//! | RPCSEC_GSS (with the `gss` feature)         | see [`crate::gss`]'s server table |
+//! | handler returns [`ServerError::AuthError`]  | AUTH_ERROR (its `auth_stat`)   |
 //! | program not registered                      | PROG_UNAVAIL (or [`Fallback`]) |
 //! | program registered, version not             | PROG_MISMATCH {lowest, highest}|
 //! | procedure 0 not handled by the dispatcher   | SUCCESS, no results (NULL)     |
@@ -106,6 +108,9 @@ struct ServerConfig {
     udp_reply_cache: (usize, usize),
     /// What the UDP sockets' reply caches did.
     udp_stats: Arc<UdpStats>,
+    /// RPCSEC_GSS, if served.
+    #[cfg(feature = "gss")]
+    gss: Option<Arc<crate::gss::ServerGss>>,
 }
 
 impl ServerConfig {
@@ -134,6 +139,13 @@ impl Server {
     /// did so far (see [`ServerBuilder::udp_reply_cache`]).
     pub fn udp_stats(&self) -> &UdpStats {
         &self.config.udp_stats
+    }
+
+    /// The RPCSEC_GSS side's counters, if RPCSEC_GSS is served
+    /// ([`ServerBuilder::gss`]).
+    #[cfg(feature = "gss")]
+    pub fn gss_stats(&self) -> Option<&crate::gss::GssStats> {
+        self.config.gss.as_deref().map(crate::gss::ServerGss::stats)
     }
 
     /// The registered `(program, version)` pairs, sorted (what

@@ -118,6 +118,7 @@ async fn idle_connections_are_closed() {
     let addr = serve(
         with_probe()
             .idle_timeout(Some(Duration::from_millis(200)))
+            .record_timeout(Some(Duration::from_millis(200)))
             .build(),
     )
     .await;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use datastore::{Store, StoreLimits};
+use datastore::{ConnLimitArgs, Store, StoreLimits};
 use rpc_runtime::rpcbind;
 use rpc_runtime::tls::{self, ServerTls};
 use rpc_runtime::{remove_stale_socket, Endpoint, EndpointError};
@@ -60,6 +60,8 @@ struct Cli {
     #[arg(long, value_name = "SECONDS", requires = "tls_cert",
           default_value_t = tls::DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
     tls_handshake_timeout: f64,
+    #[command(flatten)]
+    conn_limits: ConnLimitArgs,
 }
 
 impl Cli {
@@ -130,7 +132,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.listen, cli.register, limits, server_tls)) {
+    match runtime.block_on(run(
+        cli.listen,
+        cli.register,
+        limits,
+        server_tls,
+        cli.conn_limits,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("datastore-server: {e}");
@@ -217,9 +225,12 @@ async fn run(
     register: bool,
     limits: StoreLimits,
     server_tls: Option<ServerTls>,
+    conn_limits: ConnLimitArgs,
 ) -> Result<(), String> {
     let store = Arc::new(Store::new(limits));
-    let server = datastore::server(Arc::clone(&store));
+    let server = conn_limits
+        .apply(datastore::server_builder(Arc::clone(&store)))?
+        .build();
     let mut bound = Vec::new();
     for e in &endpoints {
         let b = bind(e)
@@ -296,5 +307,6 @@ async fn run(
             tracing::warn!(error = %e, "listener failed");
         }
     }
+    datastore::log_conn_stats(&server);
     Ok(())
 }

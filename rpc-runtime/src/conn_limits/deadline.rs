@@ -40,11 +40,11 @@ impl Default for Timeouts {
 impl Timeouts {
     /// The deadline that applies to a connection now, and the limit it
     /// stands for: replies stalled since `write_stalled_since` (the write
-    /// timeout), else the earlier of a record being read since
-    /// `record_started` (the record timeout; pass `None` while reading is
-    /// paused) and a connection idle since `idle_since` (the idle
-    /// timeout; a connection inside a record may be idle too). `None`
-    /// when none applies.
+    /// timeout), else a record being read since `record_started` (the
+    /// record timeout; pass `None` while reading is paused), else a
+    /// connection idle since `idle_since` (the idle timeout). Inside a
+    /// record only the record timeout applies, so a half-sent record is
+    /// closed as such. `None` when none applies.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -67,13 +67,10 @@ impl Timeouts {
         if let Some(since) = write_stalled_since {
             return Some((since.checked_add(self.write?)?, Limit::WriteTimeout));
         }
-        let after = |since: Option<Instant>, t: Option<Duration>| since?.checked_add(t?);
-        let record = after(record_started, self.record).map(|at| (at, Limit::RecordTimeout));
-        let idle = after(idle_since, self.idle).map(|at| (at, Limit::IdleTimeout));
-        match (record, idle) {
-            (Some(r), Some(i)) => Some(if i.0 < r.0 { i } else { r }),
-            (r, i) => r.or(i),
+        if let (Some(since), Some(t)) = (record_started, self.record) {
+            return Some((since.checked_add(t)?, Limit::RecordTimeout));
         }
+        Some((idle_since?.checked_add(self.idle?)?, Limit::IdleTimeout))
     }
 }
 
@@ -170,7 +167,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_write_stall_comes_first_then_the_earlier_of_record_and_idleness() {
+    fn the_write_stall_comes_first_then_the_record_then_idleness() {
         let t = Instant::now();
         let s = Duration::from_secs;
         let timeouts = Timeouts {
@@ -192,7 +189,7 @@ mod tests {
         );
         assert_eq!(
             timeouts.next(None, Some(t), Some(t - s(295))),
-            Some((t + s(5), Limit::IdleTimeout))
+            Some((t + s(10), Limit::RecordTimeout))
         );
         let off = Timeouts {
             idle: None,

@@ -21,8 +21,8 @@
 //! (a reset, a stream ending inside a record, a record over the limit),
 //! closes its connection; other connections are unaffected. Each is
 //! counted in [`Server::conn_stats`] and logged at warn level at most
-//! once per kind and [`DEFAULT_INTERVAL`](crate::log_limit::DEFAULT_INTERVAL)
-//! ([`LogLimit`](crate::log_limit::LogLimit)). Over UDP such a datagram is
+//! once per kind and [`DEFAULT_INTERVAL`] ([`LogLimit`]). Over UDP such a
+//! datagram is
 //! dropped instead.
 //!
 //! Limits, each set on [`ServerBuilder`] and each hit counted in

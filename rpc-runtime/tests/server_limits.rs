@@ -16,7 +16,8 @@ const PROBE: u32 = 0x2000_7777;
 
 /// Program PROBE version 1: procedure 1 returns the milliseconds left
 /// until the call's deadline, or `u32::MAX` if it has none; procedure 2
-/// sleeps `ms` and returns 0.
+/// sleeps `ms` and returns 0; procedure 3 sleeps `ms` and returns `n`
+/// zero bytes (`opaque<>`).
 struct Probe;
 
 impl Dispatch for Probe {
@@ -42,6 +43,13 @@ impl Dispatch for Probe {
             2 => rpc_runtime::codegen::handle(args, |ms: u32| async move {
                 tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
                 Ok(0u32)
+            }),
+            3 => rpc_runtime::codegen::handle(args, |(ms, n): (u32, u32)| async move {
+                tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+                Ok(xdr_codec::Opaque::<{ u32::MAX }>::from(vec![
+                    0u8;
+                    n as usize
+                ]))
             }),
             _ => rpc_runtime::codegen::proc_unavail(),
         }
@@ -133,6 +141,32 @@ async fn idle_connections_are_closed() {
     let mut half = TcpStream::connect(addr).await.unwrap();
     half.write_all(&[0x80, 0, 0, 100, 1, 2, 3]).await.unwrap();
     time_until_closed(half).await;
+}
+
+#[tokio::test]
+async fn a_reply_for_a_connection_still_over_its_cap_closes_it() {
+    let server = with_probe().max_unread_bytes(1 << 20, 256 << 20).build();
+    let addr = serve(server.clone()).await;
+    // Sixteen calls answered together 200 ms later, 512 KiB each, never
+    // read: the first replies take the connection over its 1 MiB cap and
+    // the next one closes it.
+    let mut greedy = TcpStream::connect(addr).await.unwrap();
+    let mut calls = Vec::new();
+    for xid in 1..=16u32 {
+        let words = [xid, 0, 2, PROBE, 1, 3, 0, 0, 0, 0, 200, 512 * 1024];
+        let body: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+        calls.extend_from_slice(&(0x8000_0000 | body.len() as u32).to_be_bytes());
+        calls.extend_from_slice(&body);
+    }
+    greedy.write_all(&calls).await.unwrap();
+    let stats = server.conn_stats();
+    eventually("the connection closed at its cap", || {
+        stats.limit_hits(Limit::UnreadBytesClosed) == 1
+    })
+    .await;
+    // Others are served.
+    let c = tcp_client(addr).await;
+    assert_eq!(c.echo(&9).await.unwrap(), 9);
 }
 
 #[tokio::test]

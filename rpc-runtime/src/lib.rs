@@ -18,6 +18,9 @@
 //! * `gss` (cargo feature `gss`): RPCSEC_GSS (RFC 2203) with Kerberos
 //!   through the system GSS-API, client and server.
 //! * [`codegen`]: what generated code names.
+//! * [`conn_limits`]: the limits on a stream connection's peer (idle,
+//!   half-sent record and write timeouts, unread reply bytes, eviction),
+//!   shared by [`Server`] and the broker.
 //! * [`log_limit`]: one log line per kind of event and interval, for
 //!   events a peer can repeat at will (garbage, refused connections).
 //!
@@ -67,6 +70,7 @@ extern crate self as rpc_runtime;
 pub mod blocking;
 mod client;
 pub mod codegen;
+pub mod conn_limits;
 mod endpoint;
 mod error;
 #[cfg(feature = "gss")]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use datastore::{Store, StoreLimits};
+use datastore::{ConnLimitArgs, Store, StoreLimits};
 use rpc_runtime::gss::{GssService, ServerGss};
 use rpc_runtime::rpcbind;
 use rpc_runtime::tls::{self, ServerTls};
@@ -82,6 +82,8 @@ struct Cli {
     #[arg(long, value_name = "COUNT", requires = "gss_service",
           default_value_t = rpc_runtime::gss::DEFAULT_MAX_CONTEXTS)]
     gss_max_contexts: usize,
+    #[command(flatten)]
+    conn_limits: ConnLimitArgs,
 }
 
 impl Cli {
@@ -175,7 +177,13 @@ fn main() -> ExitCode {
         tls: server_tls,
         gss: server_gss,
     };
-    match runtime.block_on(run(cli.listen, cli.register, limits, security)) {
+    match runtime.block_on(run(
+        cli.listen,
+        cli.register,
+        limits,
+        security,
+        cli.conn_limits,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("datastore-server: {e}");
@@ -268,13 +276,14 @@ async fn run(
     register: bool,
     limits: StoreLimits,
     security: Security,
+    conn_limits: ConnLimitArgs,
 ) -> Result<(), String> {
     let Security {
         tls: server_tls,
         gss: server_gss,
     } = security;
     let store = Arc::new(Store::new(limits));
-    let mut builder = datastore::server_builder(Arc::clone(&store));
+    let mut builder = conn_limits.apply(datastore::server_builder(Arc::clone(&store)))?;
     if let Some(gss) = server_gss {
         tracing::info!(?gss, "RPCSEC_GSS on");
         builder = builder.gss(gss);
@@ -356,5 +365,6 @@ async fn run(
             tracing::warn!(error = %e, "listener failed");
         }
     }
+    datastore::log_conn_stats(&server);
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -402,12 +403,14 @@ async fn accept_loop(
             }
             accepted = listener.accept(&metrics) => {
                 let caller = accepted.caller(&listener);
-                let mut upgrade = None;
+                // Boxed: a plain connection's task does not carry the
+                // TLS relay's state inline (its size counts per idle client).
+                let mut upgrade: Option<Pin<Box<dyn Future<Output = ()> + Send>>> = None;
                 let (read, write, peer) = match accepted {
                     Accepted::Tcp(io, peer) => match &tls {
                         Some(tls) => match crate::driver::tls::accept(io, tls.get()) {
                             Ok((r, w, task)) => {
-                                upgrade = Some(task);
+                                upgrade = Some(Box::pin(task));
                                 (r, w, peer)
                             }
                             Err(e) => {

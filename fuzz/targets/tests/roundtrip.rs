@@ -145,7 +145,7 @@ fn values<T: for<'a> Arbitrary<'a>>(n: usize) -> Vec<T> {
 /// names), and recursion goes more than one level deep.
 #[test]
 fn generated_values_reach_every_arm() {
-    use bounds::{AllNamed, ByColor, ByNumber, Color, Flag, Tree};
+    use bounds::{AllNamed, ButBlue, ByColor, ByNumber, Color, Flag, Tree};
 
     let by_number: Vec<ByNumber> = values(300);
     assert!(by_number.iter().any(|v| matches!(v, ByNumber::Ok(_))));
@@ -156,13 +156,33 @@ fn generated_values_reach_every_arm() {
 
     let by_color: Vec<ByColor> = values(300);
     assert!(by_color.iter().any(|v| matches!(v, ByColor::Red(_))));
-    assert!(by_color.iter().any(|v| matches!(v, ByColor::Green)));
     assert!(by_color
         .iter()
-        .all(|v| !matches!(v, ByColor::Default(c) if *c != Color::Blue)));
+        .any(|v| matches!(v, ByColor::Default(Color::Green))));
     assert!(by_color
         .iter()
         .any(|v| matches!(v, ByColor::Default(Color::Blue))));
+    assert!(by_color
+        .iter()
+        .all(|v| !matches!(v, ByColor::Default(Color::Red))));
+
+    let but_blue: Vec<ButBlue> = values(300);
+    assert!(but_blue.iter().any(|v| matches!(v, ButBlue::Red)));
+    assert!(but_blue.iter().any(|v| matches!(v, ButBlue::Green)));
+    assert!(but_blue.iter().any(|v| matches!(
+        v,
+        ButBlue::Default {
+            discriminant: Color::Blue,
+            ..
+        }
+    )));
+    assert!(but_blue.iter().all(|v| !matches!(
+        v,
+        ButBlue::Default {
+            discriminant: Color::Red | Color::Green,
+            ..
+        }
+    )));
 
     let all_named: Vec<AllNamed> = values(300);
     assert!(all_named.iter().all(|v| !matches!(v, AllNamed::Default(_))));

@@ -175,6 +175,8 @@ fn default_discriminant(u: &Union, model: &Model) -> TokenStream {
                         return ::core::result::Result::Err(::arbitrary::Error::IncorrectFormat);
                     }
                 }
+            } else if let [only] = free.as_slice() {
+                quote!(let discriminant = #only;)
             } else {
                 quote!(let discriminant = *u.choose(&[#(#free),*])?;)
             }

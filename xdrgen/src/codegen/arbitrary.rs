@@ -107,6 +107,11 @@ pub(super) fn union_impl(on: bool, name: &Ident, u: &Union, model: &Model) -> To
             }),
         });
     }
+    // A union whose one arm is a `void` case takes nothing from the input.
+    let input = match (arms.len(), u.cases.as_slice()) {
+        (1, [c]) if c.field.is_none() => quote!(_u),
+        _ => quote!(u),
+    };
     let count = Literal::usize_unsuffixed(arms.len());
     let last = arms.pop();
     let value = if arms.is_empty() {
@@ -124,7 +129,7 @@ pub(super) fn union_impl(on: bool, name: &Ident, u: &Union, model: &Model) -> To
         impl<'a> ::arbitrary::Arbitrary<'a> for #name {
             /// One of the declared arms; the `default` arm (if any) with a
             /// discriminant no case names.
-            fn arbitrary(u: &mut ::arbitrary::Unstructured<'a>) -> ::arbitrary::Result<Self> {
+            fn arbitrary(#input: &mut ::arbitrary::Unstructured<'a>) -> ::arbitrary::Result<Self> {
                 let value = #value;
                 ::core::result::Result::Ok(value)
             }

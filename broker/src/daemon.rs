@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -405,7 +404,7 @@ async fn accept_loop(
                 let caller = accepted.caller(&listener);
                 // Boxed: a plain connection's task does not carry the
                 // TLS relay's state inline (its size counts per idle client).
-                let mut upgrade: Option<Pin<Box<dyn Future<Output = ()> + Send>>> = None;
+                let mut upgrade: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = None;
                 let (read, write, peer) = match accepted {
                     Accepted::Tcp(io, peer) => match &tls {
                         Some(tls) => match crate::driver::tls::accept(io, tls.get()) {

@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use bytes::{BufMut, Bytes, BytesMut};
 use libgssapi::context::SecurityContext;
 use libgssapi::error::Error;
+use libgssapi::util::Buf;
 use xdr_codec::{Decoder, XdrDecode};
 
 use super::service::GssService;
@@ -40,6 +41,20 @@ fn supplementary_only(e: &Error) -> bool {
     e.major.bits() & 0xffff_0000 == 0
 }
 
+/// A buffer the GSS-API library allocated (a token or an unwrapped
+/// message), lent to [`Bytes`] without copying; released with it.
+struct GssBuf(Buf);
+
+impl AsRef<[u8]> for GssBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn gss_bytes(buf: Buf) -> Bytes {
+    Bytes::from_owner(GssBuf(buf))
+}
+
 impl Protection {
     pub(crate) fn new(ctx: impl SecurityContext + Send + 'static) -> Self {
         Protection {
@@ -54,8 +69,7 @@ impl Protection {
 
     /// GSS_GetMIC of `data`.
     pub(crate) fn mic(&self, data: &[u8]) -> Result<Bytes, Error> {
-        self.with(|c| c.get_mic(data))
-            .map(|b| Bytes::copy_from_slice(&b))
+        self.with(|c| c.get_mic(data)).map(gss_bytes)
     }
 
     /// GSS_VerifyMIC of `token` over `data`.
@@ -105,12 +119,12 @@ impl Protection {
                 for p in pieces {
                     plain.extend_from_slice(p);
                 }
-                let token = self.with(|c| c.wrap(true, &plain))?;
-                let mut out = BytesMut::with_capacity(token.len() + 8);
-                put_len(&mut out, token.len());
-                out.extend_from_slice(&token);
-                pad(&mut out, token.len());
-                Ok(vec![out.freeze()])
+                let token = gss_bytes(self.with(|c| c.wrap(true, &plain))?);
+                let mut len = BytesMut::with_capacity(4);
+                put_len(&mut len, token.len());
+                let mut tail = BytesMut::new();
+                pad(&mut tail, token.len());
+                Ok(vec![len.freeze(), token, tail.freeze()])
             }
         }
     }
@@ -130,8 +144,7 @@ impl Protection {
             }
             GssService::Privacy => {
                 let sealed = decode_exact::<RpcGssPrivData>(data)?;
-                let plain = self.with(|c| c.unwrap(&sealed.databody_priv));
-                Bytes::copy_from_slice(&plain.ok()?)
+                gss_bytes(self.with(|c| c.unwrap(&sealed.databody_priv)).ok()?)
             }
         };
         let inner = body.get(..4)?;

@@ -1,12 +1,14 @@
-//! `gss-bench`: what RPCSEC_GSS costs, in one run: `DS_NULL` calls (one
-//! in flight) and 1 MiB `DS_GET` reads from a `datastore` server in this
-//! process, with AUTH_SYS and with RPCSEC_GSS at `krb5`, `krb5i` and
-//! `krb5p`, over loopback TCP, against a throwaway Kerberos realm
-//! (`interop_tests::kdc`). Passes of the four interleave; medians are
-//! printed.
+//! `security-bench`: what RPCSEC_GSS and RPC-over-TLS cost, in one run:
+//! `DS_NULL` calls (one in flight) and 1 MiB `DS_GET` reads from a
+//! `datastore` server in this process, with AUTH_SYS, with RPCSEC_GSS at
+//! `krb5`, `krb5i` and `krb5p` (against a throwaway Kerberos realm,
+//! `interop_tests::kdc`) and with AUTH_SYS over RPC-over-TLS (RFC 9289,
+//! a self-signed certificate made by `rcgen` for the run), all over
+//! loopback TCP to the same listener. Passes of the flavors interleave;
+//! medians are printed.
 //!
 //! ```text
-//! cargo run --release -p interop-tests --bin gss-bench -- --passes 5 --secs 0.5
+//! cargo run --release -p interop-tests --bin security-bench -- --passes 5 --secs 0.5
 //! ```
 //!
 //! See `docs/GSS.md` for the figures.
@@ -17,20 +19,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use datastore::proto::{DatastoreV1Client, DsGetArgs, DsGetRes, DsPutArgs, DsPutRes};
+use datastore::proto::{
+    DatastoreV1Client, DsGetArgs, DsGetRes, DsPutArgs, DsPutRes, DATASTORE, DATASTORE_V1,
+};
 use datastore::{Store, StoreLimits};
 use interop_tests::kdc::{Kdc, SERVICE};
 use rpc_runtime::gss::{ClientGss, GssService, ServerGss};
 use rpc_runtime::message::{AuthSysParams, Credentials};
+use rpc_runtime::tls::rustls::pki_types::PrivatePkcs8KeyDer;
+use rpc_runtime::tls::{ClientTls, ServerTls};
 use rpc_runtime::Client;
 use xdr_codec::XdrString;
 
 /// Bytes of one read.
 const READ_BYTES: usize = 1024 * 1024;
 
-/// RPCSEC_GSS cost against AUTH_SYS (loopback only).
+/// RPCSEC_GSS and RPC-over-TLS cost against AUTH_SYS (loopback only).
 #[derive(Debug, Parser)]
-#[command(name = "gss-bench", version)]
+#[command(name = "security-bench", version)]
 struct Args {
     /// Passes of each flavor; the median is printed.
     #[arg(long, default_value_t = 5)]
@@ -45,6 +51,7 @@ struct Args {
 enum Flavor {
     Sys,
     Gss(GssService),
+    Tls,
 }
 
 impl Flavor {
@@ -52,6 +59,7 @@ impl Flavor {
         match self {
             Flavor::Sys => "AUTH_SYS".to_owned(),
             Flavor::Gss(s) => format!("RPCSEC_GSS {}", s.krb5_name()),
+            Flavor::Tls => "AUTH_SYS over TLS 1.3".to_owned(),
         }
     }
 }
@@ -62,14 +70,14 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("gss-bench: {e}");
+            eprintln!("security-bench: {e}");
             return ExitCode::from(2);
         }
     };
     match runtime.block_on(run(&args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gss-bench: {e}");
+            eprintln!("security-bench: {e}");
             ExitCode::from(2)
         }
     }
@@ -81,16 +89,19 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let server = datastore::server_builder(store).gss(gss).build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move { server.serve_tcp(listener).await });
+    let (server_tls, client_tls) = tls_pair()?;
+    // Serves plain calls too: every flavor uses this one listener.
+    tokio::spawn(async move { server.serve_tcp_tls(listener, server_tls).await });
     let flavors = [
         Flavor::Sys,
         Flavor::Gss(GssService::None),
         Flavor::Gss(GssService::Integrity),
         Flavor::Gss(GssService::Privacy),
+        Flavor::Tls,
     ];
     let mut clients = Vec::new();
     for flavor in flavors {
-        clients.push((flavor, client(addr, flavor).await?));
+        clients.push((flavor, client(addr, flavor, &client_tls).await?));
     }
     clients[0]
         .1
@@ -128,20 +139,38 @@ async fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// A server and a client TLS configuration sharing one self-signed
+/// certificate for `localhost`.
+fn tls_pair() -> Result<(ServerTls, ClientTls), Box<dyn std::error::Error>> {
+    let issued = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])?;
+    let cert = issued.cert.der().clone();
+    let key = PrivatePkcs8KeyDer::from(issued.key_pair.serialize_der()).into();
+    let server = ServerTls::new(vec![cert.clone()], key)?;
+    let client = ClientTls::new(vec![cert], "localhost")?;
+    Ok((server, client))
+}
+
 async fn client(
     addr: SocketAddr,
     flavor: Flavor,
+    tls: &ClientTls,
 ) -> Result<DatastoreV1Client, Box<dyn std::error::Error>> {
-    let plain = Client::connect_tcp(addr).await?;
+    let sys = Credentials::Sys(AuthSysParams {
+        stamp: 1,
+        machine_name: "bench".into(),
+        uid: 1000,
+        gid: 1000,
+        gids: vec![],
+    });
     let handle = match flavor {
-        Flavor::Sys => plain.with_credentials(&Credentials::Sys(AuthSysParams {
-            stamp: 1,
-            machine_name: "bench".into(),
-            uid: 1000,
-            gid: 1000,
-            gids: vec![],
-        }))?,
-        Flavor::Gss(service) => plain.with_gss(&ClientGss::new(SERVICE).service(service))?,
+        Flavor::Sys => Client::connect_tcp(addr).await?.with_credentials(&sys)?,
+        Flavor::Gss(service) => Client::connect_tcp(addr)
+            .await?
+            .with_gss(&ClientGss::new(SERVICE).service(service))?,
+        Flavor::Tls => Client::builder()
+            .connect_tls(addr, DATASTORE, DATASTORE_V1, tls)
+            .await?
+            .with_credentials(&sys)?,
     };
     let ds = DatastoreV1Client::new(handle);
     // Makes the context (RPCSEC_GSS) before the clock starts.

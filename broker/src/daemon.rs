@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rpc_runtime::conn_limits::{ReplyBudget, Timeouts};
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use rpc_runtime::record::RecordCodecBuilder;
 use rpc_runtime::{rpcbind, Endpoint};
@@ -20,7 +21,6 @@ use crate::core::route::RoutingError;
 use crate::core::Core;
 use crate::driver::backend::Target;
 use crate::driver::listener::{Accepted, Listener};
-use crate::driver::outbox::ReplyBudget;
 use crate::driver::rpcbind::{rpcbind_programs, Registrar};
 use crate::driver::tls::{Current, TlsSetupError, TlsStore};
 use crate::driver::udp::{Datagrams, UdpLimits};
@@ -367,14 +367,15 @@ fn client_limits(limits: &crate::config::Limits, max_connections: usize) -> Clie
     let bytes = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
     ClientLimits {
         max_connections,
-        idle_timeout: Duration::from_millis(limits.idle_timeout_ms),
-        record_timeout: Duration::from_millis(limits.record_timeout_ms),
-        write_timeout: Duration::from_millis(limits.write_timeout_ms),
-        budget: ReplyBudget {
-            per_client: bytes(limits.max_unread_bytes_per_client),
-            total_cap: bytes(limits.max_unread_bytes),
-            total: Arc::new(AtomicUsize::new(0)),
+        timeouts: Timeouts {
+            idle: Some(Duration::from_millis(limits.idle_timeout_ms)),
+            record: Some(Duration::from_millis(limits.record_timeout_ms)),
+            write: Some(Duration::from_millis(limits.write_timeout_ms)),
         },
+        budget: ReplyBudget::new(
+            bytes(limits.max_unread_bytes_per_client),
+            bytes(limits.max_unread_bytes),
+        ),
     }
 }
 
@@ -401,12 +402,14 @@ async fn accept_loop(
             }
             accepted = listener.accept(&metrics) => {
                 let caller = accepted.caller(&listener);
-                let mut upgrade = None;
+                // Boxed: a plain connection's task does not carry the
+                // TLS relay's state inline (its size counts per idle client).
+                let mut upgrade: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = None;
                 let (read, write, peer) = match accepted {
                     Accepted::Tcp(io, peer) => match &tls {
                         Some(tls) => match crate::driver::tls::accept(io, tls.get()) {
                             Ok((r, w, task)) => {
-                                upgrade = Some(task);
+                                upgrade = Some(Box::pin(task));
                                 (r, w, peer)
                             }
                             Err(e) => {

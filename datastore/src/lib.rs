@@ -6,12 +6,14 @@
 //! byte offsets like files; see `specs/datastore.x` for the protocol.
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+mod conn_args;
 mod limits;
 pub mod proto;
 mod service;
 mod store;
 
+pub use conn_args::{log_conn_stats, ConnLimitArgs};
 pub use limits::StoreLimits;
 pub use proto::{DS_MAXDATA, DS_MAXKEY};
-pub use service::{server, status_of, DatastoreService, MAX_RECORD_BYTES};
+pub use service::{server, server_builder, status_of, DatastoreService, MAX_RECORD_BYTES};
 pub use store::{EntryInfo, ListPage, ReadResult, Store, StoreError};

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use rpc_runtime::server::{CallContext, HandlerResult};
-use rpc_runtime::Server;
+use rpc_runtime::{Server, ServerBuilder};
 
 use crate::proto::{
     DatastoreV1, DatastoreV1Server, DsDeleteArgs, DsEntry, DsGetArgs, DsGetOk, DsGetRes, DsKey,
@@ -46,10 +46,15 @@ impl DatastoreService {
 /// record limit of [`MAX_RECORD_BYTES`]. Serve it with
 /// `serve_tcp`/`serve_unix`/`serve_connection`.
 pub fn server(store: Arc<Store>) -> Server {
+    server_builder(store).build()
+}
+
+/// The builder of [`server`], for settings of one's own (RPCSEC_GSS,
+/// limits) before `build()`.
+pub fn server_builder(store: Arc<Store>) -> ServerBuilder {
     Server::builder()
         .max_record_bytes(MAX_RECORD_BYTES)
         .register(DatastoreV1Server::new(DatastoreService::new(store)))
-        .build()
 }
 
 /// The `ds_status` of a store error.

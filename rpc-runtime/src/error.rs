@@ -81,4 +81,9 @@ pub enum RpcError {
     /// Every XID of this connection is in use by a pending call.
     #[error("no free XID: too many calls in flight")]
     XidsExhausted,
+    /// An RPCSEC_GSS context could not be made or used (RFC 2203), by
+    /// a handle made with [`Client::with_gss`](crate::Client::with_gss).
+    #[cfg(feature = "gss")]
+    #[error("RPCSEC_GSS: {0}")]
+    Gss(#[from] crate::gss::GssError),
 }

@@ -15,7 +15,12 @@
 //!   universal addresses.
 //! * `tls` (cargo feature `tls`): RPC-over-TLS (RFC 9289), the AUTH_TLS
 //!   probe and TLS 1.3 through rustls, client and server.
+//! * `gss` (cargo feature `gss`): RPCSEC_GSS (RFC 2203) with Kerberos
+//!   through the system GSS-API, client and server.
 //! * [`codegen`]: what generated code names.
+//! * [`conn_limits`]: the limits on a stream connection's peer (idle,
+//!   half-sent record and write timeouts, unread reply bytes, eviction),
+//!   shared by [`Server`] and the broker.
 //! * [`log_limit`]: one log line per kind of event and interval, for
 //!   events a peer can repeat at will (garbage, refused connections).
 //!
@@ -65,8 +70,11 @@ extern crate self as rpc_runtime;
 pub mod blocking;
 mod client;
 pub mod codegen;
+pub mod conn_limits;
 mod endpoint;
 mod error;
+#[cfg(feature = "gss")]
+pub mod gss;
 pub mod log_limit;
 pub mod message;
 pub mod record;

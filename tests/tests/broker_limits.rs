@@ -5,8 +5,9 @@
 //! sockets speaking ONC RPC record marking by hand, so they can misbehave.
 
 mod broker_support;
+mod raw_rpc;
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::thread;
@@ -14,13 +15,7 @@ use std::time::{Duration, Instant};
 
 use broker_support::*;
 use interop_tests::c_peer::Endpoint;
-
-/// The datastore program (specs/datastore.x).
-const DATASTORE: u32 = 0x2000_DA7A;
-/// Its procedures used here.
-const DS_NULL: u32 = 0;
-const DS_PUT: u32 = 1;
-const DS_GET: u32 = 2;
+use raw_rpc::*;
 
 /// Routes the datastore program to the broker's in-process datastore.
 const BUILTIN_ROUTE: &str = "[backends.store]\naddress = \"builtin:datastore\"\n\n[[routes]]\nprogram = 0x2000DA7A\nversions = [1]\nbackend = \"store\"\n";
@@ -30,127 +25,6 @@ fn tcp_addr(broker: &BrokerProcess) -> SocketAddr {
     match &broker.tcp {
         Endpoint::Tcp(a) => *a,
         Endpoint::Unix(_) => unreachable!("the broker's TCP listener"),
-    }
-}
-
-/// A call record (one fragment): RPC version 2, AUTH_NONE credential and
-/// verifier, then `args`.
-fn call_record(xid: u32, procedure: u32, args: &[u8]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(40 + args.len());
-    for word in [xid, 0, 2, DATASTORE, 1, procedure, 0, 0, 0, 0] {
-        body.extend_from_slice(&word.to_be_bytes());
-    }
-    body.extend_from_slice(args);
-    let mut record = (0x8000_0000 | body.len() as u32).to_be_bytes().to_vec();
-    record.extend_from_slice(&body);
-    record
-}
-
-/// XDR `string`/`opaque<>`: length, bytes, padding to 4.
-fn xdr_opaque(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    out.extend_from_slice(bytes);
-    out.resize(out.len() + (4 - bytes.len() % 4) % 4, 0);
-}
-
-/// `ds_put_args`: the whole object `key` set to `data`.
-fn put_args(key: &str, data: &[u8]) -> Vec<u8> {
-    let mut a = Vec::new();
-    xdr_opaque(&mut a, key.as_bytes());
-    a.extend_from_slice(&0u64.to_be_bytes());
-    a.extend_from_slice(&1u32.to_be_bytes());
-    xdr_opaque(&mut a, data);
-    a
-}
-
-/// `ds_get_args`: `count` bytes of `key` from its start.
-fn get_args(key: &str, count: u32) -> Vec<u8> {
-    let mut a = Vec::new();
-    xdr_opaque(&mut a, key.as_bytes());
-    a.extend_from_slice(&0u64.to_be_bytes());
-    a.extend_from_slice(&count.to_be_bytes());
-    a
-}
-
-/// Reads one record (every fragment).
-fn read_record(s: &mut impl Read) -> io::Result<Vec<u8>> {
-    let mut record = Vec::new();
-    loop {
-        let mut head = [0u8; 4];
-        s.read_exact(&mut head)?;
-        let header = u32::from_be_bytes(head);
-        let start = record.len();
-        record.resize(start + (header & 0x7fff_ffff) as usize, 0);
-        s.read_exact(&mut record[start..])?;
-        if header & 0x8000_0000 != 0 {
-            return Ok(record);
-        }
-    }
-}
-
-/// The word at byte `at` of `record`.
-fn word(record: &[u8], at: usize) -> u32 {
-    let b: [u8; 4] = record[at..at + 4].try_into().expect("4 bytes");
-    u32::from_be_bytes(b)
-}
-
-/// Sends a call and reads its reply; the reply's results (after
-/// `accept_stat` SUCCESS, which is checked with the XID).
-fn call(s: &mut TcpStream, xid: u32, procedure: u32, args: &[u8]) -> io::Result<Vec<u8>> {
-    s.write_all(&call_record(xid, procedure, args))?;
-    let reply = read_record(s)?;
-    // xid, REPLY, MSG_ACCEPTED, verifier (flavor, empty body), SUCCESS.
-    assert_eq!(
-        (word(&reply, 0), word(&reply, 4), word(&reply, 8)),
-        (xid, 1, 0),
-        "an accepted reply to XID {xid}"
-    );
-    let verf_len = word(&reply, 16) as usize;
-    let stat_at = 20 + verf_len.div_ceil(4) * 4;
-    assert_eq!(word(&reply, stat_at), 0, "accept_stat SUCCESS");
-    Ok(reply[stat_at + 4..].to_vec())
-}
-
-/// Connects to `addr` with generous socket timeouts (a loaded machine).
-fn connect(addr: SocketAddr) -> TcpStream {
-    let s = TcpStream::connect(addr).expect("connect to the broker");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("read timeout");
-    s.set_write_timeout(Some(Duration::from_secs(30)))
-        .expect("write timeout");
-    s
-}
-
-/// A NULL call on `s`, which must be answered within `within`.
-fn null_within(s: &mut TcpStream, xid: u32, within: Duration) {
-    let start = Instant::now();
-    call(s, xid, DS_NULL, &[]).expect("NULL call answered");
-    let took = start.elapsed();
-    assert!(took < within, "NULL call took {took:?}, over {within:?}");
-}
-
-/// True when the broker closes `s` (end of file or reset) within
-/// `within`; whatever it sends before is discarded.
-fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        s.set_read_timeout(Some(left)).expect("read timeout");
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return true,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => panic!("reading until the broker closes: {e}"),
-        }
     }
 }
 
@@ -218,28 +92,8 @@ fn idle_and_half_record_connections_are_closed_at_their_timeouts() {
         "[limits]\nidle_timeout_ms = 1500\nrecord_timeout_ms = 1500\n\n{BUILTIN_ROUTE}"
     ));
     let addr = tcp_addr(&broker);
-    let mut idle = connect(addr);
-    let mut half = connect(addr);
     // Half a fragment header, then nothing.
-    half.write_all(&[0x80, 0x00]).expect("send two bytes");
-    // A client calling more often than the idle timeout stays open.
-    let mut busy = connect(addr);
-    let start = Instant::now();
-    let mut xid = 1;
-    while start.elapsed() < Duration::from_millis(3000) {
-        null_within(&mut busy, xid, Duration::from_secs(10));
-        xid += 1;
-        thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        closed_within(&mut idle, Duration::from_secs(30)),
-        "idle client closed"
-    );
-    assert!(
-        closed_within(&mut half, Duration::from_secs(30)),
-        "half-record client closed"
-    );
-    null_within(&mut busy, xid, Duration::from_secs(10));
+    idle_half_and_busy(addr, &[0x80, 0x00]);
     assert_eq!(wait_for_hits(&broker, "idle_timeout", 1.0), 1.0);
     assert_eq!(wait_for_hits(&broker, "record_timeout", 1.0), 1.0);
 }
@@ -248,24 +102,7 @@ fn idle_and_half_record_connections_are_closed_at_their_timeouts() {
 fn at_max_connections_the_longest_idle_connection_is_evicted() {
     let broker = start_broker(&format!("[limits]\nmax_connections = 4\n\n{BUILTIN_ROUTE}"));
     let addr = tcp_addr(&broker);
-    let mut clients: Vec<TcpStream> = Vec::new();
-    for i in 0..4 {
-        let mut c = connect(addr);
-        // Each answered in turn: the first is idle the longest.
-        null_within(&mut c, i + 1, Duration::from_secs(10));
-        clients.push(c);
-        thread::sleep(Duration::from_millis(20));
-    }
-    let mut fresh = connect(addr);
-    null_within(&mut fresh, 100, Duration::from_secs(10));
-    assert!(
-        closed_within(&mut clients[0], Duration::from_secs(30)),
-        "the longest-idle client is evicted"
-    );
-    // The others were left alone.
-    for (i, c) in clients.iter_mut().enumerate().skip(1) {
-        null_within(c, 200 + i as u32, Duration::from_secs(10));
-    }
+    evicts_the_longest_idle(addr, 4);
     assert_eq!(hits(&broker, "max_connections_evicted"), 1.0);
     assert_eq!(hits(&broker, "max_connections_refused"), 0.0);
 }

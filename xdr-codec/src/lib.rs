@@ -25,6 +25,12 @@
 //! text when UTF-8, bytes otherwise), and `serde_array` handles fixed
 //! arrays longer than 32 elements.
 //!
+//! With the `arbitrary` feature, [`XdrString`], [`Opaque`], [`VarArray`],
+//! [`List`] and [`NonEmptyList`] implement `arbitrary::Arbitrary` within
+//! their declared maxima, and [`arbitrary_nested`] bounds the recursion of
+//! generated recursive types (xdrgen's `--arbitrary`), so every value made
+//! encodes and decodes back.
+//!
 //! Hostile input is safe: lengths read off the wire are checked against the
 //! declared maximum and against the bytes actually present before anything is
 //! allocated, padding must be zero, recursion is bounded by a depth limit,
@@ -39,6 +45,8 @@
 //! ```
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impls;
 mod array;
 mod decoder;
 mod encoder;
@@ -52,6 +60,8 @@ mod serde_impls;
 mod string;
 mod traits;
 
+#[cfg(feature = "arbitrary")]
+pub use arbitrary_impls::{arbitrary_nested, ARBITRARY_MAX_DEPTH};
 pub use array::VarArray;
 pub use bytes::{Bytes, BytesMut};
 pub use decoder::{Decoder, DEFAULT_MAX_DEPTH};

@@ -1,4 +1,5 @@
-//! The macro's arguments: `"a.x", "b.x", emit = "types,client", serde = true`.
+//! The macro's arguments: `"a.x", "b.x", emit = "types,client", serde = true,
+//! arbitrary = true`.
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitBool, LitStr, Token};
@@ -21,9 +22,13 @@ impl Parse for Args {
             } else {
                 let key: Ident = input.parse()?;
                 input.parse::<Token![=]>()?;
-                if key == "serde" {
+                if key == "serde" || key == "arbitrary" {
                     let on: LitBool = input.parse()?;
-                    options.emit.serde = on.value;
+                    if key == "serde" {
+                        options.emit.serde = on.value;
+                    } else {
+                        options.emit.arbitrary = on.value;
+                    }
                     if !input.is_empty() {
                         input.parse::<Token![,]>()?;
                     }
@@ -33,7 +38,7 @@ impl Parse for Args {
                 if key != "emit" {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown option `{key}` (expected `emit` or `serde`)"),
+                        format!("unknown option `{key}` (expected `emit`, `serde` or `arbitrary`)"),
                     ));
                 }
                 options.emit.types = false;

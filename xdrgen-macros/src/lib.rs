@@ -32,9 +32,12 @@
 //! Arguments: one or more string literals (several files are compiled
 //! together, as one specification), then optionally `emit = "types"`
 //! (or `"types,client"`, any of `types`, `client`, `server`; default: all
-//! three) and `serde = true` (derive `serde::Serialize`/`Deserialize`;
+//! three), `serde = true` (derive `serde::Serialize`/`Deserialize`;
 //! the crate then needs `serde` with `derive` and `xdr-codec` with its
-//! `serde` feature).
+//! `serde` feature) and `arbitrary = true` (implement
+//! `arbitrary::Arbitrary` within the spec's bounds; the crate then needs
+//! `arbitrary` with `derive` and `xdr-codec` with its `arbitrary`
+//! feature).
 
 mod args;
 

@@ -86,6 +86,19 @@ impl Builder {
         self
     }
 
+    /// Whether to implement `arbitrary::Arbitrary` on the generated
+    /// structs, enums and unions (default `false`), within the spec's
+    /// bounds: string and array maxima, fixed sizes, declared enum members
+    /// and union arms (the `default` arm only with a discriminant no case
+    /// names), recursion bounded in depth so that generation ends. Every
+    /// value made encodes and decodes back. The crate then depends on
+    /// `arbitrary` (feature `derive`) and on `oncrpc-xdr-codec` with its
+    /// `arbitrary` feature.
+    pub fn arbitrary(&mut self, yes: bool) -> &mut Self {
+        self.opts.emit.arbitrary = yes;
+        self
+    }
+
     /// Defines a preprocessor macro, as `cpp -DNAME` (`value` `None`) or
     /// `-DNAME=VALUE`, before the input is read. Default: none.
     pub fn define(&mut self, name: impl Into<String>, value: Option<&str>) -> &mut Self {

@@ -119,18 +119,52 @@ impl std::fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
-/// Renders every diagnostic, in order, separated by blank lines.
+/// How many diagnostics [`render_all`] renders: 100. Each shows its
+/// source line, so the text of every error of a long line full of errors
+/// would grow with the square of the input's size.
+pub const MAX_RENDERED: usize = 100;
+
+/// Renders the first [`MAX_RENDERED`] diagnostics, in order, separated by
+/// blank lines, then a line counting the others if there are more.
 pub fn render_all(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
-    diagnostics
+    let mut out = diagnostics
         .iter()
+        .take(MAX_RENDERED)
         .map(|d| d.render(sources))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    if let Some(more) = diagnostics
+        .len()
+        .checked_sub(MAX_RENDERED)
+        .filter(|&n| n > 0)
+    {
+        let _ = writeln!(out, "\nerror: {more} more errors not shown");
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_at_most_max_rendered() {
+        let mut map = SourceMap::new();
+        let text = "\u{1}".repeat(MAX_RENDERED + 7);
+        let file = map.add("spec.x", None, text.clone());
+        let diags: Vec<Diagnostic> = (0..text.len())
+            .map(|i| {
+                let at = u32::try_from(i).unwrap_or(0);
+                Diagnostic::error(Span::new(file, at, at + 1), "unexpected character")
+            })
+            .collect();
+        let out = render_all(&diags, &map);
+        assert_eq!(
+            out.matches("error: unexpected character").count(),
+            MAX_RENDERED
+        );
+        assert!(out.ends_with("error: 7 more errors not shown\n"), "{out}");
+    }
 
     #[test]
     fn renders_caret_label_and_hint() {

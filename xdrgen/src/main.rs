@@ -78,6 +78,15 @@ struct Cli {
     /// `serde` feature.
     #[arg(long = "serde")]
     serde: bool,
+
+    /// Also implement `arbitrary::Arbitrary` on every struct, enum and
+    /// union, within the spec's bounds (string and array maxima, fixed
+    /// sizes, declared enum members and union arms, bounded recursion),
+    /// for fuzzing and property tests. The crate using the output must
+    /// then depend on `arbitrary` (feature `derive`) and on
+    /// `oncrpc-xdr-codec` with its `arbitrary` feature.
+    #[arg(long = "arbitrary")]
+    arbitrary: bool,
 }
 
 /// A part of the output.
@@ -165,6 +174,7 @@ fn options(cli: &Cli) -> Options {
             server: all || cli.emit.contains(&Part::Server),
             source_name: None,
             serde: cli.serde,
+            arbitrary: cli.arbitrary,
         },
         check: CheckOptions {
             extern_types: cli.extern_types.iter().cloned().collect(),

@@ -248,6 +248,31 @@ fn serde_flag_adds_the_derive() {
 }
 
 #[test]
+fn arbitrary_flag_adds_the_impls() {
+    let text = "struct s { s *next; int n<2>; };\nenum e { A = 1 };\n\
+                union u switch (int d) { case 1: void; default: int x; };\n";
+    let o = xdrgen(&["--arbitrary", "-"], Some(text));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let code = stdout(&o);
+    // The list node `s` is carried by `List`, and derives like `e`.
+    assert_eq!(
+        code.matches("#[derive(::arbitrary::Arbitrary)]").count(),
+        2,
+        "{code}"
+    );
+    assert!(
+        code.contains("impl<'a> ::arbitrary::Arbitrary<'a> for U {"),
+        "{code}"
+    );
+    assert!(
+        code.contains("while ::core::matches!(discriminant, 1)"),
+        "{code}"
+    );
+    let o = xdrgen(&["-"], Some(text));
+    assert!(!stdout(&o).contains("arbitrary"));
+}
+
+#[test]
 fn passthrough_defines_become_constants() {
     let text = "#ifdef RPC_HDR\n%#define LEN 8\n%#define TWICE (LEN*2)\n#endif\n\
                 %#define quad unsigned long long\n\

@@ -67,6 +67,20 @@ fn project_specs() {
     }
 }
 
+/// `--arbitrary` on a spec that has every bound the impls must keep.
+#[test]
+fn arbitrary_impls() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/bounds.x");
+    let mut opts = Options::default();
+    opts.emit.arbitrary = true;
+    opts.emit.client = false;
+    opts.emit.server = false;
+    let out = generate(&path, &opts).unwrap_or_else(|e| panic!("bounds.x failed:\n{e}"));
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("arbitrary_bounds", out.code);
+    });
+}
+
 #[test]
 fn output_is_deterministic() {
     let path = Path::new("/usr/include/rpcsvc/nfs_prot.x");

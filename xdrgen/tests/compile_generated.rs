@@ -8,7 +8,8 @@
 //! and `oncrpc-rpc-runtime` by path, as a user's crate depends on the
 //! published packages, checked with `cargo check` and
 //! `#![deny(warnings)]`. The rpcsvc files, the project's `.x` files and
-//! the Stellar set are compiled a second time with the serde derive.
+//! the Stellar set are compiled a second time with the serde derive and
+//! the `Arbitrary` impls.
 //!
 //! Files that use another file's types are compiled together
 //! ([`generate_many`]), as a user would: the Stellar set, libvirt's
@@ -178,9 +179,10 @@ fn generated_code_compiles_without_warnings() {
                     "/// {}\npub mod {module} {{ include!(\"{module}.rs\"); }}",
                     names.join(" + ")
                 );
-                // The serde derive, for everything but the corpus (where
-                // only the Stellar set takes part: NFSv4.1 files use
-                // rpc-runtime's AuthSysParams, which has no serde impls).
+                // The serde derive and the `Arbitrary` impls, for
+                // everything but the corpus (where only the Stellar set
+                // takes part: NFSv4.1 files use rpc-runtime's
+                // AuthSysParams, which has neither).
                 let corpus_unit = corpus
                     .as_deref()
                     .is_some_and(|c| unit.iter().any(|p| p.starts_with(c)));
@@ -188,20 +190,23 @@ fn generated_code_compiles_without_warnings() {
                 if !corpus_unit || stellar {
                     let mut opts = opts.clone();
                     opts.emit.serde = true;
+                    opts.emit.arbitrary = true;
                     opts.emit.client = false;
                     opts.emit.server = false;
                     match generate_many(&paths, &opts) {
                         Ok(g) => {
-                            let module = format!("serde_m{i}");
+                            let module = format!("derives_m{i}");
                             std::fs::write(src.join(format!("{module}.rs")), g.code)
                                 .expect("write");
                             let _ = writeln!(
                                 lib,
-                                "/// {} with serde\npub mod {module} {{ include!(\"{module}.rs\"); }}",
+                                "/// {} with serde and arbitrary\npub mod {module} {{ include!(\"{module}.rs\"); }}",
                                 names.join(" + ")
                             );
                         }
-                        Err(e) => failures.push(format!("{} (serde):\n{e}", names.join(" + "))),
+                        Err(e) => {
+                            failures.push(format!("{} (serde, arbitrary):\n{e}", names.join(" + ")))
+                        }
                     }
                 }
             }
@@ -224,8 +229,10 @@ fn generated_code_compiles_without_warnings() {
     std::fs::write(src.join("lib.rs"), lib).expect("write lib.rs");
     let cargo_toml = format!(
         "[package]\nname = \"compile-generated\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [dependencies]\noncrpc-xdr-codec = {{ path = {:?}, features = [\"serde\"] }}\noncrpc-rpc-runtime = {{ path = {:?} }}\n\
-         serde = {{ version = \"1\", features = [\"derive\"] }}\n\n[workspace]\n",
+         [dependencies]\noncrpc-xdr-codec = {{ path = {:?}, features = [\"serde\", \"arbitrary\"] }}\n\
+         oncrpc-rpc-runtime = {{ path = {:?} }}\n\
+         serde = {{ version = \"1\", features = [\"derive\"] }}\n\
+         arbitrary = {{ version = \"1\", features = [\"derive\"] }}\n\n[workspace]\n",
         root.join("xdr-codec"),
         root.join("rpc-runtime"),
     );

@@ -37,6 +37,7 @@ fn generated_code_is_current() {
             server: false,
             source_name: None,
             serde: false,
+            arbitrary: false,
         },
         ..Default::default()
     };

@@ -52,6 +52,7 @@ fn build_rust(specs: &[Spec], dir: &Path) -> PathBuf {
             server: false,
             source_name: None,
             serde: false,
+            arbitrary: false,
         },
         ..Options::default()
     };

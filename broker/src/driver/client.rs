@@ -6,15 +6,15 @@
 //! record, or leaves its replies unread.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rpc_runtime::conn_limits::{LimitTimer, RecordClock, ReplyBudget, Timeouts};
 use rpc_runtime::record::{RecordError, RecordReader, Reservation};
 
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 
 use crate::core::ClientId;
-use crate::driver::outbox::{Outbox, OutboxState, ReplyBudget};
+use crate::driver::outbox::{Outbox, OutboxState};
 use crate::driver::socket::ReadHalf;
 use crate::driver::wire::record_codec;
 use crate::driver::{Deliveries, Hub};
@@ -30,12 +30,8 @@ static OVERSIZED_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
 pub(crate) struct ClientLimits {
     /// Client connections at once; one more evicts the longest idle.
     pub(crate) max_connections: usize,
-    /// A connection idle this long is closed.
-    pub(crate) idle_timeout: Duration,
-    /// A record must be complete this long after its first byte.
-    pub(crate) record_timeout: Duration,
-    /// Replies may wait this long without the socket taking a byte.
-    pub(crate) write_timeout: Duration,
+    /// The idle, record and write timeouts.
+    pub(crate) timeouts: Timeouts,
     /// The caps on unread reply bytes.
     pub(crate) budget: ReplyBudget,
 }
@@ -62,15 +58,9 @@ pub(crate) async fn serve(
     let mut reader = RecordReader::new(record_codec(hub.max_record), Reservation::Untrusted);
     let mut calls: Vec<Bytes> = Vec::new();
     let mut eof = false;
-    // When the first byte of the record being read arrived.
-    let mut record_started: Option<Instant> = None;
+    let mut record = RecordClock::default();
     let mut paused = false;
-    // The timer sleeps until `armed`; it may fire early (a deadline that
-    // moved on with activity), and then the deadline is looked at again.
-    let timer = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(timer);
-    let mut armed: Option<Instant> = None;
-    let mut fired = false;
+    let mut timer = LimitTimer::new();
     let hit = 'conn: loop {
         // A reply may have taken the client over a cap since the last
         // look: then no call is taken from what has been read.
@@ -122,11 +112,7 @@ pub(crate) async fn serve(
                 }
             });
         }
-        if !reader.in_record() {
-            record_started = None;
-        } else if record_started.is_none() || got_calls {
-            record_started = Some(Instant::now());
-        }
+        record.update(reader.in_record(), got_calls);
         if got_calls {
             view = outbox.client_view();
         }
@@ -142,27 +128,11 @@ pub(crate) async fn serve(
         }
         paused = view.over_budget;
         let can_read = !eof && unanswered < max && !paused;
-        let deadline = if let Some(since) = view.stalled_since {
-            Some((since + limits.write_timeout, LimitHit::WriteTimeout))
-        } else if let (true, Some(start)) = (can_read, record_started) {
-            Some((start + limits.record_timeout, LimitHit::RecordTimeout))
-        } else if unanswered == 0 && !eof {
-            Some((
-                outbox.last_active() + limits.idle_timeout,
-                LimitHit::IdleTimeout,
-            ))
-        } else {
-            None
-        };
-        if let Some((at, kind)) = deadline {
-            if std::mem::take(&mut fired) && Instant::now() >= at {
-                break Some(kind);
-            }
-            if armed.is_none_or(|a| at < a) {
-                armed = Some(at);
-                timer.as_mut().reset(tokio::time::Instant::from_std(at));
-            }
-        }
+        let deadline = limits.timeouts.next(
+            view.stalled_since,
+            record.started().filter(|_| can_read),
+            (unanswered == 0 && !eof).then(|| outbox.last_active()),
+        );
         tokio::select! {
             biased;
             r = outbox.serve_writes(view.state) => {
@@ -184,10 +154,7 @@ pub(crate) async fn serve(
                     break None;
                 }
             },
-            () = &mut timer, if armed.is_some() => {
-                armed = None;
-                fired = true;
-            }
+            limit = std::future::poll_fn(|cx| timer.poll_expired(cx, deadline)) => break Some(limit),
         }
     };
     if let Some(hit) = hit {

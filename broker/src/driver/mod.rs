@@ -27,7 +27,7 @@
 //! Memory stays bounded: a client's task reads no further call while
 //! `max_in_flight_per_client` of its calls are unanswered (a reply counts
 //! as answered once written in full) or while its unread replies reach a
-//! cap in bytes ([`ReplyBudget`](outbox::ReplyBudget)); a reply for a
+//! cap in bytes ([`ReplyBudget`](rpc_runtime::conn_limits::ReplyBudget)); a reply for a
 //! client already over a cap closes it. Calls queued to a backend are
 //! bounded by the calls the clients may have outstanding, and replies by
 //! the calls sent. A client connection holds no read buffer while no
@@ -38,6 +38,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use rpc_runtime::conn_limits::longest_idle;
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
@@ -213,12 +214,8 @@ impl Hub {
     ) -> Option<(ClientId, Arc<Outbox>, SocketSlot)> {
         let mut st = self.lock();
         if st.clients.len() >= self.client_limits.max_connections {
-            let idlest = st
-                .clients
-                .iter()
-                .filter_map(|(id, o)| Some((o.idle_since()?, *id)))
-                .min();
-            let Some((_, id)) = idlest else {
+            let idlest = longest_idle(st.clients.iter().map(|(id, o)| (*id, o.idle_since())));
+            let Some(id) = idlest else {
                 drop(st);
                 self.metrics.limit_hit(LimitHit::Refused);
                 return None;

@@ -4,10 +4,11 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use rpc_runtime::conn_limits::{Activity, BudgetShare, ReplyBudget};
 use tokio::sync::Notify;
 
 use crate::core::Transmit;
@@ -45,26 +46,8 @@ pub(crate) struct Outbox {
     unanswered: AtomicUsize,
     /// Wake the owner when `unanswered` drops from this value.
     max_unanswered: usize,
-    /// The caps on unread reply bytes (clients only).
-    budget: Option<ReplyBudget>,
-    /// When the outbox was made: the origin of `last_active_ms`.
-    epoch: Instant,
-    /// Milliseconds from `epoch` to the last complete call read or reply
-    /// written (clients only).
-    last_active_ms: AtomicU64,
-}
-
-/// The caps on the bytes of replies waiting for clients to read them:
-/// per client, and for all clients together (whose running count the
-/// clients' outboxes share).
-#[derive(Debug, Clone)]
-pub(crate) struct ReplyBudget {
-    /// Cap for one client, bytes.
-    pub(crate) per_client: usize,
-    /// Cap for all clients, bytes.
-    pub(crate) total_cap: usize,
-    /// Bytes waiting for all clients.
-    pub(crate) total: Arc<AtomicUsize>,
+    /// The last complete call read or reply written (clients only).
+    activity: Activity,
 }
 
 /// What the owner of a client's [`Outbox`] looks at between reads.
@@ -94,8 +77,9 @@ struct Queue {
     closed_by: Option<LimitHit>,
     /// Bytes queued (headers included).
     bytes: usize,
-    /// The part of `bytes` added to the shared count of the budget.
-    counted: usize,
+    /// This client's part of the caps on unread reply bytes (clients
+    /// only).
+    budget: Option<BudgetShare>,
     /// Since when queued frames have waited without the socket taking a
     /// byte.
     stalled_since: Option<Instant>,
@@ -127,13 +111,14 @@ impl Outbox {
     fn new(io: WriteHalf, max_unanswered: usize, budget: Option<ReplyBudget>) -> Outbox {
         Outbox {
             io,
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(Queue {
+                budget: budget.as_ref().map(ReplyBudget::share),
+                ..Queue::default()
+            }),
             owner: Notify::new(),
             unanswered: AtomicUsize::new(0),
             max_unanswered,
-            budget,
-            epoch: Instant::now(),
-            last_active_ms: AtomicU64::new(0),
+            activity: Activity::new(),
         }
     }
 
@@ -153,7 +138,7 @@ impl Outbox {
             return;
         }
         let idle = q.frames.is_empty();
-        if !idle && self.over_budget(&q) {
+        if !idle && Self::over_budget(&q) {
             self.close_locked(&mut q, Some(LimitHit::UnreadBytesClosed));
             return;
         }
@@ -161,7 +146,7 @@ impl Outbox {
         if idle {
             self.write_queued(&mut q, true);
         }
-        self.settle(&mut q);
+        Self::settle(&mut q);
     }
 
     /// Appends `t` to the queue.
@@ -171,25 +156,19 @@ impl Outbox {
         q.bytes += q.frames.range(before..).map(Frame::len).sum::<usize>();
     }
 
-    /// True when the queued bytes reach the client's cap, or the shared
-    /// count the total cap while this client has bytes queued.
-    fn over_budget(&self, q: &Queue) -> bool {
-        self.budget.as_ref().is_some_and(|b| {
-            q.bytes >= b.per_client
-                || (q.bytes > 0 && b.total.load(Ordering::Relaxed) >= b.total_cap)
-        })
+    /// True when the queued bytes reach a cap of the client's
+    /// [`ReplyBudget`].
+    fn over_budget(q: &Queue) -> bool {
+        q.budget.as_ref().is_some_and(|b| b.over(q.bytes))
     }
 
     /// Brings the budget's shared count up to date with the queue (only
     /// bytes left queued after a write touch it).
-    fn settle(&self, q: &mut Queue) {
-        let Some(b) = &self.budget else { return };
-        if q.bytes > q.counted {
-            b.total.fetch_add(q.bytes - q.counted, Ordering::Relaxed);
-        } else if q.bytes < q.counted {
-            b.total.fetch_sub(q.counted - q.bytes, Ordering::Relaxed);
+    fn settle(q: &mut Queue) {
+        let bytes = q.bytes;
+        if let Some(b) = &mut q.budget {
+            b.settle(bytes);
         }
-        q.counted = q.bytes;
     }
 
     /// Queues `t` for the owner to write with whatever else is queued by
@@ -221,7 +200,7 @@ impl Outbox {
         q.blocked = false;
         if !q.closed && !q.frames.is_empty() {
             self.write_queued(&mut q, false);
-            self.settle(&mut q);
+            Self::settle(&mut q);
         }
         Self::state_of(&q)
     }
@@ -236,7 +215,7 @@ impl Outbox {
         let q = self.lock();
         ClientView {
             state: Self::state_of(&q),
-            over_budget: self.over_budget(&q),
+            over_budget: Self::over_budget(&q),
             stalled_since: q.stalled_since,
         }
     }
@@ -248,14 +227,13 @@ impl Outbox {
 
     /// A complete call was read, or a reply written, now.
     pub(crate) fn touch(&self) {
-        let ms = self.epoch.elapsed().as_millis() as u64;
-        self.last_active_ms.store(ms, Ordering::Relaxed);
+        self.activity.touch();
     }
 
     /// When the client last had a complete call read or a reply written
     /// (or connected).
     pub(crate) fn last_active(&self) -> Instant {
-        self.epoch + std::time::Duration::from_millis(self.last_active_ms.load(Ordering::Relaxed))
+        self.activity.last()
     }
 
     /// Since when the client is idle: no call in flight, no reply
@@ -295,7 +273,7 @@ impl Outbox {
         q.frames.clear();
         q.bytes = 0;
         q.stalled_since = None;
-        self.settle(q);
+        Self::settle(q);
         self.owner.notify_one();
     }
 
@@ -362,7 +340,7 @@ impl Outbox {
                 }
                 Ok(written) => {
                     let done = Self::advance(q, written);
-                    if done > 0 && self.budget.is_some() {
+                    if done > 0 && q.budget.is_some() {
                         self.answered(done);
                         self.touch();
                     }

@@ -53,58 +53,9 @@ struct LimitLabels {
     limit: &'static str,
 }
 
-/// A limit on client connections that was reached, as counted by
-/// `broker_client_limit_hits_total` (the `limit` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LimitHit {
-    /// `max_connections` reached: the connection idle the longest was
-    /// closed for a new one.
-    Evicted,
-    /// `max_connections` reached with no connection idle: the new one was
-    /// closed.
-    Refused,
-    /// `idle_timeout_ms` passed.
-    IdleTimeout,
-    /// `record_timeout_ms` passed inside a record.
-    RecordTimeout,
-    /// `write_timeout_ms` passed with replies waiting.
-    WriteTimeout,
-    /// A record over `max_record_bytes`.
-    RecordTooLarge,
-    /// Reading paused on the caps on unread reply bytes (backpressure).
-    UnreadBytesPaused,
-    /// A reply arrived for a client over a cap on unread reply bytes: the
-    /// client was closed.
-    UnreadBytesClosed,
-}
-
-impl LimitHit {
-    /// Every kind, for registering the series at zero.
-    const ALL: [LimitHit; 8] = [
-        LimitHit::Evicted,
-        LimitHit::Refused,
-        LimitHit::IdleTimeout,
-        LimitHit::RecordTimeout,
-        LimitHit::WriteTimeout,
-        LimitHit::RecordTooLarge,
-        LimitHit::UnreadBytesPaused,
-        LimitHit::UnreadBytesClosed,
-    ];
-
-    /// The `limit` label.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            LimitHit::Evicted => "max_connections_evicted",
-            LimitHit::Refused => "max_connections_refused",
-            LimitHit::IdleTimeout => "idle_timeout",
-            LimitHit::RecordTimeout => "record_timeout",
-            LimitHit::WriteTimeout => "write_timeout",
-            LimitHit::RecordTooLarge => "max_record_bytes",
-            LimitHit::UnreadBytesPaused => "max_unread_bytes_paused",
-            LimitHit::UnreadBytesClosed => "max_unread_bytes_closed",
-        }
-    }
-}
+/// The limits on client connections, as `rpc_runtime` names them (one
+/// vocabulary for the broker and `Server`).
+pub(crate) use rpc_runtime::conn_limits::Limit as LimitHit;
 
 /// Labels of `broker_config_reloads_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use datastore::{Store, StoreLimits};
+use datastore::{ConnLimitArgs, Store, StoreLimits};
+use rpc_runtime::gss::{GssService, ServerGss};
 use rpc_runtime::rpcbind;
 use rpc_runtime::tls::{self, ServerTls};
 use rpc_runtime::{remove_stale_socket, Endpoint, EndpointError};
@@ -60,9 +61,51 @@ struct Cli {
     #[arg(long, value_name = "SECONDS", requires = "tls_cert",
           default_value_t = tls::DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
     tls_handshake_timeout: f64,
+    /// Accept RPCSEC_GSS (RFC 2203, Kerberos v5) calls for this
+    /// host-based service name, for example `datastore@server.example`
+    /// (principal `datastore/server.example@REALM`); its key comes from
+    /// the keytab KRB5_KTNAME names (default /etc/krb5.keytab).
+    #[arg(long, value_name = "NAME")]
+    gss_service: Option<String>,
+    /// Refuse calls not protected by RPCSEC_GSS (AUTH_NONE and AUTH_SYS
+    /// included) with AUTH_ERROR (AUTH_TOOWEAK).
+    #[arg(long, requires = "gss_service")]
+    gss_required: bool,
+    /// With --gss-required, the weakest protection accepted: krb5
+    /// (authentication), krb5i (integrity) or krb5p (privacy).
+    #[arg(long, value_name = "LEVEL", requires = "gss_required", default_value = "krb5",
+          value_parser = ["krb5", "krb5i", "krb5p"])]
+    gss_min_service: String,
+    /// Most RPCSEC_GSS contexts kept at once; a new one beyond it drops
+    /// the oldest (its client is answered RPCSEC_GSS_CREDPROBLEM and
+    /// makes a new context).
+    #[arg(long, value_name = "COUNT", requires = "gss_service",
+          default_value_t = rpc_runtime::gss::DEFAULT_MAX_CONTEXTS)]
+    gss_max_contexts: usize,
+    #[command(flatten)]
+    conn_limits: ConnLimitArgs,
 }
 
 impl Cli {
+    /// The RPCSEC_GSS settings, if RPCSEC_GSS is on.
+    fn server_gss(&self) -> Result<Option<ServerGss>, String> {
+        let Some(name) = &self.gss_service else {
+            return Ok(None);
+        };
+        let gss = ServerGss::new(Some(name))
+            .map_err(|e| format!("--gss-service {name}: {e}"))?
+            .max_contexts(self.gss_max_contexts);
+        if !self.gss_required {
+            return Ok(Some(gss));
+        }
+        let min = match self.gss_min_service.as_str() {
+            "krb5p" => GssService::Privacy,
+            "krb5i" => GssService::Integrity,
+            _ => GssService::None,
+        };
+        Ok(Some(gss.required(min)))
+    }
+
     /// The RPC-over-TLS settings of the TCP listeners, if TLS is on.
     fn server_tls(&self) -> Result<Option<ServerTls>, String> {
         let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
@@ -108,9 +151,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let server_tls = match cli.server_tls() {
-        Ok(tls) => tls,
-        Err(e) => {
+    let (server_tls, server_gss) = match (cli.server_tls(), cli.server_gss()) {
+        (Ok(tls), Ok(gss)) => (tls, gss),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("datastore-server: {e}");
             return ExitCode::FAILURE;
         }
@@ -130,7 +173,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.listen, cli.register, limits, server_tls)) {
+    let security = Security {
+        tls: server_tls,
+        gss: server_gss,
+    };
+    match runtime.block_on(run(
+        cli.listen,
+        cli.register,
+        limits,
+        security,
+        cli.conn_limits,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("datastore-server: {e}");
@@ -212,14 +265,30 @@ async fn bind(listen: &Listen) -> std::io::Result<Bound> {
     }
 }
 
+/// The security switches' settings.
+struct Security {
+    tls: Option<ServerTls>,
+    gss: Option<ServerGss>,
+}
+
 async fn run(
     endpoints: Vec<Listen>,
     register: bool,
     limits: StoreLimits,
-    server_tls: Option<ServerTls>,
+    security: Security,
+    conn_limits: ConnLimitArgs,
 ) -> Result<(), String> {
+    let Security {
+        tls: server_tls,
+        gss: server_gss,
+    } = security;
     let store = Arc::new(Store::new(limits));
-    let server = datastore::server(Arc::clone(&store));
+    let mut builder = conn_limits.apply(datastore::server_builder(Arc::clone(&store)))?;
+    if let Some(gss) = server_gss {
+        tracing::info!(?gss, "RPCSEC_GSS on");
+        builder = builder.gss(gss);
+    }
+    let server = builder.build();
     let mut bound = Vec::new();
     for e in &endpoints {
         let b = bind(e)
@@ -296,5 +365,6 @@ async fn run(
             tracing::warn!(error = %e, "listener failed");
         }
     }
+    datastore::log_conn_stats(&server);
     Ok(())
 }

@@ -61,6 +61,15 @@ impl Client {
             procedure,
             xid = tracing::field::Empty
         );
+        #[cfg(feature = "gss")]
+        if let Some(session) = self.gss_session() {
+            let args = args.to_xdr_bytes().map_err(RpcError::Encode)?;
+            let results = self
+                .gss_call(session, program, version, procedure, args)
+                .instrument(span)
+                .await?;
+            return super::decode_results(results);
+        }
         let hint = args.encoded_len_hint();
         // Large opaque arguments (a WRITE's data) held as `Bytes` go to a
         // stream socket by reference, not copied into the record.
@@ -129,6 +138,24 @@ impl Client {
             move |xid: u32| Ok(Outgoing::with_new_xid(xid, call_record, max_fragment_bytes));
         let reply = self.round_trip(build).instrument(span).await?;
         Ok(with_xid(reply, c.xid))
+    }
+
+    /// Makes one round trip with a call message that `build` writes into
+    /// the buffer for the XID it is given (after the room reserved for
+    /// the record mark); returns the reply record.
+    #[cfg(feature = "gss")]
+    pub(crate) async fn round_trip_built(
+        &self,
+        build: impl FnOnce(u32, &mut bytes::BytesMut) -> Result<(), RpcError>,
+    ) -> Result<Bytes, RpcError> {
+        let max_fragment_bytes = self.conn.max_fragment_bytes;
+        self.round_trip(move |xid| {
+            let mut buf = bytes::BytesMut::with_capacity(256);
+            buf.extend_from_slice(&[0; super::outgoing::MARK_ROOM]);
+            build(xid, &mut buf)?;
+            Ok(Outgoing::from_buffer(xid, buf, max_fragment_bytes))
+        })
+        .await
     }
 
     /// Registers an XID, builds the record for it, sends it and waits for

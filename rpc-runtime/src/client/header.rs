@@ -56,14 +56,7 @@ impl CallAuth {
         args_hint: usize,
     ) -> BytesMut {
         let mut fixed = [0u8; MARK_ROOM + FIXED_HEADER_BYTES];
-        let words = [
-            xid,
-            MsgType::Call as u32,
-            RPC_VERSION,
-            program,
-            version,
-            procedure,
-        ];
+        let words = call_words(xid, program, version, procedure);
         for (slot, word) in fixed[MARK_ROOM..].chunks_exact_mut(4).zip(words) {
             slot.copy_from_slice(&word.to_be_bytes());
         }
@@ -72,6 +65,19 @@ impl CallAuth {
         buf.extend_from_slice(&self.encoded);
         buf
     }
+}
+
+/// The six words of a call header before the credentials (RFC 5531
+/// section 9): XID, CALL, RPC version 2, program, version, procedure.
+pub(crate) fn call_words(xid: u32, program: u32, version: u32, procedure: u32) -> [u32; 6] {
+    [
+        xid,
+        MsgType::Call as u32,
+        RPC_VERSION,
+        program,
+        version,
+        procedure,
+    ]
 }
 
 #[cfg(test)]

@@ -47,7 +47,11 @@ pub use builder::{
     ClientBuilder, DEFAULT_MAX_DATAGRAM_BYTES, DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_DEPTH,
     DEFAULT_TIMEOUT,
 };
+#[cfg(feature = "gss")]
+pub(crate) use header::call_words;
 pub use policy::{ReconnectPolicy, RetransmitPolicy};
+#[cfg(feature = "gss")]
+pub(crate) use reply::{accept_stat_result, decode_results};
 
 use crate::message::Credentials;
 use crate::RpcError;
@@ -89,6 +93,9 @@ pub struct Client {
     conn: Arc<Connection>,
     timeout: Duration,
     auth: Arc<CallAuth>,
+    /// RPCSEC_GSS instead of `auth` ([`Client::with_gss`]).
+    #[cfg(feature = "gss")]
+    gss: Option<Arc<crate::gss::GssSession>>,
 }
 
 /// State shared by every handle on one connection.
@@ -255,6 +262,8 @@ impl Client {
             }),
             timeout: settings.timeout,
             auth: settings.auth,
+            #[cfg(feature = "gss")]
+            gss: None,
         };
         let parts = TaskParts {
             outgoing: rx,
@@ -283,8 +292,41 @@ impl Client {
         let auth = CallAuth::new(&cred).map_err(RpcError::Encode)?;
         Ok(Client {
             auth: Arc::new(auth),
+            #[cfg(feature = "gss")]
+            gss: None,
             ..self.clone()
         })
+    }
+
+    /// A handle on the same connection whose calls are protected by
+    /// RPCSEC_GSS (RFC 2203) as `settings` say. The context is made by
+    /// the first call, with that call's program and version (section
+    /// 5.2), and shared by the handles cloned from this one; calls in
+    /// flight on it are bounded by the server's sequence window. When
+    /// the server answers RPCSEC_GSS_CREDPROBLEM or
+    /// RPCSEC_GSS_CTXPROBLEM (it lost or expired the context), a new
+    /// context is made and the call sent once more.
+    ///
+    /// Every reply's verifier is checked; a reply whose verifier or
+    /// sealed results do not check fails with
+    /// [`RpcError::Gss`]. End the context with
+    /// [`Client::destroy_gss_context`].
+    ///
+    /// # Errors
+    ///
+    /// [`RpcError::Gss`] if the service name cannot be imported.
+    #[cfg(feature = "gss")]
+    pub fn with_gss(&self, settings: &crate::gss::ClientGss) -> Result<Client, RpcError> {
+        Ok(Client {
+            gss: Some(Arc::new(crate::gss::GssSession::new(settings)?)),
+            ..self.clone()
+        })
+    }
+
+    /// The RPCSEC_GSS state of this handle, if it has one.
+    #[cfg(feature = "gss")]
+    pub(crate) fn gss_session(&self) -> Option<&crate::gss::GssSession> {
+        self.gss.as_deref()
     }
 
     /// This handle's call timeout.

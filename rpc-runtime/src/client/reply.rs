@@ -30,14 +30,10 @@ pub(super) fn decode_reply<R: XdrDecode>(reply: Bytes, max_depth: u32) -> Result
     let mut dec = Decoder::new(reply).with_max_depth(max_depth);
     let header = ReplyHeader::decode(&mut dec).map_err(RpcError::Decode)?;
     match header.body {
-        ReplyBody::Accepted { stat, .. } => match stat {
-            AcceptStat::Success => decode_results(dec),
-            AcceptStat::ProgUnavail => Err(RpcError::ProgUnavail),
-            AcceptStat::ProgMismatch { low, high } => Err(RpcError::ProgMismatch { low, high }),
-            AcceptStat::ProcUnavail => Err(RpcError::ProcUnavail),
-            AcceptStat::GarbageArgs => Err(RpcError::GarbageArgs),
-            AcceptStat::SystemErr => Err(RpcError::SystemErr),
-        },
+        ReplyBody::Accepted { stat, .. } => {
+            accept_stat_result(stat)?;
+            decode_results(dec)
+        }
         ReplyBody::Denied(RejectStat::RpcMismatch { low, high }) => {
             Err(RpcError::RpcMismatch { low, high })
         }
@@ -45,7 +41,20 @@ pub(super) fn decode_reply<R: XdrDecode>(reply: Bytes, max_depth: u32) -> Result
     }
 }
 
-fn decode_results<R: XdrDecode>(mut dec: Decoder) -> Result<R, RpcError> {
+/// `Ok` for SUCCESS, else the error an `accept_stat` means.
+pub(crate) fn accept_stat_result(stat: AcceptStat) -> Result<(), RpcError> {
+    match stat {
+        AcceptStat::Success => Ok(()),
+        AcceptStat::ProgUnavail => Err(RpcError::ProgUnavail),
+        AcceptStat::ProgMismatch { low, high } => Err(RpcError::ProgMismatch { low, high }),
+        AcceptStat::ProcUnavail => Err(RpcError::ProcUnavail),
+        AcceptStat::GarbageArgs => Err(RpcError::GarbageArgs),
+        AcceptStat::SystemErr => Err(RpcError::SystemErr),
+    }
+}
+
+/// Decodes results that must fill the rest of the decoder exactly.
+pub(crate) fn decode_results<R: XdrDecode>(mut dec: Decoder) -> Result<R, RpcError> {
     let r = R::decode(&mut dec).map_err(RpcError::Decode)?;
     dec.finish().map_err(RpcError::Decode)?;
     Ok(r)

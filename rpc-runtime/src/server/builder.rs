@@ -11,7 +11,13 @@ use super::dispatch::Dispatch;
 use super::fallback::Fallback;
 use super::registry::Registry;
 use super::{Server, ServerConfig};
+use crate::conn_limits::{ReplyBudget, Timeouts};
 use crate::record::RecordCodecBuilder;
+
+pub use crate::conn_limits::{
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_UNREAD_BYTES, DEFAULT_MAX_UNREAD_BYTES_PER_CONNECTION,
+    DEFAULT_RECORD_TIMEOUT, DEFAULT_WRITE_TIMEOUT,
+};
 
 /// The default limit on calls being executed at once per connection (and
 /// per UDP socket).
@@ -20,9 +26,6 @@ pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 256;
 /// The default limit on open connections per listener.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
-/// The default idle time after which a connection is closed: 5 minutes.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-
 /// The default number of replies a UDP socket keeps for retransmitted
 /// calls ([`ServerBuilder::udp_reply_cache`]).
 pub const DEFAULT_UDP_REPLY_CACHE_ENTRIES: usize = 1024;
@@ -30,10 +33,6 @@ pub const DEFAULT_UDP_REPLY_CACHE_ENTRIES: usize = 1024;
 /// The default bytes of replies a UDP socket keeps for retransmitted calls
 /// ([`ServerBuilder::udp_reply_cache`]): 4 MiB.
 pub const DEFAULT_UDP_REPLY_CACHE_BYTES: usize = 4 * 1024 * 1024;
-
-/// The default time a connection may take to accept the replies ready for
-/// it before it is closed: 30 seconds.
-pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Collects program versions and settings, then serves.
 ///
@@ -52,12 +51,15 @@ pub struct ServerBuilder {
     codec: RecordCodecBuilder,
     max_concurrent_calls: usize,
     max_connections: usize,
-    idle_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
+    timeouts: Timeouts,
+    /// Unread reply bytes per connection and in total.
+    max_unread_bytes: (usize, usize),
     call_timeout: Option<Duration>,
     max_datagram_bytes: usize,
     max_decode_depth: u32,
     udp_reply_cache: (usize, usize),
+    #[cfg(feature = "gss")]
+    gss: Option<Arc<crate::gss::ServerGss>>,
 }
 
 impl Default for ServerBuilder {
@@ -67,8 +69,11 @@ impl Default for ServerBuilder {
             codec: RecordCodecBuilder::new(),
             max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
-            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
-            write_timeout: Some(DEFAULT_WRITE_TIMEOUT),
+            timeouts: Timeouts::default(),
+            max_unread_bytes: (
+                DEFAULT_MAX_UNREAD_BYTES_PER_CONNECTION,
+                DEFAULT_MAX_UNREAD_BYTES,
+            ),
             call_timeout: None,
             max_datagram_bytes: crate::DEFAULT_MAX_DATAGRAM_BYTES,
             max_decode_depth: xdr_codec::DEFAULT_MAX_DEPTH,
@@ -76,6 +81,8 @@ impl Default for ServerBuilder {
                 DEFAULT_UDP_REPLY_CACHE_ENTRIES,
                 DEFAULT_UDP_REPLY_CACHE_BYTES,
             ),
+            #[cfg(feature = "gss")]
+            gss: None,
         }
     }
 }
@@ -139,8 +146,13 @@ impl ServerBuilder {
 
     /// Sets how many connections one listener keeps open at once (default
     /// [`DEFAULT_MAX_CONNECTIONS`]; at least 1). A connection accepted
-    /// beyond the limit is closed at once (logged at warn level); the
-    /// client sees the connection closed before any reply.
+    /// beyond the limit evicts the connection idle the longest (no call
+    /// executing, no reply waiting; one stopped inside a record counts as
+    /// idle), so idle or stalled peers never keep an active one out; when
+    /// every connection is busy the new one is closed at once. Counted as
+    /// [`Limit::Evicted`](crate::conn_limits::Limit::Evicted) and
+    /// [`Limit::Refused`](crate::conn_limits::Limit::Refused) in
+    /// [`Server::conn_stats`].
     #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max.max(1);
@@ -150,23 +162,54 @@ impl ServerBuilder {
     /// Sets how long a connection may stay idle before the server closes
     /// it (default [`DEFAULT_IDLE_TIMEOUT`], 5 minutes; `None`: never).
     /// Idle means no call is executing or waiting for its reply to be
-    /// written and no complete record has arrived, so a peer that sends
-    /// half a record and stops is closed too.
+    /// written; the time counts from the last call read or finished.
+    /// Counted as [`Limit::IdleTimeout`](crate::conn_limits::Limit::IdleTimeout).
     #[must_use]
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
+        self.timeouts.idle = timeout;
         self
     }
 
-    /// Sets how long writing the replies ready for a connection may take
-    /// (default [`DEFAULT_WRITE_TIMEOUT`], 30 s; `None`: no limit). A peer
-    /// that sends calls but does not read the replies fills its socket
-    /// buffer; once a write has waited this long the connection is closed
-    /// (logged at warn level) and its calls are cancelled, instead of
-    /// holding their replies and call slots forever.
+    /// Sets how long a call record may take to arrive, from its first
+    /// byte (or the end of the record before it) to its last (default
+    /// [`DEFAULT_RECORD_TIMEOUT`], 10 s; `None`: no limit). A peer that
+    /// sends part of a record and then trickles or stops (slowloris) is
+    /// closed when it passes. Counted as
+    /// [`Limit::RecordTimeout`](crate::conn_limits::Limit::RecordTimeout).
+    #[must_use]
+    pub fn record_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeouts.record = timeout;
+        self
+    }
+
+    /// Sets how long replies may wait without the peer taking a byte of
+    /// them (default [`DEFAULT_WRITE_TIMEOUT`], 30 s; `None`: no limit).
+    /// A peer that sends calls but does not read the replies fills its
+    /// socket buffer; once the replies have waited this long the
+    /// connection is closed and its calls are cancelled, instead of
+    /// holding their replies and call slots forever. Counted as
+    /// [`Limit::WriteTimeout`](crate::conn_limits::Limit::WriteTimeout).
     #[must_use]
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.write_timeout = timeout;
+        self.timeouts.write = timeout;
+        self
+    }
+
+    /// Sets the caps on reply bytes written and not yet taken by the
+    /// peer: `per_connection` for one connection and `total` for all the
+    /// server's connections together (defaults
+    /// [`DEFAULT_MAX_UNREAD_BYTES_PER_CONNECTION`], 16 MiB, and
+    /// [`DEFAULT_MAX_UNREAD_BYTES`], 256 MiB). At a cap the connection
+    /// reads no further call until the peer takes some (backpressure,
+    /// counted as
+    /// [`Limit::UnreadBytesPaused`](crate::conn_limits::Limit::UnreadBytesPaused));
+    /// a reply ready while its connection is still over a cap closes the
+    /// connection (counted as
+    /// [`Limit::UnreadBytesClosed`](crate::conn_limits::Limit::UnreadBytesClosed)),
+    /// and one that stays there is closed by the write timeout.
+    #[must_use]
+    pub fn max_unread_bytes(mut self, per_connection: usize, total: usize) -> Self {
+        self.max_unread_bytes = (per_connection, total);
         self
     }
 
@@ -223,6 +266,17 @@ impl ServerBuilder {
         self
     }
 
+    /// Accepts RPCSEC_GSS (RFC 2203) calls with these settings (default:
+    /// such calls are refused with AUTH_REJECTEDCRED like any unknown
+    /// flavor). See [`crate::gss`] for what the server answers; handlers
+    /// see the caller in [`CallContext::gss`](super::CallContext::gss).
+    #[cfg(feature = "gss")]
+    #[must_use]
+    pub fn gss(mut self, gss: crate::gss::ServerGss) -> Self {
+        self.gss = Some(Arc::new(gss));
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Server {
         Server {
@@ -231,13 +285,16 @@ impl ServerBuilder {
                 codec: self.codec,
                 max_concurrent_calls: self.max_concurrent_calls,
                 max_connections: self.max_connections,
-                idle_timeout: self.idle_timeout,
-                write_timeout: self.write_timeout,
+                timeouts: self.timeouts,
+                budget: ReplyBudget::new(self.max_unread_bytes.0, self.max_unread_bytes.1),
                 call_timeout: self.call_timeout,
                 max_datagram_bytes: self.max_datagram_bytes,
                 max_decode_depth: self.max_decode_depth,
                 udp_reply_cache: self.udp_reply_cache,
                 udp_stats: Arc::default(),
+                #[cfg(feature = "gss")]
+                gss: self.gss,
+                conn_stats: Arc::default(),
             }),
         }
     }

@@ -17,6 +17,8 @@ use crate::message::{
     peek, AcceptStat, AuthStat, CallHeader, CallPeek, Credentials, HeaderPeek, RejectStat,
     ReplyHeader, RPC_VERSION,
 };
+#[cfg(feature = "gss")]
+use crate::message::{AuthFlavor, ReplyBody};
 use crate::record::{RecordError, RecordQueue};
 
 /// Bytes of an accepted reply header with an AUTH_NONE verifier: XID,
@@ -105,6 +107,36 @@ impl Reply {
             Reply::Message(message) => message,
         }
     }
+
+    /// This reply with the verifier and sealed results of an RPCSEC_GSS
+    /// call (RFC 2203 section 5.3.3.2); a denied reply is left as it is.
+    #[cfg(feature = "gss")]
+    fn sealed(self, seal: &crate::gss::ReplySeal) -> Reply {
+        let Reply::Built { header, results } = self else {
+            return self;
+        };
+        let ReplyBody::Accepted { stat, .. } = header.body else {
+            return Reply::Built { header, results };
+        };
+        let xid = header.xid;
+        let Some(verifier) = seal.verifier() else {
+            return Reply::denied(xid, RejectStat::AuthError(AuthStat::RpcsecGssCtxProblem));
+        };
+        let (stat, results) = match stat {
+            AcceptStat::Success => match seal.results(results.pieces()) {
+                Some(pieces) => (stat, Results::Chunks(pieces)),
+                None => (AcceptStat::SystemErr, Results::One(Bytes::new())),
+            },
+            _ => (stat, results),
+        };
+        Reply::Built {
+            header: ReplyHeader {
+                xid,
+                body: ReplyBody::Accepted { verifier, stat },
+            },
+            results,
+        }
+    }
 }
 
 fn encode_header(header: &ReplyHeader, buf: &mut BytesMut) {
@@ -112,8 +144,8 @@ fn encode_header(header: &ReplyHeader, buf: &mut BytesMut) {
         buf.extend_from_slice(&words);
         return;
     }
-    // Headers built here carry an AUTH_NONE verifier, so encoding cannot
-    // fail; an error would only mean a bug.
+    // Verifiers built here are AUTH_NONE or an RPCSEC_GSS checksum (tens
+    // of bytes), so encoding cannot fail; an error would only mean a bug.
     if let Err(e) = header.encode_into(buf) {
         tracing::error!(error = %e, "encoding a reply header failed");
     }
@@ -138,6 +170,9 @@ pub(crate) struct Job {
     /// When to give up on the handler and reply SYSTEM_ERR.
     deadline: Option<Instant>,
     kind: JobKind,
+    /// The RPCSEC_GSS protection of the reply.
+    #[cfg(feature = "gss")]
+    seal: Option<crate::gss::ReplySeal>,
 }
 
 enum JobKind {
@@ -163,6 +198,7 @@ pub(crate) fn classify(
     peer: &PeerAddr,
     deadline: Option<Instant>,
     max_decode_depth: u32,
+    #[cfg(feature = "gss")] gss: Option<&crate::gss::ServerGss>,
 ) -> Action {
     let c = match peek(&record) {
         Some(HeaderPeek::Call(c)) => c,
@@ -195,19 +231,36 @@ pub(crate) fn classify(
                 record,
                 peer: peer.clone(),
             },
+            #[cfg(feature = "gss")]
+            seal: None,
         });
     }
     let (credentials, args) = match auth_none_args(&record) {
         // The common case: AUTH_NONE credentials and verifier, read in place.
         Some(args) => (Ok(Credentials::None), args),
         None => {
-            let mut dec = Decoder::new(record);
+            let mut dec = Decoder::new(record.clone());
             let header = match CallHeader::decode(&mut dec) {
                 Ok(h) => h,
                 Err(e) => {
                     return Action::Garbage(format!("malformed call header (xid {}): {e}", c.xid))
                 }
             };
+            #[cfg(feature = "gss")]
+            if let Some(gss) = gss.filter(|_| header.credentials.flavor == AuthFlavor::RPCSEC_GSS) {
+                // The verifier checksums the header from the XID to the
+                // end of the credential (RFC 2203 section 5.3.1).
+                let cred_len = header.credentials.body.len();
+                let cred_end = 32 + cred_len + xdr_codec::padding(cred_len);
+                let verdict = gss.judge(
+                    &record[..cred_end],
+                    &header.credentials,
+                    &header.verifier,
+                    c.procedure,
+                    dec.into_remaining(),
+                );
+                return gss_action(registry, c, verdict, peer, deadline, max_decode_depth);
+            }
             (
                 Credentials::from_opaque_auth(&header.credentials),
                 dec.into_remaining(),
@@ -225,34 +278,101 @@ pub(crate) fn classify(
         Ok(creds) => creds,
         Err(stat) => return Action::Reply(Reply::denied(c.xid, RejectStat::AuthError(stat))),
     };
+    #[cfg(feature = "gss")]
+    if gss.is_some_and(crate::gss::ServerGss::refuses_other_flavors) {
+        return Action::Reply(Reply::denied(
+            c.xid,
+            RejectStat::AuthError(AuthStat::TooWeak),
+        ));
+    }
+    let ctx = CallContext::new(
+        c.xid,
+        c.program,
+        c.version,
+        c.procedure,
+        credentials,
+        peer.clone(),
+    );
+    lookup_and_run(registry, c, ctx, args, deadline, max_decode_depth)
+}
+
+/// The action for an RPCSEC_GSS call the GSS side has judged.
+#[cfg(feature = "gss")]
+fn gss_action(
+    registry: &Registry,
+    c: CallPeek,
+    verdict: crate::gss::Verdict,
+    peer: &PeerAddr,
+    deadline: Option<Instant>,
+    max_decode_depth: u32,
+) -> Action {
+    use crate::gss::Verdict;
+    match verdict {
+        Verdict::Drop => Action::Ignore,
+        Verdict::Deny(stat) => Action::Reply(Reply::denied(c.xid, RejectStat::AuthError(stat))),
+        Verdict::Reply {
+            verifier,
+            stat,
+            results,
+        } => Action::Reply(Reply::Built {
+            header: ReplyHeader {
+                xid: c.xid,
+                body: ReplyBody::Accepted { verifier, stat },
+            },
+            results: Results::One(results),
+        }),
+        Verdict::Run { caller, args, seal } => {
+            let ctx = CallContext::new(
+                c.xid,
+                c.program,
+                c.version,
+                c.procedure,
+                Credentials::None,
+                peer.clone(),
+            )
+            .with_gss(caller);
+            match lookup_and_run(registry, c, ctx, args, deadline, max_decode_depth) {
+                Action::Run(job) => Action::Run(Job {
+                    seal: Some(seal),
+                    ..job
+                }),
+                Action::Reply(reply) => Action::Reply(reply.sealed(&seal)),
+                other => other,
+            }
+        }
+    }
+}
+
+/// Runs the call if its program and version are served; otherwise the
+/// PROG_UNAVAIL or PROG_MISMATCH reply.
+fn lookup_and_run(
+    registry: &Registry,
+    c: CallPeek,
+    ctx: CallContext,
+    args: Bytes,
+    deadline: Option<Instant>,
+    max_decode_depth: u32,
+) -> Action {
     match registry.lookup(c.program, c.version) {
         Lookup::ProgUnavail => Action::Reply(Reply::accepted(c.xid, AcceptStat::ProgUnavail)),
         Lookup::ProgMismatch { low, high } => Action::Reply(Reply::accepted(
             c.xid,
             AcceptStat::ProgMismatch { low, high },
         )),
-        Lookup::Found(d) => {
-            let ctx = CallContext::new(
-                c.xid,
-                c.program,
-                c.version,
-                c.procedure,
-                credentials,
-                peer.clone(),
-            );
-            Action::Run(Job {
-                call: c,
-                deadline,
-                kind: JobKind::Dispatch {
-                    dispatcher: Arc::clone(d),
-                    ctx: match deadline {
-                        Some(at) => ctx.with_deadline(at),
-                        None => ctx,
-                    },
-                    args: Decoder::new(args).with_max_depth(max_decode_depth),
+        Lookup::Found(d) => Action::Run(Job {
+            call: c,
+            deadline,
+            kind: JobKind::Dispatch {
+                dispatcher: Arc::clone(d),
+                ctx: match deadline {
+                    Some(at) => ctx.with_deadline(at),
+                    None => ctx,
                 },
-            })
-        }
+                args: Decoder::new(args).with_max_depth(max_decode_depth),
+            },
+            #[cfg(feature = "gss")]
+            seal: None,
+        }),
     }
 }
 
@@ -303,6 +423,8 @@ impl Job {
             deadline: self.deadline,
             max_reply_bytes,
             handler: started.unwrap_or_else(|panic| Handler::Done(Some(panicked(xid, &*panic)))),
+            #[cfg(feature = "gss")]
+            seal: self.seal,
         }
     }
 }
@@ -317,6 +439,8 @@ pub(crate) struct Running {
     deadline: Option<Instant>,
     max_reply_bytes: usize,
     handler: Handler,
+    #[cfg(feature = "gss")]
+    seal: Option<crate::gss::ReplySeal>,
 }
 
 enum Handler {
@@ -331,6 +455,20 @@ impl Running {
     /// the reply to send (`None`: none) when it has finished; the
     /// deadline is not enforced here (see [`finish`](Self::finish)).
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
+        let reply = std::task::ready!(self.poll_handler(cx));
+        Poll::Ready(reply.map(|r| self.seal(r)))
+    }
+
+    /// The reply as the call's RPCSEC_GSS context protects it.
+    fn seal(&self, reply: Reply) -> Reply {
+        #[cfg(feature = "gss")]
+        if let Some(seal) = &self.seal {
+            return reply.sealed(seal);
+        }
+        reply
+    }
+
+    fn poll_handler(&mut self, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
         let (xid, procedure, max) = (self.xid, self.procedure, self.max_reply_bytes);
         let polled = match &mut self.handler {
             Handler::Done(reply) => return Poll::Ready(reply.take()),
@@ -367,7 +505,7 @@ impl Running {
             Ok(reply) => reply,
             Err(_) => {
                 tracing::warn!(xid, "call exceeded its time limit; replying SYSTEM_ERR");
-                Some(Reply::accepted(xid, AcceptStat::SystemErr))
+                Some(self.seal(Reply::accepted(xid, AcceptStat::SystemErr)))
             }
         }
     }
@@ -407,6 +545,9 @@ fn outcome_reply(
     let results = match outcome {
         DispatchOutcome::Success(one) => Results::One(one),
         DispatchOutcome::SuccessChunks(chunks) => Results::Chunks(chunks),
+        DispatchOutcome::AuthError(stat) => {
+            return Some(Reply::denied(xid, RejectStat::AuthError(stat)))
+        }
         other => return Some(Reply::accepted(xid, failure_stat(procedure, other)?)),
     };
     if ACCEPTED_HEADER_BYTES + results.len() > max_record_bytes {
@@ -426,7 +567,9 @@ fn outcome_reply(
 /// The status of an outcome other than SUCCESS; `None`: no reply.
 fn failure_stat(procedure: u32, outcome: DispatchOutcome) -> Option<AcceptStat> {
     let stat = match outcome {
-        DispatchOutcome::Success(_) | DispatchOutcome::SuccessChunks(_) => AcceptStat::Success,
+        DispatchOutcome::Success(_)
+        | DispatchOutcome::SuccessChunks(_)
+        | DispatchOutcome::AuthError(_) => AcceptStat::Success,
         DispatchOutcome::ProcUnavail if procedure == 0 => AcceptStat::Success,
         DispatchOutcome::ProcUnavail => AcceptStat::ProcUnavail,
         DispatchOutcome::GarbageArgs(e) => {

@@ -13,39 +13,47 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, Sleep};
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 use tracing::Instrument;
 
 use super::call::{classify, Action, Reply};
+use super::conn_table::ConnEntry;
 use super::context::PeerAddr;
 use super::ServerConfig;
-use crate::record::{RecordQueue, RecordReader, Reservation};
+use crate::conn_limits::{BudgetShare, Limit, LimitTimer, RecordClock};
+use crate::log_limit::{LogLimit, DEFAULT_INTERVAL};
+use crate::record::{RecordError, RecordQueue, RecordReader, Reservation};
 
-/// Replies queued and not yet written beyond which no more calls are
-/// read until the peer takes some, in bytes (per connection).
-const MAX_QUEUED_REPLY_BYTES: usize = 1024 * 1024;
+/// One log line per interval for broken record streams...
+static BAD_STREAM_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+/// ... for records over the limit...
+static TOO_LARGE_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+/// ... for records that are not calls...
+static GARBAGE_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+/// ... and for connections closed at a timeout or a byte cap.
+static LIMIT_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
 
 /// Serves `io` until the peer closes it, it fails, a garbage record
-/// arrives, or `stop` is cancelled. After a clean end of input or `stop`,
-/// the calls already read run to completion and their replies are
-/// written; after garbage, a read error or a write failure, the calls
-/// still running are cancelled and the connection is closed at once.
+/// arrives, a limit closes it, or `entry`'s stop token is cancelled
+/// (shutdown, eviction). After a clean end of input or a stop, the calls
+/// already read run to completion and their replies are written; after
+/// garbage, a read error, a write failure or a limit, the calls still
+/// running are cancelled and the connection is closed at once.
 pub(super) async fn serve<IO>(
     config: Arc<ServerConfig>,
     io: IO,
     peer: PeerAddr,
-    stop: CancellationToken,
+    entry: &Arc<ConnEntry>,
 ) -> io::Result<()>
 where
     IO: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let mut conn = Connection::new(config, io, peer, stop);
+    let mut conn = Connection::new(config, io, peer, Arc::clone(entry));
     std::future::poll_fn(|cx| conn.poll(cx)).await
 }
 
@@ -60,35 +68,45 @@ struct Connection<IO> {
     /// Calls that did not finish in their first poll, each in its own
     /// task; dropping the set (connection torn down) cancels them.
     calls: JoinSet<Option<Reply>>,
-    /// Cancelled to stop reading calls (graceful shutdown).
-    stop_token: CancellationToken,
-    /// Wakes the connection when `stop_token` is cancelled; polled only
+    /// Activity, busyness and the stop token, shared with the listener.
+    entry: Arc<ConnEntry>,
+    /// Wakes the connection when the stop token is cancelled; polled only
     /// when the connection waits (cancellation is checked once per poll).
     stop: Pin<Box<WaitForCancellationFutureOwned>>,
     /// The waker `stop` was last polled with.
     stop_waker: LastWaker,
-    /// False once the peer closed its side or `stop` was cancelled.
+    /// False once the peer closed its side or the connection was stopped.
     reading: bool,
-    idle: IdleTimer,
-    /// Armed while replies wait for the peer to read.
-    write_deadline: Option<Pin<Box<Sleep>>>,
+    /// This connection's part of the server's unread reply bytes.
+    budget: BudgetShare,
+    /// Reading paused at a cap on unread reply bytes.
+    paused: bool,
+    /// Since when the record being read has been arriving.
+    record: RecordClock,
+    /// Since when replies have waited without the peer taking a byte.
+    write_stalled_since: Option<Instant>,
+    /// Fires at the idle, record or write deadline.
+    timer: LimitTimer,
 }
 
 impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
-    fn new(config: Arc<ServerConfig>, io: IO, peer: PeerAddr, stop: CancellationToken) -> Self {
+    fn new(config: Arc<ServerConfig>, io: IO, peer: PeerAddr, entry: Arc<ConnEntry>) -> Self {
         let vectored = io.is_write_vectored();
         Connection {
             reader: RecordReader::new(config.codec.new_codec(), Reservation::Untrusted),
             out: RecordQueue::new(&config.codec, vectored),
-            idle: IdleTimer::new(config.idle_timeout),
             io: Box::pin(io),
             peer,
             calls: JoinSet::new(),
-            stop: Box::pin(stop.clone().cancelled_owned()),
+            stop: Box::pin(entry.stop.clone().cancelled_owned()),
             stop_waker: LastWaker::default(),
-            stop_token: stop,
+            entry,
             reading: true,
-            write_deadline: None,
+            budget: config.budget.share(),
+            paused: false,
+            record: RecordClock::default(),
+            write_stalled_since: None,
+            timer: LimitTimer::new(),
             config,
         }
     }
@@ -97,12 +115,11 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // Checked once per poll (it takes a lock): a cancellation after
         // this wakes the connection through `poll_stop`'s registration.
-        if self.reading && self.stop_token.is_cancelled() {
+        if self.reading && self.entry.stop.is_cancelled() {
             self.reading = false;
         }
         loop {
             self.collect_finished_calls(cx)?;
-            let read_before = self.reader.bytes_read();
             let mut stopped = ReadStop::Waiting;
             if self.reading {
                 stopped = self.read_calls(cx)?;
@@ -111,11 +128,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                 self.collect_finished_calls(cx)?;
             }
             let written = self.write_replies(cx)?;
-            // Reading is activity; the clock is read after the write, so
-            // a reply does not wait for it.
-            if self.reader.bytes_read() != read_before {
-                self.idle.touch();
-            }
+            self.budget.settle(self.out.queued_bytes());
             if !self.reading && self.calls.is_empty() && self.out.is_empty() {
                 return match self.io.as_mut().poll_shutdown(cx) {
                     // The peer may be gone already; nothing is lost then.
@@ -130,15 +143,56 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                 ReadStop::Drained => continue,
                 _ => {}
             }
-            if self.idle_expired(cx) {
-                return Poll::Ready(Ok(()));
+            if let Poll::Ready(limit) = self.poll_limits(cx) {
+                return Poll::Ready(self.closed_at(limit));
             }
             if self.reading && self.poll_stop(cx) {
                 self.reading = false;
                 continue;
             }
+            self.entry
+                .set_busy(!self.calls.is_empty() || !self.out.is_empty());
             return Poll::Pending;
         }
+    }
+
+    /// Waits for the deadline that applies now (see
+    /// [`Timeouts::next`](crate::conn_limits::Timeouts::next)): `Ready`
+    /// with the limit once it has passed.
+    fn poll_limits(&mut self, cx: &mut Context<'_>) -> Poll<Limit> {
+        let can_read =
+            self.reading && !self.paused && self.calls.len() < self.config.max_concurrent_calls;
+        let idle = self.calls.is_empty() && self.out.is_empty();
+        let deadline = self.config.timeouts.next(
+            self.write_stalled_since,
+            self.record.started().filter(|_| can_read),
+            idle.then(|| self.entry.activity.last()),
+        );
+        self.timer.poll_expired(cx, deadline)
+    }
+
+    /// Counts and logs the connection closed at `limit`; the result it
+    /// ends with.
+    fn closed_at(&self, limit: Limit) -> io::Result<()> {
+        self.config.conn_stats.limits.hit(limit);
+        if limit == Limit::IdleTimeout {
+            tracing::debug!(peer = %self.peer, "closing idle connection");
+            return Ok(());
+        }
+        if let Some(suppressed) = LIMIT_LOG.allow() {
+            tracing::warn!(
+                peer = %self.peer,
+                limit = limit.as_str(),
+                buffered_bytes = self.reader.buffered_bytes(),
+                queued_reply_bytes = self.out.queued_bytes(),
+                suppressed,
+                "closing connection at a limit"
+            );
+        }
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("connection closed at {limit}"),
+        ))
     }
 
     /// Registers for the stop signal; true once it came. The future keeps
@@ -160,7 +214,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
         }
         while let Poll::Ready(Some(done)) = self.calls.poll_join_next(cx) {
             // The idle time counts from the end of the last call.
-            self.idle.touch();
+            self.entry.activity.touch();
             match done {
                 Ok(Some(reply)) => self.queue(reply)?,
                 Ok(None) => {}
@@ -176,14 +230,30 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     /// closed its side, or the limits say to wait; returns why it
     /// stopped.
     fn read_calls(&mut self, cx: &mut Context<'_>) -> io::Result<ReadStop> {
+        let mut completed = false;
+        let stopped = self.read_records(cx, &mut completed);
+        if completed {
+            self.entry.activity.touch();
+        }
+        self.record.update(self.reader.in_record(), completed);
+        stopped
+    }
+
+    /// The loop of [`Connection::read_calls`]; `completed` is set when a
+    /// record was read.
+    fn read_records(&mut self, cx: &mut Context<'_>, completed: &mut bool) -> io::Result<ReadStop> {
         loop {
-            if self.calls.len() >= self.config.max_concurrent_calls
-                || self.out.queued_bytes() >= MAX_QUEUED_REPLY_BYTES
-            {
+            let over_budget = self.budget.over(self.out.queued_bytes());
+            if over_budget && !self.paused {
+                self.config.conn_stats.limits.hit(Limit::UnreadBytesPaused);
+            }
+            self.paused = over_budget;
+            if over_budget || self.calls.len() >= self.config.max_concurrent_calls {
                 return Ok(ReadStop::Limits);
             }
             match self.reader.poll_next_record(self.io.as_mut(), cx) {
                 Poll::Ready(Some(Ok(record))) => {
+                    *completed = true;
                     self.answer(record, cx)?;
                     // A lone call: send its reply before looking again.
                     if self.reader.drained() {
@@ -191,7 +261,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    tracing::warn!(peer = %self.peer, error = %e, "closing connection: bad record stream");
+                    self.bad_stream(&e);
                     return Err(e.into());
                 }
                 Poll::Ready(None) => {
@@ -200,6 +270,22 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                 }
                 Poll::Pending => return Ok(ReadStop::Waiting),
             }
+        }
+    }
+
+    /// Counts and logs (rate-limited) a record stream that broke.
+    fn bad_stream(&self, e: &RecordError) {
+        let stats = &self.config.conn_stats;
+        if let RecordError::RecordTooLarge { .. } = e {
+            stats.limits.hit(Limit::RecordTooLarge);
+            if let Some(suppressed) = TOO_LARGE_LOG.allow() {
+                tracing::warn!(peer = %self.peer, error = %e, suppressed, "closing connection: record over the limit");
+            }
+            return;
+        }
+        stats.bad_record_stream();
+        if let Some(suppressed) = BAD_STREAM_LOG.allow() {
+            tracing::warn!(peer = %self.peer, error = %e, suppressed, "closing connection: bad record stream");
         }
     }
 
@@ -213,10 +299,15 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             &self.peer,
             config.deadline(),
             config.max_decode_depth,
+            #[cfg(feature = "gss")]
+            config.gss.as_deref(),
         ) {
             Action::Ignore => Ok(()),
             Action::Garbage(why) => {
-                tracing::warn!(peer = %self.peer, reason = %why, "closing connection: garbage record");
+                config.conn_stats.garbage_record();
+                if let Some(suppressed) = GARBAGE_LOG.allow() {
+                    tracing::warn!(peer = %self.peer, reason = %why, suppressed, "closing connection: garbage record");
+                }
                 Err(io::Error::new(io::ErrorKind::InvalidData, why))
             }
             Action::Reply(reply) => self.queue(reply),
@@ -246,80 +337,44 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
         }
     }
 
+    /// Queues `reply`; a connection still over a cap on unread reply
+    /// bytes is closed instead.
     fn queue(&mut self, reply: Reply) -> io::Result<()> {
+        let queued = self.out.queued_bytes();
+        if queued > 0 && self.budget.over(queued) {
+            return self.closed_at(Limit::UnreadBytesClosed);
+        }
         reply.queue(&mut self.out).map_err(|e| {
             tracing::warn!(peer = %self.peer, error = %e, "closing connection: reply not sent");
             io::Error::from(e)
         })
     }
 
-    /// Writes queued replies. Returns true if it wrote everything. Fails
-    /// if writing fails or the peer has not taken its replies within the
-    /// write timeout.
+    /// Writes queued replies. Returns true if it wrote everything; notes
+    /// since when the peer has taken nothing otherwise. Fails if writing
+    /// fails.
     fn write_replies(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
         if self.out.is_empty() {
             return Ok(false);
         }
+        let before = self.out.queued_bytes();
         match self.out.poll_write(self.io.as_mut(), cx) {
             Poll::Ready(Ok(())) => {
-                self.write_deadline = None;
+                self.write_stalled_since = None;
                 Ok(true)
             }
             Poll::Ready(Err(e)) => {
                 tracing::debug!(peer = %self.peer, error = %e, "writing replies failed; closing connection");
                 Err(e)
             }
-            Poll::Pending => self.check_write_deadline(cx).map(|()| false),
+            Poll::Pending => {
+                // Progress: a stall, if any, starts again.
+                if self.write_stalled_since.is_none() || self.out.queued_bytes() < before {
+                    self.write_stalled_since = Some(tokio::time::Instant::now().into_std());
+                }
+                Ok(false)
+            }
         }
-    }
-
-    /// Arms the write timeout when replies first wait for the peer, and
-    /// fails once it passes.
-    fn check_write_deadline(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        let Some(limit) = self.config.write_timeout else {
-            return Ok(());
-        };
-        let Some(at) = Instant::now().checked_add(limit) else {
-            return Ok(());
-        };
-        let deadline = self
-            .write_deadline
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
-        if deadline.as_mut().poll(cx).is_ready() {
-            tracing::warn!(
-                peer = %self.peer,
-                timeout = ?limit,
-                "closing connection: the peer does not read its replies"
-            );
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "writing replies timed out",
-            ));
-        }
-        Ok(())
-    }
-
-    /// True if the connection has been idle (nothing read, no call
-    /// running, nothing to write) for the idle timeout: it is closed.
-    fn idle_expired(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.idle.poll_expired(cx) {
-            return false;
-        }
-        if !self.calls.is_empty() || !self.out.is_empty() {
-            // Calls are still running or replying: not idle.
-            self.idle.touch();
-            return self.idle_expired(cx);
-        }
-        if self.reader.in_record() {
-            tracing::warn!(
-                peer = %self.peer,
-                buffered_bytes = self.reader.buffered_bytes(),
-                "closing idle connection: it stopped in the middle of a record"
-            );
-        } else {
-            tracing::debug!(peer = %self.peer, "closing idle connection");
-        }
-        true
     }
 }
 
@@ -351,63 +406,5 @@ impl LastWaker {
     /// Records `cx`'s waker.
     fn set(&mut self, cx: &Context<'_>) {
         self.0 = Some(cx.waker().clone());
-    }
-}
-
-/// Fires once the connection has been idle for the configured time;
-/// never if there is none. Activity only records the time; the timer is
-/// moved when it fires early, so busy connections touch no timer per call,
-/// and it is polled only to register a new waker (otherwise its state is
-/// read with a load).
-struct IdleTimer {
-    timeout: Duration,
-    last_active: Instant,
-    sleep: Option<Pin<Box<Sleep>>>,
-    /// The waker the armed timer was last polled with.
-    waker: LastWaker,
-}
-
-impl IdleTimer {
-    fn new(timeout: Option<Duration>) -> Self {
-        let now = Instant::now();
-        let sleep = timeout
-            .and_then(|t| now.checked_add(t))
-            .map(|at| Box::pin(tokio::time::sleep_until(at)));
-        IdleTimer {
-            timeout: timeout.unwrap_or(Duration::MAX),
-            last_active: now,
-            sleep,
-            waker: LastWaker::default(),
-        }
-    }
-
-    /// Starts the idle time again from now.
-    fn touch(&mut self) {
-        if self.sleep.is_some() {
-            self.last_active = Instant::now();
-        }
-    }
-
-    /// True once the timeout has passed since the last activity.
-    fn poll_expired(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(sleep) = &mut self.sleep else {
-            return false;
-        };
-        if self.waker.is(cx) && !sleep.is_elapsed() {
-            return false;
-        }
-        loop {
-            if sleep.as_mut().poll(cx).is_pending() {
-                self.waker.set(cx);
-                return false;
-            }
-            let Some(due) = self.last_active.checked_add(self.timeout) else {
-                return false;
-            };
-            if due <= Instant::now() {
-                return true;
-            }
-            sleep.as_mut().reset(due);
-        }
     }
 }

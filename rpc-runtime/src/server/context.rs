@@ -63,6 +63,8 @@ struct Inner {
     credentials: Credentials,
     peer: PeerAddr,
     deadline: Option<Instant>,
+    #[cfg(feature = "gss")]
+    gss: Option<crate::gss::GssCaller>,
 }
 
 impl CallContext {
@@ -84,6 +86,8 @@ impl CallContext {
                 credentials,
                 peer,
                 deadline: None,
+                #[cfg(feature = "gss")]
+                gss: None,
             },
         }
     }
@@ -93,6 +97,41 @@ impl CallContext {
     pub fn with_deadline(mut self, deadline: Instant) -> Self {
         self.inner.deadline = Some(deadline);
         self
+    }
+
+    /// This context with the RPCSEC_GSS caller (see [`CallContext::gss`]).
+    #[cfg(feature = "gss")]
+    #[must_use]
+    pub fn with_gss(mut self, caller: crate::gss::GssCaller) -> Self {
+        self.inner.gss = Some(caller);
+        self
+    }
+
+    /// The authenticated caller, if the call came under RPCSEC_GSS (RFC
+    /// 2203): the client's principal and the call's protection.
+    #[cfg(feature = "gss")]
+    pub fn gss(&self) -> Option<&crate::gss::GssCaller> {
+        self.inner.gss.as_ref()
+    }
+
+    /// The caller, if the call came under RPCSEC_GSS with at least
+    /// `service`: for a handler that needs that protection.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::AuthError`](super::ServerError::AuthError) with
+    /// AUTH_TOOWEAK (RFC 5531 section 9) otherwise; return it and the
+    /// call is refused with that status.
+    #[cfg(feature = "gss")]
+    pub fn require_gss(
+        &self,
+        service: crate::gss::GssService,
+    ) -> Result<&crate::gss::GssCaller, super::ServerError> {
+        self.gss()
+            .filter(|caller| caller.service() >= service)
+            .ok_or(super::ServerError::AuthError(
+                crate::message::AuthStat::TooWeak,
+            ))
     }
 
     /// The call's transaction id.
@@ -115,8 +154,9 @@ impl CallContext {
         self.inner.procedure
     }
 
-    /// The caller's credentials (AUTH_NONE or AUTH_SYS; other flavors are
-    /// refused before a handler runs).
+    /// The caller's credentials (AUTH_NONE or AUTH_SYS; RPCSEC_GSS calls
+    /// show [`Credentials::None`] here and their caller in `gss()`;
+    /// other flavors are refused before a handler runs).
     pub fn credentials(&self) -> &Credentials {
         &self.inner.credentials
     }

@@ -21,6 +21,11 @@ pub enum ServerError {
     /// caller will time out.
     #[error("no reply")]
     NoReply,
+    /// Refuse the call: MSG_DENIED, AUTH_ERROR with this `auth_stat`
+    /// (RFC 5531 section 9), for example AUTH_TOOWEAK when the caller's
+    /// protection is too weak for this procedure.
+    #[error("authentication error: {0}")]
+    AuthError(crate::message::AuthStat),
 }
 
 /// What a handler returns: its results, or a [`ServerError`].
@@ -75,6 +80,9 @@ pub enum DispatchOutcome {
     SystemErr(String),
     /// No reply is sent.
     NoReply,
+    /// MSG_DENIED, AUTH_ERROR with this status
+    /// ([`ServerError::AuthError`]).
+    AuthError(crate::message::AuthStat),
 }
 
 impl DispatchOutcome {
@@ -110,6 +118,7 @@ impl From<ServerError> for DispatchOutcome {
             ServerError::SystemErr(m) => DispatchOutcome::SystemErr(m),
             ServerError::GarbageArgs(m) => DispatchOutcome::RejectedArgs(m),
             ServerError::NoReply => DispatchOutcome::NoReply,
+            ServerError::AuthError(stat) => DispatchOutcome::AuthError(stat),
         }
     }
 }

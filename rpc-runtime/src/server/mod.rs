@@ -10,6 +10,8 @@
 //! | `rpcvers` is not 2                          | RPC_MISMATCH {2, 2}            |
 //! | malformed AUTH_SYS credentials              | AUTH_ERROR (AUTH_BADCRED)      |
 //! | flavor other than AUTH_NONE / AUTH_SYS      | AUTH_ERROR (AUTH_REJECTEDCRED) |
+//! | RPCSEC_GSS (with the `gss` feature)         | see [`crate::gss`]'s server table |
+//! | handler returns [`ServerError::AuthError`]  | AUTH_ERROR (its `auth_stat`)   |
 //! | program not registered                      | PROG_UNAVAIL (or [`Fallback`]) |
 //! | program registered, version not             | PROG_MISMATCH {lowest, highest}|
 //! | procedure 0 not handled by the dispatcher   | SUCCESS, no results (NULL)     |
@@ -17,25 +19,36 @@
 //! | arguments do not decode                     | GARBAGE_ARGS                   |
 //! | handler error or panic                      | SYSTEM_ERR (logged)            |
 //!
-//! A record that is not an RPC call at all, or is over the record limit,
-//! closes its connection (logged at warn level); other connections are
-//! unaffected. Over UDP such a datagram is dropped instead.
+//! A record that is not an RPC call at all, or a broken record stream
+//! (a reset, a stream ending inside a record, a record over the limit),
+//! closes its connection; other connections are unaffected. Each is
+//! counted in [`Server::conn_stats`] and logged at warn level at most
+//! once per kind and [`DEFAULT_INTERVAL`] ([`LogLimit`]). Over UDP such a
+//! datagram is
+//! dropped instead.
 //!
-//! Limits, each set on [`ServerBuilder`]:
+//! Limits, each set on [`ServerBuilder`] and each hit counted in
+//! [`Server::conn_stats`] (the connection limits are the broker's, from
+//! [`conn_limits`](crate::conn_limits)):
 //!
-//! | limit                          | default                                | beyond it                         |
-//! |--------------------------------|----------------------------------------|-----------------------------------|
-//! | open connections per listener  | [`DEFAULT_MAX_CONNECTIONS`], 1024      | new connection closed at once     |
-//! | calls executing per connection | [`DEFAULT_MAX_CONCURRENT_CALLS`], 256  | reading pauses until one finishes |
-//! | (the same, per UDP socket)     | [`DEFAULT_MAX_CONCURRENT_CALLS`], 256  | datagrams wait in the socket      |
-//! | record size (streams)          | 4 MiB                                  | connection closed                 |
-//! | datagram size (UDP)            | 65,507 bytes                           | call dropped; reply SYSTEM_ERR    |
-//! | idle time per connection       | [`DEFAULT_IDLE_TIMEOUT`], 5 minutes    | connection closed                 |
-//! | time to write ready replies    | [`DEFAULT_WRITE_TIMEOUT`], 30 s        | connection closed                 |
-//! | time per call                  | none                                   | handler cancelled, SYSTEM_ERR     |
+//! | limit                          | default                                | beyond it                                  |
+//! |--------------------------------|----------------------------------------|--------------------------------------------|
+//! | open connections per listener  | [`DEFAULT_MAX_CONNECTIONS`], 1024      | the longest-idle one closed; all busy: the new one |
+//! | calls executing per connection | [`DEFAULT_MAX_CONCURRENT_CALLS`], 256  | reading pauses until one finishes          |
+//! | (the same, per UDP socket)     | [`DEFAULT_MAX_CONCURRENT_CALLS`], 256  | datagrams wait in the socket               |
+//! | record size (streams)          | 4 MiB                                  | connection closed                          |
+//! | datagram size (UDP)            | 65,507 bytes                           | call dropped; reply SYSTEM_ERR             |
+//! | idle time per connection       | [`DEFAULT_IDLE_TIMEOUT`], 5 minutes    | connection closed                          |
+//! | time from a record's first byte to its last | [`DEFAULT_RECORD_TIMEOUT`], 10 s | connection closed               |
+//! | time replies wait unread       | [`DEFAULT_WRITE_TIMEOUT`], 30 s        | connection closed                          |
+//! | unread reply bytes per connection | [`DEFAULT_MAX_UNREAD_BYTES_PER_CONNECTION`], 16 MiB | reading pauses; a further reply closes it |
+//! | unread reply bytes, all connections | [`DEFAULT_MAX_UNREAD_BYTES`], 256 MiB | the same, for connections with replies waiting |
+//! | time per call                  | none                                   | handler cancelled, SYSTEM_ERR              |
 
 mod builder;
 mod call;
+mod conn_stats;
+mod conn_table;
 mod connection;
 mod context;
 mod dispatch;
@@ -52,14 +65,16 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UdpSocket, UnixListener};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use builder::{
     ServerBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_UNREAD_BYTES, DEFAULT_MAX_UNREAD_BYTES_PER_CONNECTION, DEFAULT_RECORD_TIMEOUT,
     DEFAULT_UDP_REPLY_CACHE_BYTES, DEFAULT_UDP_REPLY_CACHE_ENTRIES, DEFAULT_WRITE_TIMEOUT,
 };
+pub use conn_stats::ConnStats;
+pub(crate) use conn_table::ConnSlot;
 pub use context::{CallContext, PeerAddr};
 pub use dispatch::{Dispatch, DispatchOutcome, HandlerResult, ServerError};
 pub use fallback::Fallback;
@@ -67,8 +82,17 @@ pub use reply_cache::{call_digest, CallKey, ReplyCache};
 pub use tls_peer::{PeerCertificate, SubjectAltName, TlsPeer};
 pub use udp::UdpStats;
 
+use crate::conn_limits::{ReplyBudget, Timeouts};
+use crate::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use crate::record::RecordCodecBuilder;
+use conn_table::ConnTable;
 use registry::Registry;
+
+/// One log line per interval for connections refused at the connection
+/// limit with every connection busy...
+static REFUSED_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+/// ... and for failed accepts.
+static ACCEPT_ERROR_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
 
 /// Pause after a failed `accept` (for example, out of file descriptors)
 /// before trying again.
@@ -96,8 +120,9 @@ struct ServerConfig {
     codec: RecordCodecBuilder,
     max_concurrent_calls: usize,
     max_connections: usize,
-    idle_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
+    timeouts: Timeouts,
+    /// The caps on unread reply bytes, shared by every connection.
+    budget: ReplyBudget,
     call_timeout: Option<Duration>,
     max_datagram_bytes: usize,
     /// The nesting limit for decoding arguments, in levels.
@@ -106,6 +131,11 @@ struct ServerConfig {
     udp_reply_cache: (usize, usize),
     /// What the UDP sockets' reply caches did.
     udp_stats: Arc<UdpStats>,
+    /// RPCSEC_GSS, if served.
+    #[cfg(feature = "gss")]
+    gss: Option<Arc<crate::gss::ServerGss>>,
+    /// What the stream connections ran into.
+    conn_stats: Arc<ConnStats>,
 }
 
 impl ServerConfig {
@@ -134,6 +164,19 @@ impl Server {
     /// did so far (see [`ServerBuilder::udp_reply_cache`]).
     pub fn udp_stats(&self) -> &UdpStats {
         &self.config.udp_stats
+    }
+
+    /// The RPCSEC_GSS side's counters, if RPCSEC_GSS is served
+    /// ([`ServerBuilder::gss`]).
+    #[cfg(feature = "gss")]
+    pub fn gss_stats(&self) -> Option<&crate::gss::GssStats> {
+        self.config.gss.as_deref().map(crate::gss::ServerGss::stats)
+    }
+
+    /// What this server's stream connections ran into: the hits of each
+    /// connection limit, broken record streams and garbage records.
+    pub fn conn_stats(&self) -> &ConnStats {
+        &self.config.conn_stats
     }
 
     /// The registered `(program, version)` pairs, sorted (what
@@ -248,7 +291,8 @@ impl Server {
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
     {
-        connection::serve(Arc::clone(&self.config), io, peer, CancellationToken::new()).await
+        let slot = ConnSlot::alone(CancellationToken::new());
+        connection::serve(Arc::clone(&self.config), io, peer, slot.entry()).await
     }
 
     pub(crate) async fn accept_loop(
@@ -258,7 +302,7 @@ impl Server {
     ) -> io::Result<()> {
         let stop = CancellationToken::new();
         let mut connections = JoinSet::new();
-        let slots = Arc::new(Semaphore::new(self.config.max_connections));
+        let table = ConnTable::new(self.config.max_connections);
         futures::pin_mut!(shutdown);
         loop {
             tokio::select! {
@@ -266,32 +310,37 @@ impl Server {
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => {
-                        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                            tracing::warn!(
-                                peer = %accepted.peer(),
-                                max_connections = self.config.max_connections,
-                                "connection limit reached; closing the new connection"
-                            );
+                        let stop = stop.child_token();
+                        let Some(slot) = table.admit(stop.clone(), &self.config.conn_stats) else {
+                            if let Some(suppressed) = REFUSED_LOG.allow() {
+                                tracing::warn!(
+                                    peer = %accepted.peer(),
+                                    max_connections = self.config.max_connections,
+                                    suppressed,
+                                    "connection limit reached, every connection busy: closing the new one"
+                                );
+                            }
                             continue;
                         };
-                        let stop = stop.child_token();
                         match accepted {
                             Accepted::Tcp(stream, peer) => {
-                                connections.spawn(self.connection_task(stream, peer, stop, slot));
+                                connections.spawn(self.connection_task(stream, peer, slot));
                             }
                             Accepted::Unix(stream, peer) => {
-                                connections.spawn(self.connection_task(stream, peer, stop, slot));
+                                connections.spawn(self.connection_task(stream, peer, slot));
                             }
                             #[cfg(feature = "tls")]
                             Accepted::TcpTls(stream, peer, tls) => {
                                 connections.spawn(crate::tls::serve_upgraded(
-                                    self.clone(), tls, stream, peer, stop, slot,
+                                    self.clone(), tls, stream, peer, slot,
                                 ));
                             }
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "accept failed; retrying");
+                        if let Some(suppressed) = ACCEPT_ERROR_LOG.allow() {
+                            tracing::warn!(error = %e, suppressed, "accept failed; retrying");
+                        }
                         tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
                     }
                 },
@@ -307,8 +356,7 @@ impl Server {
         &self,
         io: IO,
         peer: PeerAddr,
-        stop: CancellationToken,
-        slot: OwnedSemaphorePermit,
+        slot: ConnSlot,
     ) -> impl Future<Output = ()> + Send + 'static
     where
         IO: AsyncRead + AsyncWrite + Send + 'static,
@@ -316,7 +364,7 @@ impl Server {
         let config = Arc::clone(&self.config);
         async move {
             tracing::debug!(%peer, "connection accepted");
-            match connection::serve(config, io, peer.clone(), stop).await {
+            match connection::serve(config, io, peer.clone(), slot.entry()).await {
                 Ok(()) => tracing::debug!(%peer, "connection closed"),
                 Err(e) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
             }

@@ -181,6 +181,8 @@ pub(super) async fn serve(
             &peer,
             config.deadline(),
             config.max_decode_depth,
+            #[cfg(feature = "gss")]
+            config.gss.as_deref(),
         ) {
             Action::Ignore => {}
             Action::Garbage(why) => {

@@ -13,10 +13,8 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::RootCertStore;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::either::Either;
-use tokio_util::sync::CancellationToken;
 
 use super::config::{load_certs, load_private_key, provider, server_builder, set_alpn};
 use super::identity::peer_certificate;
@@ -28,7 +26,7 @@ use super::rewind::Rewind;
 use super::stats::TlsStats;
 use super::{TlsError, ALPN_SUNRPC, DEFAULT_HANDSHAKE_TIMEOUT};
 use crate::message::peek_xid;
-use crate::server::{Listener, PeerAddr, TlsPeer};
+use crate::server::{ConnSlot, Listener, PeerAddr, TlsPeer};
 use crate::Server;
 
 /// How a server offers RPC-over-TLS (RFC 9289): its certificate chain
@@ -358,15 +356,14 @@ pub(crate) async fn serve_upgraded(
     tls: Arc<ServerTls>,
     stream: TcpStream,
     peer: PeerAddr,
-    stop: CancellationToken,
-    slot: OwnedSemaphorePermit,
+    slot: ConnSlot,
 ) {
     let upgraded = tokio::select! {
         upgraded = tls.upgrade(stream, peer.clone()) => upgraded,
-        () = stop.cancelled() => return,
+        () = slot.entry().stop.cancelled() => return,
     };
     match upgraded {
-        Ok((io, peer)) => server.connection_task(io, peer, stop, slot).await,
+        Ok((io, peer)) => server.connection_task(io, peer, slot).await,
         Err(e) => {
             tracing::debug!(%peer, error = %e, "RPC-over-TLS upgrade failed; connection closed")
         }

@@ -54,6 +54,7 @@ pub struct CProgram {
     inputs: Vec<PathBuf>,
     rpcgen_flags: Vec<String>,
     cflags: Vec<String>,
+    libs: Vec<String>,
     client_stubs: bool,
     server_stubs: bool,
 }
@@ -68,6 +69,7 @@ impl CProgram {
             inputs: Vec::new(),
             rpcgen_flags: Vec::new(),
             cflags: Vec::new(),
+            libs: Vec::new(),
             client_stubs: false,
             server_stubs: false,
         }
@@ -107,6 +109,14 @@ impl CProgram {
     /// Extra `gcc` flags (e.g. `-DFOO=1`). Default: none.
     pub fn cflag(mut self, flag: impl Into<String>) -> Self {
         self.cflags.push(flag.into());
+        self
+    }
+
+    /// Also links the library `name` (`-lNAME`, after the sources and
+    /// `-ltirpc`; for example `gssapi_krb5`). Default: only libtirpc and
+    /// pthreads.
+    pub fn lib(mut self, name: impl Into<String>) -> Self {
+        self.libs.push(format!("-l{}", name.into()));
         self
     }
 
@@ -221,7 +231,8 @@ impl CProgram {
             .arg(dir.join(&self.name))
             .args(&self.sources)
             .args(&c_files)
-            .args(["-ltirpc", "-lpthread"]);
+            .args(["-ltirpc", "-lpthread"])
+            .args(&self.libs);
         run_tool(&mut gcc)
     }
 
@@ -231,6 +242,7 @@ impl CProgram {
         self.name.hash(&mut h);
         self.rpcgen_flags.hash(&mut h);
         self.cflags.hash(&mut h);
+        self.libs.hash(&mut h);
         self.client_stubs.hash(&mut h);
         self.server_stubs.hash(&mut h);
         let files = self.spec.iter().chain(&self.sources).chain(&self.inputs);

@@ -6,11 +6,13 @@ use quote::quote;
 
 use super::docs;
 use super::idents::{ident, int_literal, str_lit};
+use super::EmitOptions;
 use crate::model::{Enum, TypeItem};
 
 /// The enum, its conversions and its XDR impls.
-pub(super) fn enumeration(t: &TypeItem, e: &Enum, serde: bool) -> TokenStream {
-    let derive_serde = super::serde::derive(serde);
+pub(super) fn enumeration(t: &TypeItem, e: &Enum, opts: &EmitOptions) -> TokenStream {
+    let derive_serde = super::serde::derive(opts.serde);
+    let derive_arbitrary = super::arbitrary::derive(opts.arbitrary);
     let doc = docs::doc(
         &format!("`enum {}`.{}", t.xdr_name, super::structs::renamed_note(t)),
         &t.doc,
@@ -73,6 +75,7 @@ pub(super) fn enumeration(t: &TypeItem, e: &Enum, serde: bool) -> TokenStream {
         #doc
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord #default)]
         #derive_serde
+        #derive_arbitrary
         #[repr(i32)]
         #names_allow
         pub enum #name {

@@ -8,6 +8,7 @@
 //! `include!`d, whatever the surrounding module imports; every public item
 //! has a doc comment carrying the `.x` name and comments.
 
+mod arbitrary;
 mod c_string;
 mod client;
 mod consts;
@@ -45,10 +46,17 @@ pub struct EmitOptions {
     /// unions (default `false`). The using crate then depends on `serde`
     /// (feature `derive`) and on `xdr-codec` with its `serde` feature.
     pub serde: bool,
+    /// Implement `arbitrary::Arbitrary` on structs, enums and unions
+    /// within the spec's bounds (default `false`): maxima of strings,
+    /// opaque data and arrays, fixed sizes, declared enum members and
+    /// union arms, recursion depth. The using crate then depends on
+    /// `arbitrary` (feature `derive`) and on `xdr-codec` with its
+    /// `arbitrary` feature.
+    pub arbitrary: bool,
 }
 
 impl Default for EmitOptions {
-    /// Everything, no source name, no serde.
+    /// Everything, no source name, no serde, no `Arbitrary`.
     fn default() -> Self {
         EmitOptions {
             types: true,
@@ -56,6 +64,7 @@ impl Default for EmitOptions {
             server: true,
             source_name: None,
             serde: false,
+            arbitrary: false,
         }
     }
 }
@@ -75,9 +84,9 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> String {
             Item::Const(c) if opts.types => consts::constant(c),
             Item::Type(t) if opts.types => match &t.kind {
                 TypeKind::Alias(a) => types::alias(t, a, model),
-                TypeKind::Enum(e) => enums::enumeration(t, e, opts.serde),
-                TypeKind::Struct(s) => structs::structure(t, s, model, &derives, opts.serde),
-                TypeKind::Union(u) => unions::union(t, u, model, &derives, opts.serde),
+                TypeKind::Enum(e) => enums::enumeration(t, e, opts),
+                TypeKind::Struct(s) => structs::structure(t, s, model, &derives, opts),
+                TypeKind::Union(u) => unions::union(t, u, model, &derives, opts),
             },
             Item::Program(p) => {
                 let mut ts = TokenStream::new();

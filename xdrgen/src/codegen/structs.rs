@@ -7,6 +7,7 @@ use super::derives::Derives;
 use super::docs;
 use super::idents::{ident, plain, str_lit};
 use super::types::{min_len, rust_type};
+use super::EmitOptions;
 use crate::model::{Field, Model, Struct, TypeItem};
 
 /// A note for the doc line when the Rust name was changed.
@@ -34,7 +35,7 @@ pub(super) fn structure(
     s: &Struct,
     model: &Model,
     derives: &Derives,
-    serde: bool,
+    opts: &EmitOptions,
 ) -> TokenStream {
     let summary = if s.list_node {
         format!(
@@ -53,10 +54,12 @@ pub(super) fn structure(
         let doc = field_doc(f);
         let fname = ident(&f.rust_name);
         let ty = rust_type(&f.ty, model);
-        let attr = super::serde::field_attr(serde, &f.ty, model);
+        let serde_attr = super::serde::field_attr(opts.serde, &f.ty, model);
+        let arbitrary_attr = super::arbitrary::field_attr(opts.arbitrary, &f.ty, model);
         quote! {
             #doc
-            #attr
+            #serde_attr
+            #arbitrary_attr
             pub #fname: #ty,
         }
     });
@@ -84,12 +87,14 @@ pub(super) fn structure(
         None => quote!(0),
     };
     let min = min_len(s.fields.iter().map(|f| &f.ty), model);
-    let derive_serde = super::serde::derive(serde);
+    let derive_serde = super::serde::derive(opts.serde);
+    let derive_arbitrary = super::arbitrary::derive(opts.arbitrary);
     let extra = derives.extra(&t.rust_name, true);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq #extra)]
         #derive_serde
+        #derive_arbitrary
         pub struct #name {
             #(#fields)*
         }

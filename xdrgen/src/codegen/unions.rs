@@ -14,6 +14,7 @@ use super::docs;
 use super::idents::{ident, int_literal, str_lit};
 use super::structs::path;
 use super::types::{min_len, rust_type};
+use super::EmitOptions;
 use crate::model::{CaseLabel, DiscKind, Model, Type, TypeItem, TypeKind, Union};
 
 /// The union enum and its XDR impls.
@@ -22,8 +23,9 @@ pub(super) fn union(
     u: &Union,
     model: &Model,
     derives: &Derives,
-    serde: bool,
+    opts: &EmitOptions,
 ) -> TokenStream {
+    let serde = opts.serde;
     let doc = docs::doc(
         &format!(
             "`union {} switch ({})`.{}",
@@ -214,6 +216,7 @@ pub(super) fn union(
     if zero_unit.is_some() {
         extra.extend(quote!(, Default));
     }
+    let arbitrary_impl = super::arbitrary::union_impl(opts.arbitrary, &name, u, model);
     let default_impl = match zero {
         Some(arm) if zero_unit.is_none() => default_impl(&name, u, &arm, model),
         _ => TokenStream::new(),
@@ -229,6 +232,8 @@ pub(super) fn union(
         }
 
         #default_impl
+
+        #arbitrary_impl
 
         impl ::xdr_codec::XdrEncode for #name {
             fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {
@@ -366,7 +371,7 @@ fn put_label(label: &TokenStream, kind: &DiscKind, disc_path: &Literal) -> Token
 }
 
 /// A case label as a pattern or expression.
-fn label_tokens(l: &CaseLabel, kind: &DiscKind) -> TokenStream {
+pub(super) fn label_tokens(l: &CaseLabel, kind: &DiscKind) -> TokenStream {
     match (l, kind) {
         (CaseLabel::Enum(v), DiscKind::Enum(e)) => {
             let (e, v) = (ident(e), ident(v));
@@ -383,7 +388,7 @@ fn label_tokens(l: &CaseLabel, kind: &DiscKind) -> TokenStream {
 
 /// True when the cases cover every value of the discriminant (every
 /// member of an enum, or both bools), so a catch-all arm is unreachable.
-fn exhaustive(u: &Union, model: &Model) -> bool {
+pub(super) fn exhaustive(u: &Union, model: &Model) -> bool {
     match &u.disc_kind {
         DiscKind::Bool => {
             let seen: HashSet<bool> = u

@@ -33,13 +33,7 @@ fn base(name: &str) -> CProgram {
 ///
 /// As [`CProgram::build`].
 pub fn bench_server() -> Result<PathBuf> {
-    let listen = interop_tests::c_peer::c_source("peer_listen.h");
-    let tests_c = listen.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(base("bench_server")
-        .server_stubs()
-        .cflag(format!("-I{}", tests_c.display()))
-        .input(listen)
-        .build()?)
+    Ok(listening(base("bench_server").server_stubs()).build()?)
 }
 
 /// Builds `bench/c/bench_client.c` (synchronous client processes).
@@ -62,12 +56,7 @@ pub fn bench_client() -> Result<PathBuf> {
 ///
 /// As [`CProgram::build`].
 pub fn framing_server() -> Result<PathBuf> {
-    let listen = interop_tests::c_peer::c_source("peer_listen.h");
-    let tests_c = listen.parent().map(Path::to_path_buf).unwrap_or_default();
-    Ok(framing("framing_server")
-        .cflag(format!("-I{}", tests_c.display()))
-        .input(listen)
-        .build()?)
+    Ok(listening(framing("framing_server")).build()?)
 }
 
 /// Builds `bench/c/framing_client.c` (the framing-only limit's client:
@@ -82,15 +71,41 @@ pub fn framing_client() -> Result<PathBuf> {
         .build()?)
 }
 
-/// A framing-only peer: plain C (no spec), `-O2` as the other peers, the
-/// shared headers' unused helpers allowed.
+/// Builds `bench/c/relay.c` (the broker benchmark's relay floor: one
+/// epoll process copying bytes between each client connection and its own
+/// backend connection with `splice`); run it as
+/// `relay tcp PORT BACKEND_PORT`.
+///
+/// # Errors
+///
+/// As [`CProgram::build`].
+pub fn relay() -> Result<PathBuf> {
+    Ok(listening(plain("relay")).build()?)
+}
+
+/// A framing-only peer: [`plain`] with the framing helpers.
 fn framing(name: &str) -> CProgram {
+    plain(name).input(c_source("framing.h"))
+}
+
+/// A peer in plain C (no spec), `-O2` as the other peers, the shared
+/// headers' unused helpers allowed.
+fn plain(name: &str) -> CProgram {
     CProgram::new(name)
         .cflag("-O2")
         .cflag("-g0")
         .cflag("-Wno-unused-function")
         .source(c_source(&format!("{name}.c")))
-        .input(c_source("framing.h"))
+}
+
+/// `program` with the interop tests' `peer_listen.h` (the C servers'
+/// listening socket) on its include path.
+fn listening(program: CProgram) -> CProgram {
+    let listen = interop_tests::c_peer::c_source("peer_listen.h");
+    let tests_c = listen.parent().map(Path::to_path_buf).unwrap_or_default();
+    program
+        .cflag(format!("-I{}", tests_c.display()))
+        .input(listen)
 }
 
 /// Builds `bench/c/codec_bench.c` (the XDR routines on `xdrmem`).

@@ -52,8 +52,8 @@ enum Cmd {
     /// The RPC benchmark only: client and server, Rust vs C, on loopback.
     Rpc(RunArgs),
     /// The broker benchmark: C datastore clients (1 and 64 processes)
-    /// against the C server, datastore-server, and the broker in front of
-    /// it.
+    /// against the C server, datastore-server, and the broker and a C
+    /// splice relay (the floor of any process in between) in front of it.
     Broker(BrokerArgs),
     /// The NFS read benchmark: nfs3-client against libnfs's nfs-cat, on
     /// NFS-Ganesha and nfs3-server (needs root, rpcbind, Ganesha, libnfs).

@@ -98,8 +98,10 @@ fn bench_all_runs_with_tiny_counts() {
 }
 
 /// `bench broker` with tiny durations: the C client, the C server, the
-/// Rust server and the broker all start, every case has a row with calls,
-/// and the targets are printed.
+/// Rust server, the C relay and the broker all start, every case has a
+/// row with calls (data relayed through the C relay, its replies checked
+/// by the client), and the targets are printed beside the relay
+/// floor.
 #[test]
 fn bench_broker_runs_with_tiny_counts() {
     let out = Command::new(env!("CARGO_BIN_EXE_bench"))
@@ -117,6 +119,7 @@ fn bench_broker_runs_with_tiny_counts() {
             for target in [
                 "C rpcgen server",
                 "datastore-server",
+                "C relay -> datastore-server",
                 "broker -> datastore-server",
             ] {
                 let row = stdout
@@ -133,14 +136,32 @@ fn bench_broker_runs_with_tiny_counts() {
                     .and_then(|c| c.trim().parse().ok())
                     .unwrap_or_else(|| panic!("no calls/s in {row}"));
                 assert!(calls > 0.0, "{row}");
+                // Every rate is also shown against the relay floor.
+                let vs_relay = row.split('|').nth(9).map(str::trim).unwrap_or_default();
+                assert!(vs_relay.ends_with('x'), "no ratio to the relay in {row}");
             }
         }
     }
     assert!(stdout.contains("Loopback TCP round trip"), "{stdout}");
-    assert!(
-        stdout.contains("p50 added by the broker (NULL, 1 client)"),
-        "{stdout}"
-    );
+    let goals: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.contains("C relay (floor)"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    for target in [
+        "p50 added (NULL, 1 client)",
+        "CPU per forwarded call",
+        "GET 1 MiB x3 calls/s / C server direct",
+    ] {
+        let row = goals
+            .iter()
+            .find(|l| l.contains(target))
+            .unwrap_or_else(|| panic!("no target {target}:\n{stdout}"));
+        // The broker's figure and the relay's, both measured.
+        let figures: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert!(figures.get(2).is_some_and(|f| f.ends_with('x')), "{row}");
+        assert!(figures.get(3).is_some_and(|f| f.ends_with('x')), "{row}");
+    }
 }
 
 /// `bench rpc --scenarios null1` runs that scenario alone: its table and

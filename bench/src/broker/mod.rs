@@ -2,9 +2,11 @@
 //! clients (`bench/c/ds_bench_client.c`, one process per client) calling
 //! NULL and 4 KiB and 1 MiB `DS_GET`s, from 1 and 64 processes, against
 //! the C `rpcgen` datastore server, the Rust `datastore-server` directly,
-//! and the broker in front of that Rust server; plus one loopback TCP
-//! round trip as the yardstick of the broker's added latency, all in one
-//! run.
+//! the broker in front of that Rust server, and the relay floor (a C
+//! `splice` relay, `bench/c/relay.c`, in front of the same server: what
+//! any process in between costs when the data crosses loopback twice);
+//! plus one loopback TCP round trip as the yardstick of the broker's
+//! added latency, all in one run.
 
 pub mod peers;
 mod report;
@@ -70,19 +72,29 @@ pub enum Target {
     CServer,
     /// The Rust `datastore-server`, directly.
     RustServer,
+    /// The relay floor: `bench/c/relay.c` copying bytes with `splice`
+    /// between each client and its own connection to the Rust
+    /// `datastore-server`.
+    Relay,
     /// The broker, forwarding to the Rust `datastore-server`.
     Broker,
 }
 
 impl Target {
     /// Every target, in report order.
-    pub const ALL: [Target; 3] = [Target::CServer, Target::RustServer, Target::Broker];
+    pub const ALL: [Target; 4] = [
+        Target::CServer,
+        Target::RustServer,
+        Target::Relay,
+        Target::Broker,
+    ];
 
     /// A short name for the report.
     pub fn title(self) -> &'static str {
         match self {
             Target::CServer => "C rpcgen server",
             Target::RustServer => "datastore-server",
+            Target::Relay => "C relay -> datastore-server",
             Target::Broker => "broker -> datastore-server",
         }
     }
@@ -97,11 +109,13 @@ pub struct Sample {
     pub p50_us: f64,
     /// 99th percentile latency, microseconds.
     pub p99_us: f64,
-    /// CPU time of the process answering (the broker, for
-    /// [`Target::Broker`]) per call, microseconds, warm-up included.
+    /// CPU time of the process answering (the broker or the relay, for
+    /// [`Target::Broker`] and [`Target::Relay`]) per call, microseconds,
+    /// warm-up included.
     pub server_cpu_us: f64,
-    /// CPU time of the backend behind the broker per call, microseconds
-    /// ([`Target::Broker`] only, else 0).
+    /// CPU time of the backend behind the broker or the relay per call,
+    /// microseconds ([`Target::Broker`] and [`Target::Relay`] only, else
+    /// 0).
     pub backend_cpu_us: f64,
 }
 
@@ -158,8 +172,14 @@ pub fn run(
     let bins = peers::build_bins(exe)?;
     let client = peers::ds_bench_client()?;
     let c_server = peers::c_datastore_server()?;
-    let mut targets =
-        peers::Targets::start(&bins, &c_server, opts.placement, opts.backend_connections)?;
+    let relay = crate::c_peers::relay()?;
+    let mut targets = peers::Targets::start(
+        &bins,
+        &c_server,
+        &relay,
+        opts.placement,
+        opts.backend_connections,
+    )?;
     let echo_port = free_tcp_port()?;
     let mut echo_cmd = opts.placement.command(Role::Server, exe);
     echo_cmd.args(["tcp-echo", "--port", &echo_port.to_string()]);
@@ -198,6 +218,7 @@ pub fn run(
                     let (server, backend) = match target {
                         Target::CServer => (&targets.c_server, None),
                         Target::RustServer => (&targets.rust_server, None),
+                        Target::Relay => (&targets.relay, Some(&targets.rust_server)),
                         Target::Broker => (&targets.broker, Some(&targets.rust_server)),
                     };
                     let Some(addr) = server.tcp_addr() else {
@@ -239,6 +260,7 @@ pub fn run(
     for s in [
         &mut targets.c_server,
         &mut targets.rust_server,
+        &mut targets.relay,
         &mut targets.broker,
     ] {
         s.check_running()?;

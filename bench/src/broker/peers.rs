@@ -1,7 +1,7 @@
 //! The processes of the broker benchmark: the Rust `datastore-server`,
 //! the C `rpcgen` datastore server (`tests/c/datastore_server.c`), the
-//! `broker` in front of the Rust server, and the C clients
-//! (`bench/c/ds_bench_client.c`).
+//! `broker` and the C relay floor (`bench/c/relay.c`) in front of the Rust
+//! server, and the C clients (`bench/c/ds_bench_client.c`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -81,11 +81,13 @@ fn start(
     Ok(CServer::spawn(cmd, Endpoint::Tcp(addr))?)
 }
 
-/// The three targets, running.
+/// The four targets, running.
 #[derive(Debug)]
 pub struct Targets {
     /// The broker, forwarding to `rust_server` (first: it stops first).
     pub broker: CServer,
+    /// The C relay, relaying to `rust_server`.
+    pub relay: CServer,
     /// The C rpcgen datastore server.
     pub c_server: CServer,
     /// The Rust `datastore-server`.
@@ -95,7 +97,8 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// Starts the C server, the Rust server and the broker (with
+    /// Starts the C server, the Rust server, the relay `relay` (built by
+    /// [`c_peers::relay`](crate::c_peers::relay)) and the broker (with
     /// `connections` connections to the Rust server) on free loopback
     /// ports.
     ///
@@ -106,6 +109,7 @@ impl Targets {
     pub fn start(
         bins: &WorkspaceBins,
         c_server: &Path,
+        relay: &Path,
         placement: Placement,
         connections: usize,
     ) -> Result<Targets> {
@@ -122,6 +126,17 @@ impl Targets {
             &bins.datastore_server,
             &["--listen".to_owned(), format!("tcp://{rust_addr}")],
             rust_addr,
+        )?;
+        let relay_addr = loopback(free_tcp_port()?);
+        let relay = start(
+            placement,
+            relay,
+            &[
+                "tcp".to_owned(),
+                relay_addr.port().to_string(),
+                rust_addr.port().to_string(),
+            ],
+            relay_addr,
         )?;
         let broker_addr = loopback(free_tcp_port()?);
         let dir = tempfile::Builder::new()
@@ -140,6 +155,7 @@ impl Targets {
         Ok(Targets {
             c_server,
             rust_server,
+            relay,
             broker,
             _dir: dir,
         })

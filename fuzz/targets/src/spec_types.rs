@@ -9,6 +9,7 @@ use broker::admin::proto as broker_admin;
 use datastore::proto as datastore;
 use nfs3::mount as mount3;
 use nfs3::nfs;
+use rpc_runtime::gss::wire as rpcsec_gss;
 use rpc_runtime::message::wire as rpc_msg;
 use rpc_runtime::rpcbind::proto::portmap;
 use rpc_runtime::rpcbind::proto::rpcb as rpcbind;
@@ -63,6 +64,10 @@ spec_types! {
         Rpcb, RpList, RpcblistPtr, RpcbRmtcallargs, RpcbRmtcallres, RpcbEntry,
         RpcbEntryList, RpcbEntryListPtr, RpcbsProc, RpcbsAddrlist, RpcbsRmtcalllist, RpcbsAddrlistPtr,
         RpcbsRmtcalllistPtr, RpcbStat, RpcbStatByvers, Netbuf, RpcbUaddr,
+    ],
+    "rpc-runtime/specs/rpcsec_gss.x" => rpcsec_gss [
+        RpcGssProcT, RpcGssServiceT, RpcGssCredVers1T, RpcGssCredT, RpcGssInitRes,
+        RpcGssIntegData, RpcGssPrivData,
     ],
     "nfs3/specs/nfs3.x" => nfs [
         Uint64, Int64, Uint32, Int32, Filename3, Nfspath3,

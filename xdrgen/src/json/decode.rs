@@ -241,16 +241,8 @@ impl<'t, 'a> Decoder<'t, 'a> {
                 }
             }
         };
-        let arm = match u
-            .cases
-            .iter()
-            .find(|c| self.types.case_value(u, c) == Some(disc))
-        {
-            Some(c) => c.field.as_ref(),
-            None => match &u.default {
-                Some(d) => d.field.as_ref(),
-                None => return Err(self.fail(at, format!("no arm for discriminant {json}"))),
-            },
+        let Some(arm) = self.types.arm(u, disc) else {
+            return Err(self.fail(at, format!("no arm for discriminant {json}")));
         };
         self.path.pop();
         let mut map = Map::new();

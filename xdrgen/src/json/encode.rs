@@ -176,23 +176,13 @@ impl<'a> Encoder<'_, 'a> {
                 i128::from(member_value(def, enum_name, name).map_err(|m| self.fail(m))?)
             }
         };
-        let arm = match u
-            .cases
-            .iter()
-            .find(|c| self.types.case_value(u, c) == Some(disc))
-        {
-            Some(c) => c.field.as_ref(),
-            None => match &u.default {
-                Some(d) => d.field.as_ref(),
-                None => {
-                    let arms: Vec<&str> = u.cases.iter().map(|c| c.label_text.as_str()).collect();
-                    return Err(self.fail(format!(
-                        "no arm for discriminant {} (arms: {})",
-                        found(dv),
-                        arms.join(", ")
-                    )));
-                }
-            },
+        let Some(arm) = self.types.arm(u, disc) else {
+            let arms: Vec<&str> = u.cases.iter().map(|c| c.label_text.as_str()).collect();
+            return Err(self.fail(format!(
+                "no arm for discriminant {} (arms: {})",
+                found(dv),
+                arms.join(", ")
+            )));
         };
         match &u.disc_kind {
             DiscKind::Hyper | DiscKind::UnsignedHyper => {

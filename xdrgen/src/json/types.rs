@@ -85,6 +85,16 @@ impl<'a> Types<'a> {
             (CaseLabel::Enum(_), _) => None,
         }
     }
+
+    /// The arm of union `u` that discriminant value `disc` selects: a
+    /// case naming it, else the default arm; `None` when neither exists.
+    /// The inner `None` is a `void` arm.
+    pub(super) fn arm<'u>(&self, u: &'u Union, disc: i128) -> Option<Option<&'u Field>> {
+        match u.cases.iter().find(|c| self.case_value(u, c) == Some(disc)) {
+            Some(c) => Some(c.field.as_ref()),
+            None => u.default.as_ref().map(|d| d.field.as_ref()),
+        }
+    }
 }
 
 /// The JSON key of a union arm's field: its `.x` name, or its Rust name

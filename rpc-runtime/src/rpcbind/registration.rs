@@ -59,8 +59,9 @@ pub struct Registration {
 
 impl Registration {
     /// Registers every `(program, version)` of `programs` at every
-    /// endpoint of `endpoints` through `client` (see the [module
-    /// docs](self) for the calls made).
+    /// endpoint of `endpoints` through `client`: rpcbind SET (version 4,
+    /// else 3), and PMAPPROC_SET for TCP and UDP over IPv4 where the
+    /// binder did not fill its portmapper table from the SET.
     ///
     /// rpcbind holds one address per program, version and network id: a
     /// second endpoint with the same network id (two TCP listeners) is

@@ -186,6 +186,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let command: Vec<String> = std::env::args().skip(1).collect();
     let cfg = config(args);
+    eprintln!("broker-load: building (or finding up to date) broker and datastore-server");
     let bins = match profile_dir().and_then(|dir| build_workspace_bins(&dir)) {
         Ok(b) => b,
         Err(e) => {

@@ -2,31 +2,27 @@
 //! produces them when the socket takes them at once, and by the
 //! connection's own task when it does not (or when writes are batched).
 
-use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use bytes::BufMut;
 use rpc_runtime::conn_limits::{Activity, BudgetShare, ReplyBudget};
+use rpc_runtime::record;
 use tokio::sync::Notify;
 
 use crate::core::Transmit;
 use crate::driver::socket::WriteHalf;
-use crate::driver::wire::Frame;
+use crate::driver::wire::record_outbox;
 use crate::metrics::LimitHit;
-
-/// Frames given to one vectored write at most (two slices each).
-const MAX_FRAMES_PER_WRITE: usize = 64;
 
 /// Records queued with [`Outbox::send_later`] that are written at once
 /// instead of waiting for the owner.
 const SEND_LATER_BATCH: usize = 16;
 
-/// Queues this short or shorter are written from a small slice array.
-const SMALL_WRITE_FRAMES: usize = 4;
-
-/// A connection's write half and the records waiting for it.
+/// A connection's write half and the records waiting for it (framed,
+/// queued and written by [`record::Outbox`], shared behind a mutex).
 ///
 /// Two ways in: [`Outbox::send_now`] writes at once when nothing is
 /// queued (a reply to a client: no wake-up of the client's task at all);
@@ -61,11 +57,10 @@ pub(crate) struct ClientView {
     pub(crate) stalled_since: Option<Instant>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Queue {
-    frames: VecDeque<Frame>,
-    /// Bytes of the front frame already written.
-    offset: usize,
+    /// The records waiting, and the bytes and stall the limits look at.
+    records: record::Outbox,
     /// The last write would have blocked: the owner waits for writability.
     blocked: bool,
     /// The owner has been asked to flush.
@@ -75,14 +70,9 @@ struct Queue {
     closed: bool,
     /// Which limit closed the outbox, if one did.
     closed_by: Option<LimitHit>,
-    /// Bytes queued (headers included).
-    bytes: usize,
     /// This client's part of the caps on unread reply bytes (clients
     /// only).
     budget: Option<BudgetShare>,
-    /// Since when queued frames have waited without the socket taking a
-    /// byte.
-    stalled_since: Option<Instant>,
 }
 
 /// Where an [`Outbox`] stands, for its owner.
@@ -112,8 +102,12 @@ impl Outbox {
         Outbox {
             io,
             queue: Mutex::new(Queue {
+                records: record_outbox(),
+                blocked: false,
+                flush_asked: false,
+                closed: false,
+                closed_by: None,
                 budget: budget.as_ref().map(ReplyBudget::share),
-                ..Queue::default()
             }),
             owner: Notify::new(),
             unanswered: AtomicUsize::new(0),
@@ -137,35 +131,47 @@ impl Outbox {
         if q.closed {
             return;
         }
-        let idle = q.frames.is_empty();
+        let idle = q.records.is_empty();
         if !idle && Self::over_budget(&q) {
             self.close_locked(&mut q, Some(LimitHit::UnreadBytesClosed));
             return;
         }
-        Self::push(&mut q, t);
+        if !self.push(&mut q, t) {
+            return;
+        }
         if idle {
             self.write_queued(&mut q, true);
         }
         Self::settle(&mut q);
     }
 
-    /// Appends `t` to the queue.
-    fn push(q: &mut Queue, t: Transmit) {
-        let before = q.frames.len();
-        Frame::push_transmit(&mut q.frames, t);
-        q.bytes += q.frames.range(before..).map(Frame::len).sum::<usize>();
+    /// Appends `t` to the queue as one record: the XID, then the rest
+    /// of the message (by reference when large). False if the record
+    /// cannot be written (the outbox is closed then).
+    fn push(&self, q: &mut Queue, t: Transmit) -> bool {
+        let pushed = q
+            .records
+            .push_with_head(|head| head.put_u32(t.xid), std::slice::from_ref(&t.rest));
+        if let Err(e) = pushed {
+            tracing::debug!(error = %e, "record not sent; closing connection");
+            self.close_locked(q, None);
+            return false;
+        }
+        true
     }
 
     /// True when the queued bytes reach a cap of the client's
     /// [`ReplyBudget`].
     fn over_budget(q: &Queue) -> bool {
-        q.budget.as_ref().is_some_and(|b| b.over(q.bytes))
+        q.budget
+            .as_ref()
+            .is_some_and(|b| b.over(q.records.queued_bytes()))
     }
 
     /// Brings the budget's shared count up to date with the queue (only
     /// bytes left queued after a write touch it).
     fn settle(q: &mut Queue) {
-        let bytes = q.bytes;
+        let bytes = q.records.queued_bytes();
         if let Some(b) = &mut q.budget {
             b.settle(bytes);
         }
@@ -178,11 +184,10 @@ impl Outbox {
         if q.closed {
             return;
         }
-        Self::push(&mut q, t);
-        if q.blocked {
+        if !self.push(&mut q, t) || q.blocked {
             return;
         }
-        if q.frames.len() >= SEND_LATER_BATCH {
+        if q.records.queued_records() >= SEND_LATER_BATCH {
             // Enough for one write: do not hold them back any longer (the
             // peer starts on them while more are read).
             self.write_queued(&mut q, true);
@@ -198,7 +203,7 @@ impl Outbox {
         let mut q = self.lock();
         q.flush_asked = false;
         q.blocked = false;
-        if !q.closed && !q.frames.is_empty() {
+        if !q.closed && !q.records.is_empty() {
             self.write_queued(&mut q, false);
             Self::settle(&mut q);
         }
@@ -216,7 +221,7 @@ impl Outbox {
         ClientView {
             state: Self::state_of(&q),
             over_budget: Self::over_budget(&q),
-            stalled_since: q.stalled_since,
+            stalled_since: q.records.stalled_since(),
         }
     }
 
@@ -239,7 +244,7 @@ impl Outbox {
     /// Since when the client is idle: no call in flight, no reply
     /// waiting; `None` when it is not.
     pub(crate) fn idle_since(&self) -> Option<Instant> {
-        let empty = self.lock().frames.is_empty();
+        let empty = self.lock().records.is_empty();
         (empty && self.unanswered() == 0).then(|| self.last_active())
     }
 
@@ -270,9 +275,7 @@ impl Outbox {
             q.closed_by = hit;
         }
         q.closed = true;
-        q.frames.clear();
-        q.bytes = 0;
-        q.stalled_since = None;
+        q.records.clear();
         Self::settle(q);
         self.owner.notify_one();
     }
@@ -316,83 +319,34 @@ impl Outbox {
         self.unanswered.load(Ordering::Acquire)
     }
 
-    /// Writes queued frames until the queue is empty, the socket would
+    /// Writes queued records until the queue is empty, the socket would
     /// block (the owner is woken to wait for it, unless `wake_owner` is
     /// false: the owner itself is writing and sees the state) or writing
     /// fails (the outbox closes and the owner is woken).
     fn write_queued(&self, q: &mut Queue, wake_owner: bool) {
-        loop {
-            // Most writes carry one record (a reply) or a few (a batch of
-            // calls): a small array then, a large one only for long queues.
-            let result = if q.frames.len() <= SMALL_WRITE_FRAMES {
-                let mut slices = [IoSlice::new(&[]); 2 * SMALL_WRITE_FRAMES];
-                let n = Self::gather(q, &mut slices);
-                self.io.try_write_vectored(slices.get(..n).unwrap_or(&[]))
-            } else {
-                let mut slices = [IoSlice::new(&[]); 2 * MAX_FRAMES_PER_WRITE];
-                let n = Self::gather(q, &mut slices);
-                self.io.try_write_vectored(slices.get(..n).unwrap_or(&[]))
-            };
-            match result {
-                Ok(0) => {
-                    self.close_locked(q, None);
-                    return;
-                }
-                Ok(written) => {
-                    let done = Self::advance(q, written);
-                    if done > 0 && q.budget.is_some() {
-                        self.answered(done);
-                        self.touch();
+        let result = q
+            .records
+            .try_write(|slices| self.io.try_write_vectored(slices));
+        let done = q.records.take_written_records();
+        if done > 0 && q.budget.is_some() {
+            self.answered(done);
+            self.touch();
+        }
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if !q.blocked {
+                    q.blocked = true;
+                    if wake_owner {
+                        self.owner.notify_one();
                     }
-                    if q.frames.is_empty() {
-                        q.stalled_since = None;
-                        return;
-                    }
-                    // Progress: a stall, if any, starts again.
-                    q.stalled_since = None;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if q.stalled_since.is_none() {
-                        q.stalled_since = Some(Instant::now());
-                    }
-                    if !q.blocked {
-                        q.blocked = true;
-                        if wake_owner {
-                            self.owner.notify_one();
-                        }
-                    }
-                    return;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    tracing::debug!(error = %e, "write failed");
-                    self.close_locked(q, None);
-                    return;
                 }
             }
-        }
-    }
-
-    /// Fills `slices` with the unwritten bytes of the queue's first
-    /// frames; how many slices.
-    fn gather<'a>(q: &'a Queue, slices: &mut [IoSlice<'a>]) -> usize {
-        let mut n = 0;
-        let mut skip = q.offset;
-        for f in &q.frames {
-            for part in [f.head(), &f.body[..]] {
-                if skip >= part.len() {
-                    skip -= part.len();
-                    continue;
-                }
-                let Some(slot) = slices.get_mut(n) else {
-                    return n;
-                };
-                *slot = IoSlice::new(part.get(skip..).unwrap_or(&[]));
-                skip = 0;
-                n += 1;
+            Err(e) => {
+                tracing::debug!(error = %e, "write failed");
+                self.close_locked(q, None);
             }
         }
-        n
     }
 
     /// `n` replies are written: wake the owner if its reading paused on
@@ -411,26 +365,5 @@ impl Outbox {
         if before >= self.max_unanswered || before <= n {
             self.owner.notify_one();
         }
-    }
-
-    /// Drops `written` bytes from the front of the queue; the number of
-    /// whole records written.
-    fn advance(q: &mut Queue, mut written: usize) -> usize {
-        let mut records = 0;
-        q.bytes -= written.min(q.bytes);
-        while let Some(f) = q.frames.front() {
-            let left = f.len() - q.offset;
-            if written < left {
-                q.offset += written;
-                break;
-            }
-            written -= left;
-            q.offset = 0;
-            if f.ends_record {
-                records += 1;
-            }
-            q.frames.pop_front();
-        }
-        records
     }
 }

@@ -14,15 +14,10 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::message::with_xid;
-use crate::record::{fragment_header, fragment_lengths, ChunkQueue, MAX_FRAGMENT_BYTES};
+use crate::record::{fragment_header, Outbox, RecordError, COPY_BELOW_BYTES, MAX_FRAGMENT_BYTES};
 
 /// Bytes reserved in front of a call record for its record mark.
 pub(super) const MARK_ROOM: usize = 4;
-
-/// Records shorter than this many bytes that arrive without room (from
-/// [`Client::forward`](crate::Client::forward)) are copied behind a mark;
-/// longer ones are written by reference after a separate mark.
-const COPY_BELOW_BYTES: usize = 4096;
 
 /// A call record ready to be written: on a stream as one or more
 /// fragments, on UDP as one datagram.
@@ -101,10 +96,13 @@ impl Outgoing {
         }
     }
 
-    /// Takes a complete call record with no room in front and gives it
-    /// the XID `xid` (its first word; records shorter than a word are
-    /// left alone). Short records are copied once, behind room for the
-    /// mark; long ones keep their buffer (copied only if it is shared).
+    /// Takes a complete call record with no room in front (from
+    /// [`Client::forward`](crate::Client::forward)) and gives it the XID
+    /// `xid` (its first word; records shorter than a word are left
+    /// alone). Records shorter than [`COPY_BELOW_BYTES`] are copied once,
+    /// behind room for the mark; long ones keep their buffer (copied only
+    /// if it is shared) and are written by reference after a separate
+    /// mark.
     pub(super) fn with_new_xid(xid: u32, record: Bytes, max_fragment_bytes: usize) -> Self {
         if record.len() < COPY_BELOW_BYTES {
             let mut buf = BytesMut::with_capacity(MARK_ROOM + record.len());
@@ -148,41 +146,21 @@ impl Outgoing {
         }
     }
 
-    /// The record as one buffer starting with its record mark, if it was
-    /// built that way (the usual record of one fragment); otherwise the
-    /// record itself back.
-    pub(super) fn into_marked(self) -> Result<Bytes, Outgoing> {
+    /// Queues the record in `records`: a record built with its record
+    /// mark as it is (large pieces by reference), any other cut into
+    /// fragments as `records` is configured.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::RecordTooLarge`] over `records`' record limit;
+    /// nothing is queued then.
+    pub(super) fn push_into(self, records: &mut Outbox) -> Result<(), RecordError> {
         match self.body {
-            Body::Marked(b) => Ok(b),
-            body => Err(Outgoing { body, ..self }),
+            Body::Marked(b) => records.push_marked([b]),
+            Body::MarkedPieces(pieces) => records.push_marked(pieces),
+            Body::Bare(record) => records.push(record)?,
         }
-    }
-
-    /// Appends the record as fragments of at most `max_fragment_bytes`
-    /// to `chunks`: the marked buffer itself, or fragment headers and
-    /// slices of the record (never a copy of the record).
-    pub(super) fn push_fragments(self, max_fragment_bytes: usize, chunks: &mut ChunkQueue) {
-        let record = match self.body {
-            Body::Marked(b) => {
-                chunks.push(b);
-                return;
-            }
-            Body::MarkedPieces(pieces) => {
-                for piece in pieces {
-                    chunks.push(piece);
-                }
-                return;
-            }
-            Body::Bare(record) => record,
-        };
-        let mut offset = 0;
-        for (n, last) in fragment_lengths(record.len(), max_fragment_bytes) {
-            chunks.push(Bytes::copy_from_slice(&fragment_header(n, last)));
-            if n > 0 {
-                chunks.push(record.slice(offset..offset + n));
-            }
-            offset += n;
-        }
+        Ok(())
     }
 }
 
@@ -194,14 +172,29 @@ mod tests {
     use crate::record::RecordCodec;
     use crate::record::LAST_FRAGMENT_BIT;
 
-    fn wire_of(out: Outgoing, max_fragment: usize) -> BytesMut {
-        let mut chunks = ChunkQueue::default();
-        out.push_fragments(max_fragment, &mut chunks);
+    fn outbox(max_fragment: usize) -> Outbox {
+        let mut codec = RecordCodec::builder();
+        codec.max_fragment_bytes(max_fragment);
+        Outbox::new(&codec, true)
+    }
+
+    fn written(records: &mut Outbox) -> BytesMut {
         let mut wire = BytesMut::new();
-        for c in chunks.iter() {
-            wire.extend_from_slice(c);
-        }
+        records
+            .try_write(|slices| {
+                for s in slices {
+                    wire.extend_from_slice(s);
+                }
+                Ok(slices.iter().map(|s| s.len()).sum())
+            })
+            .unwrap();
         wire
+    }
+
+    fn wire_of(out: Outgoing, max_fragment: usize) -> BytesMut {
+        let mut records = outbox(max_fragment);
+        out.push_into(&mut records).unwrap();
+        written(&mut records)
     }
 
     fn decode_all(mut wire: BytesMut) -> Vec<Bytes> {
@@ -219,18 +212,16 @@ mod tests {
     }
 
     #[test]
-    fn one_fragment_is_one_buffer_with_the_mark_in_the_room() {
+    fn one_fragment_has_the_mark_in_the_room() {
         let rec = record(40);
         let mut buf = BytesMut::from(&[0u8; MARK_ROOM][..]);
         buf.extend_from_slice(&rec);
         let out = Outgoing::from_buffer(7, buf, usize::MAX);
         assert_eq!(out.record(), &rec[..]);
         assert_eq!(out.xid(), 7);
-        let mut chunks = ChunkQueue::default();
-        out.push_fragments(usize::MAX, &mut chunks);
-        let all: Vec<&Bytes> = chunks.iter().collect();
-        assert_eq!(all.len(), 1);
-        assert_eq!(&all[0][..4], &(40u32 | LAST_FRAGMENT_BIT).to_be_bytes());
+        let wire = wire_of(out, usize::MAX);
+        assert_eq!(&wire[..4], &(40u32 | LAST_FRAGMENT_BIT).to_be_bytes());
+        assert_eq!(&wire[4..], &rec[..]);
     }
 
     #[test]
@@ -274,13 +265,13 @@ mod tests {
                 frag,
             );
             assert_eq!(out.record_len(), expected.len());
-            let mut chunks = ChunkQueue::default();
-            out.clone().push_fragments(frag, &mut chunks);
+            let mut records = outbox(frag);
+            out.push_into(&mut records).unwrap();
             if frag >= expected.len() {
                 // One fragment: the data goes out as the caller's buffer.
-                assert!(chunks.iter().any(|c| c.as_ptr() == data.as_ptr()));
+                assert!(records.queued_chunks().any(|c| c.as_ptr() == data.as_ptr()));
             }
-            let got = decode_all(wire_of(out, frag));
+            let got = decode_all(written(&mut records));
             assert_eq!(got, vec![Bytes::from(expected.clone())], "frag {frag}");
         }
     }

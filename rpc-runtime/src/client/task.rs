@@ -65,9 +65,7 @@ pub(super) async fn run_once<S: SplitStream>(
     in_flight: &InFlight,
 ) -> End {
     let (r, w) = io.split();
-    halves
-        .writer
-        .attach(CallWriter::new(w, codec.fragment_limit()));
+    halves.writer.attach(CallWriter::new(w, codec));
     halves.reader.attach(
         r,
         RecordReader::new(codec.new_codec(), Reservation::Trusted),

@@ -26,7 +26,7 @@ use tokio::io::AsyncWrite;
 use tokio::net::UdpSocket;
 
 use super::outgoing::Outgoing;
-use crate::record::{poll_write_buf, ChunkQueue};
+use crate::record::{Outbox, RecordCodecBuilder, RecordError};
 
 /// What became of a record handed to [`DirectSend::try_send`].
 #[derive(Debug)]
@@ -66,65 +66,40 @@ impl DirectSend for UdpSocket {
 #[derive(Debug)]
 pub(super) struct CallWriter<W> {
     io: W,
-    max_fragment_bytes: usize,
-    /// Bytes not yet written, in order.
-    chunks: ChunkQueue,
-    /// Records pushed since the queue was last empty.
-    queued_records: usize,
+    /// Records not yet written, in order.
+    records: Outbox,
     /// Written since the stream was last flushed (a stream that buffers,
     /// such as TLS, holds them until then).
     unflushed: bool,
 }
 
 impl<W: AsyncWrite + Unpin> CallWriter<W> {
-    /// A writer over `io` that cuts records into fragments of at most
-    /// `max_fragment_bytes`.
-    pub(super) fn new(io: W, max_fragment_bytes: usize) -> Self {
+    /// A writer over `io` that cuts records into fragments as `codec`
+    /// says.
+    pub(super) fn new(io: W, codec: &RecordCodecBuilder) -> Self {
+        let records = Outbox::new(codec, io.is_write_vectored());
         CallWriter {
             io,
-            max_fragment_bytes,
-            chunks: ChunkQueue::default(),
-            queued_records: 0,
+            records,
             unflushed: false,
         }
     }
 
     /// True when everything queued has been written and flushed.
     pub(super) fn is_idle(&self) -> bool {
-        self.chunks.is_empty() && !self.unflushed
+        self.records.is_empty() && !self.unflushed
     }
 
     /// Queues one record; nothing is written until a flush.
-    pub(super) fn push(&mut self, out: Outgoing) {
-        out.push_fragments(self.max_fragment_bytes, &mut self.chunks);
-        self.queued_records = self.queued_records.saturating_add(1);
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::RecordTooLarge`] over the record limit (calls are
+    /// checked against it when built); nothing is queued then.
+    pub(super) fn push(&mut self, out: Outgoing) -> Result<(), RecordError> {
+        out.push_into(&mut self.records)?;
         self.unflushed = true;
-    }
-
-    /// Writes `out` at once, nothing being queued (a lone call): a record
-    /// in one buffer goes from it to the stream, and only what the stream
-    /// does not take is queued; then flushes as
-    /// [`poll_flush`](Self::poll_flush) does.
-    fn poll_write_now(&mut self, out: Outgoing, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if !self.chunks.is_empty() {
-            self.push(out);
-            return self.poll_flush(cx);
-        }
-        match out.into_marked() {
-            Ok(mut record) => {
-                self.unflushed = true;
-                let written = poll_write_buf(Pin::new(&mut self.io), cx, &mut record);
-                if let Poll::Ready(Err(e)) = written {
-                    return Poll::Ready(Err(e));
-                }
-                if !record.is_empty() {
-                    self.chunks.push(record);
-                    self.queued_records = self.queued_records.saturating_add(1);
-                }
-            }
-            Err(out) => self.push(out),
-        }
-        self.poll_flush(cx)
+        Ok(())
     }
 
     /// Writes what is queued, then flushes the stream. Keeps whatever
@@ -136,13 +111,12 @@ impl<W: AsyncWrite + Unpin> CallWriter<W> {
     /// no bytes.
     pub(super) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self
-            .chunks
+            .records
             .poll_write(Pin::new(&mut self.io), cx)?
             .is_pending()
         {
             return Poll::Pending;
         }
-        self.queued_records = 0;
         let flushed = Pin::new(&mut self.io).poll_flush(cx);
         if let Poll::Ready(Ok(())) = flushed {
             self.unflushed = false;
@@ -206,12 +180,17 @@ impl<W: AsyncWrite + Unpin> SharedWriter<W> {
         self.lock().writer.take()
     }
 
-    /// Queues records taken from the queue (the connection task).
+    /// Queues records taken from the queue (the connection task). A
+    /// record the writer refuses (over the record limit) is dropped and
+    /// logged; its call times out.
     pub(super) fn push_all(&self, records: impl IntoIterator<Item = Outgoing>) {
         let mut state = self.lock();
         if let Some(w) = state.writer.as_mut() {
             for out in records {
-                w.push(out);
+                let xid = out.xid();
+                if let Err(e) = w.push(out) {
+                    tracing::warn!(xid, error = %e, "call not sent");
+                }
             }
         }
     }
@@ -250,17 +229,20 @@ impl<W: AsyncWrite + Unpin + Send> DirectSend for SharedWriter<W> {
         if state.failed.is_some() {
             return Sent::Queue(out);
         }
-        if !(write_now && writer.is_idle()) {
-            if writer.queued_records >= self.max_queued {
-                return Sent::Queue(out);
-            }
-            writer.push(out);
+        let write_now = write_now && writer.is_idle();
+        if !write_now && writer.records.queued_records() >= self.max_queued {
+            return Sent::Queue(out);
+        }
+        if let Err(e) = writer.push(out) {
+            return Sent::Failed(io::Error::from(e));
+        }
+        if !write_now {
             self.task.wake();
             return Sent::Taken;
         }
         // One attempt without waiting: a no-op waker, since the connection
         // task (not this caller) waits for the socket if it is full.
-        match writer.poll_write_now(out, &mut Context::from_waker(noop_waker_ref())) {
+        match writer.poll_flush(&mut Context::from_waker(noop_waker_ref())) {
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(e)) => {
                 state.failed = Some(e);
@@ -308,7 +290,9 @@ mod tests {
         let (a, mut b) = tokio::io::duplex(1024);
         let shared = SharedWriter::new(2);
         assert!(matches!(shared.try_send(call(1, 10), true), Sent::Queue(_)));
-        shared.attach(CallWriter::new(a, max_fragment));
+        let mut codec = RecordCodec::builder();
+        codec.max_fragment_bytes(max_fragment);
+        shared.attach(CallWriter::new(a, &codec));
         assert!(matches!(shared.try_send(call(1, 3000), true), Sent::Taken));
         // Busy now: the next one is queued in the writer (not written by
         // this caller), the one after finds the writer's queue full.
@@ -375,7 +359,10 @@ mod tests {
     #[tokio::test]
     async fn a_pending_flush_is_finished_by_the_task() {
         let shared = SharedWriter::new(0);
-        shared.attach(CallWriter::new(SlowFlush::default(), usize::MAX));
+        shared.attach(CallWriter::new(
+            SlowFlush::default(),
+            &RecordCodec::builder(),
+        ));
         assert!(matches!(shared.try_send(call(1, 10), true), Sent::Taken));
         // Written but not flushed: not idle, so the next call queues.
         assert!(matches!(shared.try_send(call(2, 10), true), Sent::Queue(_)));

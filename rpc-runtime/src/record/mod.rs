@@ -21,24 +21,26 @@
 //! [`parse_fragment_header`] reads them, and [`fragment_lengths`] cuts a
 //! record into fragments.
 //!
+//! [`Outbox`] queues and writes records for every stream writer (the
+//! client, the server and the broker): vectored writes, large payloads
+//! by reference, and the byte and stall accounting their limits use.
+//!
 //! The decoder yields each reassembled record as [`bytes::Bytes`]. It
 //! checks every fragment header against the record size limit before
 //! buffering the fragment, so a peer cannot make it allocate more than
 //! [`RecordCodecBuilder::max_record_bytes`] per connection.
 
-mod chunks;
 mod codec;
 mod error;
 mod fragment;
+mod outbox;
 mod reader;
-mod writer;
 
-pub(crate) use chunks::{poll_write_buf, ChunkQueue};
 pub use codec::{
     RecordCodec, RecordCodecBuilder, DEFAULT_MAX_RECORD_BYTES, LAST_FRAGMENT_BIT,
     MAX_FRAGMENT_BYTES,
 };
 pub use error::RecordError;
 pub use fragment::{fragment_header, fragment_lengths, parse_fragment_header};
+pub use outbox::{Outbox, COPY_BELOW_BYTES};
 pub use reader::{RecordReader, Reservation};
-pub(crate) use writer::RecordQueue;

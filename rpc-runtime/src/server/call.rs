@@ -19,7 +19,7 @@ use crate::message::{
 };
 #[cfg(feature = "gss")]
 use crate::message::{AuthFlavor, ReplyBody};
-use crate::record::{RecordError, RecordQueue};
+use crate::record::{Outbox, RecordError};
 
 /// Bytes of an accepted reply header with an AUTH_NONE verifier: XID,
 /// REPLY, MSG_ACCEPTED, verifier flavor and length, `accept_stat`.
@@ -79,12 +79,12 @@ impl Reply {
     }
 
     /// Queues this reply as one record; the results are queued by
-    /// reference when large (see [`RecordQueue`]).
+    /// reference when large (see [`Outbox`]).
     ///
     /// # Errors
     ///
     /// [`RecordError::RecordTooLarge`] over the record limit.
-    pub(crate) fn queue(self, out: &mut RecordQueue) -> Result<(), RecordError> {
+    pub(crate) fn queue(self, out: &mut Outbox) -> Result<(), RecordError> {
         match self {
             Reply::Built { header, results } => {
                 out.push_with_head(|buf| encode_header(&header, buf), results.pieces())

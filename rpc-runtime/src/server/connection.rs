@@ -13,7 +13,6 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -27,7 +26,7 @@ use super::context::PeerAddr;
 use super::ServerConfig;
 use crate::conn_limits::{BudgetShare, Limit, LimitTimer, RecordClock};
 use crate::log_limit::{LogLimit, DEFAULT_INTERVAL};
-use crate::record::{RecordError, RecordQueue, RecordReader, Reservation};
+use crate::record::{Outbox, RecordError, RecordReader, Reservation};
 
 /// One log line per interval for broken record streams...
 static BAD_STREAM_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
@@ -64,7 +63,7 @@ struct Connection<IO> {
     peer: PeerAddr,
     reader: RecordReader,
     /// Replies waiting to be written.
-    out: RecordQueue,
+    out: Outbox,
     /// Calls that did not finish in their first poll, each in its own
     /// task; dropping the set (connection torn down) cancels them.
     calls: JoinSet<Option<Reply>>,
@@ -83,8 +82,6 @@ struct Connection<IO> {
     paused: bool,
     /// Since when the record being read has been arriving.
     record: RecordClock,
-    /// Since when replies have waited without the peer taking a byte.
-    write_stalled_since: Option<Instant>,
     /// Fires at the idle, record or write deadline.
     timer: LimitTimer,
 }
@@ -94,7 +91,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
         let vectored = io.is_write_vectored();
         Connection {
             reader: RecordReader::new(config.codec.new_codec(), Reservation::Untrusted),
-            out: RecordQueue::new(&config.codec, vectored),
+            out: Outbox::new(&config.codec, vectored),
             io: Box::pin(io),
             peer,
             calls: JoinSet::new(),
@@ -105,7 +102,6 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             budget: config.budget.share(),
             paused: false,
             record: RecordClock::default(),
-            write_stalled_since: None,
             timer: LimitTimer::new(),
             config,
         }
@@ -164,7 +160,7 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
             self.reading && !self.paused && self.calls.len() < self.config.max_concurrent_calls;
         let idle = self.calls.is_empty() && self.out.is_empty();
         let deadline = self.config.timeouts.next(
-            self.write_stalled_since,
+            self.out.stalled_since(),
             self.record.started().filter(|_| can_read),
             idle.then(|| self.entry.activity.last()),
         );
@@ -350,30 +346,20 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
         })
     }
 
-    /// Writes queued replies. Returns true if it wrote everything; notes
-    /// since when the peer has taken nothing otherwise. Fails if writing
-    /// fails.
+    /// Writes queued replies. Returns true if it wrote everything (the
+    /// outbox notes since when the peer has taken nothing otherwise).
+    /// Fails if writing fails.
     fn write_replies(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
         if self.out.is_empty() {
             return Ok(false);
         }
-        let before = self.out.queued_bytes();
         match self.out.poll_write(self.io.as_mut(), cx) {
-            Poll::Ready(Ok(())) => {
-                self.write_stalled_since = None;
-                Ok(true)
-            }
+            Poll::Ready(Ok(())) => Ok(true),
             Poll::Ready(Err(e)) => {
                 tracing::debug!(peer = %self.peer, error = %e, "writing replies failed; closing connection");
                 Err(e)
             }
-            Poll::Pending => {
-                // Progress: a stall, if any, starts again.
-                if self.write_stalled_since.is_none() || self.out.queued_bytes() < before {
-                    self.write_stalled_since = Some(tokio::time::Instant::now().into_std());
-                }
-                Ok(false)
-            }
+            Poll::Pending => Ok(false),
         }
     }
 }

@@ -10,7 +10,7 @@
 //! | `rpcvers` is not 2                          | RPC_MISMATCH {2, 2}            |
 //! | malformed AUTH_SYS credentials              | AUTH_ERROR (AUTH_BADCRED)      |
 //! | flavor other than AUTH_NONE / AUTH_SYS      | AUTH_ERROR (AUTH_REJECTEDCRED) |
-//! | RPCSEC_GSS (with the `gss` feature)         | see [`crate::gss`]'s server table |
+//! | RPCSEC_GSS (with the `gss` feature)         | see the `gss` module's server table |
 //! | handler returns [`ServerError::AuthError`]  | AUTH_ERROR (its `auth_stat`)   |
 //! | program not registered                      | PROG_UNAVAIL (or [`Fallback`]) |
 //! | program registered, version not             | PROG_MISMATCH {lowest, highest}|

@@ -79,10 +79,7 @@ pub(super) fn rust_type(t: &Type, model: &Model) -> TokenStream {
 /// file).
 pub(super) fn min_len<'a>(parts: impl IntoIterator<Item = &'a Type>, model: &Model) -> TokenStream {
     let parts: Vec<&Type> = parts.into_iter().collect();
-    let known = parts.iter().try_fold(0u64, |sum, t| {
-        min_len_value(t, model, 0).and_then(|n| sum.checked_add(n))
-    });
-    if let Some(n) = known.and_then(|n| usize::try_from(n).ok()) {
+    if let Some(n) = min_len_known(parts.iter().copied(), model) {
         let n = Literal::usize_unsuffixed(n);
         return quote!(#n);
     }
@@ -100,6 +97,18 @@ pub(super) fn min_len<'a>(parts: impl IntoIterator<Item = &'a Type>, model: &Mod
         Some(first) => quote!(#first #(+ #terms)*),
         None => quote!(0),
     }
+}
+
+/// The literal [`min_len`] writes, when every part's minimum is known
+/// here.
+pub(super) fn min_len_known<'a>(
+    parts: impl IntoIterator<Item = &'a Type>,
+    model: &Model,
+) -> Option<usize> {
+    let known = parts.into_iter().try_fold(0u64, |sum, t| {
+        min_len_value(t, model, 0).and_then(|n| sum.checked_add(n))
+    })?;
+    usize::try_from(known).ok()
 }
 
 /// How deep [`min_len_value`] follows named types before giving up (a

@@ -1,0 +1,273 @@
+//! Formatted source written directly, for the regular shapes whose layout
+//! `prettyplease` is known to give: every line within its margin, so that
+//! no line is broken. A template that cannot promise that (a line too
+//! long, a token it does not print) returns `None` and its item takes the
+//! `quote!` + `syn` + `prettyplease` path; both paths give the same bytes
+//! (the tests compare them on every spec).
+//!
+//! Parsing the generated tokens back with `syn` is most of the compiler's
+//! time on large specs; structs, the bulk of every large spec, skip it.
+
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+
+/// `prettyplease`'s line width: a line of at most this many bytes is
+/// never broken.
+const MARGIN: usize = 89;
+
+/// The widest struct expression (`Self { a: x, b: y }` up to its `}`)
+/// that `prettyplease` keeps on one line.
+pub(super) const STRUCT_EXPR_WIDTH: usize = 34;
+
+/// Text built line by line, refused as soon as a code line is too long.
+#[derive(Debug, Default)]
+pub(super) struct Lines {
+    out: String,
+}
+
+impl Lines {
+    /// An empty text.
+    pub(super) fn new() -> Self {
+        Lines::default()
+    }
+
+    /// Appends one code line of `indent` levels (four spaces each);
+    /// `None` when it would not fit in the margin.
+    pub(super) fn line(&mut self, indent: usize, parts: &[&str]) -> Option<()> {
+        let len = indent * 4 + parts.iter().map(|p| p.len()).sum::<usize>();
+        if len > MARGIN {
+            return None;
+        }
+        self.out.extend(std::iter::repeat_n("    ", indent));
+        self.out.extend(parts.iter().copied());
+        self.out.push('\n');
+        Some(())
+    }
+
+    /// Appends doc lines as `prettyplease` prints `#[doc = "..."]`
+    /// attributes (`///` and the text, trailing spaces dropped; a doc line
+    /// may be longer than the margin). `None` for a line it would print
+    /// another way (one holding a line break or starting with `/`).
+    pub(super) fn docs(&mut self, indent: usize, lines: &[String]) -> Option<()> {
+        for l in lines {
+            if l.contains('\n') || l.starts_with('/') {
+                return None;
+            }
+            self.out.extend(std::iter::repeat_n("    ", indent));
+            self.out.push_str("///");
+            self.out.push_str(l.trim_end_matches(' '));
+            self.out.push('\n');
+        }
+        Some(())
+    }
+
+    /// The text.
+    pub(super) fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// A type (or a type's generic argument) as `prettyplease` prints it:
+/// `::xdr_codec::VarArray<Entry, { MAX }>`, `[u8; FHSIZE as usize]`.
+/// `None` for tokens outside what [`super::types::rust_type`] writes for
+/// the `.x` types (lifetimes, references, `dyn`, ... from an
+/// `--extern-type`).
+pub(super) fn type_text(tokens: &TokenStream) -> Option<String> {
+    let mut out = String::new();
+    write_tokens(tokens, &mut out)?;
+    Some(out)
+}
+
+fn write_tokens(tokens: &TokenStream, out: &mut String) -> Option<()> {
+    // Whether the previous token was a word (identifier or literal): two
+    // words in a row are separated by a space (`N as usize`).
+    let mut after_word = false;
+    let mut joint_colon = false;
+    for tt in tokens.clone() {
+        let word = matches!(tt, TokenTree::Ident(_) | TokenTree::Literal(_));
+        match &tt {
+            TokenTree::Ident(i) => {
+                if after_word {
+                    out.push(' ');
+                }
+                out.push_str(&i.to_string());
+            }
+            TokenTree::Literal(l) => {
+                if after_word {
+                    out.push(' ');
+                }
+                out.push_str(&l.to_string());
+            }
+            TokenTree::Punct(p) => {
+                let c = p.as_char();
+                match c {
+                    ':' if joint_colon || p.spacing() == Spacing::Joint => out.push(':'),
+                    '<' | '>' => out.push(c),
+                    ',' | ';' => {
+                        out.push(c);
+                        out.push(' ');
+                    }
+                    _ => return None,
+                }
+                joint_colon = c == ':' && p.spacing() == Spacing::Joint;
+            }
+            TokenTree::Group(g) => {
+                if after_word {
+                    return None;
+                }
+                let (open, close) = match g.delimiter() {
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Brace => ("{ ", " }"),
+                    Delimiter::None => return None,
+                };
+                out.push_str(open);
+                write_tokens(&g.stream(), out)?;
+                out.push_str(close);
+            }
+        }
+        if !matches!(tt, TokenTree::Punct(_)) {
+            joint_colon = false;
+        }
+        after_word = word;
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    #[test]
+    fn types_print_as_prettyplease_prints_them() {
+        let cases = [
+            quote!(::xdr_codec::VarArray<Entry, { MAX }>),
+            quote!([u8; FHSIZE as usize]),
+            quote!(::core::option::Option<::std::boxed::Box<Node>>),
+            quote!([[u8; 4]; 2]),
+            quote!(()),
+            quote!(r#type),
+        ];
+        for ty in cases {
+            let file: syn::File = syn::parse_quote!(pub type T = #ty;);
+            let expected = prettyplease::unparse(&file);
+            let text = type_text(&ty).expect("printable");
+            assert_eq!(format!("pub type T = {text};\n"), expected);
+        }
+    }
+
+    #[test]
+    fn other_tokens_are_refused() {
+        assert_eq!(type_text(&quote!(&'static str)), None);
+        assert_eq!(type_text(&quote!(dyn Fn())), None);
+    }
+
+    /// The `.x` files at hand: Debian's rpcsvc files, libtirpc's
+    /// `rpcb_prot.x`, the project's specs and, when `XDRGEN_CORPUS` names
+    /// it, the real-world corpus.
+    fn spec_files() -> Vec<std::path::PathBuf> {
+        let x_files = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+            let mut v: Vec<_> = std::fs::read_dir(dir)
+                .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            v.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|e| e == "x"));
+            v.sort();
+            v
+        };
+        let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs = vec![
+            std::path::PathBuf::from("/usr/include/rpcsvc"),
+            std::path::PathBuf::from("/usr/include/tirpc/rpc"),
+            manifest.join("../specs"),
+            manifest.join("tests/specs"),
+        ];
+        if let Some(corpus) = std::env::var_os("XDRGEN_CORPUS").filter(|c| !c.is_empty()) {
+            let mut sub: Vec<_> = std::fs::read_dir(&corpus)
+                .expect("XDRGEN_CORPUS is a directory")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
+            sub.sort();
+            dirs.extend(sub);
+        }
+        dirs.iter().flat_map(|d| x_files(d)).collect()
+    }
+
+    #[test]
+    fn direct_text_is_what_prettyplease_prints() {
+        // The macros libvirt's C headers define for `remote_protocol.x`.
+        let libvirt = [
+            ("VIR_UUID_BUFLEN", "16"),
+            ("VIR_SECURITY_MODEL_BUFLEN", "257"),
+            ("VIR_SECURITY_LABEL_BUFLEN", "4097"),
+            ("VIR_SECURITY_DOI_BUFLEN", "257"),
+            ("VIR_TYPED_PARAM_INT", "1"),
+            ("VIR_TYPED_PARAM_UINT", "2"),
+            ("VIR_TYPED_PARAM_LLONG", "3"),
+            ("VIR_TYPED_PARAM_ULLONG", "4"),
+            ("VIR_TYPED_PARAM_DOUBLE", "5"),
+            ("VIR_TYPED_PARAM_BOOLEAN", "6"),
+            ("VIR_TYPED_PARAM_STRING", "7"),
+        ];
+        let mut parse = crate::ParseOptions::default();
+        for (name, value) in libvirt {
+            parse = parse.define(name, Some(value));
+        }
+        let mut compared = 0;
+        for path in spec_files() {
+            let mut sources = crate::SourceMap::new();
+            let Ok(spec) = crate::parse_file(&path, &parse, &mut sources) else {
+                continue;
+            };
+            let Ok(model) = crate::model::check(&spec) else {
+                continue;
+            };
+            for opts in [
+                super::super::EmitOptions::default(),
+                super::super::EmitOptions {
+                    client: false,
+                    server: false,
+                    ..Default::default()
+                },
+            ] {
+                let direct = super::super::emit_with(&model, &opts, true);
+                let reference = super::super::emit_with(&model, &opts, false);
+                if direct != reference {
+                    let line = direct
+                        .lines()
+                        .zip(reference.lines())
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(0);
+                    panic!(
+                        "{}: direct text differs from prettyplease at line {}:\n{}\n---\n{}",
+                        path.display(),
+                        line + 1,
+                        direct
+                            .lines()
+                            .skip(line)
+                            .take(3)
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        reference
+                            .lines()
+                            .skip(line)
+                            .take(3)
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    );
+                }
+            }
+            compared += 1;
+        }
+        assert!(compared >= 15, "only {compared} specs compiled");
+    }
+
+    #[test]
+    fn a_line_past_the_margin_is_refused() {
+        let mut l = Lines::new();
+        let long = "x".repeat(MARGIN - 4);
+        assert_eq!(l.line(1, &[&long]), Some(()));
+        assert_eq!(l.line(1, &[&long, "y"]), None);
+    }
+}

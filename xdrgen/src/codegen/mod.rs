@@ -93,6 +93,7 @@ fn emit_with(model: &Model, opts: &EmitOptions, direct: bool) -> String {
         let text = match item {
             Item::Type(t) if opts.types && direct => match &t.kind {
                 TypeKind::Struct(s) => structs::structure_text(t, s, model, &derives, opts),
+                TypeKind::Enum(e) => enums::enumeration_text(t, e, opts),
                 _ => None,
             },
             _ => None,

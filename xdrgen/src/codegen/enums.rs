@@ -182,9 +182,9 @@ pub(super) fn enumeration_text(t: &TypeItem, e: &Enum, opts: &EmitOptions) -> Op
     )?;
     out.line(2, &["match value {"])?;
     for (vname, value) in &variants {
-        out.line(
+        out.arm(
             3,
-            &[value, " => ::core::result::Result::Ok(Self::", vname, "),"],
+            &[value, " => ::core::result::Result::Ok(Self::", vname, ")"],
         )?;
     }
     out.line(3, &["value => {"])?;
@@ -206,11 +206,7 @@ pub(super) fn enumeration_text(t: &TypeItem, e: &Enum, opts: &EmitOptions) -> Op
     out.line(2, &["value as i32"])?;
     out.line(1, &["}"])?;
     out.line(0, &["}"])?;
-    out.line(0, &["impl ::xdr_codec::XdrEncode for ", &name, " {"])?;
-    out.line(
-        1,
-        &["fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {"],
-    )?;
+    out.encode_impl(&name)?;
     out.line(2, &["enc.put_i32(*self as i32);"])?;
     out.line(2, &["::core::result::Result::Ok(())"])?;
     out.line(1, &["}"])?;
@@ -218,12 +214,7 @@ pub(super) fn enumeration_text(t: &TypeItem, e: &Enum, opts: &EmitOptions) -> Op
     out.line(2, &["4"])?;
     out.line(1, &["}"])?;
     out.line(0, &["}"])?;
-    out.line(0, &["impl ::xdr_codec::XdrDecode for ", &name, " {"])?;
-    out.line(1, &["const MIN_ENCODED_LEN: usize = 4;"])?;
-    out.line(
-        1,
-        &["fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {"],
-    )?;
+    out.decode_impl(&name, "4")?;
     out.line(
         2,
         &["<Self as ::core::convert::TryFrom<i32>>::try_from(dec.get_i32()?)"],

@@ -23,6 +23,7 @@ mod server;
 mod structs;
 mod text;
 mod types;
+mod union_text;
 mod unions;
 
 use proc_macro2::TokenStream;
@@ -94,7 +95,8 @@ fn emit_with(model: &Model, opts: &EmitOptions, direct: bool) -> String {
             Item::Type(t) if opts.types && direct => match &t.kind {
                 TypeKind::Struct(s) => structs::structure_text(t, s, model, &derives, opts),
                 TypeKind::Enum(e) => enums::enumeration_text(t, e, opts),
-                _ => None,
+                TypeKind::Union(u) => union_text::union_text(t, u, model, &derives, opts),
+                TypeKind::Alias(_) => None,
             },
             _ => None,
         };

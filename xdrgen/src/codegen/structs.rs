@@ -6,7 +6,7 @@ use quote::quote;
 use super::derives::Derives;
 use super::docs;
 use super::idents::{ident, plain, str_lit};
-use super::text::{type_text, Lines, STRUCT_EXPR_WIDTH};
+use super::text::{tokens_text, Lines, STRUCT_EXPR_WIDTH};
 use super::types::{min_len, min_len_known, rust_type};
 use super::EmitOptions;
 use crate::model::{Field, Model, Struct, TypeItem};
@@ -146,7 +146,7 @@ pub(super) fn structure_text(
         .fields
         .iter()
         .map(|f| {
-            let ty = type_text(&rust_type(&f.ty, model))?;
+            let ty = tokens_text(&rust_type(&f.ty, model))?;
             let fname = ident(&f.rust_name).to_string();
             Some((fname, ty, path(&t.rust_name, f).to_string()))
         })
@@ -165,11 +165,7 @@ pub(super) fn structure_text(
         out.line(1, &["pub ", fname, ": ", ty, ","])?;
     }
     out.line(0, &["}"])?;
-    out.line(0, &["impl ::xdr_codec::XdrEncode for ", &name, " {"])?;
-    out.line(
-        1,
-        &["fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {"],
-    )?;
+    out.encode_impl(&name)?;
     for (fname, _, path) in &fields {
         out.line(2, &["enc.field(", path, ", &self.", fname, ")?;"])?;
     }
@@ -190,12 +186,7 @@ pub(super) fn structure_text(
     }
     out.line(1, &["}"])?;
     out.line(0, &["}"])?;
-    out.line(0, &["impl ::xdr_codec::XdrDecode for ", &name, " {"])?;
-    out.line(1, &["const MIN_ENCODED_LEN: usize = ", &min, ";"])?;
-    out.line(
-        1,
-        &["fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {"],
-    )?;
+    out.decode_impl(&name, &min)?;
     // The struct expression on one line where it is short (`Self { `, the
     // fields and a space within `STRUCT_EXPR_WIDTH`) and fits, else a field
     // a line.

@@ -43,6 +43,64 @@ impl Lines {
         Some(())
     }
 
+    /// Appends a line of a template's fixed text that `prettyplease`
+    /// prints as it is even past the margin (nothing in it can break).
+    pub(super) fn fixed(&mut self, indent: usize, text: &str) {
+        self.out.extend(std::iter::repeat_n("    ", indent));
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    /// Appends the opening lines of `impl XdrEncode for name` and of its
+    /// `fn encode`.
+    pub(super) fn encode_impl(&mut self, name: &str) -> Option<()> {
+        self.line(0, &["impl ::xdr_codec::XdrEncode for ", name, " {"])?;
+        self.line(
+            1,
+            &["fn encode(&self, enc: &mut ::xdr_codec::Encoder<'_>) -> ::xdr_codec::Result<()> {"],
+        )
+    }
+
+    /// Appends the opening lines of `impl XdrDecode for name`, its
+    /// `MIN_ENCODED_LEN` (`min`) and the opening line of its `fn decode`.
+    pub(super) fn decode_impl(&mut self, name: &str, min: &str) -> Option<()> {
+        self.line(0, &["impl ::xdr_codec::XdrDecode for ", name, " {"])?;
+        self.line(1, &["const MIN_ENCODED_LEN: usize = ", min, ";"])?;
+        self.line(
+            1,
+            &["fn decode(dec: &mut ::xdr_codec::Decoder) -> ::xdr_codec::Result<Self> {"],
+        )
+    }
+
+    /// Appends a match arm on one line, `parts` and a `,`; `None` when
+    /// `parts` do not fit in the margin (the `,` may pass it).
+    pub(super) fn arm(&mut self, indent: usize, parts: &[&str]) -> Option<()> {
+        self.line(indent, parts)?;
+        self.out.insert(self.out.len() - 1, ',');
+        Some(())
+    }
+
+    /// Appends `pat => ::core::result::Result::Ok(value),`, a match arm
+    /// at `indent` levels, as `prettyplease` lays it out: on one line if
+    /// it fits, else the call in a block, on one line or with `value` on
+    /// a line of its own. `None` when `value` does not fit even so.
+    pub(super) fn ok_arm(&mut self, indent: usize, pat: &str, value: &str) -> Option<()> {
+        const OK: &str = "::core::result::Result::Ok(";
+        if self.arm(indent, &[pat, " => ", OK, value, ")"]).is_some() {
+            return Some(());
+        }
+        let mut block = Lines::new();
+        block.line(indent, &[pat, " => {"])?;
+        if block.line(indent + 1, &[OK, value, ")"]).is_none() {
+            block.line(indent + 1, &[OK])?;
+            block.line(indent + 2, &[value, ","])?;
+            block.line(indent + 1, &[")"])?;
+        }
+        block.line(indent, &["}"])?;
+        self.out.push_str(&block.out);
+        Some(())
+    }
+
     /// Appends doc lines as `prettyplease` prints `#[doc = "..."]`
     /// attributes (`///` and the text, trailing spaces dropped; a doc line
     /// may be longer than the margin). `None` for a line it would print
@@ -66,12 +124,14 @@ impl Lines {
     }
 }
 
-/// A type (or a type's generic argument) as `prettyplease` prints it:
-/// `::xdr_codec::VarArray<Entry, { MAX }>`, `[u8; FHSIZE as usize]`.
-/// `None` for tokens outside what [`super::types::rust_type`] writes for
-/// the `.x` types (lifetimes, references, `dyn`, ... from an
-/// `--extern-type`).
-pub(super) fn type_text(tokens: &TokenStream) -> Option<String> {
+/// A type, a pattern or a short expression as `prettyplease` prints it
+/// within one line: `::xdr_codec::VarArray<Entry, { MAX }>`, `[u8;
+/// FHSIZE as usize]`, `Nfsstat4::Nfs4Ok`, `i64::from(*discriminant)`,
+/// `enc.put_u32(1); ` (a space after every `,` and `;`).
+/// `None` for tokens outside what the templates write for `.x` types,
+/// labels and discriminants (lifetimes, operators, `dyn`, ... from an
+/// `--extern-type`, a negative label).
+pub(super) fn tokens_text(tokens: &TokenStream) -> Option<String> {
     let mut out = String::new();
     write_tokens(tokens, &mut out)?;
     Some(out)
@@ -101,7 +161,7 @@ fn write_tokens(tokens: &TokenStream, out: &mut String) -> Option<()> {
                 let c = p.as_char();
                 match c {
                     ':' if joint_colon || p.spacing() == Spacing::Joint => out.push(':'),
-                    '<' | '>' => out.push(c),
+                    '<' | '>' | '*' | '!' | '&' | '.' | '?' => out.push(c),
                     ',' | ';' => {
                         out.push(c);
                         out.push(' ');
@@ -111,9 +171,6 @@ fn write_tokens(tokens: &TokenStream, out: &mut String) -> Option<()> {
                 joint_colon = c == ':' && p.spacing() == Spacing::Joint;
             }
             TokenTree::Group(g) => {
-                if after_word {
-                    return None;
-                }
                 let (open, close) = match g.delimiter() {
                     Delimiter::Bracket => ("[", "]"),
                     Delimiter::Parenthesis => ("(", ")"),
@@ -148,19 +205,20 @@ mod tests {
             quote!([[u8; 4]; 2]),
             quote!(()),
             quote!(r#type),
+            quote!(dyn Fn(u32)),
         ];
         for ty in cases {
             let file: syn::File = syn::parse_quote!(pub type T = #ty;);
             let expected = prettyplease::unparse(&file);
-            let text = type_text(&ty).expect("printable");
+            let text = tokens_text(&ty).expect("printable");
             assert_eq!(format!("pub type T = {text};\n"), expected);
         }
     }
 
     #[test]
     fn other_tokens_are_refused() {
-        assert_eq!(type_text(&quote!(&'static str)), None);
-        assert_eq!(type_text(&quote!(dyn Fn())), None);
+        assert_eq!(tokens_text(&quote!(&'static str)), None);
+        assert_eq!(tokens_text(&quote!(a + b)), None);
     }
 
     /// The `.x` files at hand: Debian's rpcsvc files, libtirpc's
@@ -194,6 +252,63 @@ mod tests {
         dirs.iter().flat_map(|d| x_files(d)).collect()
     }
 
+    /// Asserts that the direct text and `prettyplease` agree on `model`.
+    fn assert_same(model: &crate::model::Model, what: &str) {
+        let opts = super::super::EmitOptions::default();
+        let direct = super::super::emit_with(model, &opts, true);
+        let reference = super::super::emit_with(model, &opts, false);
+        if direct != reference {
+            let line = direct
+                .lines()
+                .zip(reference.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "{what}: direct text differs from prettyplease at line {}:\n{}\n---\n{}",
+                line + 1,
+                direct
+                    .lines()
+                    .skip(line)
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                reference
+                    .lines()
+                    .skip(line)
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+    }
+
+    #[test]
+    fn direct_text_is_what_prettyplease_prints_at_every_name_length() {
+        // Names from 1 to 80 characters put every line of every template
+        // on both sides of the margin (and struct expressions on both
+        // sides of their width).
+        let mut x = String::new();
+        for n in 1..=80 {
+            let w = "x".repeat(n);
+            x.push_str(&format!(
+                "struct s{w} {{ int f{w}; }};\n\
+                 struct t{w} {{ int f{w}; unsigned hyper g; opaque h<>; }};\n\
+                 struct p{w} {{ int a; }};\n\
+                 enum e{w} {{ A{w} = 1, B{w} = 0, C{w} = -2 }};\n\
+                 union u{w} switch (e{w} d{w}) {{ case A{w}: int v{w}; case B{w}: void; default: void; }};\n\
+                 union v{w} switch (int d) {{ case 1: s{w} v; case 2: void; }};\n\
+                 union b{w} switch (bool d) {{ case TRUE: t{w} v{w}; default: void; }};\n\
+                 union c{w} switch (e{w} d) {{ case A{w}: void; case B{w}: void; case C{w}: void; }};\n\
+                 union h{w} switch (unsigned hyper d) {{ case 0: void; case 7: p{w} v; }};\n",
+            ));
+        }
+        let mut sources = crate::SourceMap::new();
+        let spec = crate::parse_str("names.x", &x, &Default::default(), &mut sources)
+            .expect("the spec parses");
+        let model = crate::model::check(&spec).expect("the spec checks");
+        assert_same(&model, "names.x");
+    }
+
     #[test]
     fn direct_text_is_what_prettyplease_prints() {
         // The macros libvirt's C headers define for `remote_protocol.x`.
@@ -223,41 +338,7 @@ mod tests {
             let Ok(model) = crate::model::check(&spec) else {
                 continue;
             };
-            for opts in [
-                super::super::EmitOptions::default(),
-                super::super::EmitOptions {
-                    client: false,
-                    server: false,
-                    ..Default::default()
-                },
-            ] {
-                let direct = super::super::emit_with(&model, &opts, true);
-                let reference = super::super::emit_with(&model, &opts, false);
-                if direct != reference {
-                    let line = direct
-                        .lines()
-                        .zip(reference.lines())
-                        .position(|(a, b)| a != b)
-                        .unwrap_or(0);
-                    panic!(
-                        "{}: direct text differs from prettyplease at line {}:\n{}\n---\n{}",
-                        path.display(),
-                        line + 1,
-                        direct
-                            .lines()
-                            .skip(line)
-                            .take(3)
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                        reference
-                            .lines()
-                            .skip(line)
-                            .take(3)
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    );
-                }
-            }
+            assert_same(&model, &path.display().to_string());
             compared += 1;
         }
         assert!(compared >= 15, "only {compared} specs compiled");

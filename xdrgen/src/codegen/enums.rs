@@ -182,10 +182,7 @@ pub(super) fn enumeration_text(t: &TypeItem, e: &Enum, opts: &EmitOptions) -> Op
     )?;
     out.line(2, &["match value {"])?;
     for (vname, value) in &variants {
-        out.arm(
-            3,
-            &[value, " => ::core::result::Result::Ok(Self::", vname, ")"],
-        )?;
+        out.ok_arm(3, value, &format!("Self::{vname}"))?;
     }
     out.line(3, &["value => {"])?;
     out.line(4, &["::core::result::Result::Err("])?;

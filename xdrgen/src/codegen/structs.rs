@@ -162,12 +162,28 @@ pub(super) fn structure_text(
     out.line(0, &["pub struct ", &name, " {"])?;
     for (f, (fname, ty, _)) in s.fields.iter().zip(&fields) {
         out.docs(1, &docs::doc_lines(&format!("`{}`", f.decl_text), &f.doc))?;
-        out.line(1, &["pub ", fname, ": ", ty, ","])?;
+        if out.line(1, &["pub ", fname, ": ", ty, ","]).is_none() {
+            // A generic type too long for the line: an argument a line.
+            let (head, args) = generic_args(ty)?;
+            out.line(1, &["pub ", fname, ": ", head, "<"])?;
+            for a in args {
+                out.line(2, &[a, ","])?;
+            }
+            out.line(1, &[">,"])?;
+        }
     }
     out.line(0, &["}"])?;
     out.encode_impl(&name)?;
     for (fname, _, path) in &fields {
-        out.line(2, &["enc.field(", path, ", &self.", fname, ")?;"])?;
+        if out
+            .line(2, &["enc.field(", path, ", &self.", fname, ")?;"])
+            .is_none()
+        {
+            out.line(2, &["enc.field("])?;
+            out.line(3, &[path, ","])?;
+            out.line(3, &["&self.", fname, ","])?;
+            out.line(2, &[")?;"])?;
+        }
     }
     out.line(2, &["::core::result::Result::Ok(())"])?;
     out.line(1, &["}"])?;
@@ -190,21 +206,58 @@ pub(super) fn structure_text(
     // The struct expression on one line where it is short (`Self { `, the
     // fields and a space within `STRUCT_EXPR_WIDTH`) and fits, else a field
     // a line.
-    let inits: Vec<String> = fields
+    let inits: Vec<(&str, String)> = fields
         .iter()
-        .map(|(fname, _, path)| format!("{fname}: dec.field({path})?"))
+        .map(|(fname, _, path)| (fname.as_str(), format!("dec.field({path})?")))
         .collect();
-    let inline = inits.join(", ");
+    let inline = inits
+        .iter()
+        .map(|(f, v)| format!("{f}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let short = "Self { ".len() + inline.len() + " ".len() <= STRUCT_EXPR_WIDTH;
     let one_line = format!("::core::result::Result::Ok(Self {{ {inline} }})");
     if !short || out.line(2, &[&one_line]).is_none() {
         out.line(2, &["::core::result::Result::Ok(Self {"])?;
-        for init in &inits {
-            out.line(3, &[init, ","])?;
+        for (i, (f, v)) in inits.iter().enumerate() {
+            // The `,` after the last field is not counted (it is only
+            // written when the expression is broken), the others are.
+            let fits = if i + 1 == inits.len() {
+                out.comma_line(3, &[f, ": ", v])
+            } else {
+                out.line(3, &[f, ": ", v, ","])
+            };
+            if fits.is_none() {
+                // The method call on a line of its own.
+                out.line(3, &[f, ": dec"])?;
+                out.line(4, &[&v["dec".len()..], ","])?;
+            }
         }
         out.line(2, &["})"])?;
     }
     out.line(1, &["}"])?;
     out.line(0, &["}"])?;
     Some(out.finish())
+}
+
+/// `Path<A, B>` split into `Path` and its top-level arguments `A`, `B`
+/// (as [`tokens_text`] writes them); `None` for a type of another shape.
+fn generic_args(ty: &str) -> Option<(&str, Vec<&str>)> {
+    let open = ty.find('<')?;
+    let inner = ty.strip_suffix('>')?.get(open + 1..)?;
+    let mut args = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '<' | '[' | '(' | '{' => depth += 1,
+            '>' | ']' | ')' | '}' => depth = depth.checked_sub(1)?,
+            ',' if depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args.push(inner[start..].trim());
+    Some((&ty[..open], args))
 }

@@ -72,9 +72,10 @@ impl Lines {
         )
     }
 
-    /// Appends a match arm on one line, `parts` and a `,`; `None` when
-    /// `parts` do not fit in the margin (the `,` may pass it).
-    pub(super) fn arm(&mut self, indent: usize, parts: &[&str]) -> Option<()> {
+    /// Appends a line ending in a separating `,` (a match arm, a field of
+    /// a struct expression): `parts` and the `,`; `None` when `parts` do
+    /// not fit in the margin (the `,` may pass it).
+    pub(super) fn comma_line(&mut self, indent: usize, parts: &[&str]) -> Option<()> {
         self.line(indent, parts)?;
         self.out.insert(self.out.len() - 1, ',');
         Some(())
@@ -86,7 +87,10 @@ impl Lines {
     /// a line of its own. `None` when `value` does not fit even so.
     pub(super) fn ok_arm(&mut self, indent: usize, pat: &str, value: &str) -> Option<()> {
         const OK: &str = "::core::result::Result::Ok(";
-        if self.arm(indent, &[pat, " => ", OK, value, ")"]).is_some() {
+        if self
+            .comma_line(indent, &[pat, " => ", OK, value, ")"])
+            .is_some()
+        {
             return Some(());
         }
         let mut block = Lines::new();
@@ -294,7 +298,12 @@ mod tests {
                 "struct s{w} {{ int f{w}; }};\n\
                  struct t{w} {{ int f{w}; unsigned hyper g; opaque h<>; }};\n\
                  struct p{w} {{ int a; }};\n\
-                 enum e{w} {{ A{w} = 1, B{w} = 0, C{w} = -2 }};\n\
+                 const m{w} = 5;\n\
+                 struct l{w} {{ p{w} a<m{w}>; t{w} b{w}<>; p{w} c{w}[m{w}]; opaque d{w}<m{w}>; }};\n\
+                 struct q{w} {{ int a<m{w}>; int b; }};\n\
+                 struct r{w} {{ int b; int a<m{w}>; }};\n\
+                 struct o{w} {{ int b; int a{w}; }};\n\
+                 enum e{w} {{ A{w} = 1, B{w} = 0, C{w} = -2, D{w}{w} = 3 }};\n\
                  union u{w} switch (e{w} d{w}) {{ case A{w}: int v{w}; case B{w}: void; default: void; }};\n\
                  union v{w} switch (int d) {{ case 1: s{w} v; case 2: void; }};\n\
                  union b{w} switch (bool d) {{ case TRUE: t{w} v{w}; default: void; }};\n\

@@ -140,7 +140,7 @@ pub(super) fn union_text(
                 out.line(3, &["}"])?;
             }
             (None, DiscKind::Enum(_)) => {
-                out.arm(
+                out.comma_line(
                     3,
                     &[
                         "Self::",
@@ -197,7 +197,7 @@ pub(super) fn union_text(
     out.line(2, &["match self {"])?;
     for arm in &arms {
         match &arm.field {
-            Some(_) => out.arm(
+            Some(_) => out.comma_line(
                 3,
                 &[
                     "Self::",
@@ -207,11 +207,11 @@ pub(super) fn union_text(
                     " + ::xdr_codec::XdrEncode::encoded_len_hint(value)",
                 ],
             )?,
-            None => out.arm(3, &["Self::", &arm.vname, " => ", disc_len])?,
+            None => out.comma_line(3, &["Self::", &arm.vname, " => ", disc_len])?,
         }
     }
     if let Some(d) = &default {
-        out.arm(3, &["Self::", d, "(_) => ", disc_len])?;
+        out.comma_line(3, &["Self::", d, "(_) => ", disc_len])?;
     }
     out.line(2, &["}"])?;
     out.line(1, &["}"])?;

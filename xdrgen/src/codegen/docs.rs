@@ -15,10 +15,12 @@ use quote::quote;
 /// `#[doc]` attributes: the summary line, then the `.x` comments (if any)
 /// after a blank line.
 pub(super) fn doc(summary: &str, comments: &[String]) -> TokenStream {
-    doc_lines(summary, comments)
-        .into_iter()
-        .map(|l| quote!(#[doc = #l]))
-        .collect()
+    attrs(&doc_lines(summary, comments))
+}
+
+/// One `#[doc]` attribute per line of [`doc_lines`].
+pub(super) fn attrs(lines: &[String]) -> TokenStream {
+    lines.iter().map(|l| quote!(#[doc = #l])).collect()
 }
 
 /// The text of each `#[doc]` attribute of [`doc`]: a space before every

@@ -92,11 +92,12 @@ fn emit_with(model: &Model, opts: &EmitOptions, direct: bool) -> String {
     let derives = derives::Derives::new(model);
     for item in &model.items {
         let text = match item {
+            Item::Const(c) if opts.types && direct => consts::constant_text(c),
             Item::Type(t) if opts.types && direct => match &t.kind {
                 TypeKind::Struct(s) => structs::structure_text(t, s, model, &derives, opts),
                 TypeKind::Enum(e) => enums::enumeration_text(t, e, opts),
                 TypeKind::Union(u) => union_text::union_text(t, u, model, &derives, opts),
-                TypeKind::Alias(_) => None,
+                TypeKind::Alias(a) => types::alias_text(t, a, model),
             },
             _ => None,
         };

@@ -128,6 +128,15 @@ impl Lines {
     }
 }
 
+/// An item of doc lines and a one-line declaration (`pub const N: u32 =
+/// 5;`, `pub type T = u32;`) as formatted text, when the line fits.
+pub(super) fn item_text(doc: &[String], decl: &TokenStream) -> Option<String> {
+    let mut out = Lines::new();
+    out.docs(0, doc)?;
+    out.line(0, &[tokens_text(decl)?.trim_end()])?;
+    Some(out.finish())
+}
+
 /// A type, a pattern or a short expression as `prettyplease` prints it
 /// within one line: `::xdr_codec::VarArray<Entry, { MAX }>`, `[u8;
 /// FHSIZE as usize]`, `Nfsstat4::Nfs4Ok`, `i64::from(*discriminant)`,
@@ -165,6 +174,9 @@ fn write_tokens(tokens: &TokenStream, out: &mut String) -> Option<()> {
                 let c = p.as_char();
                 match c {
                     ':' if joint_colon || p.spacing() == Spacing::Joint => out.push(':'),
+                    ':' => out.push_str(": "),
+                    '=' => out.push_str(" = "),
+                    '-' if !after_word => out.push('-'),
                     '<' | '>' | '*' | '!' | '&' | '.' | '?' => out.push(c),
                     ',' | ';' => {
                         out.push(c);
@@ -299,6 +311,10 @@ mod tests {
                  struct t{w} {{ int f{w}; unsigned hyper g; opaque h<>; }};\n\
                  struct p{w} {{ int a; }};\n\
                  const m{w} = 5;\n\
+                 const kn{w} = -0x10;\n\
+                 const ko{w} = \"s{w}\";\n\
+                 typedef l{w} ya{w}<m{w}>;\n\
+                 typedef p{w} *yb{w};\n\
                  struct l{w} {{ p{w} a<m{w}>; t{w} b{w}<>; p{w} c{w}[m{w}]; opaque d{w}<m{w}>; }};\n\
                  struct q{w} {{ int a<m{w}>; int b; }};\n\
                  struct r{w} {{ int b; int a<m{w}>; }};\n\

@@ -6,6 +6,7 @@ use quote::quote;
 
 use super::docs;
 use super::idents::ident;
+use super::text::item_text;
 use crate::model::{Alias, Model, Size, Type, TypeItem, TypeKind};
 
 /// The Rust type for `t`.
@@ -184,7 +185,23 @@ fn const_arg(s: &Size, model: &Model) -> TokenStream {
 
 /// `pub type Name = T;` for a typedef.
 pub(super) fn alias(t: &TypeItem, a: &Alias, model: &Model) -> TokenStream {
-    let doc = docs::doc(
+    let (doc, decl) = alias_parts(t, a, model);
+    let doc = docs::attrs(&doc);
+    quote! {
+        #doc
+        #decl
+    }
+}
+
+/// [`alias`] as formatted text, when its line fits.
+pub(super) fn alias_text(t: &TypeItem, a: &Alias, model: &Model) -> Option<String> {
+    let (doc, decl) = alias_parts(t, a, model);
+    item_text(&doc, &decl)
+}
+
+/// The doc lines and the declaration of [`alias`].
+fn alias_parts(t: &TypeItem, a: &Alias, model: &Model) -> (Vec<String>, TokenStream) {
+    let doc = docs::doc_lines(
         &format!(
             "`typedef {};`{}",
             a.decl_text,
@@ -194,8 +211,5 @@ pub(super) fn alias(t: &TypeItem, a: &Alias, model: &Model) -> TokenStream {
     );
     let name = ident(&t.rust_name);
     let ty = rust_type(&a.ty, model);
-    quote! {
-        #doc
-        pub type #name = #ty;
-    }
+    (doc, quote!(pub type #name = #ty;))
 }

@@ -81,6 +81,18 @@ impl Lines {
         Some(())
     }
 
+    /// Appends the match arm `pat => body,` as `prettyplease` lays it
+    /// out: on one line if it fits, else `body` in a block. `None` when
+    /// `body` does not fit even so.
+    pub(super) fn arm(&mut self, indent: usize, pat: &str, body: &str) -> Option<()> {
+        if self.comma_line(indent, &[pat, " => ", body]).is_some() {
+            return Some(());
+        }
+        self.line(indent, &[pat, " => {"])?;
+        self.line(indent + 1, &[body])?;
+        self.line(indent, &["}"])
+    }
+
     /// Appends `pat => ::core::result::Result::Ok(value),`, a match arm
     /// at `indent` levels, as `prettyplease` lays it out: on one line if
     /// it fits, else the call in a block, on one line or with `value` on

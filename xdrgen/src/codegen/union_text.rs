@@ -140,17 +140,10 @@ pub(super) fn union_text(
                 out.line(3, &["}"])?;
             }
             (None, DiscKind::Enum(_)) => {
-                out.comma_line(
+                out.arm(
                     3,
-                    &[
-                        "Self::",
-                        &arm.vname,
-                        " => enc.field(",
-                        &disc_path,
-                        ", &",
-                        &arm.label,
-                        ")",
-                    ],
+                    &format!("Self::{}", arm.vname),
+                    &format!("enc.field({disc_path}, &{})", arm.label),
                 )?;
             }
             (None, _) => {
@@ -197,15 +190,10 @@ pub(super) fn union_text(
     out.line(2, &["match self {"])?;
     for arm in &arms {
         match &arm.field {
-            Some(_) => out.comma_line(
+            Some(_) => out.arm(
                 3,
-                &[
-                    "Self::",
-                    &arm.vname,
-                    "(value) => ",
-                    disc_len,
-                    " + ::xdr_codec::XdrEncode::encoded_len_hint(value)",
-                ],
+                &format!("Self::{}(value)", arm.vname),
+                &format!("{disc_len} + ::xdr_codec::XdrEncode::encoded_len_hint(value)"),
             )?,
             None => out.comma_line(3, &["Self::", &arm.vname, " => ", disc_len])?,
         }

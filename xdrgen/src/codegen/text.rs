@@ -95,26 +95,36 @@ impl Lines {
 
     /// Appends `pat => ::core::result::Result::Ok(value),`, a match arm
     /// at `indent` levels, as `prettyplease` lays it out: on one line if
-    /// it fits, else the call in a block, on one line or with `value` on
-    /// a line of its own. `None` when `value` does not fit even so.
+    /// it fits, else the call in a block, broken as [`Lines::call`]
+    /// breaks it.
     pub(super) fn ok_arm(&mut self, indent: usize, pat: &str, value: &str) -> Option<()> {
-        const OK: &str = "::core::result::Result::Ok(";
-        if self
-            .comma_line(indent, &[pat, " => ", OK, value, ")"])
-            .is_some()
-        {
+        let call = format!("::core::result::Result::Ok({value})");
+        if self.comma_line(indent, &[pat, " => ", &call]).is_some() {
             return Some(());
         }
         let mut block = Lines::new();
         block.line(indent, &[pat, " => {"])?;
-        if block.line(indent + 1, &[OK, value, ")"]).is_none() {
-            block.line(indent + 1, &[OK])?;
-            block.line(indent + 2, &[value, ","])?;
-            block.line(indent + 1, &[")"])?;
-        }
+        block.call(indent + 1, &call, "")?;
         block.line(indent, &["}"])?;
         self.out.push_str(&block.out);
         Some(())
+    }
+
+    /// Appends `call` (`path(argument)`) and `tail` (nothing, or the `,`
+    /// after an argument, which may pass the margin) as `prettyplease`
+    /// breaks a call too long for its line: the argument on a line of its
+    /// own, broken the same way if it is a call. `None` when a part that
+    /// is not a call does not fit.
+    fn call(&mut self, indent: usize, call: &str, tail: &str) -> Option<()> {
+        if self.line(indent, &[call]).is_some() {
+            self.out.insert_str(self.out.len() - 1, tail);
+            return Some(());
+        }
+        let open = call.find('(')?;
+        let argument = call.strip_suffix(')')?.get(open + 1..)?;
+        self.line(indent, &[&call[..=open]])?;
+        self.call(indent + 1, argument, ",")?;
+        self.line(indent, &[")", tail])
     }
 
     /// Appends doc lines as `prettyplease` prints `#[doc = "..."]`

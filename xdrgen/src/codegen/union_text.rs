@@ -168,7 +168,13 @@ pub(super) fn union_text(
                 }
             };
             let value = tokens_text(&disc_as_i64(&u.disc_kind, &quote!(*discriminant)))?;
-            out.line(4, &["if ", &taken, " {"])?;
+            if out.line(4, &["if ", &taken, " {"]).is_none() {
+                // The macro's arguments on a line of their own.
+                let arguments = taken.strip_prefix("::core::matches!(")?.strip_suffix(')')?;
+                out.line(4, &["if ::core::matches!("])?;
+                out.line(5, &[arguments])?;
+                out.line(4, &[") {"])?;
+            }
             out.line(5, &["return ::core::result::Result::Err("])?;
             out.fixed(
                 6,

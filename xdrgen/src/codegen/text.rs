@@ -345,6 +345,8 @@ mod tests {
                  union u{w} switch (e{w} d{w}) {{ case A{w}: int v{w}; case B{w}: void; default: void; }};\n\
                  union v{w} switch (int d) {{ case 1: s{w} v; case 2: void; }};\n\
                  union b{w} switch (bool d) {{ case TRUE: t{w} v{w}; default: void; }};\n\
+                 union w{w} switch (e{w} d) {{ case A{w}: int v; default: p{w} f{w}; }};\n\
+                 union z{w} switch (bool d) {{ case TRUE: int v; default: int f{w}; }};\n\
                  union c{w} switch (e{w} d) {{ case A{w}: void; case B{w}: void; case C{w}: void; }};\n\
                  union h{w} switch (unsigned hyper d) {{ case 0: void; case 7: p{w} v; }};\n",
             ));

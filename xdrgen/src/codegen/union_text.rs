@@ -1,6 +1,6 @@
 //! [`super::unions::union`] as formatted text (see [`super::text`]), for
-//! the unions most specs are made of: case arms, and at most a `default:
-//! void;` arm beside cases that leave some discriminant free.
+//! the unions most specs are made of: case arms, and a `default:` arm
+//! only beside cases that leave some discriminant free.
 
 use quote::quote;
 
@@ -11,14 +11,14 @@ use super::structs::path;
 use super::text::{tokens_text, Lines};
 use super::types::{min_len_known, rust_type};
 use super::unions::{
-    case_summary, default_arm, default_value, disc_as_i64, exhaustive, label_tokens, lint_allows,
-    put_label, summary, DEFAULT_VOID_DOC,
+    case_summary, default_arm, default_summary, default_value, disc_as_i64, exhaustive,
+    label_tokens, lint_allows, put_label, summary, DEFAULT_VOID_DOC,
 };
 use super::EmitOptions;
 use crate::model::{CaseLabel, DiscKind, Model, TypeItem, Union};
 
 /// The union as text, or `None` (serde, `Arbitrary`, a `default:` arm
-/// with a value or beside cases that cover every discriminant, a line
+/// beside cases that cover every discriminant, a line
 /// past the margin, a token [`tokens_text`] does not print).
 pub(super) fn union_text(
     t: &TypeItem,
@@ -31,10 +31,22 @@ pub(super) fn union_text(
         return None;
     }
     let exhaustive = exhaustive(u, model);
+    // The `default:` arm: its variant name, and its value's field, type
+    // and error path.
     let default = match &u.default {
         None => None,
-        Some(d) if d.field.is_none() && !exhaustive => Some(ident(&d.rust_name).to_string()),
-        Some(_) => return None,
+        Some(_) if exhaustive => return None,
+        Some(d) => {
+            let value = match &d.field {
+                Some(f) => Some((
+                    f,
+                    tokens_text(&rust_type(&f.ty, model))?,
+                    path(&t.rust_name, f).to_string(),
+                )),
+                None => None,
+            };
+            Some((ident(&d.rust_name).to_string(), value))
+        }
     };
     let name = ident(&t.rust_name).to_string();
     let type_name = str_lit(&t.xdr_name).to_string();
@@ -109,13 +121,30 @@ pub(super) fn union_text(
             }
         }
     }
-    if let Some(d) = &default {
-        out.docs(1, &docs::doc_lines(DEFAULT_VOID_DOC, &[]))?;
-        out.line(1, &[d, "(", &disc_ty, "),"])?;
+    match &default {
+        Some((d, None)) => {
+            out.docs(1, &docs::doc_lines(DEFAULT_VOID_DOC, &[]))?;
+            out.line(1, &[d, "(", &disc_ty, "),"])?;
+        }
+        Some((d, Some((f, ty, _)))) => {
+            out.docs(1, &docs::doc_lines(&default_summary(f), &f.doc))?;
+            out.line(1, &[d, " {"])?;
+            out.line(2, &["/// The discriminant as sent."])?;
+            out.line(2, &["discriminant: ", &disc_ty, ","])?;
+            out.line(2, &["/// The arm's value."])?;
+            out.line(2, &["value: ", ty, ","])?;
+            out.line(1, &["},"])?;
+        }
+        None => {}
     }
     out.line(0, &["}"])?;
     if let Some(arm) = zero.as_ref().filter(|_| zero_unit.is_none()) {
         let value = tokens_text(&default_value(u, arm, model))?;
+        if value.contains('{') {
+            // A struct expression (`Self::Default { .. }`), which
+            // `prettyplease` breaks over lines.
+            return None;
+        }
         out.line(0, &["impl ::core::default::Default for ", &name, " {"])?;
         out.line(
             1,
@@ -154,8 +183,13 @@ pub(super) fn union_text(
             }
         }
     }
-    if let Some(d) = &default {
-        out.line(3, &["Self::", d, "(discriminant) => {"])?;
+    if let Some((d, value)) = &default {
+        let pattern = if value.is_some() {
+            " { discriminant, value } => {"
+        } else {
+            "(discriminant) => {"
+        };
+        out.line(3, &["Self::", d, pattern])?;
         if !u.cases.is_empty() {
             let taken = match (u.cases.as_slice(), &arms[..]) {
                 ([c], _) if matches!(c.label, CaseLabel::Bool(true)) => "*discriminant".to_owned(),
@@ -187,7 +221,13 @@ pub(super) fn union_text(
             out.line(5, &[");"])?;
             out.line(4, &["}"])?;
         }
-        out.line(4, &["enc.field(", &disc_path, ", discriminant)"])?;
+        match value {
+            Some((_, _, fpath)) => {
+                out.line(4, &["enc.field(", &disc_path, ", discriminant)?;"])?;
+                out.line(4, &["enc.field(", fpath, ", value)"])?;
+            }
+            None => out.line(4, &["enc.field(", &disc_path, ", discriminant)"])?,
+        }
         out.line(3, &["}"])?;
     }
     out.line(2, &["}"])?;
@@ -204,8 +244,14 @@ pub(super) fn union_text(
             None => out.comma_line(3, &["Self::", &arm.vname, " => ", disc_len])?,
         }
     }
-    if let Some(d) = &default {
-        out.comma_line(3, &["Self::", d, "(_) => ", disc_len])?;
+    match &default {
+        Some((d, Some(_))) => out.arm(
+            3,
+            &format!("Self::{d} {{ value, .. }}"),
+            &format!("{disc_len} + ::xdr_codec::XdrEncode::encoded_len_hint(value)"),
+        )?,
+        Some((d, None)) => out.comma_line(3, &["Self::", d, "(_) => ", disc_len])?,
+        None => {}
     }
     out.line(2, &["}"])?;
     out.line(1, &["}"])?;
@@ -231,7 +277,17 @@ pub(super) fn union_text(
         out.ok_arm(3, &arm.label, &value)?;
     }
     match &default {
-        Some(d) => out.ok_arm(3, "discriminant", &format!("Self::{d}(discriminant)"))?,
+        Some((d, None)) => out.ok_arm(3, "discriminant", &format!("Self::{d}(discriminant)"))?,
+        Some((d, Some((_, _, fpath)))) => {
+            // The struct expression is always broken (wider than
+            // `STRUCT_EXPR_WIDTH`), so the arm is a block.
+            out.line(3, &["discriminant => {"])?;
+            out.line(4, &["::core::result::Result::Ok(Self::", d, " {"])?;
+            out.line(5, &["discriminant,"])?;
+            out.comma_line(5, &["value: dec.field(", fpath, ")?"])?;
+            out.line(4, &["})"])?;
+            out.line(3, &["}"])?;
+        }
         None if !exhaustive => {
             let value = tokens_text(&disc_as_i64(&u.disc_kind, &quote!(discriminant)))?;
             out.line(3, &["discriminant => {"])?;

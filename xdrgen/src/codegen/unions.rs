@@ -15,7 +15,7 @@ use super::idents::{ident, int_literal, str_lit};
 use super::structs::path;
 use super::types::{min_len, rust_type};
 use super::EmitOptions;
-use crate::model::{CaseLabel, DiscKind, Model, Type, TypeItem, TypeKind, Union, UnionCase};
+use crate::model::{CaseLabel, DiscKind, Field, Model, Type, TypeItem, TypeKind, Union, UnionCase};
 
 /// The summary line of a union's doc comment.
 pub(super) fn summary(t: &TypeItem, u: &Union) -> String {
@@ -33,6 +33,14 @@ pub(super) fn case_summary(c: &UnionCase) -> String {
         Some(f) => format!("`case {}: {};`", c.label_text, f.decl_text),
         None => format!("`case {}: void;`", c.label_text),
     }
+}
+
+/// The summary line of the doc comment of a `default:` arm with a value.
+pub(super) fn default_summary(f: &Field) -> String {
+    format!(
+        "`default: {};` (any discriminant no case names)",
+        f.decl_text
+    )
 }
 
 /// The doc comment of a `default: void;` arm.
@@ -120,13 +128,7 @@ pub(super) fn union(
             let vname = ident(&d.rust_name);
             match &d.field {
                 Some(f) => {
-                    let ddoc = docs::doc(
-                        &format!(
-                            "`default: {};` (any discriminant no case names)",
-                            f.decl_text
-                        ),
-                        &f.doc,
-                    );
+                    let ddoc = docs::doc(&default_summary(f), &f.doc);
                     let ty = rust_type(&f.ty, model);
                     let fpath = path(&t.rust_name, f);
                     let attr = super::serde::field_attr(serde, &f.ty, model);

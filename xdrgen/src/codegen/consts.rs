@@ -5,6 +5,7 @@ use quote::quote;
 
 use super::docs;
 use super::idents::{ident, int_literal_in, int_text, str_lit, IntTy};
+use super::text::item_text;
 use std::collections::HashMap;
 
 use crate::model::{Const, ConstValue, Item, Model, Procedure, Program, Version};
@@ -12,6 +13,22 @@ use crate::model::{Const, ConstValue, Item, Model, Procedure, Program, Version};
 /// `pub const NAME: u32 = value;`, typed `u32` when the value fits, else
 /// `i32`, `i64` or `u64` (the checker guarantees one fits).
 pub(super) fn constant(c: &Const) -> TokenStream {
+    let (doc, decl) = constant_parts(c);
+    let doc = docs::attrs(&doc);
+    quote! {
+        #doc
+        #decl
+    }
+}
+
+/// [`constant`] as formatted text, when its line fits.
+pub(super) fn constant_text(c: &Const) -> Option<String> {
+    let (doc, decl) = constant_parts(c);
+    item_text(&doc, &decl)
+}
+
+/// The doc lines and the declaration of [`constant`].
+fn constant_parts(c: &Const) -> (Vec<String>, TokenStream) {
     let name = ident(&c.rust_name);
     let renamed = if c.renamed {
         " (renamed: another constant has the same Rust name)".to_owned()
@@ -20,7 +37,7 @@ pub(super) fn constant(c: &Const) -> TokenStream {
     };
     match &c.value {
         ConstValue::Int(v) => {
-            let doc = docs::doc(
+            let doc = docs::doc_lines(
                 &format!(
                     "`const {} = {};`{renamed}",
                     c.xdr_name,
@@ -31,13 +48,10 @@ pub(super) fn constant(c: &Const) -> TokenStream {
             let ty = const_type(*v);
             let t = ty.tokens();
             let lit = int_literal_in(*v, c.radix);
-            quote! {
-                #doc
-                pub const #name: #t = #lit;
-            }
+            (doc, quote!(pub const #name: #t = #lit;))
         }
         ConstValue::Str(s) => {
-            let doc = docs::doc(
+            let doc = docs::doc_lines(
                 &format!("`const {} = \"{s}\";`{renamed}", c.xdr_name),
                 &c.doc,
             );
@@ -47,17 +61,11 @@ pub(super) fn constant(c: &Const) -> TokenStream {
             match String::from_utf8(bytes) {
                 Ok(text) => {
                     let lit = str_lit(&text);
-                    quote! {
-                        #doc
-                        pub const #name: &str = #lit;
-                    }
+                    (doc, quote!(pub const #name: &str = #lit;))
                 }
                 Err(e) => {
                     let lit = Literal::byte_string(e.as_bytes());
-                    quote! {
-                        #doc
-                        pub const #name: &[u8] = #lit;
-                    }
+                    (doc, quote!(pub const #name: &[u8] = #lit;))
                 }
             }
         }

@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
 use super::layout::{member_types, type_items};
@@ -69,12 +69,21 @@ impl Derives {
     /// The derives after `Debug, Clone, PartialEq`: `, Eq, Hash` and,
     /// when `with_default`, `, Default`.
     pub(super) fn extra(&self, name: &str, with_default: bool) -> TokenStream {
-        let mut out = TokenStream::new();
+        let names = self
+            .extra_names(name, with_default)
+            .into_iter()
+            .map(|n| Ident::new(n, Span::call_site()));
+        quote!(#(, #names)*)
+    }
+
+    /// The names of [`Derives::extra`]: `Eq`, `Hash`, `Default`.
+    pub(super) fn extra_names(&self, name: &str, with_default: bool) -> Vec<&'static str> {
+        let mut out = Vec::new();
         if self.eq_hash.contains(name) {
-            out.extend(quote!(, Eq, Hash));
+            out.extend(["Eq", "Hash"]);
         }
         if with_default && self.default(name) {
-            out.extend(quote!(, Default));
+            out.push("Default");
         }
         out
     }

@@ -15,19 +15,29 @@ use quote::quote;
 /// `#[doc]` attributes: the summary line, then the `.x` comments (if any)
 /// after a blank line.
 pub(super) fn doc(summary: &str, comments: &[String]) -> TokenStream {
+    attrs(&doc_lines(summary, comments))
+}
+
+/// One `#[doc]` attribute per line of [`doc_lines`].
+pub(super) fn attrs(lines: &[String]) -> TokenStream {
+    lines.iter().map(|l| quote!(#[doc = #l])).collect()
+}
+
+/// The text of each `#[doc]` attribute of [`doc`]: a space before every
+/// non-empty line (`/// text`).
+pub(super) fn doc_lines(summary: &str, comments: &[String]) -> Vec<String> {
     let mut lines = vec![summary.to_owned()];
     let comment = sanitize(comments);
     if !comment.is_empty() {
         lines.push(String::new());
         lines.extend(comment);
     }
+    for l in &mut lines {
+        if !l.is_empty() {
+            l.insert(0, ' ');
+        }
+    }
     lines
-        .into_iter()
-        .map(|l| {
-            let l = if l.is_empty() { l } else { format!(" {l}") };
-            quote!(#[doc = #l])
-        })
-        .collect()
 }
 
 /// The comment lines as Markdown that renders them as written: no

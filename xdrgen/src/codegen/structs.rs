@@ -6,7 +6,8 @@ use quote::quote;
 use super::derives::Derives;
 use super::docs;
 use super::idents::{ident, plain, str_lit};
-use super::types::{min_len, rust_type};
+use super::text::{tokens_text, Lines, STRUCT_EXPR_WIDTH};
+use super::types::{min_len, min_len_known, rust_type};
 use super::EmitOptions;
 use crate::model::{Field, Model, Struct, TypeItem};
 
@@ -29,15 +30,9 @@ pub(super) fn path(owner: &str, f: &Field) -> proc_macro2::Literal {
     str_lit(&format!("{}.{}", plain(owner), plain(&f.rust_name)))
 }
 
-/// `pub struct` with `XdrEncode`/`XdrDecode` impls.
-pub(super) fn structure(
-    t: &TypeItem,
-    s: &Struct,
-    model: &Model,
-    derives: &Derives,
-    opts: &EmitOptions,
-) -> TokenStream {
-    let summary = if s.list_node {
+/// The summary line of a struct's doc comment.
+fn summary(t: &TypeItem, s: &Struct) -> String {
+    if s.list_node {
         format!(
             "`struct {}`: a linked-list node; its last field (the `next` pointer) is \
              carried by `::xdr_codec::List<{}>`.{}",
@@ -47,8 +42,18 @@ pub(super) fn structure(
         )
     } else {
         format!("`struct {}`.{}", t.xdr_name, renamed_note(t))
-    };
-    let doc = docs::doc(&summary, &t.doc);
+    }
+}
+
+/// `pub struct` with `XdrEncode`/`XdrDecode` impls.
+pub(super) fn structure(
+    t: &TypeItem,
+    s: &Struct,
+    model: &Model,
+    derives: &Derives,
+    opts: &EmitOptions,
+) -> TokenStream {
+    let doc = docs::doc(&summary(t, s), &t.doc);
     let name = ident(&t.rust_name);
     let fields = s.fields.iter().map(|f| {
         let doc = field_doc(f);
@@ -120,4 +125,139 @@ pub(super) fn structure(
             }
         }
     }
+}
+
+/// [`structure`] as formatted text, for a struct with fields and a
+/// known minimum length, without serde or `Arbitrary` attributes, whose
+/// every line fits in the margin; `None` otherwise.
+pub(super) fn structure_text(
+    t: &TypeItem,
+    s: &Struct,
+    model: &Model,
+    derives: &Derives,
+    opts: &EmitOptions,
+) -> Option<String> {
+    if opts.serde || opts.arbitrary || s.fields.is_empty() {
+        return None;
+    }
+    let min = min_len_known(s.fields.iter().map(|f| &f.ty), model)?.to_string();
+    let name = ident(&t.rust_name).to_string();
+    let fields: Vec<(String, String, String)> = s
+        .fields
+        .iter()
+        .map(|f| {
+            let ty = tokens_text(&rust_type(&f.ty, model))?;
+            let fname = ident(&f.rust_name).to_string();
+            Some((fname, ty, path(&t.rust_name, f).to_string()))
+        })
+        .collect::<Option<_>>()?;
+    let mut out = Lines::new();
+    out.docs(0, &docs::doc_lines(&summary(t, s), &t.doc))?;
+    let mut derive = String::from("#[derive(Debug, Clone, PartialEq");
+    for d in derives.extra_names(&t.rust_name, true) {
+        derive.push_str(", ");
+        derive.push_str(d);
+    }
+    out.line(0, &[&derive, ")]"])?;
+    out.line(0, &["pub struct ", &name, " {"])?;
+    for (f, (fname, ty, _)) in s.fields.iter().zip(&fields) {
+        out.docs(1, &docs::doc_lines(&format!("`{}`", f.decl_text), &f.doc))?;
+        if out.line(1, &["pub ", fname, ": ", ty, ","]).is_none() {
+            // A generic type too long for the line: an argument a line.
+            let (head, args) = generic_args(ty)?;
+            out.line(1, &["pub ", fname, ": ", head, "<"])?;
+            for a in args {
+                out.line(2, &[a, ","])?;
+            }
+            out.line(1, &[">,"])?;
+        }
+    }
+    out.line(0, &["}"])?;
+    out.encode_impl(&name)?;
+    for (fname, _, path) in &fields {
+        if out
+            .line(2, &["enc.field(", path, ", &self.", fname, ")?;"])
+            .is_none()
+        {
+            out.line(2, &["enc.field("])?;
+            out.line(3, &[path, ","])?;
+            out.line(3, &["&self.", fname, ","])?;
+            out.line(2, &[")?;"])?;
+        }
+    }
+    out.line(2, &["::core::result::Result::Ok(())"])?;
+    out.line(1, &["}"])?;
+    out.line(1, &["fn encoded_len_hint(&self) -> usize {"])?;
+    for (i, (fname, _, _)) in fields.iter().enumerate() {
+        let hint = [
+            "::xdr_codec::XdrEncode::encoded_len_hint(&self.",
+            fname,
+            ")",
+        ];
+        if i == 0 {
+            out.line(2, &hint)?;
+        } else {
+            out.line(3, &["+ ", hint[0], hint[1], hint[2]])?;
+        }
+    }
+    out.line(1, &["}"])?;
+    out.line(0, &["}"])?;
+    out.decode_impl(&name, &min)?;
+    // The struct expression on one line where it is short (`Self { `, the
+    // fields and a space within `STRUCT_EXPR_WIDTH`) and fits, else a field
+    // a line.
+    let inits: Vec<(&str, String)> = fields
+        .iter()
+        .map(|(fname, _, path)| (fname.as_str(), format!("dec.field({path})?")))
+        .collect();
+    let inline = inits
+        .iter()
+        .map(|(f, v)| format!("{f}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let short = "Self { ".len() + inline.len() + " ".len() <= STRUCT_EXPR_WIDTH;
+    let one_line = format!("::core::result::Result::Ok(Self {{ {inline} }})");
+    if !short || out.line(2, &[&one_line]).is_none() {
+        out.line(2, &["::core::result::Result::Ok(Self {"])?;
+        for (i, (f, v)) in inits.iter().enumerate() {
+            // The `,` after the last field is not counted (it is only
+            // written when the expression is broken), the others are.
+            let fits = if i + 1 == inits.len() {
+                out.comma_line(3, &[f, ": ", v])
+            } else {
+                out.line(3, &[f, ": ", v, ","])
+            };
+            if fits.is_none() {
+                // The method call on a line of its own.
+                out.line(3, &[f, ": dec"])?;
+                out.line(4, &[&v["dec".len()..], ","])?;
+            }
+        }
+        out.line(2, &["})"])?;
+    }
+    out.line(1, &["}"])?;
+    out.line(0, &["}"])?;
+    Some(out.finish())
+}
+
+/// `Path<A, B>` split into `Path` and its top-level arguments `A`, `B`
+/// (as [`tokens_text`] writes them); `None` for a type of another shape.
+fn generic_args(ty: &str) -> Option<(&str, Vec<&str>)> {
+    let open = ty.find('<')?;
+    let inner = ty.strip_suffix('>')?.get(open + 1..)?;
+    let mut args = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '<' | '[' | '(' | '{' => depth += 1,
+            '>' | ']' | ')' | '}' => depth = depth.checked_sub(1)?,
+            ',' if depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args.push(inner[start..].trim());
+    Some((&ty[..open], args))
 }

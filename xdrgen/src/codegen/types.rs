@@ -6,6 +6,7 @@ use quote::quote;
 
 use super::docs;
 use super::idents::ident;
+use super::text::item_text;
 use crate::model::{Alias, Model, Size, Type, TypeItem, TypeKind};
 
 /// The Rust type for `t`.
@@ -79,10 +80,7 @@ pub(super) fn rust_type(t: &Type, model: &Model) -> TokenStream {
 /// file).
 pub(super) fn min_len<'a>(parts: impl IntoIterator<Item = &'a Type>, model: &Model) -> TokenStream {
     let parts: Vec<&Type> = parts.into_iter().collect();
-    let known = parts.iter().try_fold(0u64, |sum, t| {
-        min_len_value(t, model, 0).and_then(|n| sum.checked_add(n))
-    });
-    if let Some(n) = known.and_then(|n| usize::try_from(n).ok()) {
+    if let Some(n) = min_len_known(parts.iter().copied(), model) {
         let n = Literal::usize_unsuffixed(n);
         return quote!(#n);
     }
@@ -100,6 +98,18 @@ pub(super) fn min_len<'a>(parts: impl IntoIterator<Item = &'a Type>, model: &Mod
         Some(first) => quote!(#first #(+ #terms)*),
         None => quote!(0),
     }
+}
+
+/// The literal [`min_len`] writes, when every part's minimum is known
+/// here.
+pub(super) fn min_len_known<'a>(
+    parts: impl IntoIterator<Item = &'a Type>,
+    model: &Model,
+) -> Option<usize> {
+    let known = parts.into_iter().try_fold(0u64, |sum, t| {
+        min_len_value(t, model, 0).and_then(|n| sum.checked_add(n))
+    })?;
+    usize::try_from(known).ok()
 }
 
 /// How deep [`min_len_value`] follows named types before giving up (a
@@ -175,7 +185,23 @@ fn const_arg(s: &Size, model: &Model) -> TokenStream {
 
 /// `pub type Name = T;` for a typedef.
 pub(super) fn alias(t: &TypeItem, a: &Alias, model: &Model) -> TokenStream {
-    let doc = docs::doc(
+    let (doc, decl) = alias_parts(t, a, model);
+    let doc = docs::attrs(&doc);
+    quote! {
+        #doc
+        #decl
+    }
+}
+
+/// [`alias`] as formatted text, when its line fits.
+pub(super) fn alias_text(t: &TypeItem, a: &Alias, model: &Model) -> Option<String> {
+    let (doc, decl) = alias_parts(t, a, model);
+    item_text(&doc, &decl)
+}
+
+/// The doc lines and the declaration of [`alias`].
+fn alias_parts(t: &TypeItem, a: &Alias, model: &Model) -> (Vec<String>, TokenStream) {
+    let doc = docs::doc_lines(
         &format!(
             "`typedef {};`{}",
             a.decl_text,
@@ -185,8 +211,5 @@ pub(super) fn alias(t: &TypeItem, a: &Alias, model: &Model) -> TokenStream {
     );
     let name = ident(&t.rust_name);
     let ty = rust_type(&a.ty, model);
-    quote! {
-        #doc
-        pub type #name = #ty;
-    }
+    (doc, quote!(pub type #name = #ty;))
 }

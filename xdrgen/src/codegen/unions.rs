@@ -15,7 +15,36 @@ use super::idents::{ident, int_literal, str_lit};
 use super::structs::path;
 use super::types::{min_len, rust_type};
 use super::EmitOptions;
-use crate::model::{CaseLabel, DiscKind, Model, Type, TypeItem, TypeKind, Union};
+use crate::model::{CaseLabel, DiscKind, Field, Model, Type, TypeItem, TypeKind, Union, UnionCase};
+
+/// The summary line of a union's doc comment.
+pub(super) fn summary(t: &TypeItem, u: &Union) -> String {
+    format!(
+        "`union {} switch ({})`.{}",
+        t.xdr_name,
+        u.discriminant.decl_text,
+        super::structs::renamed_note(t)
+    )
+}
+
+/// The summary line of a case arm's doc comment.
+pub(super) fn case_summary(c: &UnionCase) -> String {
+    match &c.field {
+        Some(f) => format!("`case {}: {};`", c.label_text, f.decl_text),
+        None => format!("`case {}: void;`", c.label_text),
+    }
+}
+
+/// The summary line of the doc comment of a `default:` arm with a value.
+pub(super) fn default_summary(f: &Field) -> String {
+    format!(
+        "`default: {};` (any discriminant no case names)",
+        f.decl_text
+    )
+}
+
+/// The doc comment of a `default: void;` arm.
+pub(super) const DEFAULT_VOID_DOC: &str = "`default: void;` (carries the discriminant as sent)";
 
 /// The union enum and its XDR impls.
 pub(super) fn union(
@@ -26,15 +55,7 @@ pub(super) fn union(
     opts: &EmitOptions,
 ) -> TokenStream {
     let serde = opts.serde;
-    let doc = docs::doc(
-        &format!(
-            "`union {} switch ({})`.{}",
-            t.xdr_name,
-            u.discriminant.decl_text,
-            super::structs::renamed_note(t)
-        ),
-        &t.doc,
-    );
+    let doc = docs::doc(&summary(t, u), &t.doc);
     let name = ident(&t.rust_name);
     let type_name = str_lit(&t.xdr_name);
     let disc_ty = rust_type(&u.discriminant.ty, model);
@@ -50,26 +71,13 @@ pub(super) fn union(
         DiscKind::Hyper | DiscKind::UnsignedHyper => quote!(8),
         _ => quote!(4),
     };
-    // `Default`: derived when discriminant 0 selects a void case (marked
-    // `#[default]`), else implemented below.
-    let zero = if derives.default(&t.rust_name) {
-        zero_arm(u, model)
-    } else {
-        None
-    };
-    let zero_unit = match &zero {
-        Some(ZeroArm::Case(c)) if c.field.is_none() => Some(c.rust_name.as_str()),
-        _ => None,
-    };
+    let (zero, zero_unit) = default_arm(t, u, model, derives);
     for c in &u.cases {
         let vname = ident(&c.rust_name);
         let label = label_tokens(&c.label, &u.disc_kind);
         match &c.field {
             Some(f) => {
-                let doc = docs::doc(
-                    &format!("`case {}: {};`", c.label_text, f.decl_text),
-                    &f.doc,
-                );
+                let doc = docs::doc(&case_summary(c), &f.doc);
                 let ty = rust_type(&f.ty, model);
                 let fpath = path(&t.rust_name, f);
                 let attr = super::serde::field_attr(serde, &f.ty, model);
@@ -89,7 +97,7 @@ pub(super) fn union(
                 });
             }
             None => {
-                let doc = docs::doc(&format!("`case {}: void;`", c.label_text), &[]);
+                let doc = docs::doc(&case_summary(c), &[]);
                 let default = if zero_unit == Some(c.rust_name.as_str()) {
                     quote!(#[default])
                 } else {
@@ -120,13 +128,7 @@ pub(super) fn union(
             let vname = ident(&d.rust_name);
             match &d.field {
                 Some(f) => {
-                    let ddoc = docs::doc(
-                        &format!(
-                            "`default: {};` (any discriminant no case names)",
-                            f.decl_text
-                        ),
-                        &f.doc,
-                    );
+                    let ddoc = docs::doc(&default_summary(f), &f.doc);
                     let ty = rust_type(&f.ty, model);
                     let fpath = path(&t.rust_name, f);
                     let attr = super::serde::field_attr(serde, &f.ty, model);
@@ -164,8 +166,7 @@ pub(super) fn union(
                     }
                 }
                 None => {
-                    let ddoc =
-                        docs::doc("`default: void;` (carries the discriminant as sent)", &[]);
+                    let ddoc = docs::doc(DEFAULT_VOID_DOC, &[]);
                     variants.push(quote!(#ddoc #vname(#disc_ty),));
                     hints.push(quote!(Self::#vname(_) => #disc_len,));
                     encodes.push(if exhaustive {
@@ -196,22 +197,7 @@ pub(super) fn union(
     }
     let disc_min = min_len([&u.discriminant.ty], model);
     let derive_serde = super::serde::derive(serde);
-    let mut names: Vec<&str> = u.cases.iter().map(|c| c.rust_name.as_str()).collect();
-    let mut payloads: Vec<Vec<&Type>> = u
-        .cases
-        .iter()
-        .map(|c| c.field.iter().map(|f| &f.ty).collect())
-        .collect();
-    if let Some(d) = &u.default {
-        names.push(&d.rust_name);
-        payloads.push(
-            std::iter::once(&u.discriminant.ty)
-                .chain(d.field.iter().map(|f| &f.ty))
-                .collect(),
-        );
-    }
-    let names_allow = super::lints::variant_names(&t.rust_name, &names);
-    let size_allow = super::lints::large_variant(&payloads, model);
+    let (size_allow, names_allow) = lint_allows(t, u, model);
     let mut extra = derives.extra(&t.rust_name, false);
     if zero_unit.is_some() {
         extra.extend(quote!(, Default));
@@ -262,11 +248,68 @@ pub(super) fn union(
     }
 }
 
+/// The union's `#[allow]`s of `clippy::large_enum_variant` and
+/// `clippy::enum_variant_names` (each empty when not needed).
+pub(super) fn lint_allows(t: &TypeItem, u: &Union, model: &Model) -> (TokenStream, TokenStream) {
+    let mut names: Vec<&str> = u.cases.iter().map(|c| c.rust_name.as_str()).collect();
+    let mut payloads: Vec<Vec<&Type>> = u
+        .cases
+        .iter()
+        .map(|c| c.field.iter().map(|f| &f.ty).collect())
+        .collect();
+    if let Some(d) = &u.default {
+        names.push(&d.rust_name);
+        payloads.push(
+            std::iter::once(&u.discriminant.ty)
+                .chain(d.field.iter().map(|f| &f.ty))
+                .collect(),
+        );
+    }
+    let names_allow = super::lints::variant_names(&t.rust_name, &names);
+    let size_allow = super::lints::large_variant(&payloads, model);
+    (size_allow, names_allow)
+}
+
+/// The arm of `Default`, if the union has one, and its variant name when
+/// it is a void case: `Default` is then derived (the variant marked
+/// `#[default]`), else implemented ([`default_impl`]).
+pub(super) fn default_arm<'a>(
+    t: &TypeItem,
+    u: &'a Union,
+    model: &Model,
+    derives: &Derives,
+) -> (Option<ZeroArm<'a>>, Option<&'a str>) {
+    let zero = if derives.default(&t.rust_name) {
+        zero_arm(u, model)
+    } else {
+        None
+    };
+    let zero_unit = match &zero {
+        Some(ZeroArm::Case(c)) if c.field.is_none() => Some(c.rust_name.as_str()),
+        _ => None,
+    };
+    (zero, zero_unit)
+}
+
 /// `impl Default`: the arm `arm` that discriminant 0 selects, holding
 /// its default value.
 fn default_impl(name: &Ident, u: &Union, arm: &ZeroArm<'_>, model: &Model) -> TokenStream {
+    let value = default_value(u, arm, model);
+    quote! {
+        impl ::core::default::Default for #name {
+            /// The arm of discriminant 0, holding its default: the value
+            /// all-zero bytes decode to.
+            fn default() -> Self {
+                #value
+            }
+        }
+    }
+}
+
+/// The value of [`default_impl`]: the arm `arm` holding its default.
+pub(super) fn default_value(u: &Union, arm: &ZeroArm<'_>, model: &Model) -> TokenStream {
     let default = quote!(::core::default::Default::default());
-    let value = match arm {
+    match arm {
         ZeroArm::Case(c) => {
             let vname = ident(&c.rust_name);
             quote!(Self::#vname(#default))
@@ -286,21 +329,12 @@ fn default_impl(name: &Ident, u: &Union, arm: &ZeroArm<'_>, model: &Model) -> To
                 None => quote!(Self::#vname(#zero)),
             }
         }
-    };
-    quote! {
-        impl ::core::default::Default for #name {
-            /// The arm of discriminant 0, holding its default: the value
-            /// all-zero bytes decode to.
-            fn default() -> Self {
-                #value
-            }
-        }
     }
 }
 
 /// The discriminant `d` (a value of the discriminant's Rust type) as the
 /// `i64` errors report.
-fn disc_as_i64(kind: &DiscKind, d: &TokenStream) -> TokenStream {
+pub(super) fn disc_as_i64(kind: &DiscKind, d: &TokenStream) -> TokenStream {
     match kind {
         DiscKind::Int | DiscKind::UnsignedInt | DiscKind::Bool => {
             quote!(::core::convert::From::from(#d))
@@ -359,7 +393,7 @@ fn default_guard(
 /// The statement that encodes the case label `label`: `enc.put_u32(0);`
 /// for integers and bools (which cannot fail), `enc.field(...)?;` for an
 /// enum member.
-fn put_label(label: &TokenStream, kind: &DiscKind, disc_path: &Literal) -> TokenStream {
+pub(super) fn put_label(label: &TokenStream, kind: &DiscKind, disc_path: &Literal) -> TokenStream {
     match kind {
         DiscKind::Int => quote!(enc.put_i32(#label);),
         DiscKind::UnsignedInt => quote!(enc.put_u32(#label);),

@@ -108,15 +108,7 @@ async fn refused(addr: SocketAddr, tls: &ClientTls) -> bool {
 /// has seen the refusal).
 fn refusals(broker: &BrokerProcess, reason: &str, at_least: f64) -> f64 {
     let series = format!("broker_tls_refusals_total{{reason=\"{reason}\"}}");
-    let deadline = Instant::now() + EVENTUALLY;
-    loop {
-        let (_, page) = http_get(broker.metrics, "/metrics");
-        let n = sample(&page, &series);
-        if n >= at_least || Instant::now() > deadline {
-            return n;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    sample_at_least(broker, &series, at_least, EVENTUALLY)
 }
 
 /// Sends the AUTH_TLS probe (RFC 9289 section 4.1) on a new connection to

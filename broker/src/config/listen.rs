@@ -20,6 +20,11 @@
 //! address = "tcp://127.0.0.1:7100"
 //! allow_programs = [0x2000DA7A]
 //! tls = { cert = "broker.pem", key = "broker.key", required = true }  # see ListenTls
+//!
+//! [[listen]]
+//! address = "tcp://127.0.0.1:7200"
+//! gss = { service = "datastore@localhost", required = true }  # see ListenGss
+//! allow_principals = ["alice@EXAMPLE.ORG"]  # RPCSEC_GSS callers that may call
 //! ```
 //!
 //! Inline tables mix both forms on one line each:
@@ -33,7 +38,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::tls::host_of;
-use super::{ListenAddress, ListenTls};
+use super::{ListenAddress, ListenGss, ListenTls};
 use crate::core::access::AllowList;
 
 /// The mode of a listener's Unix socket file unless `mode` says otherwise:
@@ -54,11 +59,16 @@ pub struct ListenConfig {
     /// member of it (or root).
     pub group: Option<String>,
     /// Who may call through this listener (keys `allow_uids`,
-    /// `allow_gids`, `allow_programs`; see [`AllowList`]).
+    /// `allow_gids`, `allow_principals`, `allow_programs`; see
+    /// [`AllowList`]).
     pub allow: AllowList,
     /// TCP only: RPC-over-TLS for this listener's clients (table `tls`,
     /// see [`ListenTls`]); absent: plain.
     pub tls: Option<ListenTls>,
+    /// Stream listeners only: RPCSEC_GSS ended by the broker for this
+    /// listener's clients (table `gss`, see [`ListenGss`]); absent:
+    /// RPCSEC_GSS calls are forwarded as they are.
+    pub gss: Option<ListenGss>,
 }
 
 impl ListenConfig {
@@ -70,6 +80,7 @@ impl ListenConfig {
             group: None,
             allow: AllowList::default(),
             tls: None,
+            gss: None,
         }
     }
 
@@ -95,6 +106,22 @@ impl ListenConfig {
                 "tls",
                 "only a TCP listener carries RPC-over-TLS (no Unix sockets, no DTLS)",
             ));
+        }
+        let stream = matches!(self.address, ListenAddress::Stream(_));
+        if self.gss.is_some() && !stream {
+            return Some((
+                "gss",
+                "RPCSEC_GSS is ended on stream (TCP, Unix) listeners only",
+            ));
+        }
+        if self.allow.principals.is_some() && self.gss.is_none() {
+            return Some((
+                "allow_principals",
+                "principals are known only on a listener with a `gss` table",
+            ));
+        }
+        if let Some(found) = self.gss.as_ref().and_then(ListenGss::check) {
+            return Some(found);
         }
         if self.unix_path().is_some() {
             return None;
@@ -161,6 +188,21 @@ impl fmt::Display for ListenConfig {
                 write!(f, " {key} [{}]", items.join(", "))?;
             }
         }
+        if let Some(p) = &self.allow.principals {
+            let items: Vec<&str> = p.iter().map(String::as_str).collect();
+            write!(f, " allow_principals [{}]", items.join(", "))?;
+        }
+        if let Some(gss) = &self.gss {
+            write!(f, " gss {}", gss.service.as_deref().unwrap_or("(any key)"))?;
+            if gss.required {
+                write!(
+                    f,
+                    " required {}",
+                    gss.min_service
+                        .unwrap_or(rpc_runtime::gss::GssService::None)
+                )?;
+            }
+        }
         if let Some(tls) = &self.tls {
             f.write_str(if tls.required {
                 " tls required"
@@ -191,7 +233,11 @@ struct Table {
     #[serde(default)]
     allow_programs: Option<Vec<u32>>,
     #[serde(default)]
+    allow_principals: Option<Vec<String>>,
+    #[serde(default)]
     tls: Option<ListenTls>,
+    #[serde(default)]
+    gss: Option<ListenGss>,
 }
 
 /// A socket file mode: a TOML integer, or an octal string.
@@ -261,8 +307,10 @@ impl<'de> Deserialize<'de> for ListenConfig {
                         uids: set(t.allow_uids),
                         gids: set(t.allow_gids),
                         programs: set(t.allow_programs),
+                        principals: t.allow_principals.map(|l| l.into_iter().collect()),
                     },
                     tls: t.tls,
+                    gss: t.gss,
                 })
             }
         }

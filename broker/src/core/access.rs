@@ -4,7 +4,7 @@
 //!
 //! | the call's...                               | answer                                  |
 //! |---------------------------------------------|-----------------------------------------|
-//! | caller uid and gid both off the lists       | MSG_DENIED / AUTH_ERROR / AUTH_TOOWEAK  |
+//! | caller uid, gid and principal all off the lists | MSG_DENIED / AUTH_ERROR / AUTH_TOOWEAK |
 //! | program off the listener's program list     | MSG_ACCEPTED / PROG_UNAVAIL             |
 //!
 //! AUTH_TOOWEAK (RFC 5531 section 9, `auth_stat`) says the caller's
@@ -47,13 +47,17 @@ pub struct AllowList {
     pub gids: Option<BTreeSet<u32>>,
     /// Programs that may be called.
     pub programs: Option<BTreeSet<u32>>,
+    /// Callers whose RPCSEC_GSS principal (the GSS-API display name,
+    /// `alice@EXAMPLE.ORG`) is here may call (as may those of `uids` and
+    /// `gids`); known only on a listener that ends RPCSEC_GSS.
+    pub principals: Option<BTreeSet<String>>,
 }
 
 /// Why an [`AllowList`] refuses a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Refusal {
-    /// The caller's uid and gid are on neither list (or the connection
-    /// has no credentials): AUTH_ERROR / AUTH_TOOWEAK.
+    /// The caller's uid, gid and principal are on none of the lists
+    /// (or it has none of them): AUTH_ERROR / AUTH_TOOWEAK.
     Caller,
     /// The program is not on the list: PROG_UNAVAIL.
     Program,
@@ -71,20 +75,32 @@ impl std::fmt::Display for Refusal {
 impl AllowList {
     /// True when every list is absent (everyone may call everything).
     pub fn allows_all(&self) -> bool {
-        self.uids.is_none() && self.gids.is_none() && self.programs.is_none()
+        self.uids.is_none()
+            && self.gids.is_none()
+            && self.programs.is_none()
+            && self.principals.is_none()
     }
 
-    /// Whether a caller with `cred` may call `program`.
+    /// Whether a caller with `cred` and RPCSEC_GSS `principal` may call
+    /// `program`: with any caller list present, one of the caller's
+    /// identities must be on its list.
     ///
     /// # Errors
     ///
     /// The [`Refusal`]; the caller is checked before the program.
-    pub fn check(&self, cred: Option<PeerCred>, program: u32) -> Result<(), Refusal> {
-        if self.uids.is_some() || self.gids.is_some() {
+    pub fn check(
+        &self,
+        cred: Option<PeerCred>,
+        principal: Option<&str>,
+        program: u32,
+    ) -> Result<(), Refusal> {
+        if self.uids.is_some() || self.gids.is_some() || self.principals.is_some() {
             let on = |list: &Option<BTreeSet<u32>>, id: u32| {
                 list.as_ref().is_some_and(|l| l.contains(&id))
             };
-            let allowed = cred.is_some_and(|c| on(&self.uids, c.uid) || on(&self.gids, c.gid));
+            let allowed = cred.is_some_and(|c| on(&self.uids, c.uid) || on(&self.gids, c.gid))
+                || principal
+                    .is_some_and(|p| self.principals.as_ref().is_some_and(|l| l.contains(p)));
             if !allowed {
                 return Err(Refusal::Caller);
             }
@@ -114,6 +130,7 @@ impl Core {
         now: Instant,
         client: ClientId,
         call: &CallPeek,
+        principal: Option<&Arc<str>>,
     ) -> bool {
         let Some(c) = self.clients.get(&client) else {
             return false;
@@ -122,7 +139,7 @@ impl Core {
             return false;
         };
         let cred = c.caller.cred;
-        let Err(refusal) = allow.check(cred, call.program) else {
+        let Err(refusal) = allow.check(cred, principal.map(|p| &**p), call.program) else {
             return false;
         };
         let (status, reply) = match refusal {
@@ -145,6 +162,7 @@ impl Core {
         self.events.push_back(Event::CallRefused {
             client,
             cred,
+            principal: principal.cloned(),
             program: call.program,
             refusal,
         });
@@ -174,17 +192,20 @@ mod tests {
         let a = AllowList {
             uids: set(&[1000]),
             gids: set(&[50]),
-            programs: None,
+            ..AllowList::default()
         };
-        assert_eq!(a.check(cred(1000, 7), 1), Ok(()));
-        assert_eq!(a.check(cred(7, 50), 1), Ok(()));
-        assert_eq!(a.check(cred(7, 7), 1), Err(Refusal::Caller));
-        assert_eq!(a.check(None, 1), Err(Refusal::Caller));
+        assert_eq!(a.check(cred(1000, 7), None, 1), Ok(()));
+        assert_eq!(a.check(cred(7, 50), None, 1), Ok(()));
+        assert_eq!(a.check(cred(7, 7), None, 1), Err(Refusal::Caller));
+        assert_eq!(a.check(None, None, 1), Err(Refusal::Caller));
         let only_gids = AllowList {
             gids: set(&[50]),
             ..AllowList::default()
         };
-        assert_eq!(only_gids.check(cred(1000, 7), 1), Err(Refusal::Caller));
+        assert_eq!(
+            only_gids.check(cred(1000, 7), None, 1),
+            Err(Refusal::Caller)
+        );
     }
 
     #[test]
@@ -194,11 +215,26 @@ mod tests {
             programs: set(&[100_003]),
             ..AllowList::default()
         };
-        assert_eq!(a.check(cred(0, 0), 100_003), Ok(()));
-        assert_eq!(a.check(cred(0, 0), 100_005), Err(Refusal::Program));
-        assert_eq!(a.check(cred(1, 1), 100_005), Err(Refusal::Caller));
+        assert_eq!(a.check(cred(0, 0), None, 100_003), Ok(()));
+        assert_eq!(a.check(cred(0, 0), None, 100_005), Err(Refusal::Program));
+        assert_eq!(a.check(cred(1, 1), None, 100_005), Err(Refusal::Caller));
         assert!(AllowList::default().allows_all());
-        assert_eq!(AllowList::default().check(None, 9), Ok(()));
+        let principals = AllowList {
+            uids: set(&[0]),
+            principals: Some(["alice@EXAMPLE.ORG".to_owned()].into()),
+            ..AllowList::default()
+        };
+        assert_eq!(principals.check(None, Some("alice@EXAMPLE.ORG"), 1), Ok(()));
+        assert_eq!(
+            principals.check(cred(0, 0), Some("bob@EXAMPLE.ORG"), 1),
+            Ok(())
+        );
+        assert_eq!(
+            principals.check(cred(1, 1), Some("bob@EXAMPLE.ORG"), 1),
+            Err(Refusal::Caller)
+        );
+        assert_eq!(principals.check(None, None, 1), Err(Refusal::Caller));
+        assert_eq!(AllowList::default().check(None, None, 9), Ok(()));
     }
 
     #[test]

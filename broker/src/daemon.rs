@@ -429,12 +429,22 @@ async fn accept_loop(
             }
             accepted = listener.accept(&metrics) => {
                 let caller = accepted.caller(&listener);
+                // The client's handle, for its certificate's names (known
+                // after the handshake, which runs once it is admitted).
+                let admitted = Arc::new(std::sync::OnceLock::new());
                 // Boxed: a plain connection's task does not carry the
                 // TLS relay's state inline (its size counts per idle client).
                 let mut upgrade: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = None;
                 let (read, write, peer) = match accepted {
                     Accepted::Tcp(io, peer) => match &tls {
-                        Some(tls) => match crate::driver::tls::accept(io, tls.get()) {
+                        Some(tls) => match crate::driver::tls::accept(io, tls.get(), {
+                            let (hub, admitted) = (Arc::clone(&hub), Arc::clone(&admitted));
+                            move |names| {
+                                if let Some(&client) = admitted.get() {
+                                    hub.step(&mut Vec::new(), |st, _| st.core.set_tls_names(client, names));
+                                }
+                            }
+                        }) {
                             Ok((r, w, task)) => {
                                 upgrade = Some(Box::pin(task));
                                 (r, w, peer)
@@ -465,6 +475,7 @@ async fn accept_loop(
                     }
                     continue;
                 };
+                let _ = admitted.set(client);
                 let serve = crate::driver::client::serve(
                     Arc::clone(&hub),
                     read,

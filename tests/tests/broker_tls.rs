@@ -343,3 +343,48 @@ async fn a_backend_whose_certificate_does_not_verify_is_not_used() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_tls_names_admits_only_the_listed_client_certificates() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    let ca = Ca::new("ca", dir);
+    ca.issue("broker", dir, "broker");
+    ca.issue("client-one", dir, "one");
+    ca.issue("client-two", dir, "two");
+    let store = start_datastore_server();
+    let keys = format!(
+        "tls = {{ cert = \"{}\", key = \"{}\", client_ca = \"{}\", required = true }}, \
+         allow_tls_names = [\"client-one\"]",
+        path(dir, "broker.pem").display(),
+        path(dir, "broker.key").display(),
+        path(dir, "ca.pem").display()
+    );
+    let broker = start_tcp_keys_broker(&keys, &datastore_route(&store.endpoint));
+    let addr = tcp_addr(&broker.tcp);
+    // The certificate's common name is on the list.
+    let one = connect_tls(addr, &client_tls(dir, "ca.pem", Some("one")))
+        .await
+        .unwrap();
+    ds_put_bytes(&one, "k", b"v").await;
+    assert_eq!(
+        ds_get_bytes(&one, "k").await.unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+    // Signed by the same CA, but named otherwise: refused call by call.
+    let two = connect_tls(addr, &client_tls(dir, "ca.pem", Some("two")))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert!(
+            matches!(
+                ds_get_bytes(&two, "k").await,
+                Err(RpcError::AuthError(AuthStat::TooWeak))
+            ),
+            "a certificate off allow_tls_names"
+        );
+    }
+    let (_, page) = http_get(broker.metrics, "/metrics");
+    let refused = "broker_calls_total{program=\"unrouted\",backend=\"none\",status=\"auth_error\"}";
+    assert_eq!(sample(&page, refused), 2.0, "{page}");
+}

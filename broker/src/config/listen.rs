@@ -25,6 +25,11 @@
 //! address = "tcp://127.0.0.1:7200"
 //! gss = { service = "datastore@localhost", required = true }  # see ListenGss
 //! allow_principals = ["alice@EXAMPLE.ORG"]  # RPCSEC_GSS callers that may call
+//!
+//! [[listen]]
+//! address = "tcp://127.0.0.1:7300"
+//! tls = { cert = "b.pem", key = "b.key", client_ca = "clients.pem", required = true }
+//! allow_tls_names = ["client.example"]  # certificate CN or SAN that may call
 //! ```
 //!
 //! Inline tables mix both forms on one line each:
@@ -59,8 +64,8 @@ pub struct ListenConfig {
     /// member of it (or root).
     pub group: Option<String>,
     /// Who may call through this listener (keys `allow_uids`,
-    /// `allow_gids`, `allow_principals`, `allow_programs`; see
-    /// [`AllowList`]).
+    /// `allow_gids`, `allow_principals`, `allow_tls_names`,
+    /// `allow_programs`; see [`AllowList`]).
     pub allow: AllowList,
     /// TCP only: RPC-over-TLS for this listener's clients (table `tls`,
     /// see [`ListenTls`]); absent: plain.
@@ -118,6 +123,13 @@ impl ListenConfig {
             return Some((
                 "allow_principals",
                 "principals are known only on a listener with a `gss` table",
+            ));
+        }
+        let mutual_tls = self.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
+        if self.allow.tls_names.is_some() && !mutual_tls {
+            return Some((
+                "allow_tls_names",
+                "certificate names are known only on a listener with `tls.client_ca` (mutual TLS)",
             ));
         }
         if let Some(found) = self.gss.as_ref().and_then(ListenGss::check) {
@@ -188,9 +200,15 @@ impl fmt::Display for ListenConfig {
                 write!(f, " {key} [{}]", items.join(", "))?;
             }
         }
-        if let Some(p) = &self.allow.principals {
-            let items: Vec<&str> = p.iter().map(String::as_str).collect();
-            write!(f, " allow_principals [{}]", items.join(", "))?;
+        let names = [
+            ("allow_principals", &self.allow.principals),
+            ("allow_tls_names", &self.allow.tls_names),
+        ];
+        for (key, list) in names {
+            if let Some(l) = list {
+                let items: Vec<&str> = l.iter().map(String::as_str).collect();
+                write!(f, " {key} [{}]", items.join(", "))?;
+            }
         }
         if let Some(gss) = &self.gss {
             write!(f, " gss {}", gss.service.as_deref().unwrap_or("(any key)"))?;
@@ -234,6 +252,8 @@ struct Table {
     allow_programs: Option<Vec<u32>>,
     #[serde(default)]
     allow_principals: Option<Vec<String>>,
+    #[serde(default)]
+    allow_tls_names: Option<Vec<String>>,
     #[serde(default)]
     tls: Option<ListenTls>,
     #[serde(default)]
@@ -308,6 +328,7 @@ impl<'de> Deserialize<'de> for ListenConfig {
                         gids: set(t.allow_gids),
                         programs: set(t.allow_programs),
                         principals: t.allow_principals.map(|l| l.into_iter().collect()),
+                        tls_names: t.allow_tls_names.map(|l| l.into_iter().collect()),
                     },
                     tls: t.tls,
                     gss: t.gss,

@@ -488,6 +488,24 @@ fn gss_tables_and_principal_lists_parse_and_are_checked() {
         e.contains("gss.min_service") && e.contains("required"),
         "{e}"
     );
+    let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", allow_tls_names = ["c"] }]"#);
+    assert!(
+        e.contains("allow_tls_names") && e.contains("client_ca"),
+        "{e}"
+    );
+    let c = Config::from_toml(
+        r#"
+        [[listen]]
+        address = "tcp://127.0.0.1:1"
+        allow_tls_names = ["c.example"]
+        tls = { cert = "c", key = "k", client_ca = "ca" }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        c.listen[0].allow.tls_names,
+        Some(["c.example".to_owned()].into())
+    );
     let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", gss = { min_service = "krb6" } }]"#);
     assert!(e.contains("krb5i"), "{e}");
 }

@@ -51,6 +51,22 @@ pub struct AllowList {
     /// `alice@EXAMPLE.ORG`) is here may call (as may those of `uids` and
     /// `gids`); known only on a listener that ends RPCSEC_GSS.
     pub principals: Option<BTreeSet<String>>,
+    /// Callers whose TLS client certificate names one of these (its
+    /// subject's common name or a DNS, e-mail, URI or IP subject
+    /// alternative name) may call; known only on a listener with mutual
+    /// TLS (`tls.client_ca`).
+    pub tls_names: Option<BTreeSet<String>>,
+}
+
+/// Who a caller is, as far as the broker knows, for [`AllowList::check`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Who<'a> {
+    /// Peer credentials (Unix sockets).
+    pub cred: Option<PeerCred>,
+    /// The RPCSEC_GSS principal, when the broker ended RPCSEC_GSS.
+    pub principal: Option<&'a str>,
+    /// The names of the verified TLS client certificate.
+    pub tls_names: &'a [String],
 }
 
 /// Why an [`AllowList`] refuses a call.
@@ -79,28 +95,29 @@ impl AllowList {
             && self.gids.is_none()
             && self.programs.is_none()
             && self.principals.is_none()
+            && self.tls_names.is_none()
     }
 
-    /// Whether a caller with `cred` and RPCSEC_GSS `principal` may call
-    /// `program`: with any caller list present, one of the caller's
-    /// identities must be on its list.
+    /// Whether caller `who` may call `program`: with any caller list
+    /// present, one of the caller's identities must be on its list.
     ///
     /// # Errors
     ///
     /// The [`Refusal`]; the caller is checked before the program.
-    pub fn check(
-        &self,
-        cred: Option<PeerCred>,
-        principal: Option<&str>,
-        program: u32,
-    ) -> Result<(), Refusal> {
-        if self.uids.is_some() || self.gids.is_some() || self.principals.is_some() {
+    pub fn check(&self, who: Who<'_>, program: u32) -> Result<(), Refusal> {
+        let names = [&self.principals, &self.tls_names];
+        if self.uids.is_some() || self.gids.is_some() || names.iter().any(|l| l.is_some()) {
             let on = |list: &Option<BTreeSet<u32>>, id: u32| {
                 list.as_ref().is_some_and(|l| l.contains(&id))
             };
-            let allowed = cred.is_some_and(|c| on(&self.uids, c.uid) || on(&self.gids, c.gid))
-                || principal
-                    .is_some_and(|p| self.principals.as_ref().is_some_and(|l| l.contains(p)));
+            let named = |list: &Option<BTreeSet<String>>, name: &str| {
+                list.as_ref().is_some_and(|l| l.contains(name))
+            };
+            let allowed = who
+                .cred
+                .is_some_and(|c| on(&self.uids, c.uid) || on(&self.gids, c.gid))
+                || who.principal.is_some_and(|p| named(&self.principals, p))
+                || who.tls_names.iter().any(|n| named(&self.tls_names, n));
             if !allowed {
                 return Err(Refusal::Caller);
             }
@@ -120,9 +137,20 @@ pub struct Caller {
     pub cred: Option<PeerCred>,
     /// The listener's allow list; `None` allows everything.
     pub allow: Option<Arc<AllowList>>,
+    /// The names of the client's verified TLS certificate, once its
+    /// handshake is done ([`Core::set_tls_names`]).
+    pub tls_names: Vec<String>,
 }
 
 impl Core {
+    /// Records the names of `client`'s verified TLS certificate (its
+    /// handshake finished), for its allow list.
+    pub fn set_tls_names(&mut self, client: ClientId, names: Vec<String>) {
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.caller.tls_names = names;
+        }
+    }
+
     /// Answers `call` from `client` when the client's allow list refuses
     /// it (and reports [`Event::CallRefused`]); true when it did.
     pub(super) fn refuse_if_not_allowed(
@@ -139,7 +167,12 @@ impl Core {
             return false;
         };
         let cred = c.caller.cred;
-        let Err(refusal) = allow.check(cred, principal.map(|p| &**p), call.program) else {
+        let who = Who {
+            cred,
+            principal: principal.map(|p| &**p),
+            tls_names: &c.caller.tls_names,
+        };
+        let Err(refusal) = allow.check(who, call.program) else {
             return false;
         };
         let (status, reply) = match refusal {
@@ -183,6 +216,14 @@ mod tests {
         })
     }
 
+    fn who(cred: Option<PeerCred>, principal: Option<&str>) -> Who<'_> {
+        Who {
+            cred,
+            principal,
+            tls_names: &[],
+        }
+    }
+
     fn set(v: &[u32]) -> Option<BTreeSet<u32>> {
         Some(v.iter().copied().collect())
     }
@@ -194,16 +235,16 @@ mod tests {
             gids: set(&[50]),
             ..AllowList::default()
         };
-        assert_eq!(a.check(cred(1000, 7), None, 1), Ok(()));
-        assert_eq!(a.check(cred(7, 50), None, 1), Ok(()));
-        assert_eq!(a.check(cred(7, 7), None, 1), Err(Refusal::Caller));
-        assert_eq!(a.check(None, None, 1), Err(Refusal::Caller));
+        assert_eq!(a.check(who(cred(1000, 7), None), 1), Ok(()));
+        assert_eq!(a.check(who(cred(7, 50), None), 1), Ok(()));
+        assert_eq!(a.check(who(cred(7, 7), None), 1), Err(Refusal::Caller));
+        assert_eq!(a.check(who(None, None), 1), Err(Refusal::Caller));
         let only_gids = AllowList {
             gids: set(&[50]),
             ..AllowList::default()
         };
         assert_eq!(
-            only_gids.check(cred(1000, 7), None, 1),
+            only_gids.check(who(cred(1000, 7), None), 1),
             Err(Refusal::Caller)
         );
     }
@@ -215,26 +256,46 @@ mod tests {
             programs: set(&[100_003]),
             ..AllowList::default()
         };
-        assert_eq!(a.check(cred(0, 0), None, 100_003), Ok(()));
-        assert_eq!(a.check(cred(0, 0), None, 100_005), Err(Refusal::Program));
-        assert_eq!(a.check(cred(1, 1), None, 100_005), Err(Refusal::Caller));
+        assert_eq!(a.check(who(cred(0, 0), None), 100_003), Ok(()));
+        assert_eq!(
+            a.check(who(cred(0, 0), None), 100_005),
+            Err(Refusal::Program)
+        );
+        assert_eq!(
+            a.check(who(cred(1, 1), None), 100_005),
+            Err(Refusal::Caller)
+        );
         assert!(AllowList::default().allows_all());
         let principals = AllowList {
             uids: set(&[0]),
             principals: Some(["alice@EXAMPLE.ORG".to_owned()].into()),
             ..AllowList::default()
         };
-        assert_eq!(principals.check(None, Some("alice@EXAMPLE.ORG"), 1), Ok(()));
         assert_eq!(
-            principals.check(cred(0, 0), Some("bob@EXAMPLE.ORG"), 1),
+            principals.check(who(None, Some("alice@EXAMPLE.ORG")), 1),
             Ok(())
         );
         assert_eq!(
-            principals.check(cred(1, 1), Some("bob@EXAMPLE.ORG"), 1),
+            principals.check(who(cred(0, 0), Some("bob@EXAMPLE.ORG")), 1),
+            Ok(())
+        );
+        assert_eq!(
+            principals.check(who(cred(1, 1), Some("bob@EXAMPLE.ORG")), 1),
             Err(Refusal::Caller)
         );
-        assert_eq!(principals.check(None, None, 1), Err(Refusal::Caller));
-        assert_eq!(AllowList::default().check(None, None, 9), Ok(()));
+        assert_eq!(principals.check(who(None, None), 1), Err(Refusal::Caller));
+        let names = AllowList {
+            tls_names: Some(["client.example".to_owned()].into()),
+            ..AllowList::default()
+        };
+        let tls_names = ["CN=x".to_owned(), "client.example".to_owned()];
+        let by_name = Who {
+            tls_names: &tls_names,
+            ..Who::default()
+        };
+        assert_eq!(names.check(by_name, 1), Ok(()));
+        assert_eq!(names.check(Who::default(), 1), Err(Refusal::Caller));
+        assert_eq!(AllowList::default().check(who(None, None), 9), Ok(()));
     }
 
     #[test]
@@ -253,10 +314,12 @@ mod tests {
         let stranger = core.add_caller(Caller {
             cred: cred(1001, 1001),
             allow: allow.clone(),
+            ..Caller::default()
         });
         let owner = core.add_caller(Caller {
             cred: cred(1000, 1000),
             allow,
+            ..Caller::default()
         });
         core.handle_client_call(now, stranger, call(7, 2, "k"));
         let out = transmits(&mut core);

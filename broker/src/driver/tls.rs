@@ -26,7 +26,7 @@ use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use rpc_runtime::server::PeerAddr;
+use rpc_runtime::server::{PeerAddr, PeerCertificate, SubjectAltName};
 use rpc_runtime::tls::{ClientTls, ServerTls, TlsError, TlsStats};
 use rpc_runtime::Endpoint;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
@@ -230,7 +230,9 @@ fn probe_program(config: &Config, name: &str) -> (u32, u32) {
 /// A client connection accepted on a TLS listener, for the driver: the
 /// halves it reads and writes, and the task that runs the upgrade with
 /// `server` (the probe, then TLS; or plain calls, refused or served as
-/// the listener says) and then relays.
+/// the listener says) and then relays. After a handshake with a client
+/// certificate, and before relaying a byte, the task hands `on_names`
+/// the certificate's names ([`certificate_names`]).
 ///
 /// # Errors
 ///
@@ -238,6 +240,7 @@ fn probe_program(config: &Config, name: &str) -> (u32, u32) {
 pub(crate) fn accept(
     stream: TcpStream,
     server: Arc<ServerTls>,
+    on_names: impl FnOnce(Vec<String>) + Send + 'static,
 ) -> io::Result<(
     ReadHalf,
     WriteHalf,
@@ -248,13 +251,37 @@ pub(crate) fn accept(
     let task = async move {
         let peer = stream.peer_addr().map_or(PeerAddr::Unknown, PeerAddr::Tcp);
         match server.upgrade(stream, peer.clone()).await {
-            Ok((io, _)) => relay(io, relay_end).await,
+            Ok((io, peer)) => {
+                if let PeerAddr::Tls(tls) = &peer {
+                    if let Some(cert) = &tls.certificate {
+                        on_names(certificate_names(cert));
+                    }
+                }
+                relay(io, relay_end).await
+            }
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "RPC-over-TLS upgrade failed; connection closed")
             }
         }
     };
     Ok((read, write, task))
+}
+
+/// The names a verified client certificate gives its holder, for the
+/// allow lists (`allow_tls_names`): the subject's common name, and the
+/// DNS, e-mail, URI and IP subject alternative names.
+pub(crate) fn certificate_names(cert: &PeerCertificate) -> Vec<String> {
+    let sans = cert.subject_alt_names.iter().map(|n| match n {
+        SubjectAltName::Dns(s) | SubjectAltName::Uri(s) | SubjectAltName::Email(s) => s.clone(),
+        SubjectAltName::Ip(ip) => ip.to_string(),
+        _ => String::new(),
+    });
+    cert.common_name
+        .iter()
+        .cloned()
+        .chain(sans)
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// Starts RPC-over-TLS on `stream`, a new connection to a backend whose

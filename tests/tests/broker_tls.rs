@@ -342,6 +342,29 @@ async fn a_backend_whose_certificate_does_not_verify_is_not_used() {
         assert!(Instant::now() < deadline, "no failed connection: {status}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Counted by reason, not only as reconnects.
+    let series = "broker_backend_tls_failures_total{backend=\"store\",reason=\"certificate\"}";
+    assert!(sample_at_least(&broker, series, 1.0, EVENTUALLY) >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_that_does_not_offer_tls_is_counted() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    Ca::new("ca", dir);
+    // A plain datastore-server on TCP: it answers the AUTH_TLS probe
+    // without the STARTTLS verifier.
+    let port = free_tcp_port().unwrap();
+    let endpoint = Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    let mut cmd = Command::new(&bins().datastore_server);
+    cmd.arg("--listen").arg(url(&endpoint));
+    let store = CServer::spawn(cmd, endpoint).expect("start datastore-server");
+    let broker = start_broker(&tls_route(store.endpoint(), dir));
+    let series = "broker_backend_tls_failures_total{backend=\"store\",reason=\"not_offered\"}";
+    assert!(sample_at_least(&broker, series, 1.0, EVENTUALLY) >= 1.0);
+    let (_, page) = http_get(broker.metrics, "/metrics");
+    let certificate = "broker_backend_tls_failures_total{backend=\"store\",reason=\"certificate\"}";
+    assert_eq!(sample(&page, certificate), 0.0, "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,14 +26,16 @@ use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use rpc_runtime::server::{PeerAddr, PeerCertificate, SubjectAltName};
-use rpc_runtime::tls::{ClientTls, ServerTls, TlsError, TlsStats};
+use rpc_runtime::tls::{ClientTls, ServerTls, TlsError, TlsFailure, TlsStats};
 use rpc_runtime::Endpoint;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::config::{BackendAddress, Config, ListenTls};
 use crate::driver::socket::{split_unix, ReadHalf, WriteHalf};
+use crate::metrics::Metrics;
 
 /// Bytes read at once from either side of a relay: four TLS records.
 const RELAY_BUFFER_BYTES: usize = 64 * 1024;
@@ -301,10 +303,47 @@ pub(crate) async fn connect(
         .as_ref()
         .map_err(|e| io::Error::other(format!("TLS settings not loaded: {e}")))?;
     let (program, version) = client.probe;
-    let io = client.tls.start(stream, program, version).await?;
+    let io = client
+        .tls
+        .start(stream, program, version)
+        .await
+        .map_err(|e| {
+            let reason = TlsFailure::of(&e);
+            io::Error::new(e.kind(), BackendTlsFailed { reason, source: e })
+        })?;
     let (driver, relay_end) = UnixStream::pair()?;
     tokio::spawn(relay(io, relay_end));
     Ok(split_unix(driver))
+}
+
+/// The error of a backend connection whose TCP connection was made but
+/// whose RPC-over-TLS start failed ([`connect`]), and why.
+#[derive(Debug, thiserror::Error)]
+#[error("RPC-over-TLS failed ({}): {source}", reason.as_str())]
+pub(crate) struct BackendTlsFailed {
+    reason: TlsFailure,
+    source: io::Error,
+}
+
+/// One log line per interval for backends whose TLS start failed.
+static BACKEND_TLS_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+
+/// Counts and logs (at most one line per interval) the failure `e` of a
+/// connection to backend `name` when it is an RPC-over-TLS failure
+/// (`broker_backend_tls_failures_total`); other failures (the TCP
+/// connection refused) are left to the caller.
+pub(crate) fn note_backend_failure(metrics: &Metrics, name: &str, e: &io::Error) {
+    let Some(failed) = e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<BackendTlsFailed>())
+    else {
+        return;
+    };
+    let reason = failed.reason.as_str();
+    metrics.tls.backend_failed(name, reason);
+    if let Some(suppressed) = BACKEND_TLS_LOG.allow() {
+        tracing::warn!(backend = name, reason, error = %failed.source, suppressed, "RPC-over-TLS to backend failed");
+    }
 }
 
 /// Moves bytes between `network` (a TLS session) and `local` (the relay's

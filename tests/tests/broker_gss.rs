@@ -146,6 +146,32 @@ async fn principals_off_the_allow_list_and_plain_clients_are_refused() {
     assert!(refusals(&broker, "too_weak", 1.0) >= 1.0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_max_contexts_the_oldest_context_is_dropped_and_made_again() {
+    Kdc::shared();
+    let store = start_datastore_server();
+    let listener = gss_listener(", max_contexts = 1", "");
+    let broker = start_tcp_keys_broker(&listener, &datastore_route(&store.endpoint));
+    let addr = tcp_addr(&broker.tcp);
+    let first = gss_datastore(addr, GssService::Integrity).await;
+    let second = gss_datastore(addr, GssService::Integrity).await;
+    ds_put_bytes(&first, "k", b"one").await;
+    // The second context pushes the first out of the table...
+    ds_put_bytes(&second, "k", b"two").await;
+    // ... whose client is answered CREDPROBLEM and makes a new one.
+    assert_eq!(
+        ds_get_bytes(&first, "k").await.unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    let evicted = "broker_gss_contexts_evicted_total";
+    assert_eq!(sample_at_least(&broker, evicted, 2.0, EVENTUALLY), 2.0);
+    assert_eq!(
+        sample_at_least(&broker, "broker_gss_contexts_open", 1.0, EVENTUALLY),
+        1.0
+    );
+    assert!(refusals(&broker, "credproblem", 1.0) >= 1.0);
+}
+
 const ECHO_PROGRAM: u32 = 0x2000_0077;
 /// whoami(void) -> (string principal, unsigned service)
 const WHOAMI: u32 = 2;

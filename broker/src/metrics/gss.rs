@@ -1,5 +1,6 @@
-//! [`GssMetrics`]: `broker_gss_contexts_open` and
-//! `broker_gss_refusals_total`, for the listeners that end RPCSEC_GSS.
+//! [`GssMetrics`]: `broker_gss_contexts_open`,
+//! `broker_gss_contexts_evicted_total` and `broker_gss_refusals_total`,
+//! for the listeners that end RPCSEC_GSS.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -37,6 +38,9 @@ pub(crate) struct GssMetrics {
     /// The RPCSEC_GSS side of each listener that has one.
     servers: Mutex<Vec<Arc<ServerGss>>>,
     open: Gauge,
+    evicted: Counter,
+    /// The evictions already added to `evicted`.
+    evicted_seen: Mutex<u64>,
     refusals: Family<RefusalLabels, Counter>,
 }
 
@@ -48,6 +52,12 @@ impl GssMetrics {
             "gss_contexts_open",
             "RPCSEC_GSS contexts the listeners hold (established or being created)",
             open.clone(),
+        );
+        let evicted = Counter::default();
+        registry.register(
+            "gss_contexts_evicted",
+            "RPCSEC_GSS contexts dropped because a listener held gss.max_contexts",
+            evicted.clone(),
         );
         let refusals = Family::<RefusalLabels, Counter>::default();
         registry.register(
@@ -61,6 +71,8 @@ impl GssMetrics {
         GssMetrics {
             servers: Mutex::default(),
             open,
+            evicted,
+            evicted_seen: Mutex::default(),
             refusals,
         }
     }
@@ -79,9 +91,18 @@ impl GssMetrics {
         self.refusals.get_or_create(&RefusalLabels { reason }).inc();
     }
 
-    /// Brings the gauge up to the listeners' context tables.
+    /// Brings the gauge and the eviction counter up to the listeners'
+    /// context tables.
     pub(crate) fn update(&self) {
-        let open: usize = self.lock().iter().map(|s| s.contexts_open()).sum();
+        let servers = self.lock();
+        let open: usize = servers.iter().map(|s| s.contexts_open()).sum();
         self.open.set(i64::try_from(open).unwrap_or(i64::MAX));
+        let evicted: u64 = servers.iter().map(|s| s.stats().contexts_evicted()).sum();
+        let mut seen = self
+            .evicted_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.evicted.inc_by(evicted.saturating_sub(*seen));
+        *seen = evicted;
     }
 }

@@ -27,6 +27,7 @@ use crate::driver::udp::{Datagrams, UdpLimits};
 use crate::driver::{BackendTarget, ClientLimits, Hub, Input};
 use crate::metrics::Metrics;
 use crate::reload::{BrokerHandle, ConfigSource};
+use rpc_runtime::gss::ServerGss;
 
 /// Mode of the admin socket file: the broker's user only (`broker ctl`
 /// can drain backends and reload).
@@ -72,6 +73,15 @@ pub enum BrokerError {
         /// What failed.
         source: rpc_runtime::tls::TlsError,
     },
+    /// The RPCSEC_GSS settings of a listener cannot be used: no key for
+    /// the service in the keytab `KRB5_KTNAME` names, or no keytab.
+    #[error("{key}: {source}")]
+    Gss {
+        /// Where: `listen[I].gss`.
+        key: String,
+        /// What failed.
+        source: rpc_runtime::gss::GssError,
+    },
     /// The metrics address cannot be bound.
     #[error("cannot serve metrics on {address}: {source}")]
     BindMetrics {
@@ -104,6 +114,8 @@ pub struct Broker {
     listeners: Vec<Listener>,
     /// The TLS settings of each of `listeners` that has some.
     listener_tls: Vec<Option<Arc<Current<rpc_runtime::tls::ServerTls>>>>,
+    /// The RPCSEC_GSS side of each of `listeners` that ends it.
+    listener_gss: Vec<Option<Arc<ServerGss>>>,
     /// The UDP listeners.
     datagrams: Vec<Arc<Datagrams>>,
     /// The program versions to register with rpcbind (changed on reload).
@@ -161,6 +173,7 @@ impl Broker {
         let max_connections = crate::driver::fd_limit::connection_capacity(config);
         let mut listeners = Vec::new();
         let mut listener_tls = Vec::new();
+        let mut listener_gss = Vec::new();
         let mut datagrams = Vec::new();
         let udp_limits = UdpLimits::new(&config.udp);
         for (i, l) in config.listen.iter().enumerate() {
@@ -179,6 +192,16 @@ impl Broker {
                 ListenAddress::Stream(_) => {
                     let settings = l.tls.as_ref().map(|t| tls.add_listener(i, t)).transpose();
                     listener_tls.push(settings.map_err(BrokerError::from)?);
+                    let gss = l.gss.as_ref().map(|g| g.server()).transpose();
+                    let gss = gss.map_err(|source| BrokerError::Gss {
+                        key: format!("listen[{i}].gss"),
+                        source,
+                    })?;
+                    let gss = gss.map(Arc::new);
+                    if let Some(g) = &gss {
+                        counters.gss.add_listener(Arc::clone(g));
+                    }
+                    listener_gss.push(gss);
                     listeners.push(Listener::bind(l).await.map_err(bind_error)?);
                 }
                 ListenAddress::Udp(a) => {
@@ -217,6 +240,7 @@ impl Broker {
             max_in_flight_per_client: config.limits.max_in_flight_per_client,
             listeners,
             listener_tls,
+            listener_gss,
             datagrams,
             rpcbind_programs,
             client_limits: client_limits(&config.limits, max_connections),
@@ -299,7 +323,8 @@ impl Broker {
         let mut tasks = JoinSet::new();
         tasks.spawn(crate::driver::run(Arc::clone(&hub), self.inbox_rx));
         let mut infos = Vec::new();
-        for (listener, tls) in self.listeners.into_iter().zip(self.listener_tls) {
+        let listeners = self.listeners.into_iter().zip(self.listener_tls);
+        for ((listener, tls), gss) in listeners.zip(self.listener_gss) {
             let endpoint = listener.local_endpoint();
             match &tls {
                 Some(tls) if tls.get().is_required() => {
@@ -316,6 +341,7 @@ impl Broker {
             tasks.spawn(accept_loop(
                 listener,
                 tls,
+                gss,
                 Arc::clone(&hub),
                 clients,
                 Arc::clone(&self.handle.metrics),
@@ -390,6 +416,7 @@ const EVICTION_PATIENCE: Duration = Duration::from_secs(1);
 async fn accept_loop(
     listener: Listener,
     tls: Option<Arc<Current<rpc_runtime::tls::ServerTls>>>,
+    gss: Option<Arc<ServerGss>>,
     hub: Arc<Hub>,
     open: Arc<AtomicUsize>,
     metrics: Arc<Metrics>,
@@ -402,12 +429,22 @@ async fn accept_loop(
             }
             accepted = listener.accept(&metrics) => {
                 let caller = accepted.caller(&listener);
+                // The client's handle, for its certificate's names (known
+                // after the handshake, which runs once it is admitted).
+                let admitted = Arc::new(std::sync::OnceLock::new());
                 // Boxed: a plain connection's task does not carry the
                 // TLS relay's state inline (its size counts per idle client).
                 let mut upgrade: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = None;
                 let (read, write, peer) = match accepted {
                     Accepted::Tcp(io, peer) => match &tls {
-                        Some(tls) => match crate::driver::tls::accept(io, tls.get()) {
+                        Some(tls) => match crate::driver::tls::accept(io, tls.get(), {
+                            let (hub, admitted) = (Arc::clone(&hub), Arc::clone(&admitted));
+                            move |names| {
+                                if let Some(&client) = admitted.get() {
+                                    hub.step(&mut Vec::new(), |st, _| st.core.set_tls_names(client, names));
+                                }
+                            }
+                        }) {
                             Ok((r, w, task)) => {
                                 upgrade = Some(Box::pin(task));
                                 (r, w, peer)
@@ -438,12 +475,14 @@ async fn accept_loop(
                     }
                     continue;
                 };
+                let _ = admitted.set(client);
                 let serve = crate::driver::client::serve(
                     Arc::clone(&hub),
                     read,
                     client,
                     outbox,
                     peer,
+                    gss.clone(),
                 );
                 clients.spawn(async move {
                     // A TLS connection's relay (and its TCP socket) ends

@@ -208,3 +208,49 @@ fn free_port() -> u16 {
         .expect("bind a loopback port")
         .port()
 }
+
+/// libtirpc's RPCSEC_GSS client (`tests/c/gss_client.c`, through
+/// `authgss_create_default`), built once.
+fn c_client() -> PathBuf {
+    crate::c_peer::CProgram::new("gss_client")
+        .source(crate::c_peer::c_source("gss_client.c"))
+        .input(crate::c_peer::c_source("gss_peer.h"))
+        .lib("gssapi_krb5")
+        .build()
+        .unwrap()
+}
+
+/// Runs libtirpc's RPCSEC_GSS client against `addr` for the host-based
+/// service `target` at `service`: WHOAMI, then ECHO of `bytes` bytes;
+/// with `ccache`, with that ticket cache. Its exit status (0; 2: a call
+/// failed; 3: no context) and its output.
+///
+/// # Panics
+///
+/// When the client cannot be built or does not end within a minute.
+pub fn run_c_client(
+    addr: std::net::SocketAddr,
+    target: &str,
+    service: rpc_runtime::gss::GssService,
+    bytes: usize,
+    ccache: Option<&str>,
+) -> (i32, String) {
+    let mut cmd = Command::new(c_client());
+    cmd.args([
+        addr.ip().to_string(),
+        addr.port().to_string(),
+        target.to_owned(),
+        service.krb5_name().to_owned(),
+        bytes.to_string(),
+    ]);
+    if let Some(cache) = ccache {
+        cmd.env("KRB5CCNAME", cache);
+    }
+    let out = crate::c_peer::run_with_timeout(&mut cmd, Duration::from_secs(60)).unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}

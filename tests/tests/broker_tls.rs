@@ -108,15 +108,7 @@ async fn refused(addr: SocketAddr, tls: &ClientTls) -> bool {
 /// has seen the refusal).
 fn refusals(broker: &BrokerProcess, reason: &str, at_least: f64) -> f64 {
     let series = format!("broker_tls_refusals_total{{reason=\"{reason}\"}}");
-    let deadline = Instant::now() + EVENTUALLY;
-    loop {
-        let (_, page) = http_get(broker.metrics, "/metrics");
-        let n = sample(&page, &series);
-        if n >= at_least || Instant::now() > deadline {
-            return n;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    sample_at_least(broker, &series, at_least, EVENTUALLY)
 }
 
 /// Sends the AUTH_TLS probe (RFC 9289 section 4.1) on a new connection to
@@ -350,4 +342,72 @@ async fn a_backend_whose_certificate_does_not_verify_is_not_used() {
         assert!(Instant::now() < deadline, "no failed connection: {status}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Counted by reason, not only as reconnects.
+    let series = "broker_backend_tls_failures_total{backend=\"store\",reason=\"certificate\"}";
+    assert!(sample_at_least(&broker, series, 1.0, EVENTUALLY) >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_that_does_not_offer_tls_is_counted() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    Ca::new("ca", dir);
+    // A plain datastore-server on TCP: it answers the AUTH_TLS probe
+    // without the STARTTLS verifier.
+    let port = free_tcp_port().unwrap();
+    let endpoint = Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    let mut cmd = Command::new(&bins().datastore_server);
+    cmd.arg("--listen").arg(url(&endpoint));
+    let store = CServer::spawn(cmd, endpoint).expect("start datastore-server");
+    let broker = start_broker(&tls_route(store.endpoint(), dir));
+    let series = "broker_backend_tls_failures_total{backend=\"store\",reason=\"not_offered\"}";
+    assert!(sample_at_least(&broker, series, 1.0, EVENTUALLY) >= 1.0);
+    let (_, page) = http_get(broker.metrics, "/metrics");
+    let certificate = "broker_backend_tls_failures_total{backend=\"store\",reason=\"certificate\"}";
+    assert_eq!(sample(&page, certificate), 0.0, "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_tls_names_admits_only_the_listed_client_certificates() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    let ca = Ca::new("ca", dir);
+    ca.issue("broker", dir, "broker");
+    ca.issue("client-one", dir, "one");
+    ca.issue("client-two", dir, "two");
+    let store = start_datastore_server();
+    let keys = format!(
+        "tls = {{ cert = \"{}\", key = \"{}\", client_ca = \"{}\", required = true }}, \
+         allow_tls_names = [\"client-one\"]",
+        path(dir, "broker.pem").display(),
+        path(dir, "broker.key").display(),
+        path(dir, "ca.pem").display()
+    );
+    let broker = start_tcp_keys_broker(&keys, &datastore_route(&store.endpoint));
+    let addr = tcp_addr(&broker.tcp);
+    // The certificate's common name is on the list.
+    let one = connect_tls(addr, &client_tls(dir, "ca.pem", Some("one")))
+        .await
+        .unwrap();
+    ds_put_bytes(&one, "k", b"v").await;
+    assert_eq!(
+        ds_get_bytes(&one, "k").await.unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+    // Signed by the same CA, but named otherwise: refused call by call.
+    let two = connect_tls(addr, &client_tls(dir, "ca.pem", Some("two")))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert!(
+            matches!(
+                ds_get_bytes(&two, "k").await,
+                Err(RpcError::AuthError(AuthStat::TooWeak))
+            ),
+            "a certificate off allow_tls_names"
+        );
+    }
+    let (_, page) = http_get(broker.metrics, "/metrics");
+    let refused = "broker_calls_total{program=\"unrouted\",backend=\"none\",status=\"auth_error\"}";
+    assert_eq!(sample(&page, refused), 2.0, "{page}");
 }

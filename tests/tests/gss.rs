@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use interop_tests::c_peer::{c_source, run_with_timeout, CProgram, CServer};
-use interop_tests::kdc::{Kdc, OTHER_SERVICE, REALM, SERVICE, USER};
+use interop_tests::c_peer::{c_source, CProgram, CServer};
+use interop_tests::kdc::{run_c_client, Kdc, OTHER_SERVICE, REALM, SERVICE, USER};
 use rpc_runtime::codegen::{handle, proc_unavail, BoxFuture};
 use rpc_runtime::gss::{ClientGss, GssError, GssService, ServerGss};
 use rpc_runtime::message::AuthStat;
@@ -398,16 +398,6 @@ async fn a_replayed_call_is_dropped_without_a_reply() {
     assert_eq!(c.unmatched_replies(), 0);
 }
 
-/// libtirpc's RPCSEC_GSS client (`authgss_create_default`), built once.
-fn c_client() -> std::path::PathBuf {
-    CProgram::new("gss_client")
-        .source(c_source("gss_client.c"))
-        .input(c_source("gss_peer.h"))
-        .lib("gssapi_krb5")
-        .build()
-        .unwrap()
-}
-
 /// libtirpc's RPCSEC_GSS server (`svcauth_gss_set_svc_name`), one process
 /// per test: it keeps context state per connection slot (see
 /// ../shared/notes/kerberos.md).
@@ -419,34 +409,6 @@ fn c_server() -> CServer {
         .build()
         .unwrap();
     CServer::start_tcp(&bin, [SERVICE]).unwrap()
-}
-
-/// Runs the C client against `addr`; its exit status and stdout.
-fn run_c_client(
-    addr: SocketAddr,
-    target: &str,
-    service: GssService,
-    bytes: usize,
-    ccache: Option<&str>,
-) -> (i32, String) {
-    let mut cmd = std::process::Command::new(c_client());
-    cmd.args([
-        addr.ip().to_string(),
-        addr.port().to_string(),
-        target.to_owned(),
-        service.krb5_name().to_owned(),
-        bytes.to_string(),
-    ]);
-    if let Some(cache) = ccache {
-        cmd.env("KRB5CCNAME", cache);
-    }
-    let out = run_with_timeout(&mut cmd, Duration::from_secs(60)).unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 /// Echo arguments big enough for several 64 KiB fragments, within

@@ -20,6 +20,16 @@
 //! address = "tcp://127.0.0.1:7100"
 //! allow_programs = [0x2000DA7A]
 //! tls = { cert = "broker.pem", key = "broker.key", required = true }  # see ListenTls
+//!
+//! [[listen]]
+//! address = "tcp://127.0.0.1:7200"
+//! gss = { service = "datastore@localhost", required = true }  # see ListenGss
+//! allow_principals = ["alice@EXAMPLE.ORG"]  # RPCSEC_GSS callers that may call
+//!
+//! [[listen]]
+//! address = "tcp://127.0.0.1:7300"
+//! tls = { cert = "b.pem", key = "b.key", client_ca = "clients.pem", required = true }
+//! allow_tls_names = ["client.example"]  # certificate CN or SAN that may call
 //! ```
 //!
 //! Inline tables mix both forms on one line each:
@@ -33,7 +43,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::tls::host_of;
-use super::{ListenAddress, ListenTls};
+use super::{ListenAddress, ListenGss, ListenTls};
 use crate::core::access::AllowList;
 
 /// The mode of a listener's Unix socket file unless `mode` says otherwise:
@@ -54,11 +64,16 @@ pub struct ListenConfig {
     /// member of it (or root).
     pub group: Option<String>,
     /// Who may call through this listener (keys `allow_uids`,
-    /// `allow_gids`, `allow_programs`; see [`AllowList`]).
+    /// `allow_gids`, `allow_principals`, `allow_tls_names`,
+    /// `allow_programs`; see [`AllowList`]).
     pub allow: AllowList,
     /// TCP only: RPC-over-TLS for this listener's clients (table `tls`,
     /// see [`ListenTls`]); absent: plain.
     pub tls: Option<ListenTls>,
+    /// Stream listeners only: RPCSEC_GSS ended by the broker for this
+    /// listener's clients (table `gss`, see [`ListenGss`]); absent:
+    /// RPCSEC_GSS calls are forwarded as they are.
+    pub gss: Option<ListenGss>,
 }
 
 impl ListenConfig {
@@ -70,6 +85,7 @@ impl ListenConfig {
             group: None,
             allow: AllowList::default(),
             tls: None,
+            gss: None,
         }
     }
 
@@ -95,6 +111,29 @@ impl ListenConfig {
                 "tls",
                 "only a TCP listener carries RPC-over-TLS (no Unix sockets, no DTLS)",
             ));
+        }
+        let stream = matches!(self.address, ListenAddress::Stream(_));
+        if self.gss.is_some() && !stream {
+            return Some((
+                "gss",
+                "RPCSEC_GSS is ended on stream (TCP, Unix) listeners only",
+            ));
+        }
+        if self.allow.principals.is_some() && self.gss.is_none() {
+            return Some((
+                "allow_principals",
+                "principals are known only on a listener with a `gss` table",
+            ));
+        }
+        let mutual_tls = self.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
+        if self.allow.tls_names.is_some() && !mutual_tls {
+            return Some((
+                "allow_tls_names",
+                "certificate names are known only on a listener with `tls.client_ca` (mutual TLS)",
+            ));
+        }
+        if let Some(found) = self.gss.as_ref().and_then(ListenGss::check) {
+            return Some(found);
         }
         if self.unix_path().is_some() {
             return None;
@@ -161,6 +200,27 @@ impl fmt::Display for ListenConfig {
                 write!(f, " {key} [{}]", items.join(", "))?;
             }
         }
+        let names = [
+            ("allow_principals", &self.allow.principals),
+            ("allow_tls_names", &self.allow.tls_names),
+        ];
+        for (key, list) in names {
+            if let Some(l) = list {
+                let items: Vec<&str> = l.iter().map(String::as_str).collect();
+                write!(f, " {key} [{}]", items.join(", "))?;
+            }
+        }
+        if let Some(gss) = &self.gss {
+            write!(f, " gss {}", gss.service.as_deref().unwrap_or("(any key)"))?;
+            if gss.required {
+                write!(
+                    f,
+                    " required {}",
+                    gss.min_service
+                        .unwrap_or(rpc_runtime::gss::GssService::None)
+                )?;
+            }
+        }
         if let Some(tls) = &self.tls {
             f.write_str(if tls.required {
                 " tls required"
@@ -191,7 +251,13 @@ struct Table {
     #[serde(default)]
     allow_programs: Option<Vec<u32>>,
     #[serde(default)]
+    allow_principals: Option<Vec<String>>,
+    #[serde(default)]
+    allow_tls_names: Option<Vec<String>>,
+    #[serde(default)]
     tls: Option<ListenTls>,
+    #[serde(default)]
+    gss: Option<ListenGss>,
 }
 
 /// A socket file mode: a TOML integer, or an octal string.
@@ -261,8 +327,11 @@ impl<'de> Deserialize<'de> for ListenConfig {
                         uids: set(t.allow_uids),
                         gids: set(t.allow_gids),
                         programs: set(t.allow_programs),
+                        principals: t.allow_principals.map(|l| l.into_iter().collect()),
+                        tls_names: t.allow_tls_names.map(|l| l.into_iter().collect()),
                     },
                     tls: t.tls,
+                    gss: t.gss,
                 })
             }
         }

@@ -63,6 +63,7 @@
 
 mod address;
 mod admin;
+mod gss;
 mod listen;
 mod resolve;
 mod route;
@@ -78,6 +79,7 @@ use serde::Deserialize;
 
 pub use address::{BackendAddress, Builtin, ListenAddress};
 pub use admin::AdminConfig;
+pub use gss::ListenGss;
 pub use listen::{ListenConfig, DEFAULT_SOCKET_MODE};
 pub use route::{KeySource, ProcedureClass, ProcedureConfig, RouteConfig};
 pub use rpcbind::RpcbindConfig;

@@ -447,3 +447,65 @@ fn tls_tables_parse_and_are_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn gss_tables_and_principal_lists_parse_and_are_checked() {
+    let c = Config::from_toml(
+        r#"
+        [[listen]]
+        address = "tcp://127.0.0.1:0"
+        allow_principals = ["alice@EXAMPLE.ORG"]
+        gss = { service = "datastore@localhost", required = true, min_service = "krb5p" }
+        [[listen]]
+        address = "unix:///tmp/g.sock"
+        gss = {}
+        "#,
+    )
+    .unwrap();
+    let first = c.listen[0].gss.as_ref().unwrap();
+    assert!(first.required);
+    assert_eq!(
+        first.min_service,
+        Some(rpc_runtime::gss::GssService::Privacy)
+    );
+    assert_eq!(first.max_contexts, rpc_runtime::gss::DEFAULT_MAX_CONTEXTS);
+    assert!(
+        c.listen[0].to_string().ends_with(
+            " allow_principals [alice@EXAMPLE.ORG] gss datastore@localhost required krb5p"
+        ),
+        "{}",
+        c.listen[0]
+    );
+    let second = c.listen[1].gss.as_ref().unwrap();
+    assert!(!second.required && second.service.is_none() && second.min_service.is_none());
+
+    let e = err(r#"listen = [{ address = "udp://127.0.0.1:1", gss = {} }]"#);
+    assert!(e.contains("listen[0].gss") && e.contains("stream"), "{e}");
+    let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", allow_principals = ["a@B"] }]"#);
+    assert!(e.contains("allow_principals") && e.contains("gss"), "{e}");
+    let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", gss = { min_service = "krb5i" } }]"#);
+    assert!(
+        e.contains("gss.min_service") && e.contains("required"),
+        "{e}"
+    );
+    let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", allow_tls_names = ["c"] }]"#);
+    assert!(
+        e.contains("allow_tls_names") && e.contains("client_ca"),
+        "{e}"
+    );
+    let c = Config::from_toml(
+        r#"
+        [[listen]]
+        address = "tcp://127.0.0.1:1"
+        allow_tls_names = ["c.example"]
+        tls = { cert = "c", key = "k", client_ca = "ca" }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        c.listen[0].allow.tls_names,
+        Some(["c.example".to_owned()].into())
+    );
+    let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", gss = { min_service = "krb6" } }]"#);
+    assert!(e.contains("krb5i"), "{e}");
+}

@@ -4,7 +4,7 @@
 //!
 //! | the call's...                               | answer                                  |
 //! |---------------------------------------------|-----------------------------------------|
-//! | caller uid and gid both off the lists       | MSG_DENIED / AUTH_ERROR / AUTH_TOOWEAK  |
+//! | caller uid, gid and principal all off the lists | MSG_DENIED / AUTH_ERROR / AUTH_TOOWEAK |
 //! | program off the listener's program list     | MSG_ACCEPTED / PROG_UNAVAIL             |
 //!
 //! AUTH_TOOWEAK (RFC 5531 section 9, `auth_stat`) says the caller's
@@ -47,13 +47,33 @@ pub struct AllowList {
     pub gids: Option<BTreeSet<u32>>,
     /// Programs that may be called.
     pub programs: Option<BTreeSet<u32>>,
+    /// Callers whose RPCSEC_GSS principal (the GSS-API display name,
+    /// `alice@EXAMPLE.ORG`) is here may call (as may those of `uids` and
+    /// `gids`); known only on a listener that ends RPCSEC_GSS.
+    pub principals: Option<BTreeSet<String>>,
+    /// Callers whose TLS client certificate names one of these (its
+    /// subject's common name or a DNS, e-mail, URI or IP subject
+    /// alternative name) may call; known only on a listener with mutual
+    /// TLS (`tls.client_ca`).
+    pub tls_names: Option<BTreeSet<String>>,
+}
+
+/// Who a caller is, as far as the broker knows, for [`AllowList::check`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Who<'a> {
+    /// Peer credentials (Unix sockets).
+    pub cred: Option<PeerCred>,
+    /// The RPCSEC_GSS principal, when the broker ended RPCSEC_GSS.
+    pub principal: Option<&'a str>,
+    /// The names of the verified TLS client certificate.
+    pub tls_names: &'a [String],
 }
 
 /// Why an [`AllowList`] refuses a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Refusal {
-    /// The caller's uid and gid are on neither list (or the connection
-    /// has no credentials): AUTH_ERROR / AUTH_TOOWEAK.
+    /// The caller's uid, gid and principal are on none of the lists
+    /// (or it has none of them): AUTH_ERROR / AUTH_TOOWEAK.
     Caller,
     /// The program is not on the list: PROG_UNAVAIL.
     Program,
@@ -71,20 +91,33 @@ impl std::fmt::Display for Refusal {
 impl AllowList {
     /// True when every list is absent (everyone may call everything).
     pub fn allows_all(&self) -> bool {
-        self.uids.is_none() && self.gids.is_none() && self.programs.is_none()
+        self.uids.is_none()
+            && self.gids.is_none()
+            && self.programs.is_none()
+            && self.principals.is_none()
+            && self.tls_names.is_none()
     }
 
-    /// Whether a caller with `cred` may call `program`.
+    /// Whether caller `who` may call `program`: with any caller list
+    /// present, one of the caller's identities must be on its list.
     ///
     /// # Errors
     ///
     /// The [`Refusal`]; the caller is checked before the program.
-    pub fn check(&self, cred: Option<PeerCred>, program: u32) -> Result<(), Refusal> {
-        if self.uids.is_some() || self.gids.is_some() {
+    pub fn check(&self, who: Who<'_>, program: u32) -> Result<(), Refusal> {
+        let names = [&self.principals, &self.tls_names];
+        if self.uids.is_some() || self.gids.is_some() || names.iter().any(|l| l.is_some()) {
             let on = |list: &Option<BTreeSet<u32>>, id: u32| {
                 list.as_ref().is_some_and(|l| l.contains(&id))
             };
-            let allowed = cred.is_some_and(|c| on(&self.uids, c.uid) || on(&self.gids, c.gid));
+            let named = |list: &Option<BTreeSet<String>>, name: &str| {
+                list.as_ref().is_some_and(|l| l.contains(name))
+            };
+            let allowed = who
+                .cred
+                .is_some_and(|c| on(&self.uids, c.uid) || on(&self.gids, c.gid))
+                || who.principal.is_some_and(|p| named(&self.principals, p))
+                || who.tls_names.iter().any(|n| named(&self.tls_names, n));
             if !allowed {
                 return Err(Refusal::Caller);
             }
@@ -104,9 +137,20 @@ pub struct Caller {
     pub cred: Option<PeerCred>,
     /// The listener's allow list; `None` allows everything.
     pub allow: Option<Arc<AllowList>>,
+    /// The names of the client's verified TLS certificate, once its
+    /// handshake is done ([`Core::set_tls_names`]).
+    pub tls_names: Vec<String>,
 }
 
 impl Core {
+    /// Records the names of `client`'s verified TLS certificate (its
+    /// handshake finished), for its allow list.
+    pub fn set_tls_names(&mut self, client: ClientId, names: Vec<String>) {
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.caller.tls_names = names;
+        }
+    }
+
     /// Answers `call` from `client` when the client's allow list refuses
     /// it (and reports [`Event::CallRefused`]); true when it did.
     pub(super) fn refuse_if_not_allowed(
@@ -114,6 +158,7 @@ impl Core {
         now: Instant,
         client: ClientId,
         call: &CallPeek,
+        principal: Option<&Arc<str>>,
     ) -> bool {
         let Some(c) = self.clients.get(&client) else {
             return false;
@@ -122,7 +167,12 @@ impl Core {
             return false;
         };
         let cred = c.caller.cred;
-        let Err(refusal) = allow.check(cred, call.program) else {
+        let who = Who {
+            cred,
+            principal: principal.map(|p| &**p),
+            tls_names: &c.caller.tls_names,
+        };
+        let Err(refusal) = allow.check(who, call.program) else {
             return false;
         };
         let (status, reply) = match refusal {
@@ -145,6 +195,7 @@ impl Core {
         self.events.push_back(Event::CallRefused {
             client,
             cred,
+            principal: principal.cloned(),
             program: call.program,
             refusal,
         });
@@ -165,6 +216,14 @@ mod tests {
         })
     }
 
+    fn who(cred: Option<PeerCred>, principal: Option<&str>) -> Who<'_> {
+        Who {
+            cred,
+            principal,
+            tls_names: &[],
+        }
+    }
+
     fn set(v: &[u32]) -> Option<BTreeSet<u32>> {
         Some(v.iter().copied().collect())
     }
@@ -174,17 +233,20 @@ mod tests {
         let a = AllowList {
             uids: set(&[1000]),
             gids: set(&[50]),
-            programs: None,
+            ..AllowList::default()
         };
-        assert_eq!(a.check(cred(1000, 7), 1), Ok(()));
-        assert_eq!(a.check(cred(7, 50), 1), Ok(()));
-        assert_eq!(a.check(cred(7, 7), 1), Err(Refusal::Caller));
-        assert_eq!(a.check(None, 1), Err(Refusal::Caller));
+        assert_eq!(a.check(who(cred(1000, 7), None), 1), Ok(()));
+        assert_eq!(a.check(who(cred(7, 50), None), 1), Ok(()));
+        assert_eq!(a.check(who(cred(7, 7), None), 1), Err(Refusal::Caller));
+        assert_eq!(a.check(who(None, None), 1), Err(Refusal::Caller));
         let only_gids = AllowList {
             gids: set(&[50]),
             ..AllowList::default()
         };
-        assert_eq!(only_gids.check(cred(1000, 7), 1), Err(Refusal::Caller));
+        assert_eq!(
+            only_gids.check(who(cred(1000, 7), None), 1),
+            Err(Refusal::Caller)
+        );
     }
 
     #[test]
@@ -194,11 +256,46 @@ mod tests {
             programs: set(&[100_003]),
             ..AllowList::default()
         };
-        assert_eq!(a.check(cred(0, 0), 100_003), Ok(()));
-        assert_eq!(a.check(cred(0, 0), 100_005), Err(Refusal::Program));
-        assert_eq!(a.check(cred(1, 1), 100_005), Err(Refusal::Caller));
+        assert_eq!(a.check(who(cred(0, 0), None), 100_003), Ok(()));
+        assert_eq!(
+            a.check(who(cred(0, 0), None), 100_005),
+            Err(Refusal::Program)
+        );
+        assert_eq!(
+            a.check(who(cred(1, 1), None), 100_005),
+            Err(Refusal::Caller)
+        );
         assert!(AllowList::default().allows_all());
-        assert_eq!(AllowList::default().check(None, 9), Ok(()));
+        let principals = AllowList {
+            uids: set(&[0]),
+            principals: Some(["alice@EXAMPLE.ORG".to_owned()].into()),
+            ..AllowList::default()
+        };
+        assert_eq!(
+            principals.check(who(None, Some("alice@EXAMPLE.ORG")), 1),
+            Ok(())
+        );
+        assert_eq!(
+            principals.check(who(cred(0, 0), Some("bob@EXAMPLE.ORG")), 1),
+            Ok(())
+        );
+        assert_eq!(
+            principals.check(who(cred(1, 1), Some("bob@EXAMPLE.ORG")), 1),
+            Err(Refusal::Caller)
+        );
+        assert_eq!(principals.check(who(None, None), 1), Err(Refusal::Caller));
+        let names = AllowList {
+            tls_names: Some(["client.example".to_owned()].into()),
+            ..AllowList::default()
+        };
+        let tls_names = ["CN=x".to_owned(), "client.example".to_owned()];
+        let by_name = Who {
+            tls_names: &tls_names,
+            ..Who::default()
+        };
+        assert_eq!(names.check(by_name, 1), Ok(()));
+        assert_eq!(names.check(Who::default(), 1), Err(Refusal::Caller));
+        assert_eq!(AllowList::default().check(who(None, None), 9), Ok(()));
     }
 
     #[test]
@@ -217,10 +314,12 @@ mod tests {
         let stranger = core.add_caller(Caller {
             cred: cred(1001, 1001),
             allow: allow.clone(),
+            ..Caller::default()
         });
         let owner = core.add_caller(Caller {
             cred: cred(1000, 1000),
             allow,
+            ..Caller::default()
         });
         core.handle_client_call(now, stranger, call(7, 2, "k"));
         let out = transmits(&mut core);

@@ -100,6 +100,7 @@ mod completion;
 mod supervisor;
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -293,12 +294,25 @@ impl Core {
     /// now or later, unless the record is not a CALL: then the client is
     /// dropped ([`Event::CloseClient`]). Unknown clients are ignored.
     pub fn handle_client_call(&mut self, now: Instant, client: ClientId, record: Bytes) {
+        self.handle_client_call_as(now, client, record, None);
+    }
+
+    /// As [`Core::handle_client_call`], for a call whose caller the
+    /// driver authenticated as RPCSEC_GSS `principal` (checked against
+    /// the listener's `allow_principals`).
+    pub fn handle_client_call_as(
+        &mut self,
+        now: Instant,
+        client: ClientId,
+        record: Bytes,
+        principal: Option<Arc<str>>,
+    ) {
         if !self.clients.contains_key(&client) {
             return;
         }
         match peek(&record) {
             Some(HeaderPeek::Call(call)) => {
-                if !self.refuse_if_not_allowed(now, client, &call) {
+                if !self.refuse_if_not_allowed(now, client, &call, principal.as_ref()) {
                     self.accept_call(now, client, call, record);
                 }
             }

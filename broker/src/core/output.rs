@@ -170,6 +170,9 @@ pub enum Event {
         client: ClientId,
         /// The caller's credentials, when known.
         cred: Option<super::access::PeerCred>,
+        /// The caller's RPCSEC_GSS principal, when the broker ended
+        /// RPCSEC_GSS for the call.
+        principal: Option<std::sync::Arc<str>>,
         /// The program called.
         program: u32,
         /// Why.

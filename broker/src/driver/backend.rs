@@ -72,6 +72,7 @@ pub(crate) async fn run(hub: Arc<Hub>, conn: ConnId, target: Target, name: Arc<s
         Ok((read, write)) => serve(&hub, conn, read, write).await,
         Err(e) => {
             tracing::debug!(backend = %name, error = %e, "cannot connect to backend");
+            tls::note_backend_failure(&hub.metrics, &name, &e);
             hub.step(&mut Deliveries::new(), |st, now| {
                 st.tasks.remove(&conn);
                 st.core.handle_backend_failed(now, conn);

@@ -14,6 +14,7 @@ use rpc_runtime::record::{RecordError, RecordReader, Reservation};
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 
 use crate::core::ClientId;
+use crate::driver::gss::{self, ClientGss};
 use crate::driver::outbox::{Outbox, OutboxState};
 use crate::driver::socket::ReadHalf;
 use crate::driver::wire::record_codec;
@@ -51,7 +52,9 @@ pub(crate) async fn serve(
     client: ClientId,
     outbox: Arc<Outbox>,
     peer: String,
+    gss: Option<Arc<rpc_runtime::gss::ServerGss>>,
 ) {
+    let gss = gss.map(|g| ClientGss::attach(&hub, client, g));
     let max = hub.max_in_flight;
     let limits = hub.client_limits.clone();
     let mut out = Deliveries::new();
@@ -103,12 +106,16 @@ pub(crate) async fn serve(
         let got_calls = !calls.is_empty();
         if got_calls {
             outbox.touch();
+            let calls = match &gss {
+                Some(g) => g.screen(client, &outbox, &hub.metrics, calls.drain(..)),
+                None => gss::plain(calls.drain(..)),
+            };
             for _ in 0..calls.len() {
                 outbox.call_read();
             }
             hub.step(&mut out, |st, now| {
-                for r in calls.drain(..) {
-                    st.core.handle_client_call(now, client, r);
+                for (r, principal) in calls {
+                    st.core.handle_client_call_as(now, client, r, principal);
                 }
             });
         }
@@ -166,6 +173,9 @@ pub(crate) async fn serve(
         );
     }
     outbox.close();
+    if gss.is_some() {
+        ClientGss::detach(&hub, client);
+    }
     hub.step(&mut out, |st, now| {
         st.clients.remove(&client);
         st.core.handle_client_closed(now, client);

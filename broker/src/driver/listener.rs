@@ -93,6 +93,7 @@ impl Accepted {
                 Accepted::Tcp(..) => None,
             },
             allow: listener.allow.clone(),
+            tls_names: Vec::new(),
         }
     }
 }

@@ -58,6 +58,7 @@ mod admin;
 pub(crate) mod backend;
 pub(crate) mod client;
 pub(crate) mod fd_limit;
+pub(crate) mod gss;
 pub(crate) mod listener;
 pub(crate) mod outbox;
 pub(crate) mod rpcbind;
@@ -104,6 +105,9 @@ pub(crate) struct BackendTarget {
 pub(crate) enum Sink {
     /// A stream connection (client or backend).
     Stream(Arc<Outbox>),
+    /// A client whose calls the broker checked for RPCSEC_GSS: the reply
+    /// is protected first.
+    Sealed(Arc<Outbox>, Arc<gss::ClientGss>),
     /// A UDP listener's client.
     Datagram(Arc<Datagrams>),
 }
@@ -138,6 +142,8 @@ pub(crate) struct State {
     recorder: Recorder,
     reloads: u32,
     pub(crate) clients: HandleMap<ClientId, Arc<Outbox>>,
+    /// The RPCSEC_GSS side of the clients of listeners that end it.
+    pub(crate) gss_clients: HandleMap<ClientId, Arc<gss::ClientGss>>,
     /// The UDP listener of each client address with calls in flight.
     pub(crate) datagram_clients: HandleMap<ClientId, Arc<Datagrams>>,
     pub(crate) conns: HandleMap<ConnId, Arc<Outbox>>,
@@ -185,6 +191,7 @@ impl Hub {
                 recorder: Recorder::default(),
                 reloads: 0,
                 clients: HandleMap::default(),
+                gss_clients: HandleMap::default(),
                 datagram_clients: HandleMap::default(),
                 conns: HandleMap::default(),
                 tasks: HandleMap::default(),
@@ -258,6 +265,7 @@ impl Hub {
             match (sink, t.destination) {
                 (Sink::Stream(outbox), Destination::Backend(_)) => outbox.send_later(t),
                 (Sink::Stream(outbox), Destination::Client(_)) => outbox.send_now(t),
+                (Sink::Sealed(outbox, gss), _) => outbox.send_now(gss.seal(t)),
                 (Sink::Datagram(d), _) => d.send_reply(self, t),
             }
         }
@@ -269,7 +277,10 @@ impl Hub {
             let sink = match t.destination {
                 Destination::Client(id) => st.clients.get(&id).map_or_else(
                     || st.datagram_clients.get(&id).cloned().map(Sink::Datagram),
-                    |o| Some(Sink::Stream(Arc::clone(o))),
+                    |o| match st.gss_clients.get(&id) {
+                        Some(g) => Some(Sink::Sealed(Arc::clone(o), Arc::clone(g))),
+                        None => Some(Sink::Stream(Arc::clone(o))),
+                    },
                 ),
                 Destination::Backend(conn) => st.conns.get(&conn).cloned().map(Sink::Stream),
             };
@@ -373,15 +384,20 @@ impl Hub {
             Event::CallRefused {
                 client,
                 cred,
+                principal,
                 program,
                 refusal,
             } => {
+                if principal.is_some() {
+                    self.metrics.gss.refused("principal_not_allowed");
+                }
                 if let Some(suppressed) = REFUSED_CALL_LOG.allow() {
                     tracing::warn!(
                         client = client.get(),
                         uid = cred.map(|c| c.uid),
                         gid = cred.map(|c| c.gid),
                         pid = cred.and_then(|c| c.pid),
+                        principal = principal.as_deref(),
                         program = %format_args!("{program:#x}"),
                         suppressed,
                         "call refused: {refusal}"

@@ -26,14 +26,16 @@ use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use rpc_runtime::server::PeerAddr;
-use rpc_runtime::tls::{ClientTls, ServerTls, TlsError, TlsStats};
+use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
+use rpc_runtime::server::{PeerAddr, PeerCertificate, SubjectAltName};
+use rpc_runtime::tls::{ClientTls, ServerTls, TlsError, TlsFailure, TlsStats};
 use rpc_runtime::Endpoint;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::config::{BackendAddress, Config, ListenTls};
 use crate::driver::socket::{split_unix, ReadHalf, WriteHalf};
+use crate::metrics::Metrics;
 
 /// Bytes read at once from either side of a relay: four TLS records.
 const RELAY_BUFFER_BYTES: usize = 64 * 1024;
@@ -230,7 +232,9 @@ fn probe_program(config: &Config, name: &str) -> (u32, u32) {
 /// A client connection accepted on a TLS listener, for the driver: the
 /// halves it reads and writes, and the task that runs the upgrade with
 /// `server` (the probe, then TLS; or plain calls, refused or served as
-/// the listener says) and then relays.
+/// the listener says) and then relays. After a handshake with a client
+/// certificate, and before relaying a byte, the task hands `on_names`
+/// the certificate's names ([`certificate_names`]).
 ///
 /// # Errors
 ///
@@ -238,6 +242,7 @@ fn probe_program(config: &Config, name: &str) -> (u32, u32) {
 pub(crate) fn accept(
     stream: TcpStream,
     server: Arc<ServerTls>,
+    on_names: impl FnOnce(Vec<String>) + Send + 'static,
 ) -> io::Result<(
     ReadHalf,
     WriteHalf,
@@ -248,13 +253,37 @@ pub(crate) fn accept(
     let task = async move {
         let peer = stream.peer_addr().map_or(PeerAddr::Unknown, PeerAddr::Tcp);
         match server.upgrade(stream, peer.clone()).await {
-            Ok((io, _)) => relay(io, relay_end).await,
+            Ok((io, peer)) => {
+                if let PeerAddr::Tls(tls) = &peer {
+                    if let Some(cert) = &tls.certificate {
+                        on_names(certificate_names(cert));
+                    }
+                }
+                relay(io, relay_end).await
+            }
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "RPC-over-TLS upgrade failed; connection closed")
             }
         }
     };
     Ok((read, write, task))
+}
+
+/// The names a verified client certificate gives its holder, for the
+/// allow lists (`allow_tls_names`): the subject's common name, and the
+/// DNS, e-mail, URI and IP subject alternative names.
+pub(crate) fn certificate_names(cert: &PeerCertificate) -> Vec<String> {
+    let sans = cert.subject_alt_names.iter().map(|n| match n {
+        SubjectAltName::Dns(s) | SubjectAltName::Uri(s) | SubjectAltName::Email(s) => s.clone(),
+        SubjectAltName::Ip(ip) => ip.to_string(),
+        _ => String::new(),
+    });
+    cert.common_name
+        .iter()
+        .cloned()
+        .chain(sans)
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// Starts RPC-over-TLS on `stream`, a new connection to a backend whose
@@ -274,10 +303,47 @@ pub(crate) async fn connect(
         .as_ref()
         .map_err(|e| io::Error::other(format!("TLS settings not loaded: {e}")))?;
     let (program, version) = client.probe;
-    let io = client.tls.start(stream, program, version).await?;
+    let io = client
+        .tls
+        .start(stream, program, version)
+        .await
+        .map_err(|e| {
+            let reason = TlsFailure::of(&e);
+            io::Error::new(e.kind(), BackendTlsFailed { reason, source: e })
+        })?;
     let (driver, relay_end) = UnixStream::pair()?;
     tokio::spawn(relay(io, relay_end));
     Ok(split_unix(driver))
+}
+
+/// The error of a backend connection whose TCP connection was made but
+/// whose RPC-over-TLS start failed ([`connect`]), and why.
+#[derive(Debug, thiserror::Error)]
+#[error("RPC-over-TLS failed ({}): {source}", reason.as_str())]
+pub(crate) struct BackendTlsFailed {
+    reason: TlsFailure,
+    source: io::Error,
+}
+
+/// One log line per interval for backends whose TLS start failed.
+static BACKEND_TLS_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
+
+/// Counts and logs (at most one line per interval) the failure `e` of a
+/// connection to backend `name` when it is an RPC-over-TLS failure
+/// (`broker_backend_tls_failures_total`); other failures (the TCP
+/// connection refused) are left to the caller.
+pub(crate) fn note_backend_failure(metrics: &Metrics, name: &str, e: &io::Error) {
+    let Some(failed) = e
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<BackendTlsFailed>())
+    else {
+        return;
+    };
+    let reason = failed.reason.as_str();
+    metrics.tls.backend_failed(name, reason);
+    if let Some(suppressed) = BACKEND_TLS_LOG.allow() {
+        tracing::warn!(backend = name, reason, error = %failed.source, suppressed, "RPC-over-TLS to backend failed");
+    }
 }
 
 /// Moves bytes between `network` (a TLS session) and `local` (the relay's

@@ -25,8 +25,13 @@
 //! | `broker_accept_errors_total` | counter | `reason` | failed accepts on client listeners: `out_of_descriptors` (EMFILE, ENFILE; accepting pauses with backoff) or `other` |
 //! | `broker_connections_refused_total` | counter | `reason` | client connections closed as soon as accepted: `descriptors` (out of file descriptors; `max_connections` is under `broker_client_limit_hits_total`) |
 //! | `broker_tls_refusals_total` | counter | `reason` | RPC-over-TLS refusals on the client listeners: `plain_call` (a call without TLS on a listener with `tls.required`, answered AUTH_TOOWEAK), `handshake` (a TLS handshake after the AUTH_TLS probe that failed or passed `tls.handshake_timeout_ms`), `certificate` (a client certificate missing or refused under `tls.client_ca`, or the broker's refused by the client) |
+//! | `broker_backend_tls_failures_total` | counter | `backend`, `reason` | RPC-over-TLS starts to a backend that failed after its TCP connection was made: `certificate` (its certificate did not verify against `tls.ca`/`server_name`, or it refused ours), `not_offered` (no STARTTLS answer to the AUTH_TLS probe), `handshake` (anything else, including the 10 s handshake timeout); each also logged, at most one line per 10 s, and counted in `broker_backend_reconnects_total` |
+//! | `broker_gss_contexts_open` | gauge | | RPCSEC_GSS contexts held by the listeners with a `gss` table (established or being created; at most `gss.max_contexts` each) |
+//! | `broker_gss_contexts_evicted_total` | counter | | RPCSEC_GSS contexts dropped because a listener held `gss.max_contexts` (the client gets RPCSEC_GSS_CREDPROBLEM and makes a new context) |
+//! | `broker_gss_refusals_total` | counter | `reason` | calls refused or dropped on listeners with a `gss` table: `bad_credential` (AUTH_BADCRED), `creation_refused` (the GSS-API refused the context: no or bad ticket, wrong service), `credproblem` (unknown context or header checksum failed), `ctxproblem`, `too_weak` (below `gss.min_service`), `other_flavor` (not RPCSEC_GSS where `gss.required`), `garbage_args` (integrity or privacy check of the arguments failed), `replay` (sequence number replayed or below the window: dropped), `principal_not_allowed` (off `allow_principals`) |
 //! | `broker_client_limit_hits_total` | counter | `limit` | limits on client connections reached: `max_connections_evicted` (the longest-idle connection closed for a new one), `max_connections_refused` (none idle: the new one closed), `idle_timeout`, `record_timeout`, `write_timeout`, `max_record_bytes`, `max_unread_bytes_paused` (reading paused: backpressure), `max_unread_bytes_closed` (a reply for a client over a cap) |
 
+mod gss;
 mod http;
 mod registry;
 mod tls;

@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use super::gss::GssMetrics;
 use super::tls::TlsMetrics;
 use super::udp::UdpMetrics;
 use crate::core::{BackendId, CallDone, CallStatus, CoreStats, HandleMap};
@@ -91,6 +92,8 @@ pub(crate) struct Metrics {
     pub(crate) udp: UdpMetrics,
     /// The TLS listeners' refusals.
     pub(crate) tls: TlsMetrics,
+    /// The RPCSEC_GSS listeners' contexts and refusals.
+    pub(crate) gss: GssMetrics,
     accept_errors: Family<ReasonLabels, Counter>,
     refused: Family<ReasonLabels, Counter>,
     limit_hits: Family<LimitLabels, Counter>,
@@ -195,6 +198,7 @@ impl Metrics {
         );
         let udp = UdpMetrics::register(&mut registry);
         let tls = TlsMetrics::register(&mut registry);
+        let gss = GssMetrics::register(&mut registry);
         let accept_errors = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "accept_errors",
@@ -237,6 +241,7 @@ impl Metrics {
             reloads,
             udp,
             tls,
+            gss,
             accept_errors,
             refused,
             limit_hits,
@@ -313,6 +318,7 @@ impl Metrics {
             *last = s;
         }
         self.tls.update();
+        self.gss.update();
         for b in &snapshot.backends {
             let l = BackendLabels {
                 backend: b.name.clone(),

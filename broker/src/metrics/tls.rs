@@ -1,5 +1,6 @@
 //! [`TlsMetrics`]: `broker_tls_refusals_total`, from the counters the
-//! TLS listeners share ([`TlsStats`]).
+//! TLS listeners share ([`TlsStats`]), and
+//! `broker_backend_tls_failures_total`.
 
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +13,13 @@ use rpc_runtime::tls::TlsStats;
 /// Labels of `broker_tls_refusals_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RefusalLabels {
+    reason: &'static str,
+}
+
+/// Labels of `broker_backend_tls_failures_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendFailureLabels {
+    backend: String,
     reason: &'static str,
 }
 
@@ -31,6 +39,7 @@ pub(crate) struct TlsMetrics {
     /// The counters every TLS listener's upgrades add to.
     pub(crate) stats: Arc<TlsStats>,
     refusals: Family<RefusalLabels, Counter>,
+    backend_failures: Family<BackendFailureLabels, Counter>,
     /// The counts already added to `refusals`, in [`REASONS`] order.
     last: Mutex<[u64; 3]>,
 }
@@ -50,11 +59,31 @@ impl TlsMetrics {
         for (reason, _) in REASONS {
             drop(refusals.get_or_create(&RefusalLabels { reason }));
         }
+        let backend_failures = Family::<BackendFailureLabels, Counter>::default();
+        registry.register(
+            "backend_tls_failures",
+            "RPC-over-TLS starts to backends that failed after the TCP connection was made, \
+             by backend and reason: certificate (the backend's did not verify, or it refused \
+             ours), not_offered (no STARTTLS answer to the probe), handshake (anything else)",
+            backend_failures.clone(),
+        );
         TlsMetrics {
             stats: Arc::default(),
             refusals,
+            backend_failures,
             last: Mutex::new([0; 3]),
         }
+    }
+
+    /// Counts a failed RPC-over-TLS start to backend `backend`; `reason`
+    /// is a [`TlsFailure`](rpc_runtime::tls::TlsFailure) name.
+    pub(crate) fn backend_failed(&self, backend: &str, reason: &'static str) {
+        self.backend_failures
+            .get_or_create(&BackendFailureLabels {
+                backend: backend.to_owned(),
+                reason,
+            })
+            .inc();
     }
 
     /// Brings the counters up to the listeners' counts.

@@ -10,6 +10,8 @@
 //!   a server that accepts contexts with its keytab, checks every call,
 //!   seals every reply, and hands handlers the caller
 //!   ([`GssCaller`], in [`CallContext::gss`](crate::server::CallContext::gss)).
+//! * [`ServerGss::gate`]: the same checks for a proxy that ends
+//!   RPCSEC_GSS and forwards plain calls ([`GssGate`], [`ReplySeal`]).
 //! * [`wire`]: the RFC's XDR types.
 //!
 //! Only the Kerberos v5 mechanism is asked for (RFC 2203 section 6
@@ -23,6 +25,7 @@ mod client;
 mod contexts;
 mod error;
 mod protect;
+mod proxy;
 mod server;
 mod service;
 mod window;
@@ -33,7 +36,8 @@ pub use client::ClientGss;
 pub(crate) use client::GssSession;
 pub use contexts::DEFAULT_MAX_CONTEXTS;
 pub use error::GssError;
-pub use server::{GssStats, ServerGss};
-pub(crate) use server::{ReplySeal, Verdict};
+pub use proxy::{GssForward, GssGate, GssRefusal};
+pub(crate) use server::Verdict;
+pub use server::{GssStats, ReplySeal, ServerGss};
 pub use service::GssService;
 pub use window::DEFAULT_SEQ_WINDOW;

@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use libgssapi::context::{SecurityContext, ServerCtx};
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::name::Name;
@@ -30,10 +30,13 @@ use super::caller::GssCaller;
 use super::contexts::{ContextTable, Entry, OpenContext, DEFAULT_MAX_CONTEXTS};
 use super::error::GssError;
 use super::protect::Protection;
+use super::proxy::GssRefusal;
 use super::service::GssService;
 use super::window::{SeqWindow, DEFAULT_SEQ_WINDOW};
 use super::wire::{RpcGssCredT, RpcGssInitRes, RpcGssProcT, MAXSEQ};
-use crate::message::{AcceptStat, AuthFlavor, AuthStat, OpaqueAuth};
+use crate::message::{
+    AcceptStat, AuthFlavor, AuthStat, CallHeader, OpaqueAuth, RejectStat, ReplyBody, ReplyHeader,
+};
 
 /// RPCSEC_GSS settings of a server
 /// ([`ServerBuilder::gss`](crate::ServerBuilder::gss)): the acceptor
@@ -108,11 +111,13 @@ fn bump(counter: &AtomicU64) {
 
 /// What to do with a call that carries an RPCSEC_GSS credential.
 pub(crate) enum Verdict {
-    /// Send an accepted reply with this verifier, status and results.
+    /// Send an accepted reply with this verifier, status and results;
+    /// `refusal` says why when it refuses the call.
     Reply {
         verifier: OpaqueAuth,
         stat: AcceptStat,
         results: Bytes,
+        refusal: Option<GssRefusal>,
     },
     /// Send AUTH_ERROR with this status.
     Deny(AuthStat),
@@ -127,9 +132,10 @@ pub(crate) enum Verdict {
 }
 
 /// How the reply to a data call is protected: its verifier (the
-/// checksum of the sequence number) and its results' envelope.
+/// checksum of the sequence number) and its results' envelope. A proxy
+/// gets one with each call it forwards ([`GssForward::into_seal`](super::GssForward::into_seal)).
 #[derive(Debug)]
-pub(crate) struct ReplySeal {
+pub struct ReplySeal {
     ctx: Arc<OpenContext>,
     seq: u32,
     service: GssService,
@@ -139,7 +145,7 @@ impl ReplySeal {
     /// The reply verifier, MIC(seq_num) (RFC 2203 section 5.3.3.2);
     /// `None` if GSS_GetMIC fails (section 5.3.3.4.1: then
     /// RPCSEC_GSS_CTXPROBLEM).
-    pub(crate) fn verifier(&self) -> Option<OpaqueAuth> {
+    fn verifier(&self) -> Option<OpaqueAuth> {
         let body = self.ctx.protection.mic_of_u32(self.seq).ok()?;
         Some(OpaqueAuth {
             flavor: AuthFlavor::RPCSEC_GSS,
@@ -149,11 +155,63 @@ impl ReplySeal {
 
     /// The results in the call's envelope; `None` if GSS_Wrap or
     /// GSS_GetMIC fails (section 5.3.3.4.4: then SYSTEM_ERR).
-    pub(crate) fn results(&self, pieces: &[Bytes]) -> Option<Vec<Bytes>> {
+    fn results(&self, pieces: &[Bytes]) -> Option<Vec<Bytes>> {
         self.ctx
             .protection
             .seal(self.service, self.seq, pieces)
             .ok()
+    }
+
+    /// The header and results of an accepted reply with status `stat`
+    /// and plain `results`, protected (RFC 2203 section 5.3.3.2): the
+    /// verifier MIC(seq_num) and, for SUCCESS, the results in the
+    /// call's envelope. A failed GSS_GetMIC gives AUTH_ERROR
+    /// RPCSEC_GSS_CTXPROBLEM, a failed GSS_Wrap SYSTEM_ERR (section
+    /// 5.3.3.4); other statuses keep their results.
+    pub(crate) fn seal_accepted(
+        &self,
+        xid: u32,
+        stat: AcceptStat,
+        results: &[Bytes],
+    ) -> (ReplyHeader, Vec<Bytes>) {
+        let Some(verifier) = self.verifier() else {
+            let denied = RejectStat::AuthError(AuthStat::RpcsecGssCtxProblem);
+            return (ReplyHeader::denied(xid, denied), Vec::new());
+        };
+        let (stat, results) = match stat {
+            AcceptStat::Success => match self.results(results) {
+                Some(pieces) => (stat, pieces),
+                None => (AcceptStat::SystemErr, Vec::new()),
+            },
+            _ => (stat, results.to_vec()),
+        };
+        let body = ReplyBody::Accepted { verifier, stat };
+        (ReplyHeader { xid, body }, results)
+    }
+
+    /// The reply message `reply` (a plain reply from the server behind
+    /// a proxy, no record marking) as the RPCSEC_GSS client expects it:
+    /// an accepted reply gets the verifier and its results the call's
+    /// envelope ([`ReplySeal::seal_accepted`]); a denied reply, or one
+    /// that does not decode, is returned as it is.
+    pub fn seal_reply(&self, reply: Bytes) -> Bytes {
+        let mut dec = Decoder::new(reply.clone());
+        let Ok(header) = ReplyHeader::decode(&mut dec) else {
+            return reply;
+        };
+        let ReplyBody::Accepted { stat, .. } = header.body else {
+            return reply;
+        };
+        let (header, pieces) = self.seal_accepted(header.xid, stat, &[dec.into_remaining()]);
+        let len = pieces.iter().map(Bytes::len).sum::<usize>();
+        let mut out = BytesMut::with_capacity(64 + len);
+        if header.encode_into(&mut out).is_err() {
+            return reply;
+        }
+        for p in &pieces {
+            out.extend_from_slice(p);
+        }
+        out.freeze()
     }
 }
 
@@ -221,10 +279,31 @@ impl ServerGss {
         self.required.is_some()
     }
 
+    /// The number of contexts held (established or being created).
+    pub fn contexts_open(&self) -> usize {
+        self.contexts.len()
+    }
+
+    /// Decides what to do with the call `record` whose decoded header
+    /// `header` has an RPCSEC_GSS credential; `args` follow the header.
+    pub(crate) fn judge_record(&self, record: &[u8], header: &CallHeader, args: Bytes) -> Verdict {
+        // The verifier checksums the header from the XID to the end of
+        // the credential (RFC 2203 section 5.3.1).
+        let cred_len = header.credentials.body.len();
+        let cred_end = 32 + cred_len + xdr_codec::padding(cred_len);
+        self.judge(
+            &record[..cred_end],
+            &header.credentials,
+            &header.verifier,
+            header.procedure,
+            args,
+        )
+    }
+
     /// Decides what to do with a call whose credential is RPCSEC_GSS.
     /// `header` is the call from its XID to the end of the credential
     /// (what the verifier checksums), `args` the rest after the verifier.
-    pub(crate) fn judge(
+    fn judge(
         &self,
         header: &[u8],
         cred: &OpaqueAuth,
@@ -329,6 +408,7 @@ impl ServerGss {
                 }
                 return init_reply(
                     OpaqueAuth::none(),
+                    Some(GssRefusal::CreationRefused),
                     RpcGssInitRes {
                         handle: Bytes::new().into(),
                         gss_major: e.major.bits(),
@@ -350,7 +430,7 @@ impl ServerGss {
                 }
                 None => self.insert(Entry::Creating(Mutex::new(Some(ctx)))),
             };
-            return init_reply(OpaqueAuth::none(), init_res(handle, 1, 0, out));
+            return init_reply(OpaqueAuth::none(), None, init_res(handle, 1, 0, out));
         }
         let principal: Arc<str> = match ctx.source_name() {
             Ok(name) => Arc::from(name.to_string()),
@@ -381,7 +461,7 @@ impl ServerGss {
             flavor: AuthFlavor::RPCSEC_GSS,
             body: mic,
         };
-        init_reply(verifier, init_res(handle, 0, self.seq_window, out))
+        init_reply(verifier, None, init_res(handle, 0, self.seq_window, out))
     }
 
     fn insert(&self, entry: Entry) -> Bytes {
@@ -404,12 +484,13 @@ fn init_res(handle: Bytes, gss_major: u32, seq_window: u32, token: Bytes) -> Rpc
     }
 }
 
-fn init_reply(verifier: OpaqueAuth, res: RpcGssInitRes) -> Verdict {
+fn init_reply(verifier: OpaqueAuth, refusal: Option<GssRefusal>, res: RpcGssInitRes) -> Verdict {
     match res.to_xdr_bytes() {
         Ok(results) => Verdict::Reply {
             verifier,
             stat: AcceptStat::Success,
             results,
+            refusal,
         },
         Err(_) => garbage_args(),
     }
@@ -420,30 +501,20 @@ fn garbage_args() -> Verdict {
         verifier: OpaqueAuth::none(),
         stat: AcceptStat::GarbageArgs,
         results: Bytes::new(),
+        refusal: Some(GssRefusal::GarbageArgs),
     }
 }
 
 fn sealed_reply(seal: &ReplySeal, stat: AcceptStat, results: &[Bytes]) -> Verdict {
-    let Some(verifier) = seal.verifier() else {
-        return Verdict::Deny(AuthStat::RpcsecGssCtxProblem);
-    };
-    let results = if stat == AcceptStat::Success {
-        match seal.results(results) {
-            Some(pieces) => pieces.concat().into(),
-            None => {
-                return Verdict::Reply {
-                    verifier,
-                    stat: AcceptStat::SystemErr,
-                    results: Bytes::new(),
-                }
-            }
-        }
-    } else {
-        Bytes::new()
-    };
-    Verdict::Reply {
-        verifier,
-        stat,
-        results,
+    let (header, pieces) = seal.seal_accepted(0, stat, results);
+    match header.body {
+        ReplyBody::Accepted { verifier, stat } => Verdict::Reply {
+            verifier,
+            stat,
+            results: pieces.concat().into(),
+            refusal: (stat == AcceptStat::GarbageArgs).then_some(GssRefusal::GarbageArgs),
+        },
+        ReplyBody::Denied(RejectStat::AuthError(stat)) => Verdict::Deny(stat),
+        ReplyBody::Denied(_) => Verdict::Deny(AuthStat::RpcsecGssCtxProblem),
     }
 }

@@ -59,3 +59,15 @@ impl std::fmt::Display for GssService {
         f.write_str(self.krb5_name())
     }
 }
+
+impl std::str::FromStr for GssService {
+    type Err = String;
+
+    /// Parses `krb5`, `krb5i` or `krb5p` ([`GssService::krb5_name`]).
+    fn from_str(s: &str) -> Result<Self, String> {
+        [GssService::None, GssService::Integrity, GssService::Privacy]
+            .into_iter()
+            .find(|v| v.krb5_name() == s)
+            .ok_or_else(|| format!("`{s}` is not a service: krb5, krb5i or krb5p"))
+    }
+}

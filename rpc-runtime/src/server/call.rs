@@ -118,23 +118,10 @@ impl Reply {
         let ReplyBody::Accepted { stat, .. } = header.body else {
             return Reply::Built { header, results };
         };
-        let xid = header.xid;
-        let Some(verifier) = seal.verifier() else {
-            return Reply::denied(xid, RejectStat::AuthError(AuthStat::RpcsecGssCtxProblem));
-        };
-        let (stat, results) = match stat {
-            AcceptStat::Success => match seal.results(results.pieces()) {
-                Some(pieces) => (stat, Results::Chunks(pieces)),
-                None => (AcceptStat::SystemErr, Results::One(Bytes::new())),
-            },
-            _ => (stat, results),
-        };
+        let (header, pieces) = seal.seal_accepted(header.xid, stat, results.pieces());
         Reply::Built {
-            header: ReplyHeader {
-                xid,
-                body: ReplyBody::Accepted { verifier, stat },
-            },
-            results,
+            header,
+            results: Results::Chunks(pieces),
         }
     }
 }
@@ -248,17 +235,7 @@ pub(crate) fn classify(
             };
             #[cfg(feature = "gss")]
             if let Some(gss) = gss.filter(|_| header.credentials.flavor == AuthFlavor::RPCSEC_GSS) {
-                // The verifier checksums the header from the XID to the
-                // end of the credential (RFC 2203 section 5.3.1).
-                let cred_len = header.credentials.body.len();
-                let cred_end = 32 + cred_len + xdr_codec::padding(cred_len);
-                let verdict = gss.judge(
-                    &record[..cred_end],
-                    &header.credentials,
-                    &header.verifier,
-                    c.procedure,
-                    dec.into_remaining(),
-                );
+                let verdict = gss.judge_record(&record, &header, dec.into_remaining());
                 return gss_action(registry, c, verdict, peer, deadline, max_decode_depth);
             }
             (
@@ -314,6 +291,7 @@ fn gss_action(
             verifier,
             stat,
             results,
+            ..
         } => Action::Reply(Reply::Built {
             header: ReplyHeader {
                 xid: c.xid,

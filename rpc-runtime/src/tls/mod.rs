@@ -59,7 +59,7 @@ pub use client::ClientTls;
 pub use config::{load_certs, load_private_key};
 pub(crate) use server::serve_upgraded;
 pub use server::ServerTls;
-pub use stats::TlsStats;
+pub use stats::{TlsFailure, TlsStats};
 
 pub use rustls;
 

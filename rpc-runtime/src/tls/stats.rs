@@ -44,7 +44,7 @@ impl TlsStats {
 
     /// Counts the failed handshake whose error is `e`.
     pub(super) fn handshake_failed(&self, e: &io::Error) {
-        let counter = if is_certificate_error(e) {
+        let counter = if TlsFailure::of(e) == TlsFailure::Certificate {
             &self.certificates_refused
         } else {
             &self.handshakes_failed
@@ -53,12 +53,51 @@ impl TlsStats {
     }
 }
 
+/// Why starting RPC-over-TLS failed, from the error of
+/// [`ClientTls::start`](super::ClientTls::start) or
+/// [`ServerTls::upgrade`](super::ServerTls::upgrade): for metrics and
+/// logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsFailure {
+    /// A certificate: the peer's did not verify or was missing, or the
+    /// peer refused ours (a certificate alert).
+    Certificate,
+    /// The server does not offer RPC-over-TLS ([`TlsError::NotOffered`](super::TlsError::NotOffered)).
+    NotOffered,
+    /// Anything else: a protocol error, no ALPN `sunrpc`, a malformed
+    /// probe reply, the peer gone, the handshake timeout.
+    Handshake,
+}
+
+impl TlsFailure {
+    /// The kind of failure `e` is.
+    pub fn of(e: &io::Error) -> TlsFailure {
+        let inner = e.get_ref();
+        if inner
+            .and_then(|e| e.downcast_ref::<super::TlsError>())
+            .is_some_and(|t| matches!(t, super::TlsError::NotOffered))
+        {
+            return TlsFailure::NotOffered;
+        }
+        match inner.and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(e) if is_certificate_error(e) => TlsFailure::Certificate,
+            _ => TlsFailure::Handshake,
+        }
+    }
+
+    /// `certificate`, `not_offered` or `handshake`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsFailure::Certificate => "certificate",
+            TlsFailure::NotOffered => "not_offered",
+            TlsFailure::Handshake => "handshake",
+        }
+    }
+}
+
 /// Whether a handshake failed on a certificate (ours refused by the peer,
 /// or the peer's refused by us).
-fn is_certificate_error(e: &io::Error) -> bool {
-    let Some(e) = e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) else {
-        return false;
-    };
+fn is_certificate_error(e: &rustls::Error) -> bool {
     match e {
         rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented => true,
         rustls::Error::AlertReceived(alert) => matches!(

@@ -151,8 +151,9 @@ pub(crate) struct BrokerProcess {
     pub(crate) metrics: SocketAddr,
     /// The configuration file (rewrite it and send SIGHUP to reload).
     pub(crate) config: PathBuf,
-    /// The `tls` table of the TCP listener, as inline TOML, if it has one.
-    pub(crate) tcp_tls: Option<String>,
+    /// More keys of the TCP listener's table (`tls = {...}`, `gss =
+    /// {...}`), as inline TOML, if it has any.
+    pub(crate) tcp_keys: Option<String>,
     pub(crate) dir: tempfile::TempDir,
 }
 
@@ -160,22 +161,22 @@ impl BrokerProcess {
     /// The configuration text for `rest`, with this broker's listeners and
     /// admin services.
     pub(crate) fn config_text(&self, rest: &str) -> String {
-        let tls = self.tcp_tls.as_deref();
-        broker_config(&self.tcp, tls, &self.unix, &self.admin, self.metrics, rest)
+        let keys = self.tcp_keys.as_deref();
+        broker_config(&self.tcp, keys, &self.unix, &self.admin, self.metrics, rest)
     }
 }
 
 fn broker_config(
     tcp: &Endpoint,
-    tcp_tls: Option<&str>,
+    tcp_keys: Option<&str>,
     unix: &Endpoint,
     admin: &Path,
     metrics: SocketAddr,
     rest: &str,
 ) -> String {
-    let tcp = match tcp_tls {
+    let tcp = match tcp_keys {
         None => format!("\"{}\"", url(tcp)),
-        Some(tls) => format!("{{ address = \"{}\", tls = {tls} }}", url(tcp)),
+        Some(keys) => format!("{{ address = \"{}\", {keys} }}", url(tcp)),
     };
     format!(
         "listen = [{tcp}, \"{}\"]\n\n[admin]\nsocket = \"{}\"\nmetrics = \"{metrics}\"\n\n{rest}",
@@ -204,11 +205,17 @@ pub(crate) fn start_broker_with(
 /// As [`start_broker`], its TCP listener with the `tls` table `tls`
 /// (inline TOML, e.g. `{ cert = "...", key = "..." }`).
 pub(crate) fn start_tls_broker(tls: &str, rest: &str) -> BrokerProcess {
-    start_broker_listening(Some(tls), rest, |bin| Command::new(bin))
+    start_tcp_keys_broker(&format!("tls = {tls}"), rest)
+}
+
+/// As [`start_broker`], its TCP listener with the more keys `keys`
+/// (inline TOML, e.g. `gss = { service = "..." }, allow_principals = [...]`).
+pub(crate) fn start_tcp_keys_broker(keys: &str, rest: &str) -> BrokerProcess {
+    start_broker_listening(Some(keys), rest, |bin| Command::new(bin))
 }
 
 fn start_broker_listening(
-    tcp_tls: Option<&str>,
+    tcp_keys: Option<&str>,
     rest: &str,
     launch: impl FnOnce(&Path) -> Command,
 ) -> BrokerProcess {
@@ -221,7 +228,7 @@ fn start_broker_listening(
     let unix = Endpoint::Unix(dir.path().join("broker.sock"));
     let admin = dir.path().join("admin.sock");
     let metrics = SocketAddr::from((Ipv4Addr::LOCALHOST, free_tcp_port().expect("free port")));
-    let config = broker_config(&tcp, tcp_tls, &unix, &admin, metrics, rest);
+    let config = broker_config(&tcp, tcp_keys, &unix, &admin, metrics, rest);
     let path = dir.path().join("broker.toml");
     std::fs::write(&path, config).expect("write broker.toml");
     let mut cmd = launch(&bins().broker);
@@ -235,7 +242,7 @@ fn start_broker_listening(
         admin,
         metrics,
         config: path,
-        tcp_tls: tcp_tls.map(str::to_owned),
+        tcp_keys: tcp_keys.map(str::to_owned),
         dir,
     }
 }
@@ -287,6 +294,26 @@ pub(crate) fn sample(page: &str, series: &str) -> f64 {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
+}
+
+/// The broker's sample `series` once it is at least `at_least`, or
+/// whatever it is after `within` (the broker may count after its client
+/// has seen the answer).
+pub(crate) fn sample_at_least(
+    broker: &BrokerProcess,
+    series: &str,
+    at_least: f64,
+    within: Duration,
+) -> f64 {
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, page) = http_get(broker.metrics, "/metrics");
+        let n = sample(&page, series);
+        if n >= at_least || Instant::now() > deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Sends signal `sig` (e.g. `-HUP`) to process `pid`.

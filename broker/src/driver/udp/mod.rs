@@ -172,6 +172,7 @@ impl Datagrams {
                     let client = st.core.add_caller(Caller {
                         cred: None,
                         allow: self.allow.clone(),
+                        tls_names: Vec::new(),
                     });
                     st.datagram_clients.insert(client, Arc::clone(self));
                     t.clients.insert(client, from);

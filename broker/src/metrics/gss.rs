@@ -1,0 +1,108 @@
+//! [`GssMetrics`]: `broker_gss_contexts_open`,
+//! `broker_gss_contexts_evicted_total` and `broker_gss_refusals_total`,
+//! for the listeners that end RPCSEC_GSS.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use rpc_runtime::gss::ServerGss;
+
+/// Labels of `broker_gss_refusals_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    reason: &'static str,
+}
+
+/// The `reason` label of each refusal (those of
+/// [`GssRefusal::as_str`](rpc_runtime::gss::GssRefusal::as_str), then
+/// the allow list's).
+const REASONS: [&str; 9] = [
+    "bad_credential",
+    "creation_refused",
+    "credproblem",
+    "ctxproblem",
+    "too_weak",
+    "other_flavor",
+    "garbage_args",
+    "replay",
+    "principal_not_allowed",
+];
+
+/// What the RPCSEC_GSS listeners hold and refused.
+#[derive(Debug)]
+pub(crate) struct GssMetrics {
+    /// The RPCSEC_GSS side of each listener that has one.
+    servers: Mutex<Vec<Arc<ServerGss>>>,
+    open: Gauge,
+    evicted: Counter,
+    /// The evictions already added to `evicted`.
+    evicted_seen: Mutex<u64>,
+    refusals: Family<RefusalLabels, Counter>,
+}
+
+impl GssMetrics {
+    /// The metrics, registered in `registry` with every series at zero.
+    pub(crate) fn register(registry: &mut Registry) -> GssMetrics {
+        let open = Gauge::default();
+        registry.register(
+            "gss_contexts_open",
+            "RPCSEC_GSS contexts the listeners hold (established or being created)",
+            open.clone(),
+        );
+        let evicted = Counter::default();
+        registry.register(
+            "gss_contexts_evicted",
+            "RPCSEC_GSS contexts dropped because a listener held gss.max_contexts",
+            evicted.clone(),
+        );
+        let refusals = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "gss_refusals",
+            "Calls refused or dropped on RPCSEC_GSS listeners, by reason",
+            refusals.clone(),
+        );
+        for reason in REASONS {
+            drop(refusals.get_or_create(&RefusalLabels { reason }));
+        }
+        GssMetrics {
+            servers: Mutex::default(),
+            open,
+            evicted,
+            evicted_seen: Mutex::default(),
+            refusals,
+        }
+    }
+
+    /// Counts the contexts of `server` in `broker_gss_contexts_open`.
+    pub(crate) fn add_listener(&self, server: Arc<ServerGss>) {
+        self.lock().push(server);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<ServerGss>>> {
+        self.servers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a refused call; `reason` is one of [`REASONS`].
+    pub(crate) fn refused(&self, reason: &'static str) {
+        self.refusals.get_or_create(&RefusalLabels { reason }).inc();
+    }
+
+    /// Brings the gauge and the eviction counter up to the listeners'
+    /// context tables.
+    pub(crate) fn update(&self) {
+        let servers = self.lock();
+        let open: usize = servers.iter().map(|s| s.contexts_open()).sum();
+        self.open.set(i64::try_from(open).unwrap_or(i64::MAX));
+        let evicted: u64 = servers.iter().map(|s| s.stats().contexts_evicted()).sum();
+        let mut seen = self
+            .evicted_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.evicted.inc_by(evicted.saturating_sub(*seen));
+        *seen = evicted;
+    }
+}

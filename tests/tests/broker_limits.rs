@@ -51,6 +51,25 @@ fn wait_for_hits(broker: &BrokerProcess, limit: &str, n: f64) -> f64 {
     }
 }
 
+/// Waits (a loaded machine: up to 30 s) until the broker counts no client
+/// connection: the probe that found it ready has been closed, so the
+/// connections a test opens next are the only ones `max_connections`
+/// counts.
+fn wait_for_no_clients(broker: &BrokerProcess) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, page) = http_get(broker.metrics, "/metrics");
+        if sample(&page, "broker_client_connections") == 0.0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the readiness probe is still counted:\n{page}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Makes sure this process (and so the broker it starts) may open `need`
 /// descriptors: raises the soft `RLIMIT_NOFILE` towards the hard limit
 /// with `prlimit` when it is lower.
@@ -101,6 +120,7 @@ fn idle_and_half_record_connections_are_closed_at_their_timeouts() {
 #[test]
 fn at_max_connections_the_longest_idle_connection_is_evicted() {
     let broker = start_broker(&format!("[limits]\nmax_connections = 4\n\n{BUILTIN_ROUTE}"));
+    wait_for_no_clients(&broker);
     let addr = tcp_addr(&broker);
     evicts_the_longest_idle(addr, 4);
     assert_eq!(hits(&broker, "max_connections_evicted"), 1.0);
@@ -122,6 +142,7 @@ fn at_max_connections_with_every_client_busy_a_new_one_is_refused() {
     let broker = start_broker(&format!(
         "[limits]\nmax_connections = 2\n\n[supervision]\nhealth_interval_ms = 600000\n\n[backends.store]\naddress = \"tcp://{silent_addr}\"\n\n[[routes]]\nprogram = 0x2000DA7A\nversions = [1]\nbackend = \"store\"\n"
     ));
+    wait_for_no_clients(&broker);
     let addr = tcp_addr(&broker);
     let mut busy: Vec<TcpStream> = (0..2).map(|_| connect(addr)).collect();
     for (i, c) in busy.iter_mut().enumerate() {

@@ -6,11 +6,12 @@
 //! state is left.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use arbitrary::Unstructured;
 use broker::config::Config;
-use broker::core::{ClientId, ConnId, Core, Destination, Event};
+use broker::core::{ClientId, ConnId, Core, CoreConfig, Destination, Event};
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Two backends sharing a replicated, keyed route (reads fail over on a
@@ -75,9 +76,8 @@ struct Harness {
 /// Input: a sequence of operations, each an opcode byte and its operands
 /// (arbitrary client and backend record bodies among them).
 pub fn broker_core(data: &[u8]) {
-    let config = Config::from_toml(CONFIG).expect("the target's configuration is valid");
     let now = Instant::now();
-    let core = Core::new(config.core_config(7).expect("resolves"), now);
+    let core = Core::new(core_config().clone(), now);
     let mut h = Harness {
         core,
         now,
@@ -94,6 +94,19 @@ pub fn broker_core(data: &[u8]) {
         h.drain();
     }
     h.quiesce();
+}
+
+/// [`CONFIG`] parsed and resolved, once per process: every input starts
+/// a core from a copy of it (parsing TOML per input cost more than most
+/// inputs' operations).
+fn core_config() -> &'static CoreConfig {
+    static RESOLVED: OnceLock<CoreConfig> = OnceLock::new();
+    RESOLVED.get_or_init(|| {
+        Config::from_toml(CONFIG)
+            .expect("the target's configuration is valid")
+            .core_config(7)
+            .expect("resolves")
+    })
 }
 
 impl Harness {

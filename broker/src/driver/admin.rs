@@ -41,7 +41,10 @@ impl NewConfig {
             core,
             backends: backends
                 .into_iter()
-                .map(|(n, a)| (n.to_owned(), a.clone(), Target::new(a, tls.backend(n))))
+                .map(|(n, a)| {
+                    let gss = config.backend_gss(n);
+                    (n.to_owned(), a.clone(), Target::new(a, tls.backend(n), gss))
+                })
                 .collect(),
             route_keys: route_keys(config),
         })

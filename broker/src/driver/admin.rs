@@ -179,7 +179,7 @@ impl State {
         let done = self.core.reconfigure(now, core, |old, i| {
             match (targets.get(old.0), backends.get(i)) {
                 (Some(t), Some((_, address, target))) => {
-                    t.address == *address && t.target.is_tls() == target.is_tls()
+                    t.address == *address && t.target.same_security(target)
                 }
                 _ => false,
             }

@@ -69,9 +69,12 @@ impl Target {
         Target { reach, gss }
     }
 
-    /// Whether connections to it run RPC-over-TLS.
-    pub(crate) fn is_tls(&self) -> bool {
-        matches!(self.reach, Reach::RemoteTls(..))
+    /// Whether connections to `other` are made the same way: both or
+    /// neither over RPC-over-TLS, and the same RPCSEC_GSS settings (a
+    /// reload keeps a backend's connections only then).
+    pub(crate) fn same_security(&self, other: &Target) -> bool {
+        let tls = |t: &Target| matches!(t.reach, Reach::RemoteTls(..));
+        tls(self) == tls(other) && self.gss == other.gss
     }
 }
 

@@ -245,15 +245,15 @@ async fn a_libtirpc_client_through_the_broker_at_each_service() {
     assert_eq!(code, 3, "{out}");
 }
 
-/// `datastore-server --gss-service SERVICE --gss-required` on a Unix
-/// socket (keytab from `KRB5_KTNAME`); killed on drop.
+/// `datastore-server --gss-service SERVICE --gss-required EXTRA...` on a
+/// Unix socket (keytab from `KRB5_KTNAME`); killed on drop.
 struct GssStore {
     _process: interop_tests::c_peer::CServer,
     endpoint: Endpoint,
     _dir: tempfile::TempDir,
 }
 
-fn start_gss_datastore_server() -> GssStore {
+fn start_gss_datastore_server(extra: &[&str]) -> GssStore {
     Kdc::shared();
     let dir = tempfile::Builder::new()
         .prefix("ds-gss-")
@@ -263,7 +263,8 @@ fn start_gss_datastore_server() -> GssStore {
     let mut cmd = std::process::Command::new(&bins().datastore_server);
     cmd.arg("--listen")
         .arg(url(&endpoint))
-        .args(["--gss-service", SERVICE, "--gss-required"]);
+        .args(["--gss-service", SERVICE, "--gss-required"])
+        .args(extra);
     let process = interop_tests::c_peer::CServer::spawn(cmd, endpoint.clone())
         .expect("start datastore-server");
     GssStore {
@@ -295,7 +296,7 @@ async fn plain_datastore(addr: SocketAddr) -> DatastoreV1Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_speaks_rpcsec_gss_to_a_backend_that_requires_it() {
-    let store = start_gss_datastore_server();
+    let store = start_gss_datastore_server(&[]);
     // More than one 64 KiB fragment each way.
     let big: Vec<u8> = (0..(1u32 << 20) + 13).map(|i| (i % 241) as u8).collect();
     for level in ["krb5i", "krb5p"] {
@@ -312,7 +313,7 @@ async fn the_broker_speaks_rpcsec_gss_to_a_backend_that_requires_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_requiring_rpcsec_gss_refuses_a_broker_without_it() {
-    let store = start_gss_datastore_server();
+    let store = start_gss_datastore_server(&[]);
     let broker = start_broker(&gss_backend_route(&store.endpoint, ""));
     let c = plain_datastore(tcp_addr(&broker.tcp)).await;
     let answer = tokio::time::timeout(EVENTUALLY, ds_get_bytes(&c, "k"))
@@ -326,7 +327,7 @@ async fn a_backend_requiring_rpcsec_gss_refuses_a_broker_without_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_context_that_cannot_be_made_counts_as_a_failed_connect() {
-    let store = start_gss_datastore_server();
+    let store = start_gss_datastore_server(&[]);
     // The backend has no key for this service: it refuses the context.
     let gss = format!("gss = {{ service = \"{OTHER_SERVICE}\" }}");
     let broker = start_broker(&gss_backend_route(&store.endpoint, &gss));
@@ -339,4 +340,44 @@ async fn a_backend_context_that_cannot_be_made_counts_as_a_failed_connect() {
     assert!(sample_at_least(&broker, failed, 1.0, EVENTUALLY) >= 1.0);
     let made = "broker_gss_backend_contexts_total";
     assert_eq!(sample(&http_get(broker.metrics, "/metrics").1, made), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_that_loses_the_context_gets_a_new_one() {
+    // The backend holds one context: another client's pushes the broker's out.
+    let store = start_gss_datastore_server(&["--gss-max-contexts", "1"]);
+    let gss = format!("gss = {{ service = \"{SERVICE}\" }}");
+    let broker = start_broker(&gss_backend_route(&store.endpoint, &gss));
+    let c = plain_datastore(tcp_addr(&broker.tcp)).await;
+    ds_put_bytes(&c, "k", b"one").await;
+    let Endpoint::Unix(path) = &store.endpoint else {
+        unreachable!("a Unix socket")
+    };
+    let other = Client::connect_unix(path)
+        .await
+        .unwrap()
+        .with_gss(&ClientGss::new(SERVICE))
+        .unwrap();
+    let other = DatastoreV1Client::new(other);
+    assert_eq!(
+        ds_get_bytes(&other, "k").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // The broker's next call is answered RPCSEC_GSS_CREDPROBLEM: it
+    // closes the connection and makes a new one with a new context.
+    let started = std::time::Instant::now();
+    loop {
+        match ds_get_bytes(&c, "k").await {
+            Ok(v) => {
+                assert_eq!(v.as_deref(), Some(&b"one"[..]));
+                break;
+            }
+            Err(e) => assert!(started.elapsed() < EVENTUALLY, "{e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lost = "broker_gss_backend_context_failures_total{reason=\"context_lost\"}";
+    assert!(sample_at_least(&broker, lost, 1.0, EVENTUALLY) >= 1.0);
+    let made = "broker_gss_backend_contexts_total";
+    assert!(sample_at_least(&broker, made, 2.0, EVENTUALLY) >= 2.0);
 }

@@ -10,8 +10,9 @@
 //! plain reply <--open_reply--    verf MIC(seq) checked, results unsealed
 //! ```
 //!
-//! Calls go out in the order they are protected, so on one stream the
-//! server sees sequence numbers rising and none falls out of its window.
+//! A proxy sends calls in about the order it protects them, so on one
+//! stream the server sees sequence numbers rising (or nearly) and none
+//! falls out of its window.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

@@ -165,7 +165,7 @@ impl Broker {
             .map(|(name, address)| BackendTarget {
                 name: Arc::from(*name),
                 address: (*address).clone(),
-                target: Target::new(address, tls.backend(name)),
+                target: Target::new(address, tls.backend(name), config.backend_gss(name)),
             })
             .collect();
         let mut codec = RecordCodecBuilder::new();

@@ -4,7 +4,9 @@
 //! service, multi-fragment arguments, and the refusals, counted in
 //! `broker_gss_refusals_total`: no ticket, a service whose key the
 //! broker lacks, a principal off `allow_principals`, a plain client where
-//! RPCSEC_GSS is required.
+//! RPCSEC_GSS is required. And RPCSEC_GSS made by the broker (backend
+//! key `gss`) to a `datastore-server --gss-required`, and what that
+//! server answers a broker without the key.
 
 mod broker_support;
 
@@ -241,4 +243,141 @@ async fn a_libtirpc_client_through_the_broker_at_each_service() {
     .await
     .unwrap();
     assert_eq!(code, 3, "{out}");
+}
+
+/// `datastore-server --gss-service SERVICE --gss-required EXTRA...` on a
+/// Unix socket (keytab from `KRB5_KTNAME`); killed on drop.
+struct GssStore {
+    _process: interop_tests::c_peer::CServer,
+    endpoint: Endpoint,
+    _dir: tempfile::TempDir,
+}
+
+fn start_gss_datastore_server(extra: &[&str]) -> GssStore {
+    Kdc::shared();
+    let dir = tempfile::Builder::new()
+        .prefix("ds-gss-")
+        .tempdir()
+        .expect("tempdir");
+    let endpoint = Endpoint::Unix(dir.path().join("ds.sock"));
+    let mut cmd = std::process::Command::new(&bins().datastore_server);
+    cmd.arg("--listen")
+        .arg(url(&endpoint))
+        .args(["--gss-service", SERVICE, "--gss-required"])
+        .args(extra);
+    let process = interop_tests::c_peer::CServer::spawn(cmd, endpoint.clone())
+        .expect("start datastore-server");
+    GssStore {
+        _process: process,
+        endpoint,
+        _dir: dir,
+    }
+}
+
+/// The datastore route to `store`, with `gss` as the backend's extra keys.
+fn gss_backend_route(store: &Endpoint, gss: &str) -> String {
+    format!(
+        "[backends.store]\naddress = \"{}\"\n{gss}\n\n\
+         [[routes]]\nprogram = 0x2000DA7A\nversions = [1]\nbackend = \"store\"\n",
+        url(store)
+    )
+}
+
+/// A plain datastore client of `addr` whose calls span 64 KiB fragments.
+async fn plain_datastore(addr: SocketAddr) -> DatastoreV1Client {
+    let client = Client::builder()
+        .timeout(CLIENT_TIMEOUT)
+        .max_fragment_bytes(64 * 1024)
+        .connect_tcp(addr)
+        .await
+        .unwrap();
+    DatastoreV1Client::new(client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_speaks_rpcsec_gss_to_a_backend_that_requires_it() {
+    let store = start_gss_datastore_server(&[]);
+    // More than one 64 KiB fragment each way.
+    let big: Vec<u8> = (0..(1u32 << 20) + 13).map(|i| (i % 241) as u8).collect();
+    for level in ["krb5i", "krb5p"] {
+        let gss = format!("gss = {{ service = \"{SERVICE}\", service_level = \"{level}\" }}");
+        let broker = start_broker(&gss_backend_route(&store.endpoint, &gss));
+        let c = plain_datastore(tcp_addr(&broker.tcp)).await;
+        ds_put_bytes(&c, level, &big).await;
+        assert_eq!(ds_get_bytes(&c, level).await.unwrap().as_ref(), Some(&big));
+        assert_eq!(ds_get_bytes(&c, "absent").await.unwrap(), None);
+        let made = "broker_gss_backend_contexts_total";
+        assert!(sample_at_least(&broker, made, 1.0, EVENTUALLY) >= 1.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_requiring_rpcsec_gss_refuses_a_broker_without_it() {
+    let store = start_gss_datastore_server(&[]);
+    let broker = start_broker(&gss_backend_route(&store.endpoint, ""));
+    let c = plain_datastore(tcp_addr(&broker.tcp)).await;
+    let answer = tokio::time::timeout(EVENTUALLY, ds_get_bytes(&c, "k"))
+        .await
+        .expect("an answer, not a hang");
+    assert!(
+        matches!(answer, Err(RpcError::AuthError(AuthStat::TooWeak))),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_context_that_cannot_be_made_counts_as_a_failed_connect() {
+    let store = start_gss_datastore_server(&[]);
+    // The backend has no key for this service: it refuses the context.
+    let gss = format!("gss = {{ service = \"{OTHER_SERVICE}\" }}");
+    let broker = start_broker(&gss_backend_route(&store.endpoint, &gss));
+    let c = plain_datastore(tcp_addr(&broker.tcp)).await;
+    let answer = tokio::time::timeout(EVENTUALLY, ds_get_bytes(&c, "k"))
+        .await
+        .expect("an answer, not a hang");
+    assert!(answer.is_err(), "{answer:?}");
+    let failed = "broker_gss_backend_context_failures_total{reason=\"refused\"}";
+    assert!(sample_at_least(&broker, failed, 1.0, EVENTUALLY) >= 1.0);
+    let made = "broker_gss_backend_contexts_total";
+    assert_eq!(sample(&http_get(broker.metrics, "/metrics").1, made), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_that_loses_the_context_gets_a_new_one() {
+    // The backend holds one context: another client's pushes the broker's out.
+    let store = start_gss_datastore_server(&["--gss-max-contexts", "1"]);
+    let gss = format!("gss = {{ service = \"{SERVICE}\" }}");
+    let broker = start_broker(&gss_backend_route(&store.endpoint, &gss));
+    let c = plain_datastore(tcp_addr(&broker.tcp)).await;
+    ds_put_bytes(&c, "k", b"one").await;
+    let Endpoint::Unix(path) = &store.endpoint else {
+        unreachable!("a Unix socket")
+    };
+    let other = Client::connect_unix(path)
+        .await
+        .unwrap()
+        .with_gss(&ClientGss::new(SERVICE))
+        .unwrap();
+    let other = DatastoreV1Client::new(other);
+    assert_eq!(
+        ds_get_bytes(&other, "k").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // The broker's next call is answered RPCSEC_GSS_CREDPROBLEM: it
+    // closes the connection and makes a new one with a new context.
+    let started = std::time::Instant::now();
+    loop {
+        match ds_get_bytes(&c, "k").await {
+            Ok(v) => {
+                assert_eq!(v.as_deref(), Some(&b"one"[..]));
+                break;
+            }
+            Err(e) => assert!(started.elapsed() < EVENTUALLY, "{e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let lost = "broker_gss_backend_context_failures_total{reason=\"context_lost\"}";
+    assert!(sample_at_least(&broker, lost, 1.0, EVENTUALLY) >= 1.0);
+    let made = "broker_gss_backend_contexts_total";
+    assert!(sample_at_least(&broker, made, 2.0, EVENTUALLY) >= 2.0);
 }

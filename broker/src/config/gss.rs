@@ -18,7 +18,7 @@
 //! default `/etc/krb5.keytab`), read when the broker starts. A reload
 //! does not change a listener's `gss` table (a restart does).
 
-use rpc_runtime::gss::{GssError, GssService, ServerGss, DEFAULT_MAX_CONTEXTS};
+use rpc_runtime::gss::{ClientGss, GssError, GssService, ServerGss, DEFAULT_MAX_CONTEXTS};
 use serde::{Deserialize, Deserializer};
 
 /// Table `gss` of a stream `listen` entry.
@@ -76,5 +76,55 @@ impl ListenGss {
             "gss.min_service",
             "a minimum service applies only with `required = true`",
         ))
+    }
+}
+
+/// Table `gss` of a `[backends.NAME]` entry: the broker makes an
+/// RPCSEC_GSS context on each connection to the backend before it
+/// forwards calls on it, and protects every call it forwards there.
+///
+/// ```toml
+/// [backends.store]
+/// address = "tcp://127.0.0.1:7001"
+/// gss = { service = "datastore@localhost", service_level = "krb5i" }
+/// ```
+///
+/// The broker's own credentials are those MIT Kerberos picks up: the
+/// client keytab `KRB5_CLIENT_KTNAME` or the ticket cache `KRB5CCNAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendGss {
+    /// The backend's host-based service name (key `service`,
+    /// `SERVICE@HOST`; required).
+    pub service: String,
+    /// The protection of calls (key `service_level`, `krb5`, `krb5i` or
+    /// `krb5p`; default `krb5i`).
+    #[serde(default = "integrity", deserialize_with = "level")]
+    pub service_level: GssService,
+    /// The program and version the context creation NULL calls go to
+    /// (keys `program` and `version`, default 0 and 0: a server built on
+    /// rpc-runtime answers them for any; a libtirpc server needs one of
+    /// its own).
+    #[serde(default)]
+    pub program: u32,
+    /// See `program`.
+    #[serde(default)]
+    pub version: u32,
+}
+
+fn integrity() -> GssService {
+    GssService::Integrity
+}
+
+fn level<'de, D: Deserializer<'de>>(d: D) -> Result<GssService, D::Error> {
+    String::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
+}
+
+impl BackendGss {
+    /// The runtime's client settings for this table.
+    pub(crate) fn client(&self) -> ClientGss {
+        ClientGss::new(self.service.clone()).service(self.service_level)
     }
 }

@@ -79,7 +79,7 @@ use serde::Deserialize;
 
 pub use address::{BackendAddress, Builtin, ListenAddress};
 pub use admin::AdminConfig;
-pub use gss::ListenGss;
+pub use gss::{BackendGss, ListenGss};
 pub use listen::{ListenConfig, DEFAULT_SOCKET_MODE};
 pub use route::{KeySource, ProcedureClass, ProcedureConfig, RouteConfig};
 pub use rpcbind::RpcbindConfig;
@@ -248,6 +248,11 @@ pub struct BackendConfig {
     /// `[backends.NAME.tls]`, see [`BackendTls`]); absent: plain.
     #[serde(default)]
     pub tls: Option<BackendTls>,
+    /// RPCSEC_GSS to this backend (table `[backends.NAME.gss]`, see
+    /// [`BackendGss`]); absent: calls go with the credentials the core
+    /// gives them (AUTH_NONE for calls the broker checked itself).
+    #[serde(default)]
+    pub gss: Option<BackendGss>,
 }
 
 fn one() -> usize {

@@ -211,6 +211,12 @@ impl Config {
         Ok(())
     }
 
+    /// The RPCSEC_GSS settings for connections to backend `name`
+    /// (`[backends.NAME.gss]`), if it has them.
+    pub(crate) fn backend_gss(&self, name: &str) -> Option<crate::config::BackendGss> {
+        self.backends.get(name).and_then(|b| b.gss.clone())
+    }
+
     /// The backends' names and addresses in [`BackendId`] order, and one
     /// [`Rule`] per route (route `i` is [`RouteId`]`(i)`).
     pub fn rules(&self) -> (Vec<Rule>, Vec<(&str, &BackendAddress)>) {

@@ -509,3 +509,43 @@ fn gss_tables_and_principal_lists_parse_and_are_checked() {
     let e = err(r#"listen = [{ address = "tcp://127.0.0.1:1", gss = { min_service = "krb6" } }]"#);
     assert!(e.contains("krb5i"), "{e}");
 }
+
+#[test]
+fn backend_gss_tables_parse_with_their_defaults() {
+    let c = Config::from_toml(
+        r#"
+        listen = ["tcp://127.0.0.1:0"]
+        [backends.a]
+        address = "tcp://127.0.0.1:7101"
+        gss = { service = "datastore@localhost" }
+        [backends.b]
+        address = "unix:///tmp/b.sock"
+        gss = { service = "nfs@b", service_level = "krb5p", program = 100003, version = 3 }
+        [backends.c]
+        address = "tcp://127.0.0.1:7103"
+        "#,
+    )
+    .unwrap();
+    let a = c.backends["a"].gss.as_ref().unwrap();
+    assert_eq!(
+        (a.service.as_str(), a.service_level, a.program, a.version),
+        (
+            "datastore@localhost",
+            rpc_runtime::gss::GssService::Integrity,
+            0,
+            0
+        )
+    );
+    let b = c.backends["b"].gss.as_ref().unwrap();
+    assert_eq!(
+        (b.service_level, b.program, b.version),
+        (rpc_runtime::gss::GssService::Privacy, 100_003, 3)
+    );
+    assert_eq!(c.backend_gss("c"), None);
+    let e = err(r#"listen = ["tcp://127.0.0.1:0"]
+        backends.a = { address = "tcp://127.0.0.1:1", gss = { service = "s@h", service_level = "krb9" } }"#);
+    assert!(e.contains("krb9"), "{e}");
+    let e = err(r#"listen = ["tcp://127.0.0.1:0"]
+        backends.a = { address = "tcp://127.0.0.1:1", gss = { service_level = "krb5" } }"#);
+    assert!(e.contains("service"), "{e}");
+}

@@ -41,7 +41,10 @@ impl NewConfig {
             core,
             backends: backends
                 .into_iter()
-                .map(|(n, a)| (n.to_owned(), a.clone(), Target::new(a, tls.backend(n))))
+                .map(|(n, a)| {
+                    let gss = config.backend_gss(n);
+                    (n.to_owned(), a.clone(), Target::new(a, tls.backend(n), gss))
+                })
                 .collect(),
             route_keys: route_keys(config),
         })
@@ -176,7 +179,7 @@ impl State {
         let done = self.core.reconfigure(now, core, |old, i| {
             match (targets.get(old.0), backends.get(i)) {
                 (Some(t), Some((_, address, target))) => {
-                    t.address == *address && t.target.is_tls() == target.is_tls()
+                    t.address == *address && t.target.same_security(target)
                 }
                 _ => false,
             }

@@ -11,17 +11,27 @@ use rpc_runtime::record::{RecordReader, Reservation};
 use rpc_runtime::Endpoint;
 use rpc_runtime::Server;
 
-use crate::config::BackendAddress;
+use rpc_runtime::gss::GssChannel;
+
+use crate::config::{BackendAddress, BackendGss};
 use crate::core::ConnId;
 use crate::driver::outbox::{Outbox, OutboxState};
 use crate::driver::socket::{split_tcp, split_unix, ReadHalf, WriteHalf};
 use crate::driver::tls::{self, BackendTlsState, Current};
 use crate::driver::wire::record_codec;
-use crate::driver::{Deliveries, Hub};
+use crate::driver::{gss_backend, Deliveries, Hub};
 
-/// How to reach one backend.
+/// How to reach one backend, and whether to make RPCSEC_GSS on each
+/// connection to it.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    reach: Reach,
+    gss: Option<BackendGss>,
+}
+
+/// Where one backend is.
 #[derive(Clone)]
-pub(crate) enum Target {
+enum Reach {
     /// A server at a TCP or Unix socket address.
     Remote(Endpoint),
     /// A server at a TCP address (`HOST:PORT`), over RPC-over-TLS with
@@ -31,35 +41,40 @@ pub(crate) enum Target {
     InProcess(Server),
 }
 
-impl std::fmt::Debug for Target {
+impl std::fmt::Debug for Reach {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Target::Remote(e) => write!(f, "{e}"),
-            Target::RemoteTls(a, _) => write!(f, "tcp://{a} (TLS)"),
-            Target::InProcess(_) => f.write_str("in-process"),
+            Reach::Remote(e) => write!(f, "{e}"),
+            Reach::RemoteTls(a, _) => write!(f, "tcp://{a} (TLS)"),
+            Reach::InProcess(_) => f.write_str("in-process"),
         }
     }
 }
 
 impl Target {
     /// How to reach a backend at `address`, over TLS with the settings
-    /// in `tls` when there are some.
+    /// in `tls` when there are some, with RPCSEC_GSS when `gss` is set.
     pub(crate) fn new(
         address: &BackendAddress,
         tls: Option<Arc<Current<BackendTlsState>>>,
+        gss: Option<BackendGss>,
     ) -> Target {
-        match (address, tls) {
+        let reach = match (address, tls) {
             (BackendAddress::Endpoint(Endpoint::Tcp(a)), Some(tls)) => {
-                Target::RemoteTls(a.clone(), tls)
+                Reach::RemoteTls(a.clone(), tls)
             }
-            (BackendAddress::Endpoint(e), _) => Target::Remote(e.clone()),
-            (BackendAddress::Builtin(b), _) => Target::InProcess(crate::builtin::server(*b)),
-        }
+            (BackendAddress::Endpoint(e), _) => Reach::Remote(e.clone()),
+            (BackendAddress::Builtin(b), _) => Reach::InProcess(crate::builtin::server(*b)),
+        };
+        Target { reach, gss }
     }
 
-    /// Whether connections to it run RPC-over-TLS.
-    pub(crate) fn is_tls(&self) -> bool {
-        matches!(self, Target::RemoteTls(..))
+    /// Whether connections to `other` are made the same way: both or
+    /// neither over RPC-over-TLS, and the same RPCSEC_GSS settings (a
+    /// reload keeps a backend's connections only then).
+    pub(crate) fn same_security(&self, other: &Target) -> bool {
+        let tls = |t: &Target| matches!(t.reach, Reach::RemoteTls(..));
+        tls(self) == tls(other) && self.gss == other.gss
     }
 }
 
@@ -68,35 +83,57 @@ impl Target {
 /// it the connection ended. Connection timeouts are the core's business
 /// (it closes the connection by aborting this task).
 pub(crate) async fn run(hub: Arc<Hub>, conn: ConnId, target: Target, name: Arc<str>) {
-    match connect(target).await {
-        Ok((read, write)) => serve(&hub, conn, read, write).await,
+    let connected = match connect(target.reach).await {
+        Ok(halves) => halves,
         Err(e) => {
             tracing::debug!(backend = %name, error = %e, "cannot connect to backend");
             tls::note_backend_failure(&hub.metrics, &name, &e);
-            hub.step(&mut Deliveries::new(), |st, now| {
-                st.tasks.remove(&conn);
-                st.core.handle_backend_failed(now, conn);
-            });
+            return failed(&hub, conn);
         }
-    }
+    };
+    let (mut read, write) = connected;
+    let mut reader = RecordReader::new(record_codec(hub.max_record), Reservation::Trusted);
+    let channel = match &target.gss {
+        None => None,
+        Some(settings) => {
+            match gss_backend::establish(settings, &mut read, &write, &mut reader, &hub.metrics)
+                .await
+            {
+                Ok(channel) => Some(Arc::new(channel)),
+                Err(e) => {
+                    gss_backend::creation_failed(&hub.metrics, &name, &e);
+                    return failed(&hub, conn);
+                }
+            }
+        }
+    };
+    serve(&hub, conn, &name, read, write, reader, channel).await;
 }
 
-async fn connect(target: Target) -> std::io::Result<(ReadHalf, WriteHalf)> {
-    match target {
-        Target::Remote(Endpoint::Tcp(addr)) => {
+/// Tells the core that `conn` could not be made.
+fn failed(hub: &Arc<Hub>, conn: ConnId) {
+    hub.step(&mut Deliveries::new(), |st, now| {
+        st.tasks.remove(&conn);
+        st.core.handle_backend_failed(now, conn);
+    });
+}
+
+async fn connect(reach: Reach) -> std::io::Result<(ReadHalf, WriteHalf)> {
+    match reach {
+        Reach::Remote(Endpoint::Tcp(addr)) => {
             let s = tokio::net::TcpStream::connect(addr.as_str()).await?;
             let _ = s.set_nodelay(true);
             Ok(split_tcp(s))
         }
-        Target::RemoteTls(addr, settings) => {
+        Reach::RemoteTls(addr, settings) => {
             let s = tokio::net::TcpStream::connect(addr.as_str()).await?;
             let _ = s.set_nodelay(true);
             tls::connect(s, &settings.get()).await
         }
-        Target::Remote(Endpoint::Unix(path)) => {
+        Reach::Remote(Endpoint::Unix(path)) => {
             Ok(split_unix(tokio::net::UnixStream::connect(&path).await?))
         }
-        Target::InProcess(server) => {
+        Reach::InProcess(server) => {
             let (ours, theirs) = tokio::net::UnixStream::pair()?;
             tokio::spawn(async move {
                 let peer = rpc_runtime::server::PeerAddr::Unknown;
@@ -109,19 +146,35 @@ async fn connect(target: Target) -> std::io::Result<(ReadHalf, WriteHalf)> {
     }
 }
 
-async fn serve(hub: &Arc<Hub>, conn: ConnId, mut read: ReadHalf, write: WriteHalf) {
+async fn serve(
+    hub: &Arc<Hub>,
+    conn: ConnId,
+    name: &str,
+    mut read: ReadHalf,
+    write: WriteHalf,
+    mut reader: RecordReader,
+    channel: Option<Arc<GssChannel>>,
+) {
     let outbox = Arc::new(Outbox::backend(write));
     let mut out = Deliveries::new();
     hub.step(&mut out, |st, now| {
         st.conns.insert(conn, Arc::clone(&outbox));
+        if let Some(c) = &channel {
+            st.gss_backends.insert(conn, Arc::clone(c));
+        }
         st.core.handle_backend_connected(now, conn);
     });
-    let mut reader = RecordReader::new(record_codec(hub.max_record), Reservation::Trusted);
     let mut replies: Vec<Bytes> = Vec::new();
     'conn: loop {
         loop {
             match reader.next_record() {
-                Ok(Some(r)) => replies.push(r),
+                Ok(Some(r)) => match &channel {
+                    None => replies.push(r),
+                    Some(c) => match gss_backend::open_reply(c, name, r, &hub.metrics) {
+                        Some(r) => replies.push(r),
+                        None => break 'conn,
+                    },
+                },
                 Ok(None) => break,
                 Err(e) => {
                     tracing::debug!(error = %e, "backend connection failed");
@@ -162,6 +215,7 @@ async fn serve(hub: &Arc<Hub>, conn: ConnId, mut read: ReadHalf, write: WriteHal
     hub.step(&mut out, |st, now| {
         if st.conns.get(&conn).is_some_and(|o| Arc::ptr_eq(o, &outbox)) {
             st.conns.remove(&conn);
+            st.gss_backends.remove(&conn);
         }
         st.tasks.remove(&conn);
         st.core.handle_backend_closed(now, conn);

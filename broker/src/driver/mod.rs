@@ -39,6 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use rpc_runtime::conn_limits::longest_idle;
+use rpc_runtime::gss::GssChannel;
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
@@ -59,6 +60,7 @@ pub(crate) mod backend;
 pub(crate) mod client;
 pub(crate) mod fd_limit;
 pub(crate) mod gss;
+pub(crate) mod gss_backend;
 pub(crate) mod listener;
 pub(crate) mod outbox;
 pub(crate) mod rpcbind;
@@ -108,6 +110,8 @@ pub(crate) enum Sink {
     /// A client whose calls the broker checked for RPCSEC_GSS: the reply
     /// is protected first.
     Sealed(Arc<Outbox>, Arc<gss::ClientGss>),
+    /// A backend connection with RPCSEC_GSS: the call is protected first.
+    Protected(Arc<Outbox>, Arc<GssChannel>),
     /// A UDP listener's client.
     Datagram(Arc<Datagrams>),
 }
@@ -147,6 +151,8 @@ pub(crate) struct State {
     /// The UDP listener of each client address with calls in flight.
     pub(crate) datagram_clients: HandleMap<ClientId, Arc<Datagrams>>,
     pub(crate) conns: HandleMap<ConnId, Arc<Outbox>>,
+    /// The RPCSEC_GSS context of each backend connection that has one.
+    pub(crate) gss_backends: HandleMap<ConnId, Arc<GssChannel>>,
     /// The task of each backend connection (connecting or connected).
     pub(crate) tasks: HandleMap<ConnId, AbortHandle>,
     /// The deadline the driver task sleeps until.
@@ -192,6 +198,7 @@ impl Hub {
                 reloads: 0,
                 clients: HandleMap::default(),
                 gss_clients: HandleMap::default(),
+                gss_backends: HandleMap::default(),
                 datagram_clients: HandleMap::default(),
                 conns: HandleMap::default(),
                 tasks: HandleMap::default(),
@@ -266,6 +273,9 @@ impl Hub {
                 (Sink::Stream(outbox), Destination::Backend(_)) => outbox.send_later(t),
                 (Sink::Stream(outbox), Destination::Client(_)) => outbox.send_now(t),
                 (Sink::Sealed(outbox, gss), _) => outbox.send_now(gss.seal(t)),
+                (Sink::Protected(outbox, channel), _) => {
+                    gss_backend::send_call(&outbox, &channel, &self.metrics, t);
+                }
                 (Sink::Datagram(d), _) => d.send_reply(self, t),
             }
         }
@@ -282,7 +292,14 @@ impl Hub {
                         None => Some(Sink::Stream(Arc::clone(o))),
                     },
                 ),
-                Destination::Backend(conn) => st.conns.get(&conn).cloned().map(Sink::Stream),
+                Destination::Backend(conn) => {
+                    st.conns
+                        .get(&conn)
+                        .map(|o| match st.gss_backends.get(&conn) {
+                            Some(c) => Sink::Protected(Arc::clone(o), Arc::clone(c)),
+                            None => Sink::Stream(Arc::clone(o)),
+                        })
+                }
             };
             // A connection that is gone has reported (or will report) its end.
             if let Some(sink) = sink {

@@ -1,6 +1,8 @@
 //! [`GssMetrics`]: `broker_gss_contexts_open`,
 //! `broker_gss_contexts_evicted_total` and `broker_gss_refusals_total`,
-//! for the listeners that end RPCSEC_GSS.
+//! for the listeners that end RPCSEC_GSS; `broker_gss_backend_contexts_total`
+//! and `broker_gss_backend_context_failures_total` for the backends the
+//! broker speaks RPCSEC_GSS to.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -32,7 +34,28 @@ const REASONS: [&str; 9] = [
     "principal_not_allowed",
 ];
 
-/// What the RPCSEC_GSS listeners hold and refused.
+/// The `reason` label of each backend context failure: creation failed
+/// on this side (`mechanism`: no credentials, unknown service), was
+/// refused by the backend's GSS-API (`refused`) or its RPC layer
+/// (`rejected`), broke off (`connection`, `protocol`); a reply's
+/// verifier or results did not check (`bad_verifier`, `bad_results`);
+/// the backend lost the context (`context_lost`:
+/// RPCSEC_GSS_CREDPROBLEM or CTXPROBLEM); a call could not be protected
+/// (`protect`).
+pub(crate) const BACKEND_REASONS: [&str; 9] = [
+    "mechanism",
+    "refused",
+    "rejected",
+    "connection",
+    "protocol",
+    "bad_verifier",
+    "bad_results",
+    "context_lost",
+    "protect",
+];
+
+/// What the RPCSEC_GSS listeners hold and refused, and the contexts made
+/// towards backends.
 #[derive(Debug)]
 pub(crate) struct GssMetrics {
     /// The RPCSEC_GSS side of each listener that has one.
@@ -42,6 +65,8 @@ pub(crate) struct GssMetrics {
     /// The evictions already added to `evicted`.
     evicted_seen: Mutex<u64>,
     refusals: Family<RefusalLabels, Counter>,
+    backend_contexts: Counter,
+    backend_failures: Family<RefusalLabels, Counter>,
 }
 
 impl GssMetrics {
@@ -68,12 +93,29 @@ impl GssMetrics {
         for reason in REASONS {
             drop(refusals.get_or_create(&RefusalLabels { reason }));
         }
+        let backend_contexts = Counter::default();
+        registry.register(
+            "gss_backend_contexts",
+            "RPCSEC_GSS contexts the broker made on backend connections",
+            backend_contexts.clone(),
+        );
+        let backend_failures = Family::<RefusalLabels, Counter>::default();
+        registry.register(
+            "gss_backend_context_failures",
+            "RPCSEC_GSS contexts towards backends that could not be made or broke, by reason",
+            backend_failures.clone(),
+        );
+        for reason in BACKEND_REASONS {
+            drop(backend_failures.get_or_create(&RefusalLabels { reason }));
+        }
         GssMetrics {
             servers: Mutex::default(),
             open,
             evicted,
             evicted_seen: Mutex::default(),
             refusals,
+            backend_contexts,
+            backend_failures,
         }
     }
 
@@ -89,6 +131,19 @@ impl GssMetrics {
     /// Counts a refused call; `reason` is one of [`REASONS`].
     pub(crate) fn refused(&self, reason: &'static str) {
         self.refusals.get_or_create(&RefusalLabels { reason }).inc();
+    }
+
+    /// Counts a context made on a backend connection.
+    pub(crate) fn backend_context(&self) {
+        self.backend_contexts.inc();
+    }
+
+    /// Counts a backend context failure; `reason` is one of
+    /// [`BACKEND_REASONS`].
+    pub(crate) fn backend_failed(&self, reason: &'static str) {
+        self.backend_failures
+            .get_or_create(&RefusalLabels { reason })
+            .inc();
     }
 
     /// Brings the gauge and the eviction counter up to the listeners'

@@ -15,32 +15,21 @@
 //! call sent once more (section 5.3.3.3).
 //! ```
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext};
+use bytes::Bytes;
 use libgssapi::name::Name;
-use libgssapi::oid::{GSS_MECH_KRB5, GSS_NT_HOSTBASED_SERVICE};
-use tokio::sync::{Mutex, Semaphore};
-use xdr_codec::{Decoder, XdrDecode, XdrEncode};
+use libgssapi::oid::GSS_NT_HOSTBASED_SERVICE;
+use tokio::sync::Mutex;
+use xdr_codec::Decoder;
 
 use super::error::GssError;
-use super::protect::Protection;
+use super::initiator::{accepted, Established, InitStep, Initiator};
 use super::service::GssService;
-use super::window::DEFAULT_SEQ_WINDOW;
-use super::wire::{RpcGssCredT, RpcGssCredVers1T, RpcGssInitRes, RpcGssProcT, MAXSEQ};
-use crate::message::{
-    AcceptStat, AuthFlavor, AuthStat, OpaqueAuth, RejectStat, ReplyBody, ReplyHeader,
-};
+use super::wire::{RpcGssProcT, MAXSEQ};
+use crate::message::AuthStat;
 use crate::{Client, RpcError};
-
-/// GSS-API major status GSS_S_COMPLETE (RFC 2744 section 3.9.1).
-const GSS_S_COMPLETE: u32 = 0;
-/// GSS-API major status GSS_S_CONTINUE_NEEDED (RFC 2744 section 3.9.1).
-const GSS_S_CONTINUE_NEEDED: u32 = 1;
-/// Context creation round trips before giving up (Kerberos takes one).
-const MAX_INIT_ROUND_TRIPS: usize = 8;
 
 /// RPCSEC_GSS settings for a client handle
 /// ([`Client::with_gss`](crate::Client::with_gss)): the server's
@@ -81,6 +70,17 @@ impl ClientGss {
         self.service = service;
         self
     }
+
+    /// The protection of calls.
+    pub(crate) fn protection(&self) -> GssService {
+        self.service
+    }
+
+    /// The target as a GSS-API host-based service name.
+    pub(crate) fn target_name(&self) -> Result<Name, GssError> {
+        Name::new(self.target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
+            .map_err(|e| GssError::mechanism(&e))
+    }
 }
 
 /// The RPCSEC_GSS state of a client handle and the handles cloned from
@@ -100,65 +100,14 @@ impl std::fmt::Debug for GssSession {
     }
 }
 
-/// A context the server accepted.
-struct Established {
-    handle: Bytes,
-    protection: Protection,
-    /// The program and version it was made with (its DESTROY goes there).
-    program: u32,
-    version: u32,
-    next_seq: AtomicU32,
-    /// One permit per sequence number the server's window takes.
-    window: Semaphore,
-}
-
 impl GssSession {
     pub(crate) fn new(settings: &ClientGss) -> Result<Self, GssError> {
-        let target = Name::new(settings.target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
-            .map_err(|e| GssError::mechanism(&e))?;
         Ok(GssSession {
-            target,
+            target: settings.target_name()?,
             service: settings.service,
             current: Mutex::new(None),
         })
     }
-}
-
-/// The credential of a call or control message.
-fn credential(
-    proc_: RpcGssProcT,
-    seq_num: u32,
-    service: GssService,
-    handle: &Bytes,
-) -> Result<OpaqueAuth, RpcError> {
-    let cred = RpcGssCredT::Vers1(RpcGssCredVers1T {
-        gss_proc: proc_,
-        seq_num,
-        service: service.into(),
-        handle: handle.clone().into(),
-    });
-    Ok(OpaqueAuth {
-        flavor: AuthFlavor::RPCSEC_GSS,
-        body: cred.to_xdr_bytes().map_err(RpcError::Encode)?,
-    })
-}
-
-/// Writes the call header up to and including the credential; returns
-/// where it starts in `buf` (the checksum covers `buf[start..]`).
-fn put_header(
-    buf: &mut BytesMut,
-    xid: u32,
-    program: u32,
-    version: u32,
-    procedure: u32,
-    cred: &OpaqueAuth,
-) -> Result<usize, RpcError> {
-    let start = buf.len();
-    for word in crate::client::call_words(xid, program, version, procedure) {
-        buf.put_u32(word);
-    }
-    cred.encode_into(buf).map_err(RpcError::Encode)?;
-    Ok(start)
 }
 
 impl Client {
@@ -258,78 +207,17 @@ impl Client {
         program: u32,
         version: u32,
     ) -> Result<Established, RpcError> {
-        let target = session
-            .target
-            .duplicate()
-            .map_err(|e| GssError::mechanism(&e))?;
-        let mut ctx = ClientCtx::new(
-            None,
-            target,
-            CtxFlags::GSS_C_MUTUAL_FLAG,
-            Some(GSS_MECH_KRB5),
-        );
-        let mut token = ctx.step(None, None).map_err(|e| GssError::mechanism(&e))?;
-        let mut handle = Bytes::new();
-        let mut gss_proc = RpcGssProcT::RpcsecGssInit;
-        for _ in 0..MAX_INIT_ROUND_TRIPS {
-            let cred = credential(gss_proc, 0, session.service, &handle)?;
-            let arg = Bytes::copy_from_slice(token.as_deref().unwrap_or_default());
+        let mut init = Initiator::new(&session.target, session.service, program, version)?;
+        loop {
+            let call = init.next_call()?;
             let reply = self
-                .round_trip_built(|xid, buf| {
-                    put_header(buf, xid, program, version, 0, &cred)?;
-                    OpaqueAuth::none()
-                        .encode_into(buf)
-                        .map_err(RpcError::Encode)?;
-                    xdr_codec::Opaque::<{ u32::MAX }>::new(arg)
-                        .encode_into(buf)
-                        .map_err(RpcError::Encode)
-                })
+                .round_trip_built(|xid, buf| call.write(xid, buf))
                 .await?;
-            let (verifier, stat, mut results) = accepted(reply, self.max_decode_depth())?;
-            crate::client::accept_stat_result(stat)?;
-            let res = RpcGssInitRes::decode(&mut results).map_err(RpcError::Decode)?;
-            results.finish().map_err(RpcError::Decode)?;
-            if res.gss_major != GSS_S_COMPLETE && res.gss_major != GSS_S_CONTINUE_NEEDED {
-                return Err(GssError::Refused {
-                    major: res.gss_major,
-                    minor: res.gss_minor,
-                }
-                .into());
+            match init.read_reply(reply, self.max_decode_depth())? {
+                InitStep::Again(next) => init = next,
+                InitStep::Done(ctx) => return Ok(ctx),
             }
-            handle = res.handle.into_bytes();
-            if !ctx.is_complete() {
-                token = ctx
-                    .step(Some(&res.gss_token), None)
-                    .map_err(|e| GssError::mechanism(&e))?;
-            }
-            if res.gss_major == GSS_S_CONTINUE_NEEDED {
-                gss_proc = RpcGssProcT::RpcsecGssContinueInit;
-                continue;
-            }
-            if !ctx.is_complete() || handle.is_empty() {
-                return Err(
-                    GssError::Protocol("the server finished before the mechanism did").into(),
-                );
-            }
-            let protection = Protection::new(ctx);
-            if verifier.flavor != AuthFlavor::RPCSEC_GSS
-                || protection
-                    .verify(&res.seq_window.to_be_bytes(), &verifier.body)
-                    .is_err()
-            {
-                return Err(GssError::BadVerifier.into());
-            }
-            let window = res.seq_window.clamp(1, DEFAULT_SEQ_WINDOW) as usize;
-            return Ok(Established {
-                handle,
-                protection,
-                program,
-                version,
-                next_seq: AtomicU32::new(1),
-                window: Semaphore::new(window),
-            });
         }
-        Err(GssError::Protocol("too many CONTINUE_INIT round trips").into())
     }
 
     /// One data (or DESTROY) call on `ctx`; the decoder holds the
@@ -353,64 +241,17 @@ impl Client {
             .map_err(|_| GssError::Protocol("context closed"))?;
         let seq = ctx.next_seq.fetch_add(1, Ordering::Relaxed);
         let service = session.service;
-        let cred = credential(gss_proc, seq, service, &ctx.handle)?;
-        let body = if gss_proc == RpcGssProcT::RpcsecGssData {
-            ctx.protection
-                .seal(service, seq, std::slice::from_ref(args))
-                .map_err(|e| GssError::mechanism(&e))?
-        } else {
-            Vec::new()
-        };
+        let call = ctx.data_call(service, gss_proc, seq, args)?;
         let reply = self
-            .round_trip_built(|xid, buf| {
-                let start = put_header(buf, xid, program, version, procedure, &cred)?;
-                let mic = ctx
-                    .protection
-                    .mic(&buf[start..])
-                    .map_err(|e| GssError::mechanism(&e))?;
-                OpaqueAuth {
-                    flavor: AuthFlavor::RPCSEC_GSS,
-                    body: mic,
-                }
-                .encode_into(buf)
-                .map_err(RpcError::Encode)?;
-                for piece in &body {
-                    buf.extend_from_slice(piece);
-                }
-                Ok(())
-            })
+            .round_trip_built(|xid, buf| call.write(ctx, xid, program, version, procedure, buf))
             .await?;
         let (verifier, stat, results) = accepted(reply, self.max_decode_depth())?;
-        if verifier.flavor != AuthFlavor::RPCSEC_GSS
-            || ctx
-                .protection
-                .verify(&seq.to_be_bytes(), &verifier.body)
-                .is_err()
-        {
-            return Err(GssError::BadVerifier.into());
-        }
+        ctx.check_verifier(seq, &verifier)?;
         crate::client::accept_stat_result(stat)?;
         if gss_proc != RpcGssProcT::RpcsecGssData {
             return Ok(results);
         }
-        let data = ctx
-            .protection
-            .open(service, seq, results.into_remaining())
-            .ok_or(GssError::BadResults)?;
+        let data = ctx.open_results(service, seq, results.into_remaining())?;
         Ok(Decoder::new(data).with_max_depth(self.max_decode_depth()))
-    }
-}
-
-/// The verifier, status and results of an accepted reply, or the error
-/// a denied reply means.
-fn accepted(reply: Bytes, max_depth: u32) -> Result<(OpaqueAuth, AcceptStat, Decoder), RpcError> {
-    let mut dec = Decoder::new(reply).with_max_depth(max_depth);
-    let header = ReplyHeader::decode(&mut dec).map_err(RpcError::Decode)?;
-    match header.body {
-        ReplyBody::Accepted { verifier, stat } => Ok((verifier, stat, dec)),
-        ReplyBody::Denied(RejectStat::RpcMismatch { low, high }) => {
-            Err(RpcError::RpcMismatch { low, high })
-        }
-        ReplyBody::Denied(RejectStat::AuthError(stat)) => Err(RpcError::AuthError(stat)),
     }
 }

@@ -10,6 +10,10 @@
 //!   a server that accepts contexts with its keytab, checks every call,
 //!   seals every reply, and hands handlers the caller
 //!   ([`GssCaller`], in [`CallContext::gss`](crate::server::CallContext::gss)).
+//! * [`GssChannelInit`] and [`GssChannel`]: the same client side for a
+//!   proxy that owns its connection (the broker towards a backend): it
+//!   sends the context creation calls, then protects each call message
+//!   and opens each reply message.
 //! * [`ServerGss::gate`]: the same checks for a proxy that ends
 //!   RPCSEC_GSS and forwards plain calls ([`GssGate`], [`ReplySeal`]).
 //! * [`wire`]: the RFC's XDR types.
@@ -21,9 +25,11 @@
 //! AUTH_BADCRED, as any credential version a server does not know.
 
 mod caller;
+mod channel;
 mod client;
 mod contexts;
 mod error;
+mod initiator;
 mod protect;
 mod proxy;
 mod server;
@@ -32,6 +38,7 @@ mod window;
 pub mod wire;
 
 pub use caller::GssCaller;
+pub use channel::{GssChannel, GssChannelInit, GssInitStep, MAX_UNANSWERED};
 pub use client::ClientGss;
 pub(crate) use client::GssSession;
 pub use contexts::DEFAULT_MAX_CONTEXTS;

@@ -9,7 +9,7 @@
 mod broker_support;
 mod raw_rpc;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::thread;
@@ -88,7 +88,12 @@ fn at_max_connections_the_longest_idle_connection_is_evicted() {
     let server = start_server(&["--max-connections", "4"]);
     evicts_the_longest_idle(server.addr, 4);
     let log = server.stop();
-    assert_eq!(count(&log, "max_connections_evicted"), 1, "{log}");
+    // The first client, and the readiness probe's connection if the
+    // server had not yet seen it close when the clients came.
+    assert!(
+        (1..=2).contains(&count(&log, "max_connections_evicted")),
+        "{log}"
+    );
     assert_eq!(count(&log, "max_connections_refused"), 0, "{log}");
 }
 
@@ -169,10 +174,20 @@ fn with_every_connection_busy_a_new_one_is_refused() {
         closed_within(&mut refused, Duration::from_secs(30)),
         "the new client is closed"
     );
+    // The busy clients are still connected: their replies arrive. (The
+    // readiness probe's and the PUT's connections may not have been
+    // reaped yet when the busy clients came, and were evicted then.)
+    for c in &mut busy {
+        c.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        let mut buf = [0u8; 4096];
+        let n = c.read(&mut buf).expect("a busy client is not closed");
+        assert!(n > 0, "a busy client was closed");
+    }
     drop(busy);
     let log = server.stop();
     assert!(count(&log, "max_connections_refused") >= 1, "{log}");
-    assert_eq!(count(&log, "max_connections_evicted"), 0, "{log}");
+    assert!(count(&log, "max_connections_evicted") <= 2, "{log}");
 }
 
 #[test]

@@ -192,8 +192,8 @@ impl ReplySeal {
     /// The reply message `reply` (a plain reply from the server behind
     /// a proxy, no record marking) as the RPCSEC_GSS client expects it:
     /// an accepted reply gets the verifier and its results the call's
-    /// envelope ([`ReplySeal::seal_accepted`]); a denied reply, or one
-    /// that does not decode, is returned as it is.
+    /// envelope; a denied reply, or one that does not decode, is
+    /// returned as it is.
     pub fn seal_reply(&self, reply: Bytes) -> Bytes {
         let mut dec = Decoder::new(reply.clone());
         let Ok(header) = ReplyHeader::decode(&mut dec) else {

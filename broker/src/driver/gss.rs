@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use rpc_runtime::gss::{GssGate, GssRefusal, ReplySeal, ServerGss};
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
-use rpc_runtime::message::OpaqueAuth;
+use rpc_runtime::message::{peek_xid, OpaqueAuth};
 
 use crate::core::{ClientId, Destination, Transmit};
 use crate::driver::outbox::Outbox;
@@ -91,7 +91,8 @@ impl ClientGss {
                     outbox.call_read();
                     outbox.send_now(Transmit {
                         destination: Destination::Client(client),
-                        xid: xid_of(&reply),
+                        // The broker made the reply: it has a header.
+                        xid: peek_xid(&reply).unwrap_or(0),
                         rest: reply.slice(4..),
                     });
                 }
@@ -102,7 +103,8 @@ impl ClientGss {
                         continue;
                     };
                     let principal = Arc::from(f.caller().principal());
-                    self.lock().insert(xid_of(&plain), f.into_seal());
+                    self.lock()
+                        .insert(peek_xid(&plain).unwrap_or(0), f.into_seal());
                     calls.push((plain, Some(principal)));
                 }
             }
@@ -127,14 +129,6 @@ impl ClientGss {
             rest: sealed.slice(4..),
         }
     }
-}
-
-/// The XID of a message the broker made (at least a header long).
-fn xid_of(message: &Bytes) -> u32 {
-    message
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u32::from_be_bytes)
 }
 
 fn refused(metrics: &Metrics, client: ClientId, refusal: GssRefusal) {

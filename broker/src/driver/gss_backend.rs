@@ -16,9 +16,9 @@
 //!   flight as for any lost backend connection, and the next connection
 //!   makes a new context.
 
-use std::io::{self, IoSlice};
+use std::io;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use rpc_runtime::gss::{GssChannel, GssChannelInit, GssError, GssInitStep};
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use rpc_runtime::record::RecordReader;
@@ -28,6 +28,7 @@ use crate::config::BackendGss;
 use crate::core::Transmit;
 use crate::driver::outbox::Outbox;
 use crate::driver::socket::{ReadHalf, WriteHalf};
+use crate::driver::wire::record_outbox;
 use crate::metrics::Metrics;
 
 /// One log line per interval for backend RPCSEC_GSS failures.
@@ -50,7 +51,7 @@ pub(crate) async fn establish(
     let mut init = GssChannelInit::new(&settings.client(), settings.program, settings.version)?;
     let mut xid = INIT_XID;
     loop {
-        write_record(write, &init.call(xid)?).await?;
+        write_record(write, init.call(xid)?).await?;
         let reply = read_reply(read, reader, xid).await?;
         match init.reply(reply)? {
             GssInitStep::Continue(next) => init = next,
@@ -63,22 +64,16 @@ pub(crate) async fn establish(
     }
 }
 
-/// Writes `message` as one record (a single last fragment).
-async fn write_record(write: &WriteHalf, message: &[u8]) -> io::Result<()> {
-    let mut record = BytesMut::with_capacity(4 + message.len());
-    let len = u32::try_from(message.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
-    record.put_u32(0x8000_0000 | len);
-    record.extend_from_slice(message);
-    let mut rest = &record[..];
-    while !rest.is_empty() {
-        match write.try_write_vectored(&[IoSlice::new(rest)]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => rest = &rest[n..],
+/// Writes `message` as one record through the driver's record writer.
+async fn write_record(write: &WriteHalf, message: Bytes) -> io::Result<()> {
+    let mut out = record_outbox();
+    out.push(message).map_err(io::Error::other)?;
+    loop {
+        match out.try_write(|slices| write.try_write_vectored(slices)) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => write.writable().await?,
-            Err(e) => return Err(e),
+            done => return done,
         }
     }
-    Ok(())
 }
 
 /// Reads the reply with XID `xid` (other records are not expected on a
@@ -148,7 +143,6 @@ pub(crate) fn open_reply(
 /// Protects the call `t` and queues it on `outbox`; closes the
 /// connection when it cannot be protected (counted and logged).
 pub(crate) fn send_call(outbox: &Outbox, channel: &GssChannel, metrics: &Metrics, t: Transmit) {
-    let destination = format!("{:?}", t.destination);
     match channel.protect_call(&t.to_record()) {
         Ok(call) => outbox.send_later(Transmit {
             destination: t.destination,
@@ -156,7 +150,7 @@ pub(crate) fn send_call(outbox: &Outbox, channel: &GssChannel, metrics: &Metrics
             rest: call.slice(4..),
         }),
         Err(e) => {
-            failed(metrics, &destination, "protect", &e);
+            failed(metrics, &format!("{:?}", t.destination), "protect", &e);
             outbox.close();
         }
     }

@@ -52,7 +52,7 @@ use crate::driver::outbox::Outbox;
 use crate::driver::socket::WriteHalf;
 use crate::driver::socket_count::{SocketCount, SocketSlot};
 use crate::driver::udp::Datagrams;
-use crate::metrics::{LimitHit, Metrics, Recorder};
+use crate::metrics::{LimitHit, Metrics, Recorder, PRINCIPAL_NOT_ALLOWED};
 use crate::status::Snapshot;
 
 mod admin;
@@ -406,7 +406,7 @@ impl Hub {
                 refusal,
             } => {
                 if principal.is_some() {
-                    self.metrics.gss.refused("principal_not_allowed");
+                    self.metrics.gss.refused(PRINCIPAL_NOT_ALLOWED);
                 }
                 if let Some(suppressed) = REFUSED_CALL_LOG.allow() {
                     tracing::warn!(

@@ -11,7 +11,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use rpc_runtime::gss::ServerGss;
+use rpc_runtime::gss::{GssRefusal, ServerGss};
 
 /// Labels of `broker_gss_refusals_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -19,20 +19,10 @@ struct RefusalLabels {
     reason: &'static str,
 }
 
-/// The `reason` label of each refusal (those of
-/// [`GssRefusal::as_str`](rpc_runtime::gss::GssRefusal::as_str), then
-/// the allow list's).
-const REASONS: [&str; 9] = [
-    "bad_credential",
-    "creation_refused",
-    "credproblem",
-    "ctxproblem",
-    "too_weak",
-    "other_flavor",
-    "garbage_args",
-    "replay",
-    "principal_not_allowed",
-];
+/// The `reason` label of a call the allow list refused for its
+/// principal (the other refusals are named by
+/// [`GssRefusal::as_str`]).
+pub(crate) const PRINCIPAL_NOT_ALLOWED: &str = "principal_not_allowed";
 
 /// The `reason` label of each backend context failure: creation failed
 /// on this side (`mechanism`: no credentials, unknown service), was
@@ -90,7 +80,8 @@ impl GssMetrics {
             "Calls refused or dropped on RPCSEC_GSS listeners, by reason",
             refusals.clone(),
         );
-        for reason in REASONS {
+        let reasons = GssRefusal::ALL.map(GssRefusal::as_str);
+        for reason in reasons.into_iter().chain([PRINCIPAL_NOT_ALLOWED]) {
             drop(refusals.get_or_create(&RefusalLabels { reason }));
         }
         let backend_contexts = Counter::default();
@@ -128,7 +119,8 @@ impl GssMetrics {
         self.servers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a refused call; `reason` is one of [`REASONS`].
+    /// Counts a refused call; `reason` is a [`GssRefusal::as_str`] or
+    /// [`PRINCIPAL_NOT_ALLOWED`].
     pub(crate) fn refused(&self, reason: &'static str) {
         self.refusals.get_or_create(&RefusalLabels { reason }).inc();
     }

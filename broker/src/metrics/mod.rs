@@ -37,5 +37,6 @@ mod registry;
 mod tls;
 mod udp;
 
+pub(crate) use gss::PRINCIPAL_NOT_ALLOWED;
 pub(crate) use http::serve;
 pub(crate) use registry::{LimitHit, Metrics, Recorder};

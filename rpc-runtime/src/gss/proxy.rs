@@ -51,6 +51,19 @@ pub enum GssRefusal {
 }
 
 impl GssRefusal {
+    /// Every refusal, in declaration order (for metrics that list each
+    /// reason from the start).
+    pub const ALL: [GssRefusal; 8] = [
+        GssRefusal::BadCredential,
+        GssRefusal::CreationRefused,
+        GssRefusal::CredProblem,
+        GssRefusal::CtxProblem,
+        GssRefusal::TooWeak,
+        GssRefusal::OtherFlavor,
+        GssRefusal::GarbageArgs,
+        GssRefusal::Replay,
+    ];
+
     /// A short name for metrics and logs: `bad_credential`,
     /// `creation_refused`, `credproblem`, `ctxproblem`, `too_weak`,
     /// `other_flavor`, `garbage_args`, `replay`.

@@ -149,6 +149,24 @@ async fn principals_off_the_allow_list_and_plain_clients_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowed_principal_calling_a_program_off_the_list_is_not_counted_as_a_principal() {
+    Kdc::shared();
+    let store = start_datastore_server();
+    let listener = gss_listener(
+        "",
+        &format!(", allow_principals = [\"{USER}@{REALM}\"], allow_programs = [0x20000077]"),
+    );
+    let broker = start_tcp_keys_broker(&listener, &datastore_route(&store.endpoint));
+    let alice = gss_datastore(tcp_addr(&broker.tcp), GssService::Integrity).await;
+    assert!(
+        matches!(ds_get_bytes(&alice, "k").await, Err(RpcError::ProgUnavail)),
+        "a program off allow_programs"
+    );
+    // Counted (if at all) before the refusal was sent.
+    assert_eq!(refusals(&broker, "principal_not_allowed", 0.0), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_max_contexts_the_oldest_context_is_dropped_and_made_again() {
     Kdc::shared();
     let store = start_datastore_server();

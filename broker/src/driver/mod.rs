@@ -45,7 +45,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
 
 use crate::config::BackendAddress;
-use crate::core::access::Caller;
+use crate::core::access::{Caller, Refusal};
 use crate::core::{ClientId, ConnId, Core, Destination, Event, HandleMap, Transmit};
 use crate::driver::backend::{self as backend_io, Target};
 use crate::driver::outbox::Outbox;
@@ -405,7 +405,7 @@ impl Hub {
                 program,
                 refusal,
             } => {
-                if principal.is_some() {
+                if principal.is_some() && matches!(refusal, Refusal::Caller) {
                     self.metrics.gss.refused(PRINCIPAL_NOT_ALLOWED);
                 }
                 if let Some(suppressed) = REFUSED_CALL_LOG.allow() {

@@ -25,6 +25,16 @@ pub const SERVICE: &str = "datastore@localhost";
 /// A service the KDC knows but whose key is not in the keytab.
 pub const OTHER_SERVICE: &str = "other@localhost";
 
+/// The program of the C RPCSEC_GSS peers (`tests/c/gss_peer.h`: the
+/// client of [`run_c_client`] and `gss_server.c`).
+pub const ECHO_PROGRAM: u32 = 0x2000_0077;
+/// Its version.
+pub const ECHO_VERSION: u32 = 1;
+/// echo(opaque<>) -> opaque<>
+pub const ECHO: u32 = 1;
+/// whoami(void) -> (string principal, unsigned service)
+pub const WHOAMI: u32 = 2;
+
 /// How long the KDC gets to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 

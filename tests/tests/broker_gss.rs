@@ -16,7 +16,10 @@ use std::time::Duration;
 use broker_support::*;
 use datastore::proto::DatastoreV1Client;
 use interop_tests::c_peer::Endpoint;
-use interop_tests::kdc::{run_c_client, Kdc, OTHER_SERVICE, REALM, SERVICE, USER};
+use interop_tests::kdc::{
+    run_c_client, Kdc, ECHO, ECHO_PROGRAM, ECHO_VERSION, OTHER_SERVICE, REALM, SERVICE, USER,
+    WHOAMI,
+};
 use rpc_runtime::codegen::{handle, proc_unavail, BoxFuture};
 use rpc_runtime::gss::{ClientGss, GssError, GssService};
 use rpc_runtime::message::AuthStat;
@@ -154,7 +157,7 @@ async fn an_allowed_principal_calling_a_program_off_the_list_is_not_counted_as_a
     let store = start_datastore_server();
     let listener = gss_listener(
         "",
-        &format!(", allow_principals = [\"{USER}@{REALM}\"], allow_programs = [0x20000077]"),
+        &format!(", allow_principals = [\"{USER}@{REALM}\"], allow_programs = [{ECHO_PROGRAM}]"),
     );
     let broker = start_tcp_keys_broker(&listener, &datastore_route(&store.endpoint));
     let alice = gss_datastore(tcp_addr(&broker.tcp), GssService::Integrity).await;
@@ -192,12 +195,6 @@ async fn at_max_contexts_the_oldest_context_is_dropped_and_made_again() {
     assert!(refusals(&broker, "credproblem", 1.0) >= 1.0);
 }
 
-const ECHO_PROGRAM: u32 = 0x2000_0077;
-/// whoami(void) -> (string principal, unsigned service)
-const WHOAMI: u32 = 2;
-/// echo(opaque<>) -> opaque<>
-const ECHO: u32 = 1;
-
 /// The program `tests/c/gss_client.c` calls, served plain: a backend
 /// knows no principal, so WHOAMI answers `backend` and service 0.
 struct PlainEcho;
@@ -207,7 +204,7 @@ impl Dispatch for PlainEcho {
         ECHO_PROGRAM
     }
     fn version(&self) -> u32 {
-        1
+        ECHO_VERSION
     }
     fn dispatch(
         &self,

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use interop_tests::c_peer::{c_source, CProgram, CServer};
-use interop_tests::kdc::{run_c_client, Kdc, OTHER_SERVICE, REALM, SERVICE, USER};
+use interop_tests::kdc::{
+    run_c_client, Kdc, ECHO, ECHO_PROGRAM as PROGRAM, ECHO_VERSION as VERSION, OTHER_SERVICE,
+    REALM, SERVICE, USER, WHOAMI,
+};
 use rpc_runtime::codegen::{handle, proc_unavail, BoxFuture};
 use rpc_runtime::gss::{ClientGss, GssError, GssService, ServerGss};
 use rpc_runtime::message::AuthStat;
@@ -21,12 +24,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xdr_codec::{Opaque, XdrString};
 
-const PROGRAM: u32 = 0x2000_0077;
-const VERSION: u32 = 1;
-/// echo(opaque<>) -> opaque<>
-const ECHO: u32 = 1;
-/// whoami(void) -> (string principal, unsigned service)
-const WHOAMI: u32 = 2;
 /// secret(void) -> unsigned; only under privacy.
 const SECRET: u32 = 3;
 

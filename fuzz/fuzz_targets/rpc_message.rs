@@ -1,5 +1,9 @@
 //! libFuzzer entry of [`fuzz_targets::message::rpc_message`]: see its docs for the
-//! input format and what it checks.
+//! input format and what it checks. Run under the allocation bound of
+//! [`fuzz_targets::run_bounded`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_targets::message::rpc_message(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_targets::run_bounded(
+    fuzz_targets::target("rpc_message"),
+    data
+));

@@ -1,5 +1,9 @@
 //! libFuzzer entry of [`fuzz_targets::spec_types::spec_types`]: see its docs for the
-//! input format and what it checks.
+//! input format and what it checks. Run under the allocation bound of
+//! [`fuzz_targets::run_bounded`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_targets::spec_types::spec_types(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_targets::run_bounded(
+    fuzz_targets::target("spec_types"),
+    data
+));

@@ -85,19 +85,31 @@ impl Diagnostic {
         let gutter = pos.line.to_string().len();
         let pad = " ".repeat(gutter);
         if let Some(line_text) = line_text {
+            let col0 = pos.col.saturating_sub(1) as usize;
+            let shown = ShownLine::around(line_text, col0);
             let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(out, "{} | {}", pos.line, line_text);
+            let _ = writeln!(
+                out,
+                "{} | {}{}{}",
+                pos.line,
+                if shown.cut_before { ELLIPSIS } else { "" },
+                shown.text,
+                if shown.cut_after { ELLIPSIS } else { "" }
+            );
+            let _ = write!(out, "{pad} | ");
+            if shown.cut_before {
+                out.push_str(&" ".repeat(ELLIPSIS.len()));
+            }
             // Keep tabs so the caret lines up under the text.
-            let before: String = line_text
-                .chars()
-                .take(pos.col.saturating_sub(1) as usize)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            let line_chars = line_text.chars().count();
-            let remaining = line_chars.saturating_sub(pos.col.saturating_sub(1) as usize);
+            out.extend(
+                shown
+                    .before_caret
+                    .chars()
+                    .map(|c| if c == '\t' { '\t' } else { ' ' }),
+            );
             let span_chars = sources.snippet(self.span).chars().count();
-            let carets = span_chars.min(remaining).max(1);
-            let _ = write!(out, "{pad} | {before}{}", "^".repeat(carets));
+            let carets = span_chars.min(shown.from_caret_chars).max(1);
+            out.push_str(&"^".repeat(carets));
             if let Some(label) = &self.label {
                 let _ = write!(out, " {label}");
             }
@@ -119,6 +131,59 @@ impl std::fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// The most characters of a source line a diagnostic shows (120): a
+/// longer line is cut around the caret, with [`ELLIPSIS`] where it was
+/// cut, so rendering does not grow with the length of the line.
+const MAX_SHOWN_CHARS: usize = 120;
+
+/// Characters of a cut line shown before the caret (40).
+const SHOWN_BEFORE_CARET: usize = 40;
+
+/// Marks where a shown line was cut.
+const ELLIPSIS: &str = "...";
+
+/// The part of a source line a diagnostic shows.
+struct ShownLine<'a> {
+    /// The characters shown.
+    text: &'a str,
+    /// The part of `text` before the caret's column.
+    before_caret: &'a str,
+    /// Characters of `text` from the caret's column on (at most the
+    /// carets drawn).
+    from_caret_chars: usize,
+    cut_before: bool,
+    cut_after: bool,
+}
+
+impl<'a> ShownLine<'a> {
+    /// At most [`MAX_SHOWN_CHARS`] of `line` around the 0-based character
+    /// column `col0`.
+    fn around(line: &'a str, col0: usize) -> Self {
+        let total = line.chars().count();
+        let col0 = col0.min(total);
+        let first = if total <= MAX_SHOWN_CHARS {
+            0
+        } else {
+            col0.saturating_sub(SHOWN_BEFORE_CARET)
+                .min(total - MAX_SHOWN_CHARS)
+        };
+        let last = total.min(first + MAX_SHOWN_CHARS);
+        let byte_at = |chars: usize| {
+            line.char_indices()
+                .nth(chars)
+                .map_or(line.len(), |(at, _)| at)
+        };
+        let (start, caret, end) = (byte_at(first), byte_at(col0), byte_at(last));
+        ShownLine {
+            text: &line[start..end],
+            before_caret: &line[start..caret],
+            from_caret_chars: last - col0,
+            cut_before: first > 0,
+            cut_after: last < total,
+        }
+    }
+}
+
 /// How many diagnostics [`render_all`] renders: 100. Each shows its
 /// source line, so the text of every error of a long line full of errors
 /// would grow with the square of the input's size.
@@ -127,12 +192,13 @@ pub const MAX_RENDERED: usize = 100;
 /// Renders the first [`MAX_RENDERED`] diagnostics, in order, separated by
 /// blank lines, then a line counting the others if there are more.
 pub fn render_all(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
-    let mut out = diagnostics
-        .iter()
-        .take(MAX_RENDERED)
-        .map(|d| d.render(sources))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let mut out = String::new();
+    for (i, diagnostic) in diagnostics.iter().take(MAX_RENDERED).enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&diagnostic.render(sources));
+    }
     if let Some(more) = diagnostics
         .len()
         .checked_sub(MAX_RENDERED)
@@ -177,5 +243,42 @@ mod tests {
             .with_hint("every struct field ends with `;`");
         let expected = "spec.x:2:20: error: expected `;`, found `}`\n  |\n2 | struct foo { int x }\n  |                    ^ expected `;`\n  = help: every struct field ends with `;`\n";
         assert_eq!(d.render(&map), expected);
+    }
+
+    #[test]
+    fn cuts_a_long_line_around_the_caret() {
+        let mut map = SourceMap::new();
+        let text = format!("{}X{}\n", "a".repeat(200), "b".repeat(299));
+        let file = map.add("spec.x", None, text);
+        let d = Diagnostic::error(Span::new(file, 200, 201), "unexpected character `X`");
+        // 40 characters before the caret, 120 in all, `...` on both cut ends.
+        let expected = format!(
+            "spec.x:1:201: error: unexpected character `X`\n  |\n1 | ...{}X{}...\n  | {}^\n",
+            "a".repeat(40),
+            "b".repeat(79),
+            " ".repeat(43)
+        );
+        assert_eq!(d.render(&map), expected);
+    }
+
+    #[test]
+    fn cuts_a_long_line_at_its_ends() {
+        let mut map = SourceMap::new();
+        let text = format!("X{}Y\n", "c".repeat(298));
+        let file = map.add("spec.x", None, text);
+        let start = Diagnostic::error(Span::new(file, 0, 1), "at the start").render(&map);
+        assert!(
+            start.contains(&format!("1 | X{}...\n  | ^\n", "c".repeat(119))),
+            "{start}"
+        );
+        let end = Diagnostic::error(Span::new(file, 299, 300), "at the end").render(&map);
+        assert!(
+            end.contains(&format!(
+                "1 | ...{}Y\n  | {}^\n",
+                "c".repeat(119),
+                " ".repeat(122)
+            )),
+            "{end}"
+        );
     }
 }

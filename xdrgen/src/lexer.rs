@@ -126,10 +126,17 @@ pub(crate) fn lex(
         line: first_line,
         at_line_start,
         out: Vec::new(),
+        stray_end: usize::MAX,
     };
     lx.run();
     lx.out
 }
+
+/// The start of a stray character's message.
+const STRAY: &str = "unexpected character";
+
+/// The longest run of stray characters quoted in its message (16).
+const MAX_QUOTED_RUN: usize = 16;
 
 struct Lexer<'a> {
     file: FileId,
@@ -140,6 +147,8 @@ struct Lexer<'a> {
     line: u32,
     at_line_start: bool,
     out: Vec<Token>,
+    /// Where the last stray character token ends (`usize::MAX`: none yet).
+    stray_end: usize,
 }
 
 impl Lexer<'_> {
@@ -352,11 +361,44 @@ impl Lexer<'_> {
         }
         let message = match ch {
             Some('%') => "`%` passthrough lines must start at the beginning of a line".to_string(),
-            Some(ch) if ch.is_ascii_graphic() => format!("unexpected character `{ch}`"),
-            Some(ch) => format!("unexpected character {:?}", ch),
+            Some(ch) if ch.is_ascii_graphic() => format!("{STRAY} `{ch}`"),
+            Some(ch) => format!("{STRAY} {ch:?}"),
             None => "unexpected byte".to_string(),
         };
-        self.push(TokenKind::Invalid(message), start, start_line);
+        if ch == Some('%') {
+            self.push(TokenKind::Invalid(message), start, start_line);
+        } else if !self.extend_stray_run(start) {
+            self.push(TokenKind::Invalid(message), start, start_line);
+            self.stray_end = self.pos;
+        }
+    }
+
+    /// Makes a stray character that directly follows another one part of
+    /// the same error (one diagnostic per run, not per character); false
+    /// when the previous token is not a stray character ending at `start`.
+    fn extend_stray_run(&mut self, start: usize) -> bool {
+        if self.stray_end != start {
+            return false;
+        }
+        self.stray_end = self.pos;
+        let end = self.span(start).end;
+        let text = self.text;
+        let Some(prev) = self.out.last_mut() else {
+            return false;
+        };
+        prev.span.end = end;
+        let run = text
+            .get(prev.span.start as usize..end as usize)
+            .unwrap_or("");
+        let chars = run.chars().count();
+        prev.kind = TokenKind::Invalid(
+            if chars <= MAX_QUOTED_RUN && run.chars().all(|c| c.is_ascii_graphic()) {
+                format!("{STRAY}s `{run}`")
+            } else {
+                format!("{chars} {STRAY}s")
+            },
+        );
+        true
     }
 
     /// Lexes a `"..."` literal on one line (`\"` does not end it).

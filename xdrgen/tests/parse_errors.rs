@@ -110,3 +110,10 @@ fn bad_if_expression_and_unknown_directive() {
 fn macro_expansion_points_at_the_use() {
     insta::assert_snapshot!(errors("#define SIZE @\ntypedef opaque buf[SIZE];\n"));
 }
+
+#[test]
+fn a_run_of_stray_characters_is_one_error() {
+    insta::assert_snapshot!(errors(
+        "const A = 1 @@$;\nconst B = \u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}\u{e}\u{f}\u{10}\u{11}\u{12}\u{13}\u{14}\u{15}\u{16}\u{17};\nconst C = ` `;\n"
+    ));
+}

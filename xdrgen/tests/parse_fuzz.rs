@@ -177,6 +177,42 @@ fn self_referential_macros_terminate() {
     check("#define X X X\ntypedef int t[X];\n");
 }
 
+/// Ten uses of a macro of ten uses of ... nine levels deep would expand a
+/// 300-byte file to a billion tokens; the expansion budget stops it with
+/// one error at the use that crosses it.
+#[test]
+fn nested_macros_cannot_multiply_without_bound() {
+    let names: Vec<String> = (0..10).map(|i| format!("M{i}")).collect();
+    let mut text = String::new();
+    for pair in names.windows(2) {
+        text.push_str(&format!(
+            "#define {} {}\n",
+            pair[0],
+            [pair[1].as_str(); 10].join(" ")
+        ));
+    }
+    text.push_str(&format!(
+        "#define {} 1\nconst X = {};\n",
+        names[9], names[0]
+    ));
+    let mut sources = SourceMap::new();
+    let errs = parse_str("fuzz.x", &text, &ParseOptions::default(), &mut sources)
+        .expect_err("the expansion is refused");
+    let budget: Vec<_> = errs
+        .iter()
+        .filter(|e| e.message.contains("makes too many tokens"))
+        .collect();
+    assert_eq!(budget.len(), 1, "{errs:?}");
+    assert!(
+        budget[0]
+            .render(&sources)
+            .starts_with("fuzz.x:11:11: error: the expansion of macro `M"),
+        "{}",
+        budget[0].render(&sources)
+    );
+    check(&text);
+}
+
 #[test]
 fn empty_and_whitespace_inputs() {
     for text in ["", "\n", "   ", "/**/", "%", "#", "\u{feff}"] {

@@ -8,12 +8,12 @@
 //! code under test); anything else the input does is fine. Every body is
 //! deterministic: the same input takes the same path.
 //!
-//! Allocation is bounded relative to the input: the replay test runs each
-//! input with a limit of what was allocated before it plus
+//! Allocation is bounded relative to the input, under libFuzzer and in the
+//! replay alike: [`run_bounded`] fails an input whose body had more than
 //! [`ALLOC_BYTES_PER_INPUT_BYTE`] times its length plus
-//! [`ALLOC_SLACK_BYTES`]; libFuzzer runs take `-malloc_limit_mb` (see
-//! `docs/RELIABILITY.md`).
+//! [`ALLOC_SLACK_BYTES`] live at once (see `docs/RELIABILITY.md`).
 
+mod alloc_bound;
 pub mod broker_core;
 pub mod message;
 pub mod record;
@@ -21,13 +21,7 @@ mod reencode;
 pub mod spec_types;
 pub mod xdr_compiler;
 
-/// Bytes a body may allocate per byte of input, on top of
-/// [`ALLOC_SLACK_BYTES`] (live at once, measured from before the input).
-pub const ALLOC_BYTES_PER_INPUT_BYTE: usize = 64;
-
-/// Bytes a body may allocate whatever its input (1 MiB): room for the
-/// record decoder's 64 KiB read-ahead and the compiler's fixed tables.
-pub const ALLOC_SLACK_BYTES: usize = 1 << 20;
+pub use alloc_bound::{run_bounded, ALLOC_BYTES_PER_INPUT_BYTE, ALLOC_SLACK_BYTES};
 
 /// A fuzz target: its name (the file `fuzz/fuzz_targets/NAME.rs` and the
 /// corpus folder `fuzz/corpus/NAME/`) and its body.
@@ -62,3 +56,14 @@ pub const TARGETS: &[Target] = &[
         body: broker_core::broker_core,
     },
 ];
+
+/// The target called `name`, for the libFuzzer entries.
+///
+/// # Panics
+/// When no target has that name.
+pub fn target(name: &str) -> &'static Target {
+    TARGETS
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("no fuzz target {name}"))
+}

@@ -1,18 +1,13 @@
 //! Runs every fuzz target's body over its committed corpus
 //! (`fuzz/corpus/NAME/`) and over pseudo-random inputs derived from it,
-//! each input under an allocation limit of what was allocated before it
-//! plus 64 bytes per input byte plus 1 MiB. One input at a time: the
-//! limit is process-wide, so this test has no harness threads.
+//! each under the allocation bound of [`fuzz_targets::run_bounded`]. One
+//! input at a time: the allocation count is process-wide, so this test has
+//! no harness threads.
 
-use std::alloc::System;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use cap::Cap;
-use fuzz_targets::{Target, ALLOC_BYTES_PER_INPUT_BYTE, ALLOC_SLACK_BYTES, TARGETS};
-
-#[global_allocator]
-static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
+use fuzz_targets::{run_bounded, Target, TARGETS};
 
 /// Pseudo-random inputs per target.
 const RANDOM_INPUTS: usize = 3000;
@@ -62,16 +57,9 @@ fn corpus(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-/// Runs one input under the allocation limit; a panic names the input.
+/// Runs one input under the allocation bound; a failure names the input.
 fn run(target: &Target, input: &[u8], what: &str) {
-    let limit =
-        ALLOCATOR.allocated() + ALLOC_BYTES_PER_INPUT_BYTE * input.len() + ALLOC_SLACK_BYTES;
-    ALLOCATOR
-        .set_limit(limit)
-        .expect("limit above what is allocated");
-    let outcome = catch_unwind(AssertUnwindSafe(|| (target.body)(input)));
-    ALLOCATOR.set_limit(usize::MAX).expect("no limit");
-    if outcome.is_err() {
+    if catch_unwind(AssertUnwindSafe(|| run_bounded(target, input))).is_err() {
         panic!("{} failed on {what}", target.name);
     }
 }

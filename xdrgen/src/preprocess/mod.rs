@@ -33,6 +33,11 @@ use crate::source::{FileId, SourceMap, Span};
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// How deep macro replacements may nest.
 const MAX_EXPANSION_DEPTH: usize = 64;
+/// Tokens macro replacement may produce beyond one per token of the
+/// files read: nested macros multiply (ten uses of a macro of ten uses
+/// of ...), and without a budget a few hundred bytes expand to billions
+/// of tokens.
+const EXPANSION_TOKENS_ALLOWANCE: usize = 16_384;
 
 /// Runs the preprocessor over `file` and everything it includes. Returns
 /// the kept tokens (identifiers, numbers, punctuation and comments, ending
@@ -53,6 +58,8 @@ pub(crate) fn preprocess(
         out: Vec::new(),
         include_stack: Vec::new(),
         c_defines: Vec::new(),
+        expansion_budget: EXPANSION_TOKENS_ALLOWANCE,
+        expansion_exhausted: false,
     };
     for (name, value) in &opts.defines {
         let body = value.as_deref().map_or_else(Vec::new, |v| {
@@ -104,6 +111,11 @@ struct Preprocessor<'a> {
     include_stack: Vec<PathBuf>,
     /// Integer `%#define` passthrough lines seen so far.
     c_defines: Vec<CDefine>,
+    /// Tokens macro replacement may still produce: one per token of the
+    /// files read so far, plus [`EXPANSION_TOKENS_ALLOWANCE`].
+    expansion_budget: usize,
+    /// The budget ran out (reported once; no more replacement).
+    expansion_exhausted: bool,
 }
 
 impl expr::MacroEnv for HashMap<String, Macro> {
@@ -146,6 +158,7 @@ impl Preprocessor<'_> {
     fn run_file(&mut self, file: FileId) {
         let text = self.sources.text(file).to_string();
         let tokens = lex(file, &text, 0, text.len(), true, 1);
+        self.expansion_budget = self.expansion_budget.saturating_add(tokens.len());
         let depth_at_start = self.conds.len();
         for tok in tokens {
             match &tok.kind {
@@ -202,6 +215,23 @@ impl Preprocessor<'_> {
             ));
             return;
         }
+        if self.expansion_exhausted {
+            return;
+        }
+        if body.len() > self.expansion_budget {
+            self.expansion_exhausted = true;
+            self.diags.push(
+                Diagnostic::error(
+                    tok.span,
+                    format!("the expansion of macro `{name}` makes too many tokens"),
+                )
+                .with_hint(format!(
+                    "macros may produce one token per token of the files read, plus {EXPANSION_TOKENS_ALLOWANCE}"
+                )),
+            );
+            return;
+        }
+        self.expansion_budget -= body.len();
         expanding.push(name.clone());
         for mut t in body {
             t.span = tok.span;

@@ -6,7 +6,8 @@
 //! broker lacks, a principal off `allow_principals`, a plain client where
 //! RPCSEC_GSS is required. And RPCSEC_GSS made by the broker (backend
 //! key `gss`) to a `datastore-server --gss-required`, and what that
-//! server answers a broker without the key.
+//! server answers a broker without the key; and the RPCSEC_GSS_DESTROY
+//! the broker sends before closing a backend connection.
 
 mod broker_support;
 
@@ -395,4 +396,40 @@ async fn a_backend_that_loses_the_context_gets_a_new_one() {
     assert!(sample_at_least(&broker, lost, 1.0, EVENTUALLY) >= 1.0);
     let made = "broker_gss_backend_contexts_total";
     assert!(sample_at_least(&broker, made, 2.0, EVENTUALLY) >= 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_connection_the_broker_closes_destroys_its_context() {
+    // The backend is a second broker ending RPCSEC_GSS on its listener,
+    // whose metrics count the contexts it holds.
+    Kdc::shared();
+    let store = start_datastore_server();
+    let inner = start_tcp_keys_broker(&gss_listener("", ""), &datastore_route(&store.endpoint));
+    let gss = format!("gss = {{ service = \"{SERVICE}\", service_level = \"krb5i\" }}");
+    let outer = start_broker(&gss_backend_route(&inner.tcp, &gss));
+    let c = plain_datastore(tcp_addr(&outer.tcp)).await;
+    ds_put_bytes(&c, "k", b"through two brokers").await;
+    let open = "broker_gss_contexts_open";
+    assert_eq!(sample_at_least(&inner, open, 1.0, EVENTUALLY), 1.0);
+    // A reload that routes the program straight to the store closes the
+    // connection to the inner broker: its context goes with it.
+    let direct = format!(
+        "[backends.direct]\naddress = \"{}\"\n\n\
+         [[routes]]\nprogram = 0x2000DA7A\nversions = [1]\nbackend = \"direct\"\n",
+        url(&store.endpoint)
+    );
+    std::fs::write(&outer.config, outer.config_text(&direct)).unwrap();
+    ctl_ok(&outer, &["reload"]);
+    let deadline = std::time::Instant::now() + EVENTUALLY;
+    while sample(&http_get(inner.metrics, "/metrics").1, open) > 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the inner broker still holds the context"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        ds_get_bytes(&c, "k").await.unwrap().as_deref(),
+        Some(&b"through two brokers"[..])
+    );
 }

@@ -25,7 +25,7 @@ use rpc_runtime::record::RecordReader;
 use rpc_runtime::RpcError;
 
 use crate::config::BackendGss;
-use crate::core::Transmit;
+use crate::core::{ConnId, Destination, Transmit};
 use crate::driver::outbox::Outbox;
 use crate::driver::socket::{ReadHalf, WriteHalf};
 use crate::driver::wire::record_outbox;
@@ -37,6 +37,10 @@ static FAILED_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
 /// The XID of the first context creation call on a connection (the
 /// connection carries no other call yet).
 const INIT_XID: u32 = 1;
+
+/// The XID of the RPCSEC_GSS_DESTROY sent before the broker closes a
+/// connection: no call is left on it, and the reply is not read.
+const DESTROY_XID: u32 = 0;
 
 /// Makes the RPCSEC_GSS context on a new backend connection: sends the
 /// context creation calls on `write` and reads their replies from
@@ -137,6 +141,22 @@ pub(crate) fn open_reply(
             failed(metrics, backend, reason, &e);
             None
         }
+    }
+}
+
+/// Sends the context's RPCSEC_GSS_DESTROY on `outbox` (whose
+/// connection the broker is about to close), so that the backend frees
+/// the context now rather than when it expires. Best effort: only when
+/// nothing else is queued and the socket takes it at once; its reply is
+/// not read.
+pub(crate) fn destroy_context(outbox: &Outbox, conn: ConnId, channel: &GssChannel) {
+    match channel.destroy_call(DESTROY_XID) {
+        Ok(call) => outbox.send_now(Transmit {
+            destination: Destination::Backend(conn),
+            xid: DESTROY_XID,
+            rest: call.slice(4..),
+        }),
+        Err(e) => tracing::debug!(error = %e, "RPCSEC_GSS_DESTROY not sent"),
     }
 }
 

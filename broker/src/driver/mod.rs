@@ -343,7 +343,11 @@ impl Hub {
                 st.tasks.insert(conn, task.abort_handle());
             }
             Event::CloseBackend { conn } => {
+                let gss = st.gss_backends.remove(&conn);
                 if let Some(o) = st.conns.remove(&conn) {
+                    if let Some(channel) = gss {
+                        gss_backend::destroy_context(&o, conn, &channel);
+                    }
                     o.close();
                 }
                 if let Some(h) = st.tasks.remove(&conn) {
@@ -439,7 +443,11 @@ impl Hub {
         for (_, h) in st.tasks.drain() {
             h.abort();
         }
-        for (_, o) in st.conns.drain() {
+        let gss = std::mem::take(&mut st.gss_backends);
+        for (conn, o) in st.conns.drain() {
+            if let Some(channel) = gss.get(&conn) {
+                gss_backend::destroy_context(&o, conn, channel);
+            }
             o.close();
         }
         for (_, o) in st.clients.drain() {

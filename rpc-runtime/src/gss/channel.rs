@@ -167,6 +167,37 @@ impl GssChannel {
         Ok(buf.freeze())
     }
 
+    /// The call message (no record marking) that destroys the context
+    /// (RFC 2203 section 5.4): the NULL procedure of the program and
+    /// version the context was made with, credential
+    /// RPCSEC_GSS_DESTROY with the next sequence number, XID `xid`. A
+    /// proxy sends it before closing a connection it chose to close, so
+    /// that the server frees the context at once rather than when it
+    /// expires; the reply can be left unread.
+    ///
+    /// # Errors
+    ///
+    /// [`GssError::Mechanism`] when the checksum or wrapping fails.
+    pub fn destroy_call(&self, xid: u32) -> Result<Bytes, RpcError> {
+        let seq = self.ctx.next_seq.fetch_add(1, Ordering::Relaxed);
+        let data = self.ctx.data_call(
+            self.service,
+            RpcGssProcT::RpcsecGssDestroy,
+            seq,
+            &Bytes::new(),
+        )?;
+        let mut buf = BytesMut::with_capacity(256);
+        data.write(
+            &self.ctx,
+            xid,
+            self.ctx.program,
+            self.ctx.version,
+            0,
+            &mut buf,
+        )?;
+        Ok(buf.freeze())
+    }
+
     /// The reply message `reply` to a call protected by
     /// [`GssChannel::protect_call`] as a plain reply: its verifier
     /// checked and replaced by AUTH_NONE, its results unsealed. A reply

@@ -256,9 +256,14 @@ impl Parser {
         }
     }
 
-    /// Records a diagnostic.
+    /// Records a diagnostic, unless the last one recorded points at the
+    /// same place: recovery that stops again at the error's own token
+    /// (every token of a macro's replacement points at the macro's use)
+    /// would only repeat it.
     pub(crate) fn error(&mut self, d: Diagnostic) -> Failed {
-        self.diags.push(d);
+        if self.diags.last().is_none_or(|last| last.span != d.span) {
+            self.diags.push(d);
+        }
         Failed
     }
 

@@ -16,7 +16,7 @@ mod expr;
 mod include;
 mod passthrough;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use self::conditional::Cond;
@@ -37,7 +37,7 @@ const MAX_EXPANSION_DEPTH: usize = 64;
 /// files read: nested macros multiply (ten uses of a macro of ten uses
 /// of ...), and without a budget a few hundred bytes expand to billions
 /// of tokens.
-const EXPANSION_TOKENS_ALLOWANCE: usize = 16_384;
+const EXPANSION_TOKENS_ALLOWANCE: usize = 4_096;
 
 /// Runs the preprocessor over `file` and everything it includes. Returns
 /// the kept tokens (identifiers, numbers, punctuation and comments, ending
@@ -60,6 +60,7 @@ pub(crate) fn preprocess(
         c_defines: Vec::new(),
         expansion_budget: EXPANSION_TOKENS_ALLOWANCE,
         expansion_exhausted: false,
+        expanded: HashSet::new(),
     };
     for (name, value) in &opts.defines {
         let body = value.as_deref().map_or_else(Vec::new, |v| {
@@ -116,6 +117,8 @@ struct Preprocessor<'a> {
     expansion_budget: usize,
     /// The budget ran out (reported once; no more replacement).
     expansion_exhausted: bool,
+    /// Macros replaced at least once (their bad tokens are reported).
+    expanded: HashSet<String>,
 }
 
 impl expr::MacroEnv for HashMap<String, Macro> {
@@ -232,6 +235,10 @@ impl Preprocessor<'_> {
             return;
         }
         self.expansion_budget -= body.len();
+        // A bad token of a macro's body is reported at the first use
+        // only: every use repeating it would make the errors grow with
+        // uses times body.
+        let first_use = self.expanded.insert(name.clone());
         expanding.push(name.clone());
         for mut t in body {
             t.span = tok.span;
@@ -240,18 +247,22 @@ impl Preprocessor<'_> {
             match t.kind {
                 TokenKind::Ident(_) => self.emit_ident(t, expanding),
                 TokenKind::Invalid(msg) => {
-                    let d = Diagnostic::error(
-                        t.span,
-                        format!("in the expansion of macro `{name}`: {msg}"),
-                    );
-                    self.diags.push(d);
+                    if first_use {
+                        let d = Diagnostic::error(
+                            t.span,
+                            format!("in the expansion of macro `{name}`: {msg}"),
+                        );
+                        self.diags.push(d);
+                    }
                 }
                 TokenKind::BadNumber(msg) => {
-                    let d = Diagnostic::error(
-                        t.span,
-                        format!("in the expansion of macro `{name}`: {msg}"),
-                    );
-                    self.diags.push(d);
+                    if first_use {
+                        let d = Diagnostic::error(
+                            t.span,
+                            format!("in the expansion of macro `{name}`: {msg}"),
+                        );
+                        self.diags.push(d);
+                    }
                     t.kind = TokenKind::Number(0, Radix::Decimal);
                     self.out.push(t);
                 }

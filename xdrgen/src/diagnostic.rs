@@ -88,14 +88,14 @@ impl Diagnostic {
             let col0 = pos.col.saturating_sub(1) as usize;
             let shown = ShownLine::around(line_text, col0);
             let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "{} | {}{}{}",
+                "{} | {}",
                 pos.line,
-                if shown.cut_before { ELLIPSIS } else { "" },
-                shown.text,
-                if shown.cut_after { ELLIPSIS } else { "" }
+                if shown.cut_before { ELLIPSIS } else { "" }
             );
+            out.extend(shown.text.chars().map(visible));
+            let _ = writeln!(out, "{}", if shown.cut_after { ELLIPSIS } else { "" });
             let _ = write!(out, "{pad} | ");
             if shown.cut_before {
                 out.push_str(&" ".repeat(ELLIPSIS.len()));
@@ -138,6 +138,19 @@ const MAX_SHOWN_CHARS: usize = 120;
 
 /// Characters of a cut line shown before the caret (40).
 const SHOWN_BEFORE_CARET: usize = 40;
+
+/// `c` as shown in a source line: a control character other than tab
+/// as its symbol from Unicode's Control Pictures block (`\u{1b}` as
+/// `␛`), so that a spec's bytes cannot drive the terminal that shows
+/// the error, and the caret stays under its column.
+fn visible(c: char) -> char {
+    match c {
+        '\t' => c,
+        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('?'),
+        '\u{7f}' => '\u{2421}',
+        _ => c,
+    }
+}
 
 /// Marks where a shown line was cut.
 const ELLIPSIS: &str = "...";
@@ -280,5 +293,15 @@ mod tests {
             )),
             "{end}"
         );
+    }
+
+    #[test]
+    fn shows_control_characters_as_symbols() {
+        let mut map = SourceMap::new();
+        let file = map.add("spec.x", None, "const A = \u{1b}[2J\u{7f};\n".to_string());
+        let d = Diagnostic::error(Span::new(file, 10, 11), "unexpected character");
+        let out = d.render(&map);
+        assert!(out.contains("1 | const A = \u{241b}[2J\u{2421};\n"), "{out}");
+        assert!(!out.contains('\u{1b}'), "{out}");
     }
 }

@@ -301,7 +301,10 @@ mod tests {
         let file = map.add("spec.x", None, "const A = \u{1b}[2J\u{7f};\n".to_string());
         let d = Diagnostic::error(Span::new(file, 10, 11), "unexpected character");
         let out = d.render(&map);
-        assert!(out.contains("1 | const A = \u{241b}[2J\u{2421};\n"), "{out}");
+        assert!(
+            out.contains("1 | const A = \u{241b}[2J\u{2421};\n"),
+            "{out}"
+        );
         assert!(!out.contains('\u{1b}'), "{out}");
     }
 }

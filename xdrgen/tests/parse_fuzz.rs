@@ -213,6 +213,22 @@ fn nested_macros_cannot_multiply_without_bound() {
     check(&text);
 }
 
+/// A file of garbage gets at most 100 syntax errors, then one saying the
+/// parser stopped (a C compiler's error limit), not one per token.
+#[test]
+fn the_parser_stops_after_a_hundred_errors() {
+    let text = ";".repeat(4096);
+    let mut sources = SourceMap::new();
+    let errs = parse_str("fuzz.x", &text, &ParseOptions::default(), &mut sources)
+        .expect_err("not a specification");
+    assert_eq!(errs.len(), 101, "{errs:?}");
+    assert_eq!(
+        errs.last().map(|e| e.message.as_str()),
+        Some("100 syntax errors: the rest of the file is not parsed")
+    );
+    check(&text);
+}
+
 #[test]
 fn empty_and_whitespace_inputs() {
     for text in ["", "\n", "   ", "/**/", "%", "#", "\u{feff}"] {

@@ -1,7 +1,7 @@
 //! The allocation bound every target runs under: a counting global
 //! allocator and [`run_bounded`], which fails an input whose body had more
-//! bytes live at once than [`ALLOC_BYTES_PER_INPUT_BYTE`] times its length
-//! plus [`ALLOC_SLACK_BYTES`] (counted from what was live before it).
+//! bytes live at once (counted from what was live before it) than its
+//! target's [`AllocBound`] allows for the input's length.
 //!
 //! The same check runs under libFuzzer (`fuzz/fuzz_targets/NAME.rs`) and in
 //! the stable replay (`tests/replay.rs`), so an input the fuzzer keeps is
@@ -13,13 +13,32 @@ use peak_alloc::PeakAlloc;
 
 use crate::Target;
 
-/// Bytes a body may have live at once per byte of input, on top of
-/// [`ALLOC_SLACK_BYTES`].
-pub const ALLOC_BYTES_PER_INPUT_BYTE: usize = 64;
+/// How many bytes a target's body may have live at once for an input of
+/// `n` bytes: `per_input_byte * n + slack`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllocBound {
+    /// Bytes per byte of input.
+    pub per_input_byte: usize,
+    /// Bytes whatever the input.
+    pub slack: usize,
+}
 
-/// Bytes a body may have live at once whatever its input (1 MiB): room for
-/// the record decoder's 64 KiB read-ahead and the compiler's fixed tables.
-pub const ALLOC_SLACK_BYTES: usize = 1 << 20;
+impl AllocBound {
+    /// The bound of most targets: 64 bytes per input byte plus 1 MiB
+    /// (room for the record decoder's 64 KiB read-ahead and the broker
+    /// core's tables).
+    pub const DEFAULT: AllocBound = AllocBound {
+        per_input_byte: 64,
+        slack: 1 << 20,
+    };
+
+    /// Bytes allowed for an input of `len` bytes.
+    pub fn for_input(self, len: usize) -> usize {
+        self.per_input_byte
+            .saturating_mul(len)
+            .saturating_add(self.slack)
+    }
+}
 
 /// Bytes live in the whole process past which an allocation is refused
 /// (1 GiB, libFuzzer's `-rss_limit_mb=1024`), so a length read off the
@@ -32,18 +51,27 @@ const PROCESS_LIMIT_BYTES: usize = 1 << 30;
 #[global_allocator]
 static ALLOCATOR: Cap<PeakAlloc> = Cap::new(PeakAlloc, PROCESS_LIMIT_BYTES);
 
-/// Runs `target`'s body on `input` and checks the allocation bound.
+/// Runs `target`'s body on `input`; returns the most bytes it had live at
+/// once (counted from what was live before it).
 ///
 /// # Panics
-/// When the body panics (a finding), and when the bytes it had live at
-/// once exceeded the bound; the message gives the target, the peak, the
-/// bound and the input's length.
-pub fn run_bounded(target: &Target, input: &[u8]) {
+/// When the body panics (a finding).
+pub fn peak_bytes(target: &Target, input: &[u8]) -> usize {
     let before = PeakAlloc.current_usage();
     PeakAlloc.reset_peak_usage();
     (target.body)(input);
-    let peak = PeakAlloc.peak_usage() - before;
-    let bound = ALLOC_BYTES_PER_INPUT_BYTE * input.len() + ALLOC_SLACK_BYTES;
+    PeakAlloc.peak_usage().saturating_sub(before)
+}
+
+/// Runs `target`'s body on `input` and checks its allocation bound.
+///
+/// # Panics
+/// When the body panics (a finding), and when the bytes it had live at
+/// once exceeded `target.bound`; the message gives the target, the peak,
+/// the bound and the input's length.
+pub fn run_bounded(target: &Target, input: &[u8]) {
+    let peak = peak_bytes(target, input);
+    let bound = target.bound.for_input(input.len());
     assert!(
         peak <= bound,
         "{}: {peak} bytes live at once for a {}-byte input, over the bound of {bound}",

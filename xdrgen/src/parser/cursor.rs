@@ -40,6 +40,10 @@ pub(crate) const RESERVED: &[&str] = &[
     "void",
 ];
 
+/// Syntax errors after which the parser stops (100, as many as are
+/// rendered): a file of garbage would otherwise collect one per token.
+pub(crate) const MAX_SYNTAX_ERRORS: usize = 100;
+
 /// How deep anonymous types may nest before the parser refuses.
 pub(crate) const MAX_NESTING: u32 = 64;
 
@@ -260,9 +264,26 @@ impl Parser {
     /// same place: recovery that stops again at the error's own token
     /// (every token of a macro's replacement points at the macro's use)
     /// would only repeat it.
+    ///
+    /// The [`MAX_SYNTAX_ERRORS`]th error ends the parse, as a C
+    /// compiler's error limit does: one more diagnostic says so, and the
+    /// cursor moves to the end of the file, where every loop stops.
     pub(crate) fn error(&mut self, d: Diagnostic) -> Failed {
+        if self.diags.len() >= MAX_SYNTAX_ERRORS {
+            return Failed;
+        }
         if self.diags.last().is_none_or(|last| last.span != d.span) {
+            let span = d.span;
             self.diags.push(d);
+            if self.diags.len() == MAX_SYNTAX_ERRORS {
+                self.diags.push(Diagnostic::error(
+                    span,
+                    format!(
+                        "{MAX_SYNTAX_ERRORS} syntax errors: the rest of the file is not parsed"
+                    ),
+                ));
+                self.pos = self.toks.len().saturating_sub(1);
+            }
         }
         Failed
     }

@@ -11,15 +11,14 @@ use rpc_runtime::record::{RecordReader, Reservation};
 use rpc_runtime::Endpoint;
 use rpc_runtime::Server;
 
-use rpc_runtime::gss::GssChannel;
-
 use crate::config::{BackendAddress, BackendGss};
 use crate::core::ConnId;
+use crate::driver::gss_backend::{self, BackendChannel};
 use crate::driver::outbox::{Outbox, OutboxState};
 use crate::driver::socket::{split_tcp, split_unix, ReadHalf, WriteHalf};
 use crate::driver::tls::{self, BackendTlsState, Current};
 use crate::driver::wire::record_codec;
-use crate::driver::{gss_backend, Deliveries, Hub};
+use crate::driver::{Deliveries, Hub};
 
 /// How to reach one backend, and whether to make RPCSEC_GSS on each
 /// connection to it.
@@ -96,8 +95,15 @@ pub(crate) async fn run(hub: Arc<Hub>, conn: ConnId, target: Target, name: Arc<s
     let channel = match &target.gss {
         None => None,
         Some(settings) => {
-            match gss_backend::establish(settings, &mut read, &write, &mut reader, &hub.metrics)
-                .await
+            match gss_backend::establish(
+                &name,
+                settings,
+                &mut read,
+                &write,
+                &mut reader,
+                &hub.metrics,
+            )
+            .await
             {
                 Ok(channel) => Some(Arc::new(channel)),
                 Err(e) => {
@@ -107,7 +113,7 @@ pub(crate) async fn run(hub: Arc<Hub>, conn: ConnId, target: Target, name: Arc<s
             }
         }
     };
-    serve(&hub, conn, &name, read, write, reader, channel).await;
+    serve(&hub, conn, read, write, reader, channel).await;
 }
 
 /// Tells the core that `conn` could not be made.
@@ -149,11 +155,10 @@ async fn connect(reach: Reach) -> std::io::Result<(ReadHalf, WriteHalf)> {
 async fn serve(
     hub: &Arc<Hub>,
     conn: ConnId,
-    name: &str,
     mut read: ReadHalf,
     write: WriteHalf,
     mut reader: RecordReader,
-    channel: Option<Arc<GssChannel>>,
+    channel: Option<Arc<BackendChannel>>,
 ) {
     let outbox = Arc::new(Outbox::backend(write));
     let mut out = Deliveries::new();
@@ -170,7 +175,7 @@ async fn serve(
             match reader.next_record() {
                 Ok(Some(r)) => match &channel {
                     None => replies.push(r),
-                    Some(c) => match gss_backend::open_reply(c, name, r, &hub.metrics) {
+                    Some(c) => match gss_backend::open_reply(c, r, &hub.metrics) {
                         Some(r) => replies.push(r),
                         None => break 'conn,
                     },

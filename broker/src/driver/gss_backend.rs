@@ -17,6 +17,7 @@
 //!   makes a new context.
 
 use std::io;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use rpc_runtime::gss::{GssChannel, GssChannelInit, GssError, GssInitStep};
@@ -30,6 +31,14 @@ use crate::driver::outbox::Outbox;
 use crate::driver::socket::{ReadHalf, WriteHalf};
 use crate::driver::wire::record_outbox;
 use crate::metrics::Metrics;
+
+/// The RPCSEC_GSS context of one backend connection, with the name of the
+/// backend it reaches (for the log).
+#[derive(Debug)]
+pub(crate) struct BackendChannel {
+    channel: GssChannel,
+    backend: Arc<str>,
+}
 
 /// One log line per interval for backend RPCSEC_GSS failures.
 static FAILED_LOG: LogLimit = LogLimit::new(DEFAULT_INTERVAL);
@@ -46,12 +55,13 @@ const DESTROY_XID: u32 = 0;
 /// context creation calls on `write` and reads their replies from
 /// `read` through `reader`. Counts the context made.
 pub(crate) async fn establish(
+    backend: &Arc<str>,
     settings: &BackendGss,
     read: &mut ReadHalf,
     write: &WriteHalf,
     reader: &mut RecordReader,
     metrics: &Metrics,
-) -> Result<GssChannel, RpcError> {
+) -> Result<BackendChannel, RpcError> {
     let mut init = GssChannelInit::new(&settings.client(), settings.program, settings.version)?;
     let mut xid = INIT_XID;
     loop {
@@ -61,7 +71,10 @@ pub(crate) async fn establish(
             GssInitStep::Continue(next) => init = next,
             GssInitStep::Done(channel) => {
                 metrics.gss.backend_context();
-                return Ok(channel);
+                return Ok(BackendChannel {
+                    channel,
+                    backend: Arc::clone(backend),
+                });
             }
         }
         xid = xid.wrapping_add(1);
@@ -124,13 +137,8 @@ fn failed(metrics: &Metrics, backend: &str, reason: &'static str, e: &RpcError) 
 
 /// The plain reply for the core, or `None` when the connection must
 /// close (counted and logged).
-pub(crate) fn open_reply(
-    channel: &GssChannel,
-    backend: &str,
-    reply: Bytes,
-    metrics: &Metrics,
-) -> Option<Bytes> {
-    match channel.open_reply(reply) {
+pub(crate) fn open_reply(c: &BackendChannel, reply: Bytes, metrics: &Metrics) -> Option<Bytes> {
+    match c.channel.open_reply(reply) {
         Ok(plain) => Some(plain),
         Err(e) => {
             let reason = match e {
@@ -138,7 +146,7 @@ pub(crate) fn open_reply(
                 RpcError::AuthError(_) => "context_lost",
                 _ => "bad_results",
             };
-            failed(metrics, backend, reason, &e);
+            failed(metrics, &c.backend, reason, &e);
             None
         }
     }
@@ -149,8 +157,8 @@ pub(crate) fn open_reply(
 /// the context now rather than when it expires. Best effort: only when
 /// nothing else is queued and the socket takes it at once; its reply is
 /// not read.
-pub(crate) fn destroy_context(outbox: &Outbox, conn: ConnId, channel: &GssChannel) {
-    match channel.destroy_call(DESTROY_XID) {
+pub(crate) fn destroy_context(outbox: &Outbox, conn: ConnId, c: &BackendChannel) {
+    match c.channel.destroy_call(DESTROY_XID) {
         Ok(call) => outbox.send_now(Transmit {
             destination: Destination::Backend(conn),
             xid: DESTROY_XID,
@@ -162,15 +170,15 @@ pub(crate) fn destroy_context(outbox: &Outbox, conn: ConnId, channel: &GssChanne
 
 /// Protects the call `t` and queues it on `outbox`; closes the
 /// connection when it cannot be protected (counted and logged).
-pub(crate) fn send_call(outbox: &Outbox, channel: &GssChannel, metrics: &Metrics, t: Transmit) {
-    match channel.protect_call(&t.to_record()) {
+pub(crate) fn send_call(outbox: &Outbox, c: &BackendChannel, metrics: &Metrics, t: Transmit) {
+    match c.channel.protect_call(&t.to_record()) {
         Ok(call) => outbox.send_later(Transmit {
             destination: t.destination,
             xid: t.xid,
             rest: call.slice(4..),
         }),
         Err(e) => {
-            failed(metrics, &format!("{:?}", t.destination), "protect", &e);
+            failed(metrics, &c.backend, "protect", &e);
             outbox.close();
         }
     }

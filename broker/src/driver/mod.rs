@@ -39,7 +39,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use rpc_runtime::conn_limits::longest_idle;
-use rpc_runtime::gss::GssChannel;
 use rpc_runtime::log_limit::{LogLimit, DEFAULT_INTERVAL};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
@@ -111,7 +110,7 @@ pub(crate) enum Sink {
     /// is protected first.
     Sealed(Arc<Outbox>, Arc<gss::ClientGss>),
     /// A backend connection with RPCSEC_GSS: the call is protected first.
-    Protected(Arc<Outbox>, Arc<GssChannel>),
+    Protected(Arc<Outbox>, Arc<gss_backend::BackendChannel>),
     /// A UDP listener's client.
     Datagram(Arc<Datagrams>),
 }
@@ -152,7 +151,7 @@ pub(crate) struct State {
     pub(crate) datagram_clients: HandleMap<ClientId, Arc<Datagrams>>,
     pub(crate) conns: HandleMap<ConnId, Arc<Outbox>>,
     /// The RPCSEC_GSS context of each backend connection that has one.
-    pub(crate) gss_backends: HandleMap<ConnId, Arc<GssChannel>>,
+    pub(crate) gss_backends: HandleMap<ConnId, Arc<gss_backend::BackendChannel>>,
     /// The task of each backend connection (connecting or connected).
     pub(crate) tasks: HandleMap<ConnId, AbortHandle>,
     /// The deadline the driver task sleeps until.

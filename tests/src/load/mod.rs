@@ -43,7 +43,7 @@ pub use config::{
 pub use fd_limit::raise_nofile_limit;
 pub use report::{
     BackendCounts, BrokerFigures, CallCounts, ChaosCounts, ConnectionCounts, ErrorKind, Latency,
-    LoadReport, WriteCounts,
+    LoadReport, WriteCounts, RSS_FLOOR_SAMPLES,
 };
 pub use rss::rss_kib;
 pub use run::{run, LoadError};

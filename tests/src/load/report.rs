@@ -131,12 +131,17 @@ pub struct BackendCounts {
     pub restarts: u64,
 }
 
+/// RSS samples (one a second) whose lowest stands for the broker's RSS at
+/// the end of the warm-up and at the end of the load phase: 10.
+pub const RSS_FLOOR_SAMPLES: usize = 10;
+
 /// The broker process.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BrokerFigures {
     /// Resident set size, KiB, before any client connected.
     pub rss_start_kib: u64,
-    /// RSS at the end of the warm-up (the reference of "RSS flat").
+    /// The lowest RSS of the [`RSS_FLOOR_SAMPLES`] samples from the end
+    /// of the warm-up (the reference of "RSS flat").
     pub rss_after_warmup_kib: u64,
     /// RSS at the end of the load phase, every connection still open.
     pub rss_end_kib: u64,
@@ -162,9 +167,21 @@ impl BrokerFigures {
     }
 
     /// RSS growth from the end of the warm-up to the end of the load
-    /// phase, KiB (negative when it shrank).
+    /// phase, KiB (negative when it shrank): the lowest of the last
+    /// [`RSS_FLOOR_SAMPLES`] samples less [`Self::rss_after_warmup_kib`].
+    /// Floors, not single samples: replies queued for clients that read
+    /// slowly or never swing the RSS by tens of MiB from one second to the
+    /// next, while a leak raises the floor.
     pub fn rss_growth_kib(&self) -> i64 {
-        i64::try_from(self.rss_end_kib).unwrap_or(i64::MAX)
+        let end = self
+            .rss_trace_kib
+            .iter()
+            .rev()
+            .take(RSS_FLOOR_SAMPLES)
+            .min()
+            .copied()
+            .unwrap_or(self.rss_end_kib);
+        i64::try_from(end).unwrap_or(i64::MAX)
             - i64::try_from(self.rss_after_warmup_kib).unwrap_or(i64::MAX)
     }
 }

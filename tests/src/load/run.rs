@@ -20,7 +20,7 @@ use super::client::{run_client, Shared};
 use super::cluster::{Backends, Cluster};
 use super::config::{CallMix, KillSchedule, LoadConfig};
 use super::fd_limit::raise_nofile_limit;
-use super::report::{BackendCounts, LoadReport};
+use super::report::{BackendCounts, LoadReport, RSS_FLOOR_SAMPLES};
 use super::rss::rss_kib;
 
 /// Connection attempts at once while the clients start (the broker's
@@ -302,7 +302,8 @@ async fn sample_rss(
     stop: CancellationToken,
 ) -> (u64, Option<u64>, Vec<u64>) {
     let mut max = 0;
-    let mut after_warmup = None;
+    let mut after_warmup: Option<u64> = None;
+    let mut warm_samples = 0;
     let mut trace = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -313,8 +314,9 @@ async fn sample_rss(
         let rss = rss_kib(pid);
         max = max.max(rss);
         trace.push(rss);
-        if after_warmup.is_none() && t0.elapsed() >= warmup {
-            after_warmup = Some(rss);
+        if t0.elapsed() >= warmup && warm_samples < RSS_FLOOR_SAMPLES {
+            after_warmup = Some(after_warmup.map_or(rss, |a| a.min(rss)));
+            warm_samples += 1;
         }
     }
     (max, after_warmup, trace)

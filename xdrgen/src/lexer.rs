@@ -127,6 +127,7 @@ pub(crate) fn lex(
         at_line_start,
         out: Vec::new(),
         stray_end: usize::MAX,
+        stray_chars: 0,
     };
     lx.run();
     lx.out
@@ -149,6 +150,8 @@ struct Lexer<'a> {
     out: Vec<Token>,
     /// Where the last stray character token ends (`usize::MAX`: none yet).
     stray_end: usize,
+    /// Characters in that run of stray characters.
+    stray_chars: usize,
 }
 
 impl Lexer<'_> {
@@ -359,17 +362,18 @@ impl Lexer<'_> {
         for _ in 0..width {
             self.bump();
         }
-        let message = match ch {
-            Some('%') => "`%` passthrough lines must start at the beginning of a line".to_string(),
-            Some(ch) if ch.is_ascii_graphic() => format!("{STRAY} `{ch}`"),
-            Some(ch) => format!("{STRAY} {ch:?}"),
-            None => "unexpected byte".to_string(),
-        };
         if ch == Some('%') {
-            self.push(TokenKind::Invalid(message), start, start_line);
+            let message = "`%` passthrough lines must start at the beginning of a line";
+            self.push(TokenKind::Invalid(message.into()), start, start_line);
         } else if !self.extend_stray_run(start) {
+            let message = match ch {
+                Some(ch) if ch.is_ascii_graphic() => format!("{STRAY} `{ch}`"),
+                Some(ch) => format!("{STRAY} {ch:?}"),
+                None => "unexpected byte".to_string(),
+            };
             self.push(TokenKind::Invalid(message), start, start_line);
             self.stray_end = self.pos;
+            self.stray_chars = 1;
         }
     }
 
@@ -381,23 +385,24 @@ impl Lexer<'_> {
             return false;
         }
         self.stray_end = self.pos;
+        self.stray_chars += 1;
+        let chars = self.stray_chars;
         let end = self.span(start).end;
         let text = self.text;
         let Some(prev) = self.out.last_mut() else {
             return false;
         };
         prev.span.end = end;
-        let run = text
-            .get(prev.span.start as usize..end as usize)
-            .unwrap_or("");
-        let chars = run.chars().count();
-        prev.kind = TokenKind::Invalid(
-            if chars <= MAX_QUOTED_RUN && run.chars().all(|c| c.is_ascii_graphic()) {
-                format!("{STRAY}s `{run}`")
-            } else {
-                format!("{chars} {STRAY}s")
-            },
-        );
+        // Counted as the run grows: recounting it at every character would
+        // take time growing with the square of its length.
+        let quoted = (chars <= MAX_QUOTED_RUN)
+            .then(|| text.get(prev.span.start as usize..end as usize))
+            .flatten()
+            .filter(|run| run.chars().all(|c| c.is_ascii_graphic()));
+        prev.kind = TokenKind::Invalid(match quoted {
+            Some(run) => format!("{STRAY}s `{run}`"),
+            None => format!("{chars} {STRAY}s"),
+        });
         true
     }
 

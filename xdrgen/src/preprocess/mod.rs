@@ -238,7 +238,10 @@ impl Preprocessor<'_> {
         // A bad token of a macro's body is reported at the first use
         // only: every use repeating it would make the errors grow with
         // uses times body.
-        let first_use = self.expanded.insert(name.clone());
+        let first_use = !self.expanded.contains(name);
+        if first_use {
+            self.expanded.insert(name.clone());
+        }
         expanding.push(name.clone());
         for mut t in body {
             t.span = tok.span;

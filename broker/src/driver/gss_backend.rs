@@ -152,20 +152,23 @@ pub(crate) fn open_reply(c: &BackendChannel, reply: Bytes, metrics: &Metrics) ->
     }
 }
 
-/// Sends the context's RPCSEC_GSS_DESTROY on `outbox` (whose
-/// connection the broker is about to close), so that the backend frees
-/// the context now rather than when it expires. Best effort: only when
-/// nothing else is queued and the socket takes it at once; its reply is
-/// not read.
-pub(crate) fn destroy_context(outbox: &Outbox, conn: ConnId, c: &BackendChannel) {
-    match c.channel.destroy_call(DESTROY_XID) {
-        Ok(call) => outbox.send_now(Transmit {
-            destination: Destination::Backend(conn),
-            xid: DESTROY_XID,
-            rest: call.slice(4..),
-        }),
-        Err(e) => tracing::debug!(error = %e, "RPCSEC_GSS_DESTROY not sent"),
+/// Closes the outbox of backend connection `conn`, which the broker
+/// chose to close. With a context (`channel`), sends its
+/// RPCSEC_GSS_DESTROY first, so that the backend frees the context now
+/// rather than when it expires: best effort, only when nothing else is
+/// queued and the socket takes it at once; its reply is not read.
+pub(crate) fn close_backend(outbox: &Outbox, conn: ConnId, channel: Option<&BackendChannel>) {
+    if let Some(c) = channel {
+        match c.channel.destroy_call(DESTROY_XID) {
+            Ok(call) => outbox.send_now(Transmit {
+                destination: Destination::Backend(conn),
+                xid: DESTROY_XID,
+                rest: call.slice(4..),
+            }),
+            Err(e) => tracing::debug!(error = %e, "RPCSEC_GSS_DESTROY not sent"),
+        }
     }
+    outbox.close();
 }
 
 /// Protects the call `t` and queues it on `outbox`; closes the

@@ -344,10 +344,7 @@ impl Hub {
             Event::CloseBackend { conn } => {
                 let gss = st.gss_backends.remove(&conn);
                 if let Some(o) = st.conns.remove(&conn) {
-                    if let Some(channel) = gss {
-                        gss_backend::destroy_context(&o, conn, &channel);
-                    }
-                    o.close();
+                    gss_backend::close_backend(&o, conn, gss.as_deref());
                 }
                 if let Some(h) = st.tasks.remove(&conn) {
                     h.abort();
@@ -444,10 +441,7 @@ impl Hub {
         }
         let gss = std::mem::take(&mut st.gss_backends);
         for (conn, o) in st.conns.drain() {
-            if let Some(channel) = gss.get(&conn) {
-                gss_backend::destroy_context(&o, conn, channel);
-            }
-            o.close();
+            gss_backend::close_backend(&o, conn, gss.get(&conn).map(|c| &**c));
         }
         for (_, o) in st.clients.drain() {
             o.close();

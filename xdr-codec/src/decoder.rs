@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use crate::byte_store::{ByteStore, INLINE_CAPACITY};
 use crate::error::{Error, ErrorKind, Result};
 use crate::traits::XdrDecode;
 
@@ -19,7 +20,9 @@ pub const DEFAULT_MAX_DEPTH: u32 = 256;
 /// Reads XDR items from a [`Bytes`] buffer (RFC 4506 section 3).
 ///
 /// * Opaque data and strings come back as [`Bytes`] slices of the input,
-///   without copying.
+///   without copying ([`Opaque`](crate::Opaque) and
+///   [`XdrString`](crate::XdrString) copy values of at most 22 bytes
+///   instead: cheaper than sharing the input's reference count).
 /// * A length read off the wire is checked against the bytes left in the
 ///   input before anything is allocated, so hostile input can never make the
 ///   decoder allocate much more than the input's own size.
@@ -304,6 +307,27 @@ impl Decoder {
         let len = self.get_length(max, 1)?;
         let start = self.take_padded(len)?;
         Ok(self.buf.slice(start..start + len))
+    }
+
+    /// Like [`Decoder::get_opaque`], but a value of at most
+    /// [`INLINE_CAPACITY`] bytes is copied inline instead of sharing the
+    /// input (see [`ByteStore`]).
+    #[inline(always)]
+    pub(crate) fn get_opaque_store(&mut self, max: u32) -> Result<ByteStore> {
+        let len = self.get_length(max, 1)?;
+        let start = self.take_padded(len)?;
+        if len <= INLINE_CAPACITY {
+            let window = self.buf.get(start..start + INLINE_CAPACITY);
+            if let Some(Ok(window)) = window.map(<&[u8; INLINE_CAPACITY]>::try_from) {
+                return Ok(ByteStore::inline_prefix(window, len));
+            }
+            match self.buf.get(start..start + len) {
+                Some(data) => Ok(ByteStore::copy_from_slice(data)),
+                None => Err(unexpected_eof(len, self.remaining())),
+            }
+        } else {
+            Ok(ByteStore::Shared(self.buf.slice(start..start + len)))
+        }
     }
 }
 

@@ -48,6 +48,7 @@
 #[cfg(feature = "arbitrary")]
 mod arbitrary_impls;
 mod array;
+mod byte_store;
 mod decoder;
 mod encoder;
 mod error;

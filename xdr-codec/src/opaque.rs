@@ -6,6 +6,7 @@ use std::ops::Deref;
 
 use bytes::Bytes;
 
+use crate::byte_store::ByteStore;
 use crate::decoder::Decoder;
 use crate::encoder::Encoder;
 use crate::error::Result;
@@ -15,9 +16,12 @@ use crate::traits::{XdrDecode, XdrEncode};
 /// at most `MAX` bytes (`opaque name<>` is `Opaque` with the default
 /// `MAX = u32::MAX`).
 ///
-/// Backed by [`Bytes`]: decoding takes a slice of the received buffer
-/// without copying, and cloning is cheap. The maximum is checked on decode
-/// and on encode, never on construction, so building one never fails.
+/// Decoding takes a slice of the received buffer without copying, and
+/// cloning it is cheap; data of at most 22 bytes is copied instead (the
+/// copy costs less than sharing the buffer's atomic reference count). A
+/// value made from a [`Bytes`] keeps that buffer, whatever its length. The
+/// maximum is checked on decode and on encode, never on construction, so
+/// building one never fails.
 ///
 /// ```
 /// use xdr_codec::{Opaque, XdrDecode, XdrEncode};
@@ -28,7 +32,7 @@ use crate::traits::{XdrDecode, XdrEncode};
 /// # Ok::<(), xdr_codec::Error>(())
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Opaque<const MAX: u32 = { u32::MAX }>(Bytes);
+pub struct Opaque<const MAX: u32 = { u32::MAX }>(ByteStore);
 
 impl<const MAX: u32> Opaque<MAX> {
     /// The declared maximum length, in bytes.
@@ -36,17 +40,19 @@ impl<const MAX: u32> Opaque<MAX> {
 
     /// Wraps `bytes` without copying.
     pub fn new(bytes: impl Into<Bytes>) -> Self {
-        Opaque(bytes.into())
+        Opaque(ByteStore::from(bytes.into()))
     }
 
-    /// The bytes, as a cheap clone of the underlying buffer.
+    /// The bytes as a [`Bytes`]: a cheap clone of the underlying buffer,
+    /// or a copy of data of at most 22 bytes that a decode copied.
     pub fn bytes(&self) -> Bytes {
-        self.0.clone()
+        self.0.to_bytes()
     }
 
-    /// Unwraps the underlying buffer.
+    /// The bytes as a [`Bytes`]: the underlying buffer, or a copy of data
+    /// of at most 22 bytes that a decode copied.
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        self.0.into_bytes()
     }
 }
 
@@ -71,32 +77,35 @@ impl<const MAX: u32> fmt::Debug for Opaque<MAX> {
 
 impl<const MAX: u32> From<Bytes> for Opaque<MAX> {
     fn from(b: Bytes) -> Self {
-        Opaque(b)
+        Opaque(ByteStore::from(b))
     }
 }
 
 impl<const MAX: u32> From<Vec<u8>> for Opaque<MAX> {
     fn from(v: Vec<u8>) -> Self {
-        Opaque(v.into())
+        Opaque(ByteStore::from(Bytes::from(v)))
     }
 }
 
 impl<const MAX: u32> From<&[u8]> for Opaque<MAX> {
     fn from(v: &[u8]) -> Self {
-        Opaque(Bytes::copy_from_slice(v))
+        Opaque(ByteStore::copy_from_slice(v))
     }
 }
 
 impl<const MAX: u32> From<Opaque<MAX>> for Bytes {
     fn from(o: Opaque<MAX>) -> Self {
-        o.0
+        o.0.into_bytes()
     }
 }
 
 impl<const MAX: u32> XdrEncode for Opaque<MAX> {
     #[inline]
     fn encode(&self, enc: &mut Encoder<'_>) -> Result<()> {
-        enc.put_opaque_bytes(&self.0, MAX)
+        match &self.0 {
+            ByteStore::Shared(b) => enc.put_opaque_bytes(b, MAX),
+            inline @ ByteStore::Inline { .. } => enc.put_opaque(inline, MAX),
+        }
     }
     #[inline]
     fn encoded_len_hint(&self) -> usize {
@@ -108,7 +117,7 @@ impl<const MAX: u32> XdrDecode for Opaque<MAX> {
     const MIN_ENCODED_LEN: usize = 4;
     #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
-        dec.get_opaque(MAX).map(Opaque)
+        dec.get_opaque_store(MAX).map(Opaque)
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use crate::byte_store::ByteStore;
 use crate::decoder::Decoder;
 use crate::encoder::Encoder;
 use crate::error::Result;
@@ -16,7 +17,10 @@ use crate::traits::{XdrDecode, XdrEncode};
 /// XDR strings are bytes, usually ASCII or UTF-8 but not always: a C peer
 /// may send any bytes. `XdrString` keeps the bytes exactly as received (so
 /// they re-encode unchanged) and offers text views: [`XdrString::as_str`]
-/// (checked) and [`XdrString::to_string_lossy`]. Decoding is zero-copy.
+/// (checked) and [`XdrString::to_string_lossy`]. Decoding is zero-copy
+/// (a slice of the received buffer), except for strings of at most 22
+/// bytes, which are copied: cheaper than sharing the buffer's atomic
+/// reference count.
 ///
 /// ```
 /// use xdr_codec::XdrString;
@@ -27,7 +31,7 @@ use crate::traits::{XdrDecode, XdrEncode};
 /// assert_eq!(raw.to_string_lossy(), "caf\u{fffd}");
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct XdrString<const MAX: u32 = { u32::MAX }>(Bytes);
+pub struct XdrString<const MAX: u32 = { u32::MAX }>(ByteStore);
 
 impl<const MAX: u32> XdrString<MAX> {
     /// The declared maximum length, in bytes.
@@ -35,7 +39,7 @@ impl<const MAX: u32> XdrString<MAX> {
 
     /// Wraps raw bytes without checking that they are UTF-8.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        XdrString(bytes.into())
+        XdrString(ByteStore::from(bytes.into()))
     }
 
     /// The raw bytes.
@@ -43,9 +47,11 @@ impl<const MAX: u32> XdrString<MAX> {
         &self.0
     }
 
-    /// The raw bytes, as a cheap clone of the underlying buffer.
+    /// The raw bytes as a [`Bytes`]: a cheap clone of the underlying
+    /// buffer, or a copy of a string of at most 22 bytes that a decode
+    /// copied.
     pub fn bytes(&self) -> Bytes {
-        self.0.clone()
+        self.0.to_bytes()
     }
 
     /// The text, or `None` when the bytes are not valid UTF-8.
@@ -86,25 +92,25 @@ impl<const MAX: u32> fmt::Display for XdrString<MAX> {
 
 impl<const MAX: u32> From<&str> for XdrString<MAX> {
     fn from(s: &str) -> Self {
-        XdrString(Bytes::copy_from_slice(s.as_bytes()))
+        XdrString(ByteStore::copy_from_slice(s.as_bytes()))
     }
 }
 
 impl<const MAX: u32> From<String> for XdrString<MAX> {
     fn from(s: String) -> Self {
-        XdrString(Bytes::from(s.into_bytes()))
+        XdrString(ByteStore::from(Bytes::from(s.into_bytes())))
     }
 }
 
 impl<const MAX: u32> PartialEq<str> for XdrString<MAX> {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
+        *self.0 == *other.as_bytes()
     }
 }
 
 impl<const MAX: u32> PartialEq<&str> for XdrString<MAX> {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == other.as_bytes()
+        *self.0 == *other.as_bytes()
     }
 }
 
@@ -123,6 +129,6 @@ impl<const MAX: u32> XdrDecode for XdrString<MAX> {
     const MIN_ENCODED_LEN: usize = 4;
     #[inline]
     fn decode(dec: &mut Decoder) -> Result<Self> {
-        dec.get_opaque(MAX).map(XdrString)
+        dec.get_opaque_store(MAX).map(XdrString)
     }
 }

@@ -26,9 +26,11 @@ pub(crate) const INLINE_CAPACITY: usize = 22;
 /// of the form they are held in.
 #[derive(Clone)]
 pub(crate) enum ByteStore {
-    /// At most [`INLINE_CAPACITY`] bytes: `data[..len]` (the bytes after
-    /// them are unspecified).
+    /// At most [`INLINE_CAPACITY`] bytes: `data[start..start + len]`
+    /// (`start + len <= INLINE_CAPACITY`; the other bytes of `data` are
+    /// unspecified).
     Inline {
+        start: u8,
         len: u8,
         data: [u8; INLINE_CAPACITY],
     },
@@ -39,6 +41,7 @@ pub(crate) enum ByteStore {
 impl ByteStore {
     /// The empty value.
     pub(crate) const EMPTY: ByteStore = ByteStore::Inline {
+        start: 0,
         len: 0,
         data: [0; INLINE_CAPACITY],
     };
@@ -52,22 +55,36 @@ impl ByteStore {
             data[..bytes.len()].copy_from_slice(bytes);
             // Cannot truncate: at most INLINE_CAPACITY.
             let len = bytes.len() as u8;
-            ByteStore::Inline { len, data }
+            ByteStore::Inline {
+                start: 0,
+                len,
+                data,
+            }
         } else {
             ByteStore::Shared(Bytes::copy_from_slice(bytes))
         }
     }
 
-    /// The first `len` bytes of `window` (at most [`INLINE_CAPACITY`]),
-    /// inline. Copying the whole window compiles to a few register moves
-    /// where a copy of `len` bytes calls `memcpy`, whose stores of
-    /// varying widths then stall the loads that move the value on.
+    /// `window[start..start + len]`, inline, or `None` when that range is
+    /// not inside the window. Copying the whole window compiles to a few
+    /// register moves, where a copy of `len` bytes calls `memcpy`, whose
+    /// stores of varying widths then stall the loads that move the value
+    /// on.
     #[inline]
-    pub(crate) fn inline_prefix(window: &[u8; INLINE_CAPACITY], len: usize) -> Self {
-        ByteStore::Inline {
-            len: len.min(INLINE_CAPACITY) as u8,
-            data: *window,
+    pub(crate) fn inline_window(
+        window: &[u8; INLINE_CAPACITY],
+        start: usize,
+        len: usize,
+    ) -> Option<Self> {
+        if start.checked_add(len)? > INLINE_CAPACITY {
+            return None;
         }
+        // Cannot truncate: both at most INLINE_CAPACITY.
+        Some(ByteStore::Inline {
+            start: start as u8,
+            len: len as u8,
+            data: *window,
+        })
     }
 
     /// The bytes as a [`Bytes`]: the shared buffer itself (no copy) or a
@@ -105,7 +122,11 @@ impl Deref for ByteStore {
     #[inline]
     fn deref(&self) -> &[u8] {
         match self {
-            ByteStore::Inline { len, data } => &data[..usize::from(*len).min(INLINE_CAPACITY)],
+            ByteStore::Inline { start, len, data } => {
+                let start = usize::from(*start);
+                data.get(start..start + usize::from(*len))
+                    .unwrap_or_default()
+            }
             ByteStore::Shared(b) => b,
         }
     }
@@ -169,10 +190,17 @@ mod tests {
         for len in 0..=INLINE_CAPACITY + 2 {
             let src: Vec<u8> = (0..len as u8).collect();
             let v = ByteStore::copy_from_slice(&src);
-            if len <= INLINE_CAPACITY {
+            for start in 0..=INLINE_CAPACITY {
                 let mut window = [0xee; INLINE_CAPACITY];
-                window[..len].copy_from_slice(&src);
-                assert_eq!(ByteStore::inline_prefix(&window, len), v);
+                let inline = ByteStore::inline_window(&window, start, len);
+                assert_eq!(inline.is_some(), start + len <= INLINE_CAPACITY);
+                if inline.is_some() {
+                    window[start..start + len].copy_from_slice(&src);
+                    assert_eq!(
+                        ByteStore::inline_window(&window, start, len),
+                        Some(v.clone())
+                    );
+                }
             }
             assert_eq!(&*v, &src[..]);
             assert_eq!(

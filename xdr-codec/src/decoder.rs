@@ -317,10 +317,18 @@ impl Decoder {
         let len = self.get_length(max, 1)?;
         let start = self.take_padded(len)?;
         if len <= INLINE_CAPACITY {
-            let window = self.buf.get(start..start + INLINE_CAPACITY);
-            if let Some(Ok(window)) = window.map(<&[u8; INLINE_CAPACITY]>::try_from) {
-                return Ok(ByteStore::inline_prefix(window, len));
+            // The INLINE_CAPACITY bytes from `start`, or, near the end of
+            // the input, its last INLINE_CAPACITY bytes.
+            let window_start = start.min(self.buf.len().saturating_sub(INLINE_CAPACITY));
+            let inline = self
+                .buf
+                .get(window_start..window_start + INLINE_CAPACITY)
+                .and_then(|w| <&[u8; INLINE_CAPACITY]>::try_from(w).ok())
+                .and_then(|w| ByteStore::inline_window(w, start - window_start, len));
+            if let Some(inline) = inline {
+                return Ok(inline);
             }
+            // An input shorter than INLINE_CAPACITY bytes.
             match self.buf.get(start..start + len) {
                 Some(data) => Ok(ByteStore::copy_from_slice(data)),
                 None => Err(unexpected_eof(len, self.remaining())),

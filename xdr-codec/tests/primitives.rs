@@ -1,7 +1,7 @@
 //! The wire format of each primitive, checked against RFC 4506's layouts.
 
 use proptest::prelude::*;
-use xdr_codec::{Opaque, XdrDecode, XdrEncode, XdrString};
+use xdr_codec::{BytesMut, Decoder, Encoder, Opaque, XdrDecode, XdrEncode, XdrString};
 
 fn wire<T: XdrEncode>(v: T) -> Vec<u8> {
     v.to_xdr_bytes().unwrap().to_vec()
@@ -63,5 +63,41 @@ proptest! {
         prop_assert_eq!((back.0, back.1, back.2, back.3, back.4), (a, b, c, d, e));
         prop_assert_eq!(back.5.to_bits(), f);
         prop_assert_eq!(back.6.to_bits(), g);
+    }
+}
+
+#[test]
+fn short_strings_and_opaques_decode_exactly_wherever_they_sit() {
+    // Short values are copied from a window of the input that depends on
+    // where they sit (mid-input, near its end, in an input shorter than
+    // the window): every position and length around the inline limit.
+    for lead in 0..8u32 {
+        for len in 0..=30u8 {
+            for trail in 0..8u32 {
+                let text: Vec<u8> = (b'a'..).take(usize::from(len)).collect();
+                let mut enc = BytesMut::new();
+                let mut wire = Encoder::new(&mut enc);
+                (0..lead).for_each(|i| wire.put_u32(i));
+                wire.put_opaque(&text, u32::MAX).unwrap();
+                wire.put_opaque(&text, u32::MAX).unwrap();
+                (0..trail).for_each(|i| wire.put_u32(i));
+                let mut dec = Decoder::new(enc.freeze());
+                for i in 0..lead {
+                    assert_eq!(dec.get_u32().unwrap(), i);
+                }
+                let s = XdrString::<{ u32::MAX }>::decode(&mut dec).unwrap();
+                let o = Opaque::<{ u32::MAX }>::decode(&mut dec).unwrap();
+                assert_eq!(
+                    s.as_bytes(),
+                    &text[..],
+                    "lead {lead} len {len} trail {trail}"
+                );
+                assert_eq!(&o[..], &text[..], "lead {lead} len {len} trail {trail}");
+                for i in 0..trail {
+                    assert_eq!(dec.get_u32().unwrap(), i);
+                }
+                dec.finish().unwrap();
+            }
+        }
     }
 }

@@ -406,3 +406,33 @@ fn calls_spread_over_a_backends_connections_and_survive_losing_one() {
         .backend_status(BackendId(primary("hot")))
         .is_some_and(|s| s.up && !s.ejected));
 }
+
+#[test]
+fn payloads_are_forwarded_by_reference_not_copied() {
+    let now = Instant::now();
+    let (mut core, conns) = connected(config(1, 0), now);
+    let x = core.add_client();
+    let with_payload = |head: Bytes| {
+        let mut b = head.to_vec();
+        b.resize(b.len() + (1 << 20), 0x5a);
+        Bytes::from(b)
+    };
+    let record = with_payload(call(7, 2, "k"));
+    core.handle_client_call(now, x, record.clone());
+    let out = transmits(&mut core);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0].rest.as_ptr(),
+        record[4..].as_ptr(),
+        "the call after its XID is the received buffer"
+    );
+    let reply = with_payload(reply(out[0].xid, 1));
+    core.handle_backend_reply(now, conns[primary("k")], reply.clone());
+    let back = transmits(&mut core);
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        back[0].rest.as_ptr(),
+        reply[4..].as_ptr(),
+        "the reply after its XID is the received buffer"
+    );
+}

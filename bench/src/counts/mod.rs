@@ -15,18 +15,24 @@
 //! * RPC servers: the server runs under callgrind; its counts are dumped
 //!   (`callgrind_control --dump`) before and after a client run, and the
 //!   instructions between the dumps are divided by the calls the client
-//!   made.
+//!   made. Every scenario of `bench rpc` is counted, against libtirpc
+//!   (and the pipelined NULL against the framing-only C pair).
+//! * The broker: counted like a server, forwarding NULL calls of 64
+//!   synchronous C clients to a native `datastore-server`, beside the C
+//!   rpcgen datastore server answering the same clients.
 //!
 //! Whole processes are counted (tokio and libtirpc included); the kernel
 //! is not (system calls count as the instructions issuing them).
 
+mod broker;
 pub mod callgrind;
+mod rpc;
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-use interop_tests::c_peer::{free_tcp_port, CServer, Endpoint};
+use interop_tests::c_peer::CServer;
 
 use crate::c_peers;
 use crate::error::{BenchError, Result};
@@ -42,15 +48,6 @@ const CODEC_CASES: [(&str, u64, u64); 2] = [("small", 2_000, 12_000), ("list-100
 /// Entries of the list case (`list-1000`).
 const LIST_ENTRIES: &str = "1000";
 
-/// Measured seconds of the shorter and the longer counted client run.
-const CLIENT_SECS: (f64, f64) = (1.0, 3.0);
-
-/// Warm-up seconds of every counted client run.
-const WARMUP_SECS: f64 = 0.2;
-
-/// Measured seconds of the native client run between a server's dumps.
-const SERVER_WINDOW_SECS: f64 = 1.0;
-
 /// One figure: instructions per operation, ours and the reference's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountRow {
@@ -64,150 +61,28 @@ pub struct CountRow {
     pub theirs: f64,
 }
 
-/// One RPC implementation's programs: the server and the client, and how
-/// to call them.
-struct RpcPeer {
-    server: PathBuf,
-    server_args: fn(u16) -> Vec<String>,
-    client: PathBuf,
-    client_args: fn(SocketAddr, f64) -> Vec<String>,
-}
+/// Measured seconds of the native client run between a server's dumps.
+const SERVER_WINDOW: Duration = Duration::from_secs(1);
 
-fn secs(s: f64) -> String {
-    format!("{s:.3}")
-}
+/// Warm-up of every client run.
+const WARMUP: Duration = Duration::from_millis(200);
 
-fn rust_client(addr: SocketAddr, s: f64, in_flight: usize) -> Vec<String> {
-    [
-        "load",
-        "--kind",
-        "null",
-        "--addr",
-        &addr.to_string(),
-        "--in-flight",
-        &in_flight.to_string(),
-        "--warmup",
-        &secs(WARMUP_SECS),
-        "--secs",
-        &secs(s),
-    ]
-    .map(str::to_owned)
-    .to_vec()
-}
-
-fn host_port(addr: SocketAddr) -> [String; 2] {
-    [addr.ip().to_string(), addr.port().to_string()]
-}
-
-impl RpcPeer {
-    fn rust(exe: &Path, in_flight_64: bool) -> RpcPeer {
-        RpcPeer {
-            server: exe.to_path_buf(),
-            server_args: |port| vec!["serve".into(), "--port".into(), port.to_string()],
-            client: exe.to_path_buf(),
-            client_args: if in_flight_64 {
-                |addr, s| rust_client(addr, s, 64)
-            } else {
-                |addr, s| rust_client(addr, s, 1)
-            },
-        }
+/// Instructions per call of `server` (running under callgrind, its output
+/// files named from `prefix`) while `client` (native, printing a
+/// `result ...` line) runs against it: the instructions between a dump
+/// before and a dump after the client's run, over the calls it made.
+fn server_per_call(server: &mut CServer, prefix: &Path, client: &mut Command) -> Result<f64> {
+    let pid = server.pid();
+    // Start-up and the readiness probe are not counted.
+    callgrind::dump(pid, prefix)?;
+    let stdout = run_worker(client, Duration::from_secs(120))?;
+    let calls = LoadResult::from_output(&stdout)?.total_calls;
+    let instructions = callgrind::dump(pid, prefix)?;
+    server.check_running()?;
+    if calls == 0 {
+        return Err(BenchError::Mismatch("the client made no calls".to_owned()));
     }
-
-    fn libtirpc() -> Result<RpcPeer> {
-        Ok(RpcPeer {
-            server: c_peers::bench_server()?,
-            server_args: |port| vec!["tcp".into(), port.to_string()],
-            client: c_peers::bench_client()?,
-            client_args: |addr, s| {
-                let mut v: Vec<String> = ["-m", "null", "-p", "1", "-w", &secs(WARMUP_SECS)]
-                    .map(str::to_owned)
-                    .to_vec();
-                v.extend(["-t".to_owned(), secs(s)]);
-                v.extend(host_port(addr));
-                v
-            },
-        })
-    }
-
-    fn framing() -> Result<RpcPeer> {
-        Ok(RpcPeer {
-            server: c_peers::framing_server()?,
-            server_args: |port| vec!["tcp".into(), port.to_string()],
-            client: c_peers::framing_client()?,
-            client_args: |addr, s| {
-                let mut v: Vec<String> = ["-d", "64", "-w", &secs(WARMUP_SECS), "-t", &secs(s)]
-                    .map(str::to_owned)
-                    .to_vec();
-                v.extend(host_port(addr));
-                v
-            },
-        })
-    }
-
-    /// Starts the server, counted or not.
-    fn start_server(
-        &self,
-        placement: Placement,
-        cg: Option<&mut Callgrind>,
-    ) -> Result<(CServer, Option<PathBuf>)> {
-        let port = free_tcp_port()?;
-        let (mut cmd, prefix) = match cg {
-            Some(cg) => {
-                let (c, p) = cg.command(placement, Role::Server, &self.server);
-                (c, Some(p))
-            }
-            None => (placement.command(Role::Server, &self.server), None),
-        };
-        cmd.args((self.server_args)(port));
-        let server = CServer::spawn(
-            cmd,
-            Endpoint::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
-        )?;
-        Ok((server, prefix))
-    }
-
-    /// Instructions per call of the client (two counted runs against a
-    /// native server).
-    fn client_per_call(&self, placement: Placement, cg: &mut Callgrind) -> Result<f64> {
-        let (mut server, _) = self.start_server(placement, None)?;
-        let addr = tcp_addr(&server)?;
-        let mut counted = Vec::new();
-        for s in [CLIENT_SECS.0, CLIENT_SECS.1] {
-            let (mut cmd, prefix) = cg.command(placement, Role::Client, &self.client);
-            cmd.args((self.client_args)(addr, s));
-            let (stdout, instructions) = Callgrind::run(&mut cmd, &prefix)?;
-            counted.push((instructions, LoadResult::from_output(&stdout)?.total_calls));
-        }
-        server.check_running()?;
-        per_op(counted[0], counted[1])
-    }
-
-    /// Instructions per call of the server (dumps around a native client
-    /// run).
-    fn server_per_call(&self, placement: Placement, cg: &mut Callgrind) -> Result<f64> {
-        let (mut server, prefix) = self.start_server(placement, Some(cg))?;
-        let prefix = prefix.ok_or_else(|| BenchError::Usage("server not counted".to_owned()))?;
-        let addr = tcp_addr(&server)?;
-        let pid = server.pid();
-        // Start-up and the readiness probe are not counted.
-        callgrind::dump(pid, &prefix)?;
-        let mut cmd = placement.command(Role::Client, &self.client);
-        cmd.args((self.client_args)(addr, SERVER_WINDOW_SECS));
-        let stdout = run_worker(&mut cmd, Duration::from_secs(120))?;
-        let calls = LoadResult::from_output(&stdout)?.total_calls;
-        let instructions = callgrind::dump(pid, &prefix)?;
-        server.check_running()?;
-        if calls == 0 {
-            return Err(BenchError::Mismatch("the client made no calls".to_owned()));
-        }
-        Ok(instructions as f64 / calls as f64)
-    }
-}
-
-fn tcp_addr(server: &CServer) -> Result<SocketAddr> {
-    server
-        .tcp_addr()
-        .ok_or_else(|| BenchError::Usage("server is not on TCP".to_owned()))
+    Ok(instructions as f64 / calls as f64)
 }
 
 /// Instructions per operation from two counted runs, each (instructions,
@@ -277,40 +152,8 @@ pub fn run(
             });
         }
     }
-    let pipelined = RpcPeer::rust(exe, true);
-    let framing = RpcPeer::framing()?;
-    let one = RpcPeer::rust(exe, false);
-    let libtirpc = RpcPeer::libtirpc()?;
-    let rpc: [(&str, &RpcPeer, &RpcPeer, &str); 2] = [
-        (
-            "NULL, 64 in flight on 1 connection",
-            &pipelined,
-            &framing,
-            "framing-only C, same depth",
-        ),
-        ("NULL, 1 in flight", &one, &libtirpc, "C rpcgen + libtirpc"),
-    ];
-    for (name, ours, theirs, reference) in rpc {
-        for (side, client) in [("client", true), ("server", false)] {
-            let count = |p: &RpcPeer, cg: &mut Callgrind| {
-                if client {
-                    p.client_per_call(placement, cg)
-                } else {
-                    p.server_per_call(placement, cg)
-                }
-            };
-            let o = count(ours, &mut cg)?;
-            let t = count(theirs, &mut cg)?;
-            let figure = format!("{name}: {side}, per call");
-            progress(&format!("counts: {figure}: {o:.0} vs {t:.0}"));
-            rows.push(CountRow {
-                figure,
-                reference: reference.to_owned(),
-                ours: o,
-                theirs: t,
-            });
-        }
-    }
+    rows.extend(rpc::count(exe, placement, &mut cg, progress)?);
+    rows.extend(broker::count(exe, placement, &mut cg, progress)?);
     Ok(rows)
 }
 

@@ -274,6 +274,56 @@ fn secs_arg(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64())
 }
 
+/// The arguments of `side`'s client (`bench load ...` for Rust,
+/// `bench/c/bench_client.c` for C) running `scenario` with `size`-byte
+/// payloads against `addr`: `warmup`, then a `window` measured.
+pub fn client_args(
+    side: Side,
+    scenario: Scenario,
+    size: u32,
+    addr: SocketAddr,
+    warmup: Duration,
+    window: Duration,
+) -> Vec<String> {
+    let kind = scenario.kind().as_arg().to_owned();
+    match side {
+        Side::Rust => {
+            let (connections, in_flight) = scenario.rust_shape();
+            vec![
+                "load".into(),
+                "--addr".into(),
+                addr.to_string(),
+                "--kind".into(),
+                kind,
+                "--size".into(),
+                size.to_string(),
+                "--connections".into(),
+                connections.to_string(),
+                "--in-flight".into(),
+                in_flight.to_string(),
+                "--warmup".into(),
+                secs_arg(warmup),
+                "--secs".into(),
+                secs_arg(window),
+            ]
+        }
+        Side::C => vec![
+            "-m".into(),
+            kind,
+            "-n".into(),
+            size.to_string(),
+            "-p".into(),
+            scenario.c_processes().to_string(),
+            "-w".into(),
+            secs_arg(warmup),
+            "-t".into(),
+            secs_arg(window),
+            addr.ip().to_string(),
+            addr.port().to_string(),
+        ],
+    }
+}
+
 impl Peers {
     fn start(exe: &Path, placement: Placement) -> Result<Peers> {
         let c_server_bin = c_peers::bench_server()?;
@@ -337,31 +387,19 @@ impl Peers {
             CallKind::Null => 0,
             _ => opts.payload_bytes,
         };
-        let mut cmd = match pair.client {
-            Side::Rust => {
-                let (connections, in_flight) = scenario.rust_shape();
-                let mut c = opts.placement.command(Role::Client, &self.exe);
-                c.args(["load", "--addr", &addr.to_string()])
-                    .args(["--kind", scenario.kind().as_arg()])
-                    .args(["--size", &size.to_string()])
-                    .args(["--connections", &connections.to_string()])
-                    .args(["--in-flight", &in_flight.to_string()])
-                    .args(["--warmup", &secs_arg(opts.warmup)])
-                    .args(["--secs", &secs_arg(opts.window)]);
-                c
-            }
-            Side::C => {
-                let mut c = opts.placement.command(Role::Client, &self.c_client);
-                c.args(["-m", scenario.kind().as_arg()])
-                    .args(["-n", &size.to_string()])
-                    .args(["-p", &scenario.c_processes().to_string()])
-                    .args(["-w", &secs_arg(opts.warmup)])
-                    .args(["-t", &secs_arg(opts.window)])
-                    .arg(addr.ip().to_string())
-                    .arg(addr.port().to_string());
-                c
-            }
+        let program = match pair.client {
+            Side::Rust => &self.exe,
+            Side::C => &self.c_client,
         };
+        let mut cmd = opts.placement.command(Role::Client, program);
+        cmd.args(client_args(
+            pair.client,
+            scenario,
+            size,
+            addr,
+            opts.warmup,
+            opts.window,
+        ));
         Self::run_client(&mut cmd, pid, opts)
     }
 

@@ -139,6 +139,16 @@ const STRAY: &str = "unexpected character";
 /// The longest run of stray characters quoted in its message (16).
 const MAX_QUOTED_RUN: usize = 16;
 
+/// `text` in backticks, or in double quotes when it holds a backtick
+/// (printable ASCII only).
+fn quote(text: &str) -> String {
+    if text.contains('`') {
+        format!("\"{text}\"")
+    } else {
+        format!("`{text}`")
+    }
+}
+
 struct Lexer<'a> {
     file: FileId,
     bytes: &'a [u8],
@@ -367,7 +377,7 @@ impl Lexer<'_> {
             self.push(TokenKind::Invalid(message.into()), start, start_line);
         } else if !self.extend_stray_run(start) {
             let message = match ch {
-                Some(ch) if ch.is_ascii_graphic() => format!("{STRAY} `{ch}`"),
+                Some(ch) if ch.is_ascii_graphic() => format!("{STRAY} {}", quote(&ch.to_string())),
                 Some(ch) => format!("{STRAY} {ch:?}"),
                 None => "unexpected byte".to_string(),
             };
@@ -400,7 +410,7 @@ impl Lexer<'_> {
             .flatten()
             .filter(|run| run.chars().all(|c| c.is_ascii_graphic()));
         prev.kind = TokenKind::Invalid(match quoted {
-            Some(run) => format!("{STRAY}s `{run}`"),
+            Some(run) => format!("{STRAY}s {}", quote(run)),
             None => format!("{chars} {STRAY}s"),
         });
         true

@@ -3,6 +3,7 @@
 
 use std::future::poll_fn;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -129,8 +130,11 @@ impl RecordReader {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<usize>> {
         if self.buf.capacity() == 0 {
-            let mut first = [0u8; FIRST_READ_BYTES];
-            let mut room = ReadBuf::new(&mut first);
+            // Not zeroed: the read writes what it reports as filled, and
+            // only that is copied out (zeroing 4 KiB before every read
+            // after a wait was most of a small call's receiving work).
+            let mut first = [MaybeUninit::<u8>::uninit(); FIRST_READ_BYTES];
+            let mut room = ReadBuf::uninit(&mut first);
             ready!(io.poll_read(cx, &mut room))?;
             let got = room.filled();
             self.buf.reserve(READ_CHUNK_BYTES);

@@ -206,7 +206,14 @@ impl Decoder for RecordCodec {
                         }
                         return Ok(None);
                     }
-                    let data = src.split_to(len);
+                    // A record that is the rest of a full buffer takes
+                    // the buffer itself: no reference count is set up
+                    // for it (what `split_to` does to a fresh buffer).
+                    let data = if src.len() == len && src.capacity() == len {
+                        std::mem::take(src)
+                    } else {
+                        src.split_to(len)
+                    };
                     self.state = DecodeState::Header;
                     self.mid_record = !last;
                     if last {

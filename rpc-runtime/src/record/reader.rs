@@ -137,8 +137,15 @@ impl RecordReader {
             let mut room = ReadBuf::uninit(&mut first);
             ready!(io.poll_read(cx, &mut room))?;
             let got = room.filled();
-            self.buf.reserve(READ_CHUNK_BYTES);
-            self.buf.extend_from_slice(got);
+            if got.len() < FIRST_READ_BYTES {
+                // The stream had no more: a buffer of just what arrived
+                // (a small call or reply is then one allocation, handed
+                // out whole as its record; see `RecordCodec`).
+                self.buf = BytesMut::from(got);
+            } else {
+                self.buf.reserve(READ_CHUNK_BYTES);
+                self.buf.extend_from_slice(got);
+            }
             return Poll::Ready(Ok(self.note_read(got.len(), FIRST_READ_BYTES)));
         }
         if let (Reservation::Trusted, Some(len)) = (self.reservation, self.codec.fragment_len()) {

@@ -105,7 +105,7 @@ impl RecordReader {
     /// [`RecordError::RecordTooLarge`] for a record over the limit,
     /// detected at the fragment header that takes it over.
     pub fn next_record(&mut self) -> Result<Option<Bytes>, RecordError> {
-        self.codec.decode(&mut self.buf)
+        self.codec.decode_owned(&mut self.buf)
     }
 
     /// Reads what `io` has (waiting until it has something); the bytes
@@ -270,6 +270,37 @@ mod tests {
             buf.put_slice(&self.wire[at..at + n]);
             self.at += n;
             Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A small record that arrives alone after a wait is read into a
+    /// buffer of just its bytes and handed out as that buffer: the
+    /// reader keeps nothing (and the next record after it is read the
+    /// same way).
+    #[tokio::test]
+    async fn a_small_record_after_a_wait_takes_its_buffer_whole() {
+        for body in [&b"call"[..], &[7u8; 40][..]] {
+            let mut wire = (LAST_FRAGMENT_BIT | body.len() as u32)
+                .to_be_bytes()
+                .to_vec();
+            wire.extend_from_slice(body);
+            let mut two = wire.clone();
+            two.extend_from_slice(&wire);
+            let mut io = Trickle {
+                per_read: wire.len(),
+                at: 0,
+                wire: two,
+                ready: false,
+            };
+            let mut reader = RecordReader::new(RecordCodec::new(), Reservation::Untrusted);
+            for _ in 0..2 {
+                let record =
+                    std::future::poll_fn(|cx| reader.poll_next_record(Pin::new(&mut io), cx));
+                assert_eq!(record.await.unwrap().unwrap(), body);
+                assert_eq!(reader.buf.capacity(), 0);
+            }
+            let end = std::future::poll_fn(|cx| reader.poll_next_record(Pin::new(&mut io), cx));
+            assert!(end.await.is_none());
         }
     }
 

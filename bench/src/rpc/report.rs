@@ -188,7 +188,7 @@ impl RpcReport {
             "NULL calls/s, 16 connections (vs C 16 processes)",
             &self.throughput_series(Scenario::Null16Conn, RUST),
             &self.throughput_series(Scenario::Null16Conn, C),
-            1.5,
+            2.0,
             false,
         );
         add(

@@ -328,7 +328,8 @@ pub(crate) struct PendingCall {
     in_flight: Arc<InFlight>,
     xid: u32,
     id: u64,
-    /// The entry is gone already ([`PendingCall::finish`]).
+    /// The entry is gone already ([`PendingCall::finish`], or its outcome
+    /// was taken).
     finished: AtomicBool,
 }
 
@@ -355,7 +356,11 @@ impl PendingCall {
             }
             return Poll::Pending;
         }
-        match occupied.remove().slot {
+        let slot = occupied.remove().slot;
+        drop(state);
+        // The entry is gone: the guard need not look for it again.
+        self.finished.store(true, Ordering::Relaxed);
+        match slot {
             Slot::Done(outcome) => Poll::Ready(Some(outcome)),
             Slot::Waiting(_) => Poll::Ready(None),
         }

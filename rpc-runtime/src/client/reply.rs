@@ -9,7 +9,7 @@
 //! xid | REPLY(1) | MSG_ACCEPTED(0) | verf flavor | verf length(0) | SUCCESS(0) | results...
 //! ```
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use xdr_codec::{Decoder, XdrDecode};
 
 use crate::message::{AcceptStat, MsgType, RejectStat, ReplyBody, ReplyHeader};
@@ -24,7 +24,11 @@ const SUCCESS_HEADER_BYTES: usize = 24;
 /// levels deep.
 pub(super) fn decode_reply<R: XdrDecode>(reply: Bytes, max_depth: u32) -> Result<R, RpcError> {
     if is_plain_success(&reply) {
-        let results = Decoder::new(reply.slice(SUCCESS_HEADER_BYTES..)).with_max_depth(max_depth);
+        // Advanced, not sliced: a reply that owns its buffer alone keeps
+        // it without a reference count.
+        let mut reply = reply;
+        reply.advance(SUCCESS_HEADER_BYTES);
+        let results = Decoder::new(reply).with_max_depth(max_depth);
         return decode_results(results);
     }
     let mut dec = Decoder::new(reply).with_max_depth(max_depth);

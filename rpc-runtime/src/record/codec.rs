@@ -161,6 +161,20 @@ impl RecordCodec {
         }
     }
 
+    /// [`Decoder::decode`] for a reader that owns `src` and gets a fresh
+    /// buffer of its own when `src` is empty (see
+    /// [`RecordReader`](super::RecordReader)): a record that is the rest
+    /// of a full buffer takes the buffer itself, so no reference count is
+    /// set up for it (what `split_to` does to a fresh buffer). A reader
+    /// that keeps reading into `src` (such as `FramedRead`) must not use
+    /// this: its buffer would start again from nothing.
+    pub(super) fn decode_owned(
+        &mut self,
+        src: &mut BytesMut,
+    ) -> Result<Option<Bytes>, RecordError> {
+        self.decode_from(src, true)
+    }
+
     fn too_large(&self, size_bytes: u64) -> RecordError {
         RecordError::RecordTooLarge {
             size_bytes,
@@ -174,6 +188,31 @@ impl Decoder for RecordCodec {
     type Error = RecordError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
+        self.decode_from(src, false)
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
+        match self.decode(buf)? {
+            Some(record) => Ok(Some(record)),
+            None if buf.is_empty() && !self.in_record() => Ok(None),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "stream ended inside a record",
+            )
+            .into()),
+        }
+    }
+}
+
+impl RecordCodec {
+    /// Decodes the next record from `src`; with `take_whole`, a record
+    /// that is the rest of a full buffer takes the buffer (see
+    /// [`RecordCodec::decode_owned`]).
+    fn decode_from(
+        &mut self,
+        src: &mut BytesMut,
+        take_whole: bool,
+    ) -> Result<Option<Bytes>, RecordError> {
         loop {
             match self.state {
                 DecodeState::Header => {
@@ -206,7 +245,12 @@ impl Decoder for RecordCodec {
                         }
                         return Ok(None);
                     }
-                    let data = src.split_to(len);
+                    let whole = src.len() == len && src.capacity() == len;
+                    let data = if take_whole && whole {
+                        std::mem::take(src)
+                    } else {
+                        src.split_to(len)
+                    };
                     self.state = DecodeState::Header;
                     self.mid_record = !last;
                     if last {
@@ -219,18 +263,6 @@ impl Decoder for RecordCodec {
                     self.partial.extend_from_slice(&data);
                 }
             }
-        }
-    }
-
-    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
-        match self.decode(buf)? {
-            Some(record) => Ok(Some(record)),
-            None if buf.is_empty() && !self.in_record() => Ok(None),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "stream ended inside a record",
-            )
-            .into()),
         }
     }
 }

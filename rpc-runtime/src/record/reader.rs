@@ -3,6 +3,7 @@
 
 use std::future::poll_fn;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -104,7 +105,7 @@ impl RecordReader {
     /// [`RecordError::RecordTooLarge`] for a record over the limit,
     /// detected at the fragment header that takes it over.
     pub fn next_record(&mut self) -> Result<Option<Bytes>, RecordError> {
-        self.codec.decode(&mut self.buf)
+        self.codec.decode_owned(&mut self.buf)
     }
 
     /// Reads what `io` has (waiting until it has something); the bytes
@@ -129,12 +130,22 @@ impl RecordReader {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<usize>> {
         if self.buf.capacity() == 0 {
-            let mut first = [0u8; FIRST_READ_BYTES];
-            let mut room = ReadBuf::new(&mut first);
+            // Not zeroed: the read writes what it reports as filled, and
+            // only that is copied out (zeroing 4 KiB before every read
+            // after a wait was most of a small call's receiving work).
+            let mut first = [MaybeUninit::<u8>::uninit(); FIRST_READ_BYTES];
+            let mut room = ReadBuf::uninit(&mut first);
             ready!(io.poll_read(cx, &mut room))?;
             let got = room.filled();
-            self.buf.reserve(READ_CHUNK_BYTES);
-            self.buf.extend_from_slice(got);
+            if got.len() < FIRST_READ_BYTES {
+                // The stream had no more: a buffer of just what arrived
+                // (a small call or reply is then one allocation, handed
+                // out whole as its record; see `RecordCodec`).
+                self.buf = BytesMut::from(got);
+            } else {
+                self.buf.reserve(READ_CHUNK_BYTES);
+                self.buf.extend_from_slice(got);
+            }
             return Poll::Ready(Ok(self.note_read(got.len(), FIRST_READ_BYTES)));
         }
         if let (Reservation::Trusted, Some(len)) = (self.reservation, self.codec.fragment_len()) {
@@ -259,6 +270,37 @@ mod tests {
             buf.put_slice(&self.wire[at..at + n]);
             self.at += n;
             Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A small record that arrives alone after a wait is read into a
+    /// buffer of just its bytes and handed out as that buffer: the
+    /// reader keeps nothing (and the next record after it is read the
+    /// same way).
+    #[tokio::test]
+    async fn a_small_record_after_a_wait_takes_its_buffer_whole() {
+        for body in [&b"call"[..], &[7u8; 40][..]] {
+            let mut wire = (LAST_FRAGMENT_BIT | body.len() as u32)
+                .to_be_bytes()
+                .to_vec();
+            wire.extend_from_slice(body);
+            let mut two = wire.clone();
+            two.extend_from_slice(&wire);
+            let mut io = Trickle {
+                per_read: wire.len(),
+                at: 0,
+                wire: two,
+                ready: false,
+            };
+            let mut reader = RecordReader::new(RecordCodec::new(), Reservation::Untrusted);
+            for _ in 0..2 {
+                let record =
+                    std::future::poll_fn(|cx| reader.poll_next_record(Pin::new(&mut io), cx));
+                assert_eq!(record.await.unwrap().unwrap(), body);
+                assert_eq!(reader.buf.capacity(), 0);
+            }
+            let end = std::future::poll_fn(|cx| reader.poll_next_record(Pin::new(&mut io), cx));
+            assert!(end.await.is_none());
         }
     }
 

@@ -4,7 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 use xdr_codec::{Decoder, XdrDecode, XdrEncode};
@@ -222,10 +222,10 @@ pub(crate) fn classify(
             seal: None,
         });
     }
-    let (credentials, args) = match auth_none_args(&record) {
+    let (credentials, args) = match auth_none_args(record) {
         // The common case: AUTH_NONE credentials and verifier, read in place.
-        Some(args) => (Ok(Credentials::None), args),
-        None => {
+        Ok(args) => (Ok(Credentials::None), args),
+        Err(record) => {
             let mut dec = Decoder::new(record.clone());
             let header = match CallHeader::decode(&mut dec) {
                 Ok(h) => h,
@@ -360,13 +360,19 @@ fn lookup_and_run(
 const AUTH_NONE_CALL_HEADER_BYTES: usize = 40;
 
 /// The arguments of a call whose credentials and verifier are both
-/// AUTH_NONE with empty bodies (words 6 to 9 all zero), as a slice of
-/// `record`; `None` for any other call, which takes the full decoder.
-fn auth_none_args(record: &Bytes) -> Option<Bytes> {
-    let auth = record.get(24..AUTH_NONE_CALL_HEADER_BYTES)?;
-    auth.iter()
-        .all(|&b| b == 0)
-        .then(|| record.slice(AUTH_NONE_CALL_HEADER_BYTES..))
+/// AUTH_NONE with empty bodies (words 6 to 9 all zero): `record` past its
+/// header (advanced, not sliced: a record that owns its buffer alone
+/// keeps it without a reference count); `Err(record)` for any other
+/// call, which takes the full decoder.
+fn auth_none_args(mut record: Bytes) -> Result<Bytes, Bytes> {
+    let plain = record
+        .get(24..AUTH_NONE_CALL_HEADER_BYTES)
+        .is_some_and(|auth| auth.iter().all(|&b| b == 0));
+    if !plain {
+        return Err(record);
+    }
+    record.advance(AUTH_NONE_CALL_HEADER_BYTES);
+    Ok(record)
 }
 
 /// Runs the call to its end in one go (a task of its own, or a datagram
@@ -612,18 +618,18 @@ mod tests {
                 let mut dec = Decoder::new(rec.clone());
                 let header = CallHeader::decode(&mut dec).unwrap();
                 let rest = dec.into_remaining();
-                match auth_none_args(&rec) {
-                    Some(got) => {
+                match auth_none_args(rec) {
+                    Ok(got) => {
                         assert!(fast, "{credentials:?} {verifier:?}");
                         assert_eq!(got, rest);
                         assert_eq!(header.credentials, OpaqueAuth::none());
                         assert_eq!(header.verifier, OpaqueAuth::none());
                     }
-                    None => assert!(!fast, "{credentials:?} {verifier:?}"),
+                    Err(_) => assert!(!fast, "{credentials:?} {verifier:?}"),
                 }
             }
         }
         // Too short to hold the header: the decoder decides.
-        assert_eq!(auth_none_args(&Bytes::from_static(&[0; 39])), None);
+        assert!(auth_none_args(Bytes::from_static(&[0; 39])).is_err());
     }
 }

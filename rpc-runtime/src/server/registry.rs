@@ -66,10 +66,8 @@ impl Registry {
     /// The handler for calls to `program`, if it is not registered and a
     /// fallback is set.
     pub(crate) fn fallback_for(&self, program: u32) -> Option<&Arc<dyn Fallback>> {
-        match self.programs.contains_key(&program) {
-            true => None,
-            false => self.fallback.as_ref(),
-        }
+        let fallback = self.fallback.as_ref()?;
+        (!self.programs.contains_key(&program)).then_some(fallback)
     }
 
     /// Every registered `(program, version)`, sorted.

@@ -139,6 +139,26 @@ enum Cmd {
         #[arg(long, default_value_t = 1.0)]
         secs: f64,
     },
+    /// Worker: the plain TCP request/response server on 127.0.0.1:PORT,
+    /// until killed.
+    #[command(hide = true)]
+    TcpBulkServer {
+        #[arg(long)]
+        port: u16,
+    },
+    /// Worker: plain TCP request/response exchanges, one at a time;
+    /// prints one `result ...` line.
+    #[command(hide = true)]
+    TcpBulk {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long, value_enum)]
+        shape: stream::BulkShape,
+        #[arg(long, default_value_t = 0.2)]
+        warmup: f64,
+        #[arg(long, default_value_t = 1.0)]
+        secs: f64,
+    },
 }
 
 /// How long and how often each measurement runs, and where (shared by
@@ -454,6 +474,22 @@ fn run(cli: Cli) -> Result<()> {
             })
         }
         Cmd::TcpSink { port } => stream::sink(port),
+        Cmd::TcpBulkServer { port } => stream::bulk_server(port),
+        Cmd::TcpBulk {
+            addr,
+            shape,
+            warmup,
+            secs,
+        } => {
+            let r = stream::bulk(
+                addr,
+                shape,
+                duration(warmup, "--warmup")?,
+                duration(secs, "--secs")?,
+            )?;
+            println!("{r}");
+            Ok(())
+        }
         Cmd::TcpStream { addr, warmup, secs } => {
             let r = stream::stream(
                 addr,

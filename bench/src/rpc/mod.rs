@@ -31,6 +31,7 @@ use crate::process::run_worker;
 use crate::result_line::LoadResult;
 use crate::stats::median;
 use load::CallKind;
+use stream::BulkShape;
 
 /// Settings of an RPC benchmark run.
 #[derive(Debug, Clone)]
@@ -249,6 +250,15 @@ pub struct RpcReport {
     pub framing: Measurement,
     /// Every pass's framing-only limit, in pass order.
     pub framing_passes: Vec<Measurement>,
+    /// Plain TCP request/response in the shape of READ (a 4-byte request,
+    /// 1 MiB back), one at a time: its median, measured when READ runs.
+    pub fetch: Measurement,
+    /// Every pass's READ-shaped request/response, in pass order.
+    pub fetch_passes: Vec<Measurement>,
+    /// The same in the shape of WRITE (1 MiB out, 4 bytes back).
+    pub push: Measurement,
+    /// Every pass's WRITE-shaped request/response, in pass order.
+    pub push_passes: Vec<Measurement>,
 }
 
 /// The processes and programs of one run.
@@ -258,6 +268,7 @@ struct Peers {
     rust_server: CServer,
     c_server: CServer,
     sink: CServer,
+    bulk_server: CServer,
     framing_client: PathBuf,
     framing_server: CServer,
 }
@@ -341,6 +352,10 @@ impl Peers {
         cmd.args(["tcp-sink", "--port", &port.to_string()]);
         let sink = start_server(cmd, port)?;
         let port = free_tcp_port()?;
+        let mut cmd = placement.command(Role::Server, exe);
+        cmd.args(["tcp-bulk-server", "--port", &port.to_string()]);
+        let bulk_server = start_server(cmd, port)?;
+        let port = free_tcp_port()?;
         let mut cmd = placement.command(Role::Server, c_peers::framing_server()?);
         cmd.args(["tcp", &port.to_string()]);
         let framing_server = start_server(cmd, port)?;
@@ -350,6 +365,7 @@ impl Peers {
             rust_server,
             c_server,
             sink,
+            bulk_server,
             framing_client: c_peers::framing_client()?,
             framing_server,
         })
@@ -416,6 +432,24 @@ impl Peers {
         Self::run_client(&mut cmd, self.sink.pid(), opts)
     }
 
+    /// Plain TCP request/response exchanges of `shape`, one at a time.
+    fn measure_bulk(&mut self, shape: BulkShape, opts: &RpcOptions) -> Result<Measurement> {
+        self.bulk_server.check_running()?;
+        let addr = self
+            .bulk_server
+            .tcp_addr()
+            .ok_or_else(|| BenchError::Usage("bulk server is not on TCP".to_owned()))?;
+        let shape = match shape {
+            BulkShape::Fetch => "fetch",
+            BulkShape::Push => "push",
+        };
+        let mut cmd = opts.placement.command(Role::Client, &self.exe);
+        cmd.args(["tcp-bulk", "--addr", &addr.to_string(), "--shape", shape])
+            .args(["--warmup", &secs_arg(opts.warmup)])
+            .args(["--secs", &secs_arg(opts.window)]);
+        Self::run_client(&mut cmd, self.bulk_server.pid(), opts)
+    }
+
     /// The framing-only limit at the depth of [`Scenario::Null64`]'s Rust
     /// client: `framing_client` -> `framing_server`.
     fn measure_framing(&mut self, opts: &RpcOptions) -> Result<Measurement> {
@@ -480,6 +514,7 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
     let mut samples: HashMap<(Scenario, Pair), Vec<Measurement>> = HashMap::new();
     let mut stream = Vec::new();
     let mut framing = Vec::new();
+    let (mut fetch, mut push) = (Vec::new(), Vec::new());
     for pass in 0..opts.passes {
         if scenarios.iter().any(|s| s.moves_data()) {
             let m = peers.measure_stream(opts)?;
@@ -492,6 +527,21 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
             stream.push(m);
         }
         for &scenario in &scenarios {
+            let (shape, into) = match scenario {
+                Scenario::Read => (Some(BulkShape::Fetch), &mut fetch),
+                Scenario::Write => (Some(BulkShape::Push), &mut push),
+                _ => (None, &mut fetch),
+            };
+            if let Some(shape) = shape {
+                let m = peers.measure_bulk(shape, opts)?;
+                progress(&format!(
+                    "pass {}/{}: TCP request/response ({shape:?}): {:.0} MiB/s",
+                    pass + 1,
+                    opts.passes,
+                    m.mib_per_sec
+                ));
+                into.push(m);
+            }
             if scenario == Scenario::Null64 {
                 let m = peers.measure_framing(opts)?;
                 progress(&format!(
@@ -532,6 +582,10 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
         stream_passes: stream,
         framing: Measurement::median_of(&framing),
         framing_passes: framing,
+        fetch: Measurement::median_of(&fetch),
+        fetch_passes: fetch,
+        push: Measurement::median_of(&push),
+        push_passes: push,
     })
 }
 

@@ -23,6 +23,7 @@
 #ifndef LOAD_DRIVER_H
 #define LOAD_DRIVER_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,6 +257,11 @@ static void load_loop(struct load_window *w, long long bytes_per_call, int (*cal
  * Runs o->procs processes, each child(w, arg) (which calls load_loop, or
  * marks w->slot failed), then prints the result line. Returns the exit
  * status: 0, or 1 if a process failed.
+ *
+ * The processes start together: each waits at a gate (a pipe the parent
+ * closes) until all are forked, and the warm-up and the window are timed
+ * from then, so that forking hundreds of processes on a loaded machine
+ * does not eat into the warm-up.
  */
 static int load_run(const struct load_options *o, void (*child)(struct load_window *, void *),
 		    void *arg)
@@ -264,7 +270,8 @@ static int load_run(const struct load_options *o, void (*child)(struct load_wind
 	unsigned cap = LOAD_TOTAL_SAMPLES / (unsigned)procs;
 	struct load_slot *slots;
 	uint32_t *samples;
-	long long start, end;
+	long long start, end, *clock;
+	int gate[2];
 	size_t nsamples = 0;
 	long long calls = 0, total_calls = 0, bytes = 0, cpu = 0;
 	int failed = 0;
@@ -273,14 +280,19 @@ static int load_run(const struct load_options *o, void (*child)(struct load_wind
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	samples = mmap(NULL, sizeof(uint32_t) * (size_t)cap * (size_t)procs,
 		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (slots == MAP_FAILED || samples == MAP_FAILED) {
+	/* The window's start and end, written once every process is forked. */
+	clock = mmap(NULL, 2 * sizeof(long long), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (slots == MAP_FAILED || samples == MAP_FAILED || clock == MAP_FAILED) {
 		perror("mmap");
 		return 1;
 	}
 	memset(slots, 0, sizeof(struct load_slot) * (size_t)procs);
+	if (pipe(gate) < 0) {
+		perror("pipe");
+		return 1;
+	}
 
-	start = load_now_ns() + (long long)(o->warmup * 1e9);
-	end = start + (long long)(o->secs * 1e9);
 	for (long i = 0; i < procs; i++) {
 		pid_t pid = fork();
 		if (pid < 0) {
@@ -288,13 +300,25 @@ static int load_run(const struct load_options *o, void (*child)(struct load_wind
 			return 1;
 		}
 		if (pid == 0) {
+			char byte;
+			close(gate[1]);
+			/* Returns 0 once the parent closed the gate (or died). */
+			while (read(gate[0], &byte, 1) < 0 && errno == EINTR)
+				;
+			close(gate[0]);
 			struct load_window w = {
-				start, end, &slots[i], samples + (size_t)cap * (size_t)i, cap,
+				clock[0], clock[1], &slots[i], samples + (size_t)cap * (size_t)i, cap,
 			};
 			child(&w, arg);
 			_exit(slots[i].failed ? 1 : 0);
 		}
 	}
+	start = load_now_ns() + (long long)(o->warmup * 1e9);
+	end = start + (long long)(o->secs * 1e9);
+	clock[0] = start;
+	clock[1] = end;
+	close(gate[1]);
+	close(gate[0]);
 	for (long i = 0; i < procs; i++) {
 		int status;
 		if (wait(&status) < 0) {

@@ -7,13 +7,15 @@
  *   CLIENT -m MODE [-n BYTES] [-p PROCS] [-t SECS] [-w SECS] HOST PORT
  *
  * PROCS client processes (fork), each calling in a loop for -w seconds of
- * warm-up, then -t seconds of measurement; only calls that start and
- * finish inside the measured window count. Output, one line (the format
- * of the Rust client, `bench load`):
+ * warm-up, then -t seconds of measurement; the calls that finish inside
+ * the measured window count (also those that started before it: with
+ * hundreds of processes a 1 MiB call can take as long as the window, and
+ * counting only calls that also start inside it would count almost none).
+ * Output, one line (the format of the Rust client, `bench load`):
  *
  *   result calls=N total_calls=T window_ns=W p50_ns=X p99_ns=Y client_cpu_ns=C bytes=B
  *
- * calls/bytes: in the window; total_calls: including warm-up (for the
+ * calls/bytes: finished in the window; total_calls: including warm-up (for the
  * server's CPU per call); p50/p99: latency percentiles (nearest rank) over
  * the window's calls of every process; client_cpu_ns: user + system CPU
  * time of all client processes during the window.
@@ -21,6 +23,7 @@
 #ifndef LOAD_DRIVER_H
 #define LOAD_DRIVER_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,8 +215,8 @@ static CLIENT *load_connect(struct sockaddr_in *sin, rpcprog_t prog, rpcvers_t v
 
 /*
  * Calls call(ctx) in a loop until the window ends, counting the calls
- * that start and finish inside it (each moving bytes_per_call bytes) and
- * keeping their latencies. Stops, marking the slot failed, at the first
+ * that finish inside it (each moving bytes_per_call bytes) and keeping
+ * their latencies. Stops, marking the slot failed, at the first
  * call that returns non-zero.
  */
 static void load_loop(struct load_window *w, long long bytes_per_call, int (*call)(void *),
@@ -237,7 +240,7 @@ static void load_loop(struct load_window *w, long long bytes_per_call, int (*cal
 		}
 		t1 = load_now_ns();
 		slot->total_calls++;
-		if (t0 >= w->start && t1 <= w->end) {
+		if (t1 >= w->start && t1 <= w->end) {
 			long long lat = t1 - t0;
 			slot->calls++;
 			slot->bytes += bytes_per_call;
@@ -254,6 +257,11 @@ static void load_loop(struct load_window *w, long long bytes_per_call, int (*cal
  * Runs o->procs processes, each child(w, arg) (which calls load_loop, or
  * marks w->slot failed), then prints the result line. Returns the exit
  * status: 0, or 1 if a process failed.
+ *
+ * The processes start together: each waits at a gate (a pipe the parent
+ * closes) until all are forked, and the warm-up and the window are timed
+ * from then, so that forking hundreds of processes on a loaded machine
+ * does not eat into the warm-up.
  */
 static int load_run(const struct load_options *o, void (*child)(struct load_window *, void *),
 		    void *arg)
@@ -262,7 +270,8 @@ static int load_run(const struct load_options *o, void (*child)(struct load_wind
 	unsigned cap = LOAD_TOTAL_SAMPLES / (unsigned)procs;
 	struct load_slot *slots;
 	uint32_t *samples;
-	long long start, end;
+	long long start, end, *clock;
+	int gate[2];
 	size_t nsamples = 0;
 	long long calls = 0, total_calls = 0, bytes = 0, cpu = 0;
 	int failed = 0;
@@ -271,14 +280,19 @@ static int load_run(const struct load_options *o, void (*child)(struct load_wind
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	samples = mmap(NULL, sizeof(uint32_t) * (size_t)cap * (size_t)procs,
 		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (slots == MAP_FAILED || samples == MAP_FAILED) {
+	/* The window's start and end, written once every process is forked. */
+	clock = mmap(NULL, 2 * sizeof(long long), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (slots == MAP_FAILED || samples == MAP_FAILED || clock == MAP_FAILED) {
 		perror("mmap");
 		return 1;
 	}
 	memset(slots, 0, sizeof(struct load_slot) * (size_t)procs);
+	if (pipe(gate) < 0) {
+		perror("pipe");
+		return 1;
+	}
 
-	start = load_now_ns() + (long long)(o->warmup * 1e9);
-	end = start + (long long)(o->secs * 1e9);
 	for (long i = 0; i < procs; i++) {
 		pid_t pid = fork();
 		if (pid < 0) {
@@ -286,13 +300,25 @@ static int load_run(const struct load_options *o, void (*child)(struct load_wind
 			return 1;
 		}
 		if (pid == 0) {
+			char byte;
+			close(gate[1]);
+			/* Returns 0 once the parent closed the gate (or died). */
+			while (read(gate[0], &byte, 1) < 0 && errno == EINTR)
+				;
+			close(gate[0]);
 			struct load_window w = {
-				start, end, &slots[i], samples + (size_t)cap * (size_t)i, cap,
+				clock[0], clock[1], &slots[i], samples + (size_t)cap * (size_t)i, cap,
 			};
 			child(&w, arg);
 			_exit(slots[i].failed ? 1 : 0);
 		}
 	}
+	start = load_now_ns() + (long long)(o->warmup * 1e9);
+	end = start + (long long)(o->secs * 1e9);
+	clock[0] = start;
+	clock[1] = end;
+	close(gate[1]);
+	close(gate[0]);
 	for (long i = 0; i < procs; i++) {
 		int status;
 		if (wait(&status) < 0) {

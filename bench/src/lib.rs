@@ -11,7 +11,7 @@
 //! * [`gen`]: `xdrgen` against `rpcgen` on the same `.x` files.
 //! * [`broker`]: synchronous C clients of the datastore protocol against
 //!   the C server, the Rust `datastore-server`, and the broker in front of
-//!   it (NULL, 4 KiB and 1 MiB reads, 1 and 64 client processes).
+//!   it (NULL, 4 KiB and 1 MiB reads, 1, 64 and 512 client processes).
 //! * [`counts`]: the codec and RPC figures as instructions per operation
 //!   under callgrind, ours and the C reference's (stable where timings on
 //!   a shared machine are not).

@@ -51,7 +51,7 @@ enum Cmd {
     GenCorpus(RunArgs),
     /// The RPC benchmark only: client and server, Rust vs C, on loopback.
     Rpc(RunArgs),
-    /// The broker benchmark: C datastore clients (1 and 64 processes)
+    /// The broker benchmark: C datastore clients (1, 64 and 512 processes)
     /// against the C server, datastore-server, and the broker and a C
     /// splice relay (the floor of any process in between) in front of it.
     Broker(BrokerArgs),
@@ -221,7 +221,7 @@ struct BrokerArgs {
     #[command(flatten)]
     runs: Runs,
     /// Client process counts, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    #[arg(long, value_delimiter = ',', default_value = "1,64,512")]
     clients: Vec<usize>,
     /// Connections the broker keeps to its backend (`connections` of its
     /// `[backends.store]`).

@@ -17,13 +17,18 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+/* Connections waiting to be accepted (the kernel caps it at somaxconn). */
+#define PEER_LISTEN_BACKLOG 1024
+
 /* peer_listen's result for arguments that make no sense (print usage). */
 #define PEER_LISTEN_USAGE (-2)
 
 /*
  * Listens on `tcp PORT` (127.0.0.1 only) or `unix PATH` (an existing file
- * at PATH is replaced), with a backlog of 128 (the benchmark connects 64
- * client processes at once). Returns the socket, -1 after
+ * at PATH is replaced), with a backlog of PEER_LISTEN_BACKLOG (the broker
+ * benchmark connects 512 client processes at once: a connection beyond
+ * the backlog waits for the client's SYN retransmission, a second or
+ * more, longer than a measured window). Returns the socket, -1 after
  * printing why a system call failed, or PEER_LISTEN_USAGE.
  */
 static int peer_listen(const char *kind, const char *where)
@@ -71,7 +76,7 @@ static int peer_listen(const char *kind, const char *where)
 	} else {
 		return PEER_LISTEN_USAGE;
 	}
-	if (listen(fd, 128) < 0) {
+	if (listen(fd, PEER_LISTEN_BACKLOG) < 0) {
 		perror("listen");
 		return -1;
 	}

@@ -1,6 +1,6 @@
 //! The broker benchmark: synchronous C `rpcgen`
 //! clients (`bench/c/ds_bench_client.c`, one process per client) calling
-//! NULL and 4 KiB and 1 MiB `DS_GET`s, from 1 and 64 processes, against
+//! NULL and 4 KiB and 1 MiB `DS_GET`s, from 1, 64 and 512 processes, against
 //! the C `rpcgen` datastore server, the Rust `datastore-server` directly,
 //! the broker in front of that Rust server, and the relay floor (a C
 //! `splice` relay, `bench/c/relay.c`, in front of the same server: what
@@ -36,7 +36,7 @@ pub struct BrokerOptions {
     pub window: Duration,
     /// Where servers (the broker among them) and clients run.
     pub placement: Placement,
-    /// Client process counts (default 1 and 64).
+    /// Client process counts (default 1, 64 and 512).
     pub clients: Vec<usize>,
     /// Connections the broker keeps to its backend.
     pub backend_connections: usize,

@@ -226,12 +226,7 @@ impl Core {
         }
         for conn in closing {
             self.conns.remove(&conn);
-            let keys: Vec<_> = self
-                .outstanding
-                .range((conn, 0)..=(conn, u32::MAX))
-                .map(|(k, _)| *k)
-                .collect();
-            for k in keys {
+            for (k, _) in self.outstanding_on(conn) {
                 self.outstanding.remove(&k);
             }
             self.events.push_back(Event::CloseBackend { conn });

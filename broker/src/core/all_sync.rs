@@ -23,7 +23,7 @@ use super::completion::CallStatus;
 use super::handles::{BackendId, CallId, ClientId, FanoutId};
 use super::output::{Destination, FailReason, Transmit};
 use super::policy::MissRule;
-use super::state::Call;
+use super::state::{Backends, Call};
 use super::Core;
 
 /// The vote of one fanned-out write.
@@ -122,7 +122,7 @@ impl Core {
         &mut self,
         now: Instant,
         write: Call,
-        replicas: Vec<BackendId>,
+        replicas: Backends,
         min_acks: usize,
         miss: Option<MissRule>,
     ) {
@@ -142,7 +142,7 @@ impl Core {
             .enumerate()
             .map(|(i, b)| {
                 let copy = Call {
-                    candidates: vec![*b],
+                    candidates: smallvec::smallvec![*b],
                     copy_of: Some((fanout, i)),
                     ..write.clone()
                 };

@@ -14,7 +14,7 @@ use super::config::KeyRule;
 use super::handles::{BackendId, CallId, ClientId, ConnId, RouteId};
 use super::output::{Destination, Event, FailReason, Transmit};
 use super::policy::Access;
-use super::state::{Call, CallState, Outstanding};
+use super::state::{Backends, Call, CallState, Outstanding};
 use super::timers::Timer;
 use super::{hrw, key, Core};
 use crate::core::route::Decision;
@@ -76,17 +76,17 @@ impl Core {
         let (min_acks, miss) = (plan.min_acks, plan.miss);
         let (candidates, by_key) = self.candidates(route, policy.keyed, &record);
         let deadline = now + timeout;
-        let new_call = |record: Bytes, candidates: Vec<BackendId>| Call {
+        let new_call = |record: Bytes, candidates: Backends| Call {
             client,
             client_xid: call.xid,
             header,
             record,
             idempotent: policy.idempotent,
             miss: None,
-            missed: Vec::new(),
+            missed: Backends::new(),
             copy_of: None,
             candidates,
-            tried: Vec::new(),
+            tried: Backends::new(),
             max_attempts,
             deadline,
             attempt_timeout,
@@ -96,7 +96,7 @@ impl Core {
         };
         match policy.access {
             Access::Write if by_key => {
-                let write = new_call(record, Vec::new());
+                let write = new_call(record, Backends::new());
                 self.fan_out(now, write, candidates, min_acks, miss);
             }
             access => {
@@ -117,7 +117,8 @@ impl Core {
     pub(super) fn insert_call(&mut self, call: Call) -> CallId {
         let id = CallId(self.next_call);
         self.next_call += 1;
-        self.timers.insert(call.deadline, Timer::Call(id));
+        let timeout = call.deadline.saturating_duration_since(call.started);
+        self.timers.insert_call(id, timeout, call.deadline);
         if call.copy_of.is_some() {
             self.copies += 1;
         }
@@ -128,9 +129,9 @@ impl Core {
     /// The backends that may serve a call of `route`, in preference order:
     /// the key's rendezvous order cut to `replicas` (then `true`), or the
     /// pool rotated by a round-robin counter when there is no key.
-    fn candidates(&mut self, route: RouteId, keyed: bool, record: &[u8]) -> (Vec<BackendId>, bool) {
+    fn candidates(&mut self, route: RouteId, keyed: bool, record: &[u8]) -> (Backends, bool) {
         let Some(plan) = self.config.routes.get(route.0) else {
-            return (Vec::new(), false);
+            return (Backends::new(), false);
         };
         let key = match (keyed, plan.key) {
             (true, Some(KeyRule::FirstOpaque { max_bytes })) => {
@@ -158,7 +159,7 @@ impl Core {
         }
         let n = plan.pool.len();
         let Some(start) = self.round_robin.get_mut(route.0) else {
-            return (plan.pool.clone(), false);
+            return (plan.pool.iter().copied().collect(), false);
         };
         let first = *start % n.max(1);
         *start = start.wrapping_add(1);
@@ -462,7 +463,7 @@ impl Core {
         if call.copy_of.is_some() {
             self.copies = self.copies.saturating_sub(1);
         }
-        self.timers.remove(call.deadline, Timer::Call(id));
+        self.timers.remove_call(id);
         self.release_backend(id, call.state);
         if let Some(c) = self.clients.get_mut(&call.client) {
             c.calls.remove(&id);

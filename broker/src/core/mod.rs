@@ -142,7 +142,7 @@ pub struct Core {
     /// Entries of `calls` that are copies of a fanned-out write.
     copies: usize,
     /// What each (connection, XID) on a backend connection waits for.
-    outstanding: BTreeMap<(ConnId, u32), Outstanding>,
+    outstanding: HandleMap<(ConnId, u32), Outstanding>,
     /// Per route: the next pool position for calls without a key.
     round_robin: Vec<usize>,
     timers: Timers,
@@ -237,7 +237,7 @@ impl Core {
             fanouts: HandleMap::default(),
             next_fanout: 0,
             copies: 0,
-            outstanding: BTreeMap::new(),
+            outstanding: HandleMap::default(),
             timers: Timers::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -455,6 +455,19 @@ impl Core {
     /// The backend's name, if it exists.
     pub fn backend_name(&self, backend: BackendId) -> Option<&str> {
         self.config.backends.get(backend.0).map(|b| b.name.as_str())
+    }
+
+    /// What connection `conn` waits for, in XID order (the order a
+    /// lost connection's calls are retried or failed in).
+    fn outstanding_on(&self, conn: ConnId) -> Vec<((ConnId, u32), Outstanding)> {
+        let mut on: Vec<_> = self
+            .outstanding
+            .iter()
+            .filter(|((c, _), _)| *c == conn)
+            .map(|(k, o)| (*k, *o))
+            .collect();
+        on.sort_unstable_by_key(|&((_, xid), _)| xid);
+        on
     }
 
     fn drop_client(&mut self, client: ClientId, reason: String) {

@@ -4,9 +4,15 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use super::handles::{BackendId, CallId, ClientId, ConnId, FanoutId, HandleSet};
 use super::policy::MissRule;
+
+/// Backends of one call (its candidates, those tried, those that
+/// missed): a few, held inline, so that forwarding a call allocates no
+/// list.
+pub(crate) type Backends = SmallVec<[BackendId; 4]>;
 
 /// A call being forwarded.
 #[derive(Debug, Clone)]
@@ -23,14 +29,14 @@ pub(crate) struct Call {
     /// next untried live candidate (`MissFailoverRoute`).
     pub(crate) miss: Option<MissRule>,
     /// The candidates that answered the read with a miss.
-    pub(crate) missed: Vec<BackendId>,
+    pub(crate) missed: Backends,
     /// For one copy of a fanned-out write: the write and the copy's
     /// index; the answer goes to the write's vote, not to the client.
     pub(crate) copy_of: Option<(FanoutId, usize)>,
     /// Backends that may serve it, in preference order.
-    pub(crate) candidates: Vec<BackendId>,
+    pub(crate) candidates: Backends,
     /// Backends it was sent to, in order.
-    pub(crate) tried: Vec<BackendId>,
+    pub(crate) tried: Backends,
     pub(crate) max_attempts: u32,
     pub(crate) deadline: Instant,
     /// How long one attempt may wait before a retry (fixed when the call

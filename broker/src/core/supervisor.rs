@@ -161,22 +161,12 @@ impl Core {
             retry_in_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
         });
         self.rearm(backend, slot);
-        let lost: Vec<Outstanding> = self
-            .outstanding
-            .range((conn, 0)..=(conn, u32::MAX))
-            .map(|(_, o)| *o)
-            .collect();
-        for o in lost {
+        for (_, o) in self.outstanding_on(conn) {
             if let Outstanding::Call(id) = o {
                 self.attempt_failed(now, id, FailReason::ConnectionLost);
             }
         }
-        let keys: Vec<(ConnId, u32)> = self
-            .outstanding
-            .range((conn, 0)..=(conn, u32::MAX))
-            .map(|(k, _)| *k)
-            .collect();
-        for k in keys {
+        for (k, _) in self.outstanding_on(conn) {
             self.outstanding.remove(&k);
         }
         if let Some(s) = self.backends.get_mut(backend.0) {

@@ -135,10 +135,12 @@ pub(crate) async fn serve(
         }
         paused = view.over_budget;
         let can_read = !eof && unanswered < max && !paused;
+        // Idleness is checked also while calls are out (the write of the
+        // last reply wakes no one): a check that finds one is not a hit.
         let deadline = limits.timeouts.next(
             view.stalled_since,
             record.started().filter(|_| can_read),
-            (unanswered == 0 && !eof).then(|| outbox.last_active()),
+            (!eof).then(|| outbox.last_active()),
         );
         tokio::select! {
             biased;
@@ -151,6 +153,7 @@ pub(crate) async fn serve(
             r = reader.fill(&mut read), if can_read => match r {
                 Ok(0) => {
                     eof = true;
+                    outbox.end_reading();
                     if reader.in_record() {
                         tracing::debug!(peer, "client connection ended inside a record");
                     }
@@ -161,7 +164,15 @@ pub(crate) async fn serve(
                     break None;
                 }
             },
-            limit = std::future::poll_fn(|cx| timer.poll_expired(cx, deadline)) => break Some(limit),
+            limit = std::future::poll_fn(|cx| timer.poll_expired(cx, deadline)) => {
+                if limit == LimitHit::IdleTimeout && outbox.unanswered() > 0 {
+                    // Not idle: calls are out. Checked again an idle
+                    // timeout from now.
+                    outbox.touch();
+                } else {
+                    break Some(limit);
+                }
+            }
         }
     };
     if let Some(hit) = hit {

@@ -3,7 +3,7 @@
 //! connection's own task when it does not (or when writes are batched).
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -42,6 +42,9 @@ pub(crate) struct Outbox {
     unanswered: AtomicUsize,
     /// Wake the owner when `unanswered` drops from this value.
     max_unanswered: usize,
+    /// The owner reads no more calls (the client ended its side): wake
+    /// it when the last reply is written, which is what it waits for.
+    reading_ended: AtomicBool,
     /// The last complete call read or reply written (clients only).
     activity: Activity,
 }
@@ -112,6 +115,7 @@ impl Outbox {
             owner: Notify::new(),
             unanswered: AtomicUsize::new(0),
             max_unanswered,
+            reading_ended: AtomicBool::new(false),
             activity: Activity::new(),
         }
     }
@@ -311,12 +315,21 @@ impl Outbox {
 
     /// A call was read from the client: one more reply to write.
     pub(crate) fn call_read(&self) {
-        self.unanswered.fetch_add(1, Ordering::AcqRel);
+        self.unanswered.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Calls read whose replies are not yet written in full.
     pub(crate) fn unanswered(&self) -> usize {
-        self.unanswered.load(Ordering::Acquire)
+        self.unanswered.load(Ordering::SeqCst)
+    }
+
+    /// The owner reads no further call: from now on it is woken when the
+    /// last reply is written. (While it reads, the write of a last reply
+    /// wakes nobody: a synchronous client's next call does.) Set before
+    /// the owner looks at [`Outbox::unanswered`]; both sides use
+    /// sequentially consistent order, so one of them sees the other.
+    pub(crate) fn end_reading(&self) {
+        self.reading_ended.store(true, Ordering::SeqCst);
     }
 
     /// Writes queued records until the queue is empty, the socket would
@@ -350,19 +363,22 @@ impl Outbox {
     }
 
     /// `n` replies are written: wake the owner if its reading paused on
-    /// the limit, or if no reply is left to write.
+    /// the limit, or if it reads no more and no reply is left to write.
     fn answered(&self, n: usize) {
         let before = self
             .unanswered
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
                 Some(u.saturating_sub(n))
             })
             .unwrap_or_else(|u| u);
         // Wake the owner when its reading paused on the limit, and when
-        // the last reply is written: a client that stopped sending waits
-        // for exactly that to end (a TCP peer that closed may still take
-        // writes, so no error would wake it).
-        if before >= self.max_unanswered || before <= n {
+        // the last reply is written after the client stopped sending: it
+        // waits for exactly that to end (a TCP peer that closed may still
+        // take writes, so no error would wake it). A client still sending
+        // is not woken: its next call does that (one wake-up per call).
+        if before >= self.max_unanswered
+            || (before <= n && self.reading_ended.load(Ordering::SeqCst))
+        {
             self.owner.notify_one();
         }
     }

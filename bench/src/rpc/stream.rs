@@ -57,31 +57,9 @@ pub fn stream(addr: SocketAddr, warmup: Duration, window: Duration) -> Result<Lo
     let mut conn = TcpStream::connect(addr).map_err(io("connecting to the sink"))?;
     conn.set_nodelay(true).map_err(io("setting TCP_NODELAY"))?;
     let chunk = vec![0x5au8; CHUNK_BYTES];
-    let start = Instant::now() + warmup;
-    let end = start + window;
-    let mut r = LoadResult {
-        window_ns: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX),
-        ..LoadResult::default()
-    };
-    let mut cpu0 = None;
-    loop {
-        let t0 = Instant::now();
-        if t0 >= end {
-            break;
-        }
-        if cpu0.is_none() && t0 >= start {
-            cpu0 = Some(process_cpu_ns(None)?);
-        }
-        conn.write_all(&chunk).map_err(io("writing to the sink"))?;
-        r.total_calls += 1;
-        if t0 >= start && Instant::now() <= end {
-            r.calls += 1;
-            r.bytes += CHUNK_BYTES as u64;
-        }
-    }
-    if let Some(c0) = cpu0 {
-        r.client_cpu_ns = process_cpu_ns(None)?.saturating_sub(c0);
-    }
+    let r = timed(warmup, window, || {
+        conn.write_all(&chunk).map_err(io("writing to the sink"))
+    })?;
     conn.shutdown(Shutdown::Write)
         .map_err(io("closing the stream"))?;
     let mut ack = [0u8; 1];
@@ -169,6 +147,22 @@ pub fn bulk(
             (push, vec![0u8; 4])
         }
     };
+    timed(warmup, window, || {
+        conn.write_all(&request).map_err(io("sending a request"))?;
+        conn.read_exact(&mut response)
+            .map_err(io("reading a response"))
+    })
+}
+
+/// Runs `exchange` (moving 1 MiB) one after the other for `warmup`, then
+/// for `window`: `calls` counts the exchanges that started and ended
+/// inside the window, `bytes` their MiBs, `client_cpu_ns` this process's
+/// CPU time from the window's start.
+fn timed(
+    warmup: Duration,
+    window: Duration,
+    mut exchange: impl FnMut() -> Result<()>,
+) -> Result<LoadResult> {
     let start = Instant::now() + warmup;
     let end = start + window;
     let mut r = LoadResult {
@@ -184,9 +178,7 @@ pub fn bulk(
         if cpu0.is_none() && t0 >= start {
             cpu0 = Some(process_cpu_ns(None)?);
         }
-        conn.write_all(&request).map_err(io("sending a request"))?;
-        conn.read_exact(&mut response)
-            .map_err(io("reading a response"))?;
+        exchange()?;
         r.total_calls += 1;
         if t0 >= start && Instant::now() <= end {
             r.calls += 1;

@@ -89,7 +89,7 @@ pub fn num(x: Option<f64>, digits: usize) -> String {
 /// A ratio as `1.23x` (more decimals below 0.01), or `-`.
 pub fn ratio(x: Option<f64>) -> String {
     match x {
-        Some(v) if v.is_finite() && v.abs() < 0.01 => format!("{v:.5}x"),
+        Some(v) if v.is_finite() && v.abs() > 0.0 && v.abs() < 0.01 => format!("{v:.5}x"),
         Some(v) if v.is_finite() => format!("{v:.2}x"),
         _ => "-".to_owned(),
     }
@@ -98,6 +98,14 @@ pub fn ratio(x: Option<f64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ratios_keep_small_figures_and_print_zero_plainly() {
+        assert_eq!(ratio(Some(1.234)), "1.23x");
+        assert_eq!(ratio(Some(0.00061)), "0.00061x");
+        assert_eq!(ratio(Some(0.0)), "0.00x");
+        assert_eq!(ratio(None), "-");
+    }
 
     #[test]
     fn renders_markdown() {

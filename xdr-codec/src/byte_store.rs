@@ -39,13 +39,6 @@ pub(crate) enum ByteStore {
 }
 
 impl ByteStore {
-    /// The empty value.
-    pub(crate) const EMPTY: ByteStore = ByteStore::Inline {
-        start: 0,
-        len: 0,
-        data: [0; INLINE_CAPACITY],
-    };
-
     /// A copy of `bytes` held inline when it fits, else in a new shared
     /// buffer.
     #[inline]
@@ -106,8 +99,13 @@ impl ByteStore {
 }
 
 impl Default for ByteStore {
+    /// The empty value, inline.
     fn default() -> Self {
-        ByteStore::EMPTY
+        ByteStore::Inline {
+            start: 0,
+            len: 0,
+            data: [0; INLINE_CAPACITY],
+        }
     }
 }
 

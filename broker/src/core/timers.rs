@@ -127,10 +127,7 @@ impl Timers {
     pub(crate) fn next(&self) -> Option<Instant> {
         let set = self.set.first().map(|&(at, _)| at);
         let call = self.first_call().map(|(_, at)| at);
-        match (set, call) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        set.into_iter().chain(call).min()
     }
 
     /// Removes and returns the earliest timer due at `now`.

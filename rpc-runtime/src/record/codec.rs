@@ -175,36 +175,6 @@ impl RecordCodec {
         self.decode_from(src, true)
     }
 
-    fn too_large(&self, size_bytes: u64) -> RecordError {
-        RecordError::RecordTooLarge {
-            size_bytes,
-            max_bytes: self.builder.max_record_bytes,
-        }
-    }
-}
-
-impl Decoder for RecordCodec {
-    type Item = Bytes;
-    type Error = RecordError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
-        self.decode_from(src, false)
-    }
-
-    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
-        match self.decode(buf)? {
-            Some(record) => Ok(Some(record)),
-            None if buf.is_empty() && !self.in_record() => Ok(None),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "stream ended inside a record",
-            )
-            .into()),
-        }
-    }
-}
-
-impl RecordCodec {
     /// Decodes the next record from `src`; with `take_whole`, a record
     /// that is the rest of a full buffer takes the buffer (see
     /// [`RecordCodec::decode_owned`]).
@@ -263,6 +233,34 @@ impl RecordCodec {
                     self.partial.extend_from_slice(&data);
                 }
             }
+        }
+    }
+
+    fn too_large(&self, size_bytes: u64) -> RecordError {
+        RecordError::RecordTooLarge {
+            size_bytes,
+            max_bytes: self.builder.max_record_bytes,
+        }
+    }
+}
+
+impl Decoder for RecordCodec {
+    type Item = Bytes;
+    type Error = RecordError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
+        self.decode_from(src, false)
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, RecordError> {
+        match self.decode(buf)? {
+            Some(record) => Ok(Some(record)),
+            None if buf.is_empty() && !self.in_record() => Ok(None),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "stream ended inside a record",
+            )
+            .into()),
         }
     }
 }

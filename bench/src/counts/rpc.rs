@@ -32,7 +32,7 @@ struct Peer {
     client_args: Box<dyn Fn(Scenario, SocketAddr, Duration) -> Vec<String>>,
 }
 
-fn size_of(scenario: Scenario) -> u32 {
+fn payload_bytes(scenario: Scenario) -> u32 {
     if scenario.moves_data() {
         PAYLOAD_BYTES
     } else {
@@ -50,7 +50,7 @@ impl Peer {
                 client_args(
                     Side::Rust,
                     scenario,
-                    size_of(scenario),
+                    payload_bytes(scenario),
                     addr,
                     WARMUP,
                     window,
@@ -65,7 +65,14 @@ impl Peer {
             server_args: |port| vec!["tcp".into(), port.to_string()],
             client: c_peers::bench_client()?,
             client_args: Box::new(|scenario, addr, window| {
-                client_args(Side::C, scenario, size_of(scenario), addr, WARMUP, window)
+                client_args(
+                    Side::C,
+                    scenario,
+                    payload_bytes(scenario),
+                    addr,
+                    WARMUP,
+                    window,
+                )
             }),
         })
     }

@@ -527,12 +527,12 @@ pub fn run(exe: &Path, opts: &RpcOptions, progress: &mut dyn FnMut(&str)) -> Res
             stream.push(m);
         }
         for &scenario in &scenarios {
-            let (shape, into) = match scenario {
-                Scenario::Read => (Some(BulkShape::Fetch), &mut fetch),
-                Scenario::Write => (Some(BulkShape::Push), &mut push),
-                _ => (None, &mut fetch),
+            let bulk = match scenario {
+                Scenario::Read => Some((BulkShape::Fetch, &mut fetch)),
+                Scenario::Write => Some((BulkShape::Push, &mut push)),
+                _ => None,
             };
-            if let Some(shape) = shape {
+            if let Some((shape, into)) = bulk {
                 let m = peers.measure_bulk(shape, opts)?;
                 progress(&format!(
                     "pass {}/{}: TCP request/response ({shape:?}): {:.0} MiB/s",

@@ -101,8 +101,14 @@ impl LoadResult {
 pub enum CodecOp {
     /// Value to bytes.
     Encode,
-    /// Bytes to value (and dropping or freeing it).
+    /// Bytes to value (and dropping or freeing it), from a buffer that
+    /// lives for the whole run (C: a global array; Rust: a `'static`
+    /// `Bytes`, which has no reference count).
     Decode,
+    /// Rust only: [`CodecOp::Decode`] from a clone of a reference-counted
+    /// `Bytes` (an atomic increment and decrement per op, what decoding
+    /// part of a buffer kept elsewhere costs); compared with C's decode.
+    DecodeShared,
 }
 
 impl fmt::Display for CodecOp {
@@ -110,6 +116,7 @@ impl fmt::Display for CodecOp {
         f.write_str(match self {
             CodecOp::Encode => "encode",
             CodecOp::Decode => "decode",
+            CodecOp::DecodeShared => "decode-shared",
         })
     }
 }
@@ -120,6 +127,7 @@ impl std::str::FromStr for CodecOp {
         match s {
             "encode" => Ok(CodecOp::Encode),
             "decode" => Ok(CodecOp::Decode),
+            "decode-shared" => Ok(CodecOp::DecodeShared),
             other => Err(format!("unknown op {other:?}")),
         }
     }

@@ -44,7 +44,8 @@ pub struct CodecRow {
     pub op: CodecOp,
     /// Length of the encoding, in bytes.
     pub len: u64,
-    /// Median ns per operation with libtirpc.
+    /// Median ns per operation with libtirpc (for
+    /// [`CodecOp::DecodeShared`], its decode).
     pub c_ns: f64,
     /// Median ns per operation with our code.
     pub rust_ns: f64,
@@ -137,19 +138,29 @@ pub fn run(exe: &Path, opts: &CodecOptions, progress: &mut dyn FnMut(&str)) -> R
                 )))
             }
         }
-        let med = |side| {
+        let med = |op, side| {
             times
                 .get(&(case.clone(), op, side))
                 .and_then(|v| median(v))
                 .ok_or_else(|| BenchError::Mismatch(format!("{case} {op}: no {side} timing")))
         };
-        rows.push(CodecRow {
-            len: c.map_or(0, |c| c.0),
-            c_ns: med(Side::C)?,
-            rust_ns: med(Side::Rust)?,
-            case,
-            op,
-        });
+        let c_ns = med(op, Side::C)?;
+        let len = c.map_or(0, |c| c.0);
+        // Decoding from a shared buffer has no C counterpart: it is
+        // compared with C's decode, in the row after it.
+        let mut ops = vec![op];
+        if op == CodecOp::Decode {
+            ops.push(CodecOp::DecodeShared);
+        }
+        for rust_op in ops {
+            rows.push(CodecRow {
+                case: case.clone(),
+                op: rust_op,
+                len,
+                c_ns,
+                rust_ns: med(rust_op, Side::Rust)?,
+            });
+        }
     }
     Ok(CodecReport {
         options: opts.clone(),

@@ -83,6 +83,17 @@ pub fn relay() -> Result<PathBuf> {
     Ok(listening(plain("relay")).build()?)
 }
 
+/// Builds `bench/c/canned_server.c` (the broker benchmark's client limit:
+/// one epoll process answering every datastore call from memory); run it
+/// as `canned_server tcp PORT`.
+///
+/// # Errors
+///
+/// As [`CProgram::build`].
+pub fn canned_server() -> Result<PathBuf> {
+    Ok(listening(plain("canned_server")).build()?)
+}
+
 /// A framing-only peer: [`plain`] with the framing helpers.
 fn framing(name: &str) -> CProgram {
     plain(name).input(c_source("framing.h"))

@@ -4,9 +4,12 @@
 //! the C `rpcgen` datastore server, the Rust `datastore-server` directly,
 //! the broker in front of that Rust server, and the relay floor (a C
 //! `splice` relay, `bench/c/relay.c`, in front of the same server: what
-//! any process in between costs when the data crosses loopback twice);
-//! plus one loopback TCP round trip as the yardstick of the broker's
-//! added latency, all in one run.
+//! any process in between costs when the data crosses loopback twice)
+//! and the client limit (a C server answering from memory,
+//! `bench/c/canned_server.c`: the most any server gets from these clients
+//! and the least CPU per call of any process answering on their
+//! connections); plus one loopback TCP round trip as the yardstick of the
+//! broker's added latency, all in one run.
 
 pub mod peers;
 mod report;
@@ -78,15 +81,19 @@ pub enum Target {
     Relay,
     /// The broker, forwarding to the Rust `datastore-server`.
     Broker,
+    /// The client limit: `bench/c/canned_server.c` answering every call
+    /// from memory (one epoll process, a read and a write per call).
+    Canned,
 }
 
 impl Target {
     /// Every target, in report order.
-    pub const ALL: [Target; 4] = [
+    pub const ALL: [Target; 5] = [
         Target::CServer,
         Target::RustServer,
         Target::Relay,
         Target::Broker,
+        Target::Canned,
     ];
 
     /// A short name for the report.
@@ -96,6 +103,7 @@ impl Target {
             Target::RustServer => "datastore-server",
             Target::Relay => "C relay -> datastore-server",
             Target::Broker => "broker -> datastore-server",
+            Target::Canned => "C canned replies (client limit)",
         }
     }
 }
@@ -173,10 +181,12 @@ pub fn run(
     let client = peers::ds_bench_client()?;
     let c_server = peers::c_datastore_server()?;
     let relay = crate::c_peers::relay()?;
+    let canned = crate::c_peers::canned_server()?;
     let mut targets = peers::Targets::start(
         &bins,
         &c_server,
         &relay,
+        &canned,
         opts.placement,
         opts.backend_connections,
     )?;
@@ -220,6 +230,7 @@ pub fn run(
                         Target::RustServer => (&targets.rust_server, None),
                         Target::Relay => (&targets.relay, Some(&targets.rust_server)),
                         Target::Broker => (&targets.broker, Some(&targets.rust_server)),
+                        Target::Canned => (&targets.canned, None),
                     };
                     let Some(addr) = server.tcp_addr() else {
                         continue;
@@ -262,6 +273,7 @@ pub fn run(
         &mut targets.rust_server,
         &mut targets.relay,
         &mut targets.broker,
+        &mut targets.canned,
     ] {
         s.check_running()?;
     }

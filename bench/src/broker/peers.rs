@@ -1,7 +1,8 @@
 //! The processes of the broker benchmark: the Rust `datastore-server`,
 //! the C `rpcgen` datastore server (`tests/c/datastore_server.c`), the
 //! `broker` and the C relay floor (`bench/c/relay.c`) in front of the Rust
-//! server, and the C clients (`bench/c/ds_bench_client.c`).
+//! server, the client limit (`bench/c/canned_server.c`), and the C clients
+//! (`bench/c/ds_bench_client.c`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -81,7 +82,15 @@ fn start(
     Ok(CServer::spawn(cmd, Endpoint::Tcp(addr))?)
 }
 
-/// The four targets, running.
+/// Starts the C peer `program tcp PORT extra...` on a free loopback port.
+fn start_c(placement: Placement, program: &Path, extra: &[String]) -> Result<CServer> {
+    let addr = loopback(free_tcp_port()?);
+    let mut args = vec!["tcp".to_owned(), addr.port().to_string()];
+    args.extend_from_slice(extra);
+    start(placement, program, &args, addr)
+}
+
+/// The five targets, running.
 #[derive(Debug)]
 pub struct Targets {
     /// The broker, forwarding to `rust_server` (first: it stops first).
@@ -92,15 +101,19 @@ pub struct Targets {
     pub c_server: CServer,
     /// The Rust `datastore-server`.
     pub rust_server: CServer,
+    /// The C server answering from memory.
+    pub canned: CServer,
     /// The broker's configuration directory (removed on drop).
     _dir: tempfile::TempDir,
 }
 
 impl Targets {
     /// Starts the C server, the Rust server, the relay `relay` (built by
-    /// [`c_peers::relay`](crate::c_peers::relay)) and the broker (with
-    /// `connections` connections to the Rust server) on free loopback
-    /// ports.
+    /// [`c_peers::relay`](crate::c_peers::relay)), the canned-reply server
+    /// `canned` (built by
+    /// [`c_peers::canned_server`](crate::c_peers::canned_server)) and the
+    /// broker (with `connections` connections to the Rust server) on free
+    /// loopback ports.
     ///
     /// # Errors
     ///
@@ -110,16 +123,11 @@ impl Targets {
         bins: &WorkspaceBins,
         c_server: &Path,
         relay: &Path,
+        canned: &Path,
         placement: Placement,
         connections: usize,
     ) -> Result<Targets> {
-        let c_addr = loopback(free_tcp_port()?);
-        let c_server = start(
-            placement,
-            c_server,
-            &["tcp".to_owned(), c_addr.port().to_string()],
-            c_addr,
-        )?;
+        let c_server = start_c(placement, c_server, &[])?;
         let rust_addr = loopback(free_tcp_port()?);
         let rust_server = start(
             placement,
@@ -127,17 +135,8 @@ impl Targets {
             &["--listen".to_owned(), format!("tcp://{rust_addr}")],
             rust_addr,
         )?;
-        let relay_addr = loopback(free_tcp_port()?);
-        let relay = start(
-            placement,
-            relay,
-            &[
-                "tcp".to_owned(),
-                relay_addr.port().to_string(),
-                rust_addr.port().to_string(),
-            ],
-            relay_addr,
-        )?;
+        let relay = start_c(placement, relay, &[rust_addr.port().to_string()])?;
+        let canned = start_c(placement, canned, &[])?;
         let broker_addr = loopback(free_tcp_port()?);
         let dir = tempfile::Builder::new()
             .prefix("bench-broker-")
@@ -157,6 +156,7 @@ impl Targets {
             rust_server,
             relay,
             broker,
+            canned,
             _dir: dir,
         })
     }

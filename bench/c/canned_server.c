@@ -1,12 +1,20 @@
 /*
- * canned_server.c: the client limit of the broker benchmark: the most
- * calls per second these synchronous C clients get from any server on
- * this machine, and the least CPU a process spends per call that it reads
- * from and answers on their own connections (a read and a write per call,
- * an epoll wait shared by the calls ready together). Nothing in between
- * (the broker, the relay) can do better on either count.
+ * canned_server.c: the references of the broker benchmark that no server
+ * and nothing in between can pass: the most calls per second these
+ * synchronous C clients make on this machine (polling, below), and the
+ * CPU a process spends per call when it does nothing but read each call
+ * from the client's connection and write its reply there (a read and a
+ * write per call, an epoll wait shared by the calls ready together).
  *
- *   canned_server tcp PORT     listen on 127.0.0.1:PORT
+ *   canned_server tcp PORT [poll]     listen on 127.0.0.1:PORT
+ *
+ * With `poll` it never sleeps: epoll_wait returns at once, and a client
+ * whose call arrives never pays for waking the server (a wake-up across
+ * CPUs costs the sender microseconds). A server that sleeps between calls
+ * makes the clients slower than a busy one does; polling gives the most
+ * calls per second the clients themselves can make. Without `poll` it
+ * waits in epoll_wait as any server does, and its CPU time per call is
+ * that of a process that does nothing but read and answer each call.
  *
  * One process, one epoll set. Each datastore call (RFC 5531 record
  * marking, any number of fragments) is answered from memory: its XID,
@@ -286,10 +294,12 @@ static void accept_all(int ep, int lfd)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || strcmp(argv[1], "tcp") != 0) {
-		fprintf(stderr, "usage: canned_server tcp PORT\n");
+	if (argc < 3 || argc > 4 || strcmp(argv[1], "tcp") != 0 ||
+	    (argc == 4 && strcmp(argv[3], "poll") != 0)) {
+		fprintf(stderr, "usage: canned_server tcp PORT [poll]\n");
 		return 2;
 	}
+	int wait_ms = argc == 4 ? 0 : -1;
 	signal(SIGPIPE, SIG_IGN);
 	pattern = malloc(DS_MAXDATA);
 	if (!pattern)
@@ -310,7 +320,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (;;) {
 		struct epoll_event evs[EVENTS];
-		int n = epoll_wait(ep, evs, EVENTS, -1);
+		int n = epoll_wait(ep, evs, EVENTS, wait_ms);
 		if (n < 0 && errno != EINTR) {
 			perror("canned_server: epoll_wait");
 			return 1;

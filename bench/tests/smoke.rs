@@ -122,7 +122,8 @@ fn bench_broker_runs_with_tiny_counts() {
                 "datastore-server",
                 "C relay -> datastore-server",
                 "broker -> datastore-server",
-                "C canned replies (client limit)",
+                "C canned replies",
+                "C canned replies, polling",
             ] {
                 let row = stdout
                     .lines()

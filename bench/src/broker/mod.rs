@@ -5,11 +5,12 @@
 //! the broker in front of that Rust server, and the relay floor (a C
 //! `splice` relay, `bench/c/relay.c`, in front of the same server: what
 //! any process in between costs when the data crosses loopback twice)
-//! and the client limit (a C server answering from memory,
-//! `bench/c/canned_server.c`: the most any server gets from these clients
-//! and the least CPU per call of any process answering on their
-//! connections); plus one loopback TCP round trip as the yardstick of the
-//! broker's added latency, all in one run.
+//! and a C server answering from memory (`bench/c/canned_server.c`):
+//! waiting in `epoll_wait`, the CPU per call of a process that only reads
+//! and answers each call on the clients' connections; polling, the most
+//! calls per second these clients can make (the client limit); plus one
+//! loopback TCP round trip as the yardstick of the broker's added
+//! latency, all in one run.
 
 pub mod peers;
 mod report;
@@ -24,6 +25,7 @@ use interop_tests::c_peer::{free_tcp_port, CServer, Endpoint};
 use crate::cpu::process_cpu_ns;
 use crate::error::{BenchError, Result};
 use crate::placement::{Placement, Role};
+use crate::process;
 use crate::result_line::LoadResult;
 
 pub use report::BrokerReport;
@@ -81,19 +83,23 @@ pub enum Target {
     Relay,
     /// The broker, forwarding to the Rust `datastore-server`.
     Broker,
-    /// The client limit: `bench/c/canned_server.c` answering every call
-    /// from memory (one epoll process, a read and a write per call).
+    /// `bench/c/canned_server.c` answering every call from memory (one
+    /// epoll process, a read and a write per call).
     Canned,
+    /// The client limit: the same server polling (never asleep, so no
+    /// client pays to wake it up), resumed only for its own runs.
+    CannedPolling,
 }
 
 impl Target {
     /// Every target, in report order.
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 6] = [
         Target::CServer,
         Target::RustServer,
         Target::Relay,
         Target::Broker,
         Target::Canned,
+        Target::CannedPolling,
     ];
 
     /// A short name for the report.
@@ -103,7 +109,8 @@ impl Target {
             Target::RustServer => "datastore-server",
             Target::Relay => "C relay -> datastore-server",
             Target::Broker => "broker -> datastore-server",
-            Target::Canned => "C canned replies (client limit)",
+            Target::Canned => "C canned replies",
+            Target::CannedPolling => "C canned replies, polling",
         }
     }
 }
@@ -231,6 +238,7 @@ pub fn run(
                         Target::Relay => (&targets.relay, Some(&targets.rust_server)),
                         Target::Broker => (&targets.broker, Some(&targets.rust_server)),
                         Target::Canned => (&targets.canned, None),
+                        Target::CannedPolling => (&targets.canned_polling, None),
                     };
                     let Some(addr) = server.tcp_addr() else {
                         continue;
@@ -246,7 +254,11 @@ pub fn run(
                         .arg(addr.port().to_string());
                     let cpu0 = cpu_of(server)?;
                     let bcpu0 = backend.map(cpu_of).transpose()?.unwrap_or(0);
-                    let r = run_worker(cmd)?;
+                    let r = if target == Target::CannedPolling {
+                        process::with_resumed(server, || run_worker(cmd))?
+                    } else {
+                        run_worker(cmd)?
+                    };
                     let cpu = cpu_of(server)?.saturating_sub(cpu0);
                     let bcpu = backend
                         .map(cpu_of)
@@ -274,6 +286,7 @@ pub fn run(
         &mut targets.relay,
         &mut targets.broker,
         &mut targets.canned,
+        &mut targets.canned_polling,
     ] {
         s.check_running()?;
     }

@@ -13,6 +13,7 @@ use interop_tests::workspace_bins::{build_workspace_bins, WorkspaceBins};
 use crate::c_peers::c_source;
 use crate::error::{BenchError, Result};
 use crate::placement::{Placement, Role};
+use crate::process;
 
 /// Builds (or finds up to date) `broker` and `datastore-server` with the
 /// cargo, profile and target directory of `exe` (this benchmark, which
@@ -90,7 +91,7 @@ fn start_c(placement: Placement, program: &Path, extra: &[String]) -> Result<CSe
     start(placement, program, &args, addr)
 }
 
-/// The five targets, running.
+/// The targets, running (the polling one stopped).
 #[derive(Debug)]
 pub struct Targets {
     /// The broker, forwarding to `rust_server` (first: it stops first).
@@ -103,6 +104,9 @@ pub struct Targets {
     pub rust_server: CServer,
     /// The C server answering from memory.
     pub canned: CServer,
+    /// The same, polling; stopped except while measured
+    /// ([`process::with_resumed`]).
+    pub canned_polling: CServer,
     /// The broker's configuration directory (removed on drop).
     _dir: tempfile::TempDir,
 }
@@ -111,9 +115,10 @@ impl Targets {
     /// Starts the C server, the Rust server, the relay `relay` (built by
     /// [`c_peers::relay`](crate::c_peers::relay)), the canned-reply server
     /// `canned` (built by
-    /// [`c_peers::canned_server`](crate::c_peers::canned_server)) and the
-    /// broker (with `connections` connections to the Rust server) on free
-    /// loopback ports.
+    /// [`c_peers::canned_server`](crate::c_peers::canned_server)), once
+    /// waiting and once polling (stopped until measured), and the broker
+    /// (with `connections` connections to the Rust server) on free loopback
+    /// ports.
     ///
     /// # Errors
     ///
@@ -136,6 +141,8 @@ impl Targets {
             rust_addr,
         )?;
         let relay = start_c(placement, relay, &[rust_addr.port().to_string()])?;
+        let canned_polling = start_c(placement, canned, &["poll".to_owned()])?;
+        process::pause(&canned_polling)?;
         let canned = start_c(placement, canned, &[])?;
         let broker_addr = loopback(free_tcp_port()?);
         let dir = tempfile::Builder::new()
@@ -157,6 +164,7 @@ impl Targets {
             relay,
             broker,
             canned,
+            canned_polling,
             _dir: dir,
         })
     }

@@ -145,21 +145,9 @@ fn sample_of(r: &LoadResult, server_cpu_ns: u64, backend_cpu_ns: u64) -> Sample 
     }
 }
 
-/// Runs `cmd` to its end; its `result ...` line.
-fn run_worker(mut cmd: std::process::Command) -> Result<LoadResult> {
-    let described = format!("{cmd:?}");
-    let out = cmd
-        .output()
-        .map_err(|e| BenchError::io(format!("running {described}"), e))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(BenchError::Worker {
-            command: described,
-            status: out.status.to_string(),
-            output: format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)),
-        });
-    }
-    LoadResult::from_output(&stdout)
+/// Runs `cmd` to its end (killed after `timeout`); its `result ...` line.
+fn run_worker(mut cmd: std::process::Command, timeout: Duration) -> Result<LoadResult> {
+    LoadResult::from_output(&process::run_worker(&mut cmd, timeout)?)
 }
 
 fn cpu_of(server: &CServer) -> Result<u64> {
@@ -203,6 +191,8 @@ pub fn run(
     let echo_addr = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, echo_port));
     let _echo = CServer::spawn(echo_cmd, Endpoint::Tcp(echo_addr))?;
 
+    // 512 processes start, connect and end: far more than the window.
+    let worker_timeout = opts.warmup + opts.window + Duration::from_secs(120);
     let secs = format!("{}", opts.window.as_secs_f64());
     let warmup = format!("{}", opts.warmup.as_secs_f64());
     let mut samples: HashMap<(Call, usize, Target), Vec<Sample>> = HashMap::new();
@@ -218,7 +208,7 @@ pub fn run(
             "--secs",
             &secs,
         ]);
-        let r = run_worker(ping)?;
+        let r = run_worker(ping, worker_timeout)?;
         progress(&format!(
             "pass {}/{}: loopback TCP round trip p50 {:.1} us",
             pass + 1,
@@ -255,9 +245,9 @@ pub fn run(
                     let cpu0 = cpu_of(server)?;
                     let bcpu0 = backend.map(cpu_of).transpose()?.unwrap_or(0);
                     let r = if target == Target::CannedPolling {
-                        process::with_resumed(server, || run_worker(cmd))?
+                        process::with_resumed(server, || run_worker(cmd, worker_timeout))?
                     } else {
-                        run_worker(cmd)?
+                        run_worker(cmd, worker_timeout)?
                     };
                     let cpu = cpu_of(server)?.saturating_sub(cpu0);
                     let bcpu = backend

@@ -46,9 +46,10 @@ pub enum Reservation {
 }
 
 /// Reads records (RFC 5531 section 11) from a stream with a
-/// [`RecordCodec`]: reads of at most 64 KiB into one buffer, each record
-/// handed out as a [`Bytes`] slice of it (no copy for a record of one
-/// fragment). Memory is bounded by the codec's record limit, and while
+/// [`RecordCodec`]: reads of at most 64 KiB (or the rest of a trusted
+/// fragment, see [`RecordReader::with_whole_fragment_reads`]) into one
+/// buffer, each record handed out as a [`Bytes`] slice of it (no copy
+/// for a record of one fragment). Memory is bounded by the codec's record limit, and while
 /// no byte of a record is held and the stream has nothing to read, no
 /// buffer is held either (an idle connection costs no read buffer; the
 /// first bytes after a wait are read into a small buffer on the stack).

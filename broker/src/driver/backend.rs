@@ -91,7 +91,8 @@ pub(crate) async fn run(hub: Arc<Hub>, conn: ConnId, target: Target, name: Arc<s
         }
     };
     let (mut read, write) = connected;
-    let mut reader = RecordReader::new(record_codec(hub.max_record), Reservation::Trusted);
+    let mut reader = RecordReader::new(record_codec(hub.max_record), Reservation::Trusted)
+        .with_whole_fragment_reads();
     let channel = match &target.gss {
         None => None,
         Some(settings) => {

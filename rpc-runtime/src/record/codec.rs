@@ -161,6 +161,36 @@ impl RecordCodec {
         }
     }
 
+    /// The room, in bytes, that decoding the fragment starting `read`
+    /// (bytes read into an empty buffer) will reserve: `read`'s length
+    /// when it holds no whole fragment header or the header is over the
+    /// record limit (decoding refuses it). `whole` is room for all of the
+    /// fragment (a trusted peer's, see
+    /// [`Reservation`](super::Reservation)); otherwise room for the bytes
+    /// read and at most 64 KiB more, what the decoder reserves before the
+    /// fragment has shown it is arriving. A reader that allocates its
+    /// buffer with this room after a first read elsewhere (on the stack)
+    /// does not reallocate it, and copy what it holds, at the header.
+    pub(super) fn first_fragment_room(&self, read: &[u8], whole: bool) -> usize {
+        let Some(head) = read.first_chunk::<4>() else {
+            return read.len();
+        };
+        if !matches!(self.state, DecodeState::Header) {
+            return read.len();
+        }
+        let (len, _) = parse_fragment_header(*head);
+        if self.partial.len() as u64 + len as u64 > self.builder.max_record_bytes as u64 {
+            return read.len();
+        }
+        let body_read = read.len() - head.len();
+        let body_room = if whole {
+            len
+        } else {
+            len.min(body_read + MAX_RESERVE_AHEAD_BYTES)
+        };
+        read.len().max(head.len() + body_room)
+    }
+
     /// [`Decoder::decode`] for a reader that owns `src` and gets a fresh
     /// buffer of its own when `src` is empty (see
     /// [`RecordReader`](super::RecordReader)): a record that is the rest
@@ -408,6 +438,27 @@ mod tests {
         buf.extend_from_slice(&vec![1u8; len - MAX_RESERVE_AHEAD_BYTES]);
         assert_eq!(buf.as_ptr(), at);
         assert_eq!(codec.decode(&mut buf).unwrap().map(|r| r.len()), Some(len));
+    }
+
+    #[test]
+    fn first_fragment_room_stays_within_the_policy_and_the_limit() {
+        let codec = RecordCodec::builder().max_record_bytes(1 << 20).new_codec();
+        let mut read = (LAST_FRAGMENT_BIT | (1 << 20)).to_be_bytes().to_vec();
+        read.extend_from_slice(&[0; 100]);
+        // Untrusted: what was read and 64 KiB more; trusted: the fragment.
+        assert_eq!(
+            codec.first_fragment_room(&read, false),
+            4 + 100 + MAX_RESERVE_AHEAD_BYTES
+        );
+        assert_eq!(codec.first_fragment_room(&read, true), 4 + (1 << 20));
+        // A short fragment: its own length.
+        let short = frag(true, b"abc");
+        assert_eq!(codec.first_fragment_room(&short, true), short.len());
+        assert_eq!(codec.first_fragment_room(&short, false), short.len());
+        // Over the record limit, or no whole header: only what was read.
+        let over = (LAST_FRAGMENT_BIT | ((1 << 20) + 1)).to_be_bytes();
+        assert_eq!(codec.first_fragment_room(&over, true), 4);
+        assert_eq!(codec.first_fragment_room(&read[..3], true), 3);
     }
 
     #[test]

@@ -32,21 +32,21 @@ use tokio::net::UdpSocket;
 use super::outgoing::Outgoing;
 use crate::record::{Outbox, RecordCodecBuilder, RecordError};
 
-/// Call records queued in the writer by callers that the caller queueing
-/// the last of them writes at once, rather than leaving them for the
-/// connection task's one write of everything queued.
+/// How many call records queued in the writer make a sub-batch: the
+/// caller whose record completes one writes them all at once, rather than
+/// leaving them for the connection task's one write of everything queued.
 ///
 /// With 64 calls in flight on one connection, the calls of a batch of
 /// replies otherwise went out in one write after the last caller had run,
 /// and the server answered them in one write after the last call: client
 /// and server took turns, each idle while the other worked, plus a
-/// wake-up each way per batch. Sub-batches let both work at once, and
-/// each costs a system call: on loopback with 64 NULL calls in flight
-/// (`bench rpc --scenarios null64`), 8 per write carries about 1.7 times
-/// the calls per second of one write per batch at about the same CPU per
-/// call; 16 gains less, 2 to 4 lose (a system call per few calls). A
-/// connection with fewer calls than this queued at once (one call in
-/// flight, or a few) writes exactly as without it.
+/// wake-up each way per batch. Sub-batches let both work at once, at the
+/// price of more system calls (about one per 5 to 6 calls on either side
+/// instead of one per 16 to 21). On loopback with 64 NULL calls in flight
+/// (`bench rpc --scenarios null64`), 8 carried about 1.7 times the calls
+/// per second of one write per batch on a quiet host; 12 and 16 gained
+/// less, 2 and 4 lost. A connection with fewer calls than this queued at
+/// once (one call in flight, or a few) writes exactly as without it.
 pub(super) const CALL_SUB_BATCH: usize = 8;
 
 /// What became of a record handed to [`DirectSend::try_send`].

@@ -11,6 +11,7 @@ use xdr_codec::{Decoder, XdrDecode, XdrEncode};
 use super::context::{CallContext, PeerAddr};
 use super::dispatch::DispatchOutcome;
 use super::registry::{Lookup, Registry};
+use crate::message::reply::plain_success_words;
 use crate::message::{
     peek, AcceptStat, AuthStat, CallHeader, CallPeek, Credentials, HeaderPeek, RejectStat,
     ReplyHeader, RPC_VERSION,
@@ -26,6 +27,15 @@ const ACCEPTED_HEADER_BYTES: usize = 24;
 /// A reply to send.
 #[derive(Debug)]
 pub(crate) enum Reply {
+    /// An accepted SUCCESS reply with an empty AUTH_NONE verifier (the
+    /// common case, written as six fixed header words), then the encoded
+    /// results.
+    Success {
+        /// The call's XID.
+        xid: u32,
+        /// The encoded results.
+        results: Results,
+    },
     /// A header the server built, encoded straight into the write queue
     /// when sent, then the encoded results (empty unless SUCCESS).
     Built {
@@ -84,6 +94,10 @@ impl Reply {
     /// [`RecordError::RecordTooLarge`] over the record limit.
     pub(crate) fn queue(self, out: &mut Outbox) -> Result<(), RecordError> {
         match self {
+            Reply::Success { xid, results } => out.push_with_head(
+                |buf| buf.extend_from_slice(&plain_success_words(xid)),
+                results.pieces(),
+            ),
             Reply::Built { header, results } => {
                 out.push_with_head(|buf| encode_header(&header, buf), results.pieces())
             }
@@ -93,30 +107,42 @@ impl Reply {
 
     /// The whole reply message, as a datagram carries it.
     pub(crate) fn into_message(self) -> Bytes {
-        match self {
+        let (results, mut buf) = match self {
+            Reply::Success { xid, results } => {
+                let mut buf = BytesMut::with_capacity(32 + results.len());
+                buf.extend_from_slice(&plain_success_words(xid));
+                (results, buf)
+            }
             Reply::Built { header, results } => {
                 let mut buf = BytesMut::with_capacity(32 + results.len());
                 encode_header(&header, &mut buf);
-                for piece in results.pieces() {
-                    buf.extend_from_slice(piece);
-                }
-                buf.freeze()
+                (results, buf)
             }
-            Reply::Message(message) => message,
+            Reply::Message(message) => return message,
+        };
+        for piece in results.pieces() {
+            buf.extend_from_slice(piece);
         }
+        buf.freeze()
     }
 
     /// This reply with the verifier and sealed results of an RPCSEC_GSS
     /// call (RFC 2203 section 5.3.3.2); a denied reply is left as it is.
     #[cfg(feature = "gss")]
     fn sealed(self, seal: &crate::gss::ReplySeal) -> Reply {
-        let Reply::Built { header, results } = self else {
-            return self;
+        let (xid, stat, results) = match self {
+            Reply::Success { xid, results } => (xid, AcceptStat::Success, results),
+            Reply::Built {
+                header:
+                    ReplyHeader {
+                        xid,
+                        body: ReplyBody::Accepted { stat, .. },
+                    },
+                results,
+            } => (xid, stat, results),
+            other => return other,
         };
-        let ReplyBody::Accepted { stat, .. } = header.body else {
-            return Reply::Built { header, results };
-        };
-        let (header, pieces) = seal.seal_accepted(header.xid, stat, results.pieces());
+        let (header, pieces) = seal.seal_accepted(xid, stat, results.pieces());
         Reply::Built {
             header,
             results: Results::Chunks(pieces),
@@ -487,10 +513,7 @@ fn outcome_reply(
         );
         return Some(Reply::accepted(xid, AcceptStat::SystemErr));
     }
-    Some(Reply::Built {
-        header: ReplyHeader::accepted(xid, AcceptStat::Success),
-        results,
-    })
+    Some(Reply::Success { xid, results })
 }
 
 /// The status of an outcome other than SUCCESS; `None`: no reply.

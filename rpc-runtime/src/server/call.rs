@@ -383,19 +383,25 @@ pub(crate) struct Running {
     seal: Option<crate::gss::ReplySeal>,
 }
 
+/// Small on purpose (no reply held inline), so that a [`Running`] call
+/// moves in registers, not by `memcpy`.
 enum Handler {
     Dispatch(BoxFuture<'static, DispatchOutcome>),
     Fallback(BoxFuture<'static, Option<Bytes>>),
-    /// Finished (or panicked when started); taken once.
-    Done(Option<Reply>),
+    /// Panicked when started (logged then): SYSTEM_ERR when polled.
+    Panicked,
+    /// Finished: nothing more to send.
+    Done,
 }
 
 impl Running {
     /// Calls `start`, which makes the handler's future without running
     /// it; a panic in that call is caught (SYSTEM_ERR).
     fn start(call: CallPeek, limits: CallLimits, start: impl FnOnce() -> Handler) -> Running {
-        let handler = catch_unwind(AssertUnwindSafe(start))
-            .unwrap_or_else(|panic| Handler::Done(Some(panicked(call.xid, &*panic))));
+        let handler = catch_unwind(AssertUnwindSafe(start)).unwrap_or_else(|panic| {
+            log_panic(&*panic);
+            Handler::Panicked
+        });
         Running {
             call,
             deadline: limits.deadline,
@@ -426,7 +432,11 @@ impl Running {
     fn poll_handler(&mut self, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
         let (xid, procedure, max) = (self.call.xid, self.call.procedure, self.max_reply_bytes);
         let polled = match &mut self.handler {
-            Handler::Done(reply) => return Poll::Ready(reply.take()),
+            Handler::Done => return Poll::Ready(None),
+            Handler::Panicked => {
+                self.handler = Handler::Done;
+                return Poll::Ready(Some(Reply::accepted(xid, AcceptStat::SystemErr)));
+            }
             Handler::Dispatch(fut) => catch_unwind(AssertUnwindSafe(|| {
                 fut.as_mut()
                     .poll(cx)
@@ -444,7 +454,7 @@ impl Running {
             Err(panic) => Some(panicked(xid, &*panic)),
         };
         // Never poll a finished (or panicked) handler again.
-        self.handler = Handler::Done(None);
+        self.handler = Handler::Done;
         Poll::Ready(reply)
     }
 
@@ -482,13 +492,18 @@ fn fallback_reply(xid: u32, reply: Option<Bytes>, max_reply_bytes: usize) -> Opt
 }
 
 fn panicked(xid: u32, panic: &(dyn std::any::Any + Send)) -> Reply {
+    log_panic(panic);
+    Reply::accepted(xid, AcceptStat::SystemErr)
+}
+
+/// Logs a handler's panic, whose reply is SYSTEM_ERR.
+fn log_panic(panic: &(dyn std::any::Any + Send)) {
     let msg = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned());
     tracing::error!(panic = %msg, "handler panicked; replying SYSTEM_ERR");
-    Reply::accepted(xid, AcceptStat::SystemErr)
 }
 
 fn outcome_reply(

@@ -8,6 +8,8 @@ pub use std::future::Future;
 pub use std::sync::Arc;
 pub use std::time::Duration;
 
+use futures::FutureExt;
+
 /// A boxed, `Send` future (the return type of [`Dispatch::dispatch`]).
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -30,17 +32,15 @@ where
     let decoded = A::decode(&mut args).and_then(|a| args.finish().map(|()| a));
     match decoded {
         Err(e) => Box::pin(std::future::ready(DispatchOutcome::GarbageArgs(e))),
-        Ok(a) => {
-            let fut = handler(a);
-            Box::pin(async move {
-                match fut.await {
-                    // Large opaque results (a READ's data) are referenced,
-                    // not copied, on their way to the socket.
-                    Ok(r) => DispatchOutcome::success(&r),
-                    Err(e) => e.into(),
-                }
-            })
-        }
+        // A map of the handler's future, not an async block around it:
+        // the handler's state is moved once (into the box), not again
+        // into an await slot when first polled.
+        Ok(a) => Box::pin(handler(a).map(|result| match result {
+            // Large opaque results (a READ's data) are referenced, not
+            // copied, on their way to the socket.
+            Ok(r) => DispatchOutcome::success(&r),
+            Err(e) => e.into(),
+        })),
     }
 }
 

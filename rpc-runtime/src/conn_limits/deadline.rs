@@ -122,7 +122,9 @@ impl LimitTimer {
 
     /// `Ready(limit)` once `deadline` has passed; otherwise the timer is
     /// armed (at the deadline, or earlier) and `cx` woken when it fires.
-    /// `None`: no deadline; nothing is armed.
+    /// `None`: no deadline; nothing is armed. Inlined down to the check
+    /// that nothing needs doing (polled on every pass of a connection).
+    #[inline(always)]
     pub fn poll_expired(
         &mut self,
         cx: &mut Context<'_>,
@@ -138,6 +140,12 @@ impl LimitTimer {
                 return Poll::Pending;
             }
         }
+        self.arm_and_poll(cx, at, limit)
+    }
+
+    /// The timer (re)armed for `at` if needed, then polled.
+    #[inline(never)]
+    fn arm_and_poll(&mut self, cx: &mut Context<'_>, at: Instant, limit: Limit) -> Poll<Limit> {
         loop {
             if self.armed.is_none_or(|a| at < a) {
                 let when = tokio::time::Instant::from_std(at);

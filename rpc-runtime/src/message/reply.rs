@@ -173,12 +173,18 @@ impl ReplyHeader {
         if verifier.flavor != AuthFlavor::NONE || !verifier.body.is_empty() {
             return None;
         }
-        // XID, REPLY, then MSG_ACCEPTED, AUTH_NONE, empty body, SUCCESS.
-        let mut words = [0u8; 24];
-        words[..4].copy_from_slice(&self.xid.to_be_bytes());
-        words[4..8].copy_from_slice(&(MsgType::Reply as u32).to_be_bytes());
-        Some(words)
+        Some(plain_success_words(self.xid))
     }
+}
+
+/// The header of an accepted SUCCESS reply to `xid` with an empty
+/// AUTH_NONE verifier, as its six words: XID, REPLY, then MSG_ACCEPTED,
+/// AUTH_NONE, empty body, SUCCESS.
+pub(crate) fn plain_success_words(xid: u32) -> [u8; 24] {
+    let mut words = [0u8; 24];
+    words[..4].copy_from_slice(&xid.to_be_bytes());
+    words[4..8].copy_from_slice(&(MsgType::Reply as u32).to_be_bytes());
+    words
 }
 
 impl XdrEncode for ReplyHeader {

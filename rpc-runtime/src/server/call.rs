@@ -1,7 +1,6 @@
 //! One call on the server: from a record to a reply.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -10,9 +9,9 @@ use tokio::time::Instant;
 use xdr_codec::{Decoder, XdrDecode, XdrEncode};
 
 use super::context::{CallContext, PeerAddr};
-use super::dispatch::{Dispatch, DispatchOutcome};
-use super::fallback::Fallback;
+use super::dispatch::DispatchOutcome;
 use super::registry::{Lookup, Registry};
+use crate::message::reply::plain_success_words;
 use crate::message::{
     peek, AcceptStat, AuthStat, CallHeader, CallPeek, Credentials, HeaderPeek, RejectStat,
     ReplyHeader, RPC_VERSION,
@@ -28,6 +27,15 @@ const ACCEPTED_HEADER_BYTES: usize = 24;
 /// A reply to send.
 #[derive(Debug)]
 pub(crate) enum Reply {
+    /// An accepted SUCCESS reply with an empty AUTH_NONE verifier (the
+    /// common case, written as six fixed header words), then the encoded
+    /// results.
+    Success {
+        /// The call's XID.
+        xid: u32,
+        /// The encoded results.
+        results: Results,
+    },
     /// A header the server built, encoded straight into the write queue
     /// when sent, then the encoded results (empty unless SUCCESS).
     Built {
@@ -86,6 +94,10 @@ impl Reply {
     /// [`RecordError::RecordTooLarge`] over the record limit.
     pub(crate) fn queue(self, out: &mut Outbox) -> Result<(), RecordError> {
         match self {
+            Reply::Success { xid, results } => out.push_with_head(
+                |buf| buf.extend_from_slice(&plain_success_words(xid)),
+                results.pieces(),
+            ),
             Reply::Built { header, results } => {
                 out.push_with_head(|buf| encode_header(&header, buf), results.pieces())
             }
@@ -95,30 +107,42 @@ impl Reply {
 
     /// The whole reply message, as a datagram carries it.
     pub(crate) fn into_message(self) -> Bytes {
-        match self {
+        let (results, mut buf) = match self {
+            Reply::Success { xid, results } => {
+                let mut buf = BytesMut::with_capacity(32 + results.len());
+                buf.extend_from_slice(&plain_success_words(xid));
+                (results, buf)
+            }
             Reply::Built { header, results } => {
                 let mut buf = BytesMut::with_capacity(32 + results.len());
                 encode_header(&header, &mut buf);
-                for piece in results.pieces() {
-                    buf.extend_from_slice(piece);
-                }
-                buf.freeze()
+                (results, buf)
             }
-            Reply::Message(message) => message,
+            Reply::Message(message) => return message,
+        };
+        for piece in results.pieces() {
+            buf.extend_from_slice(piece);
         }
+        buf.freeze()
     }
 
     /// This reply with the verifier and sealed results of an RPCSEC_GSS
     /// call (RFC 2203 section 5.3.3.2); a denied reply is left as it is.
     #[cfg(feature = "gss")]
     fn sealed(self, seal: &crate::gss::ReplySeal) -> Reply {
-        let Reply::Built { header, results } = self else {
-            return self;
+        let (xid, stat, results) = match self {
+            Reply::Success { xid, results } => (xid, AcceptStat::Success, results),
+            Reply::Built {
+                header:
+                    ReplyHeader {
+                        xid,
+                        body: ReplyBody::Accepted { stat, .. },
+                    },
+                results,
+            } => (xid, stat, results),
+            other => return other,
         };
-        let ReplyBody::Accepted { stat, .. } = header.body else {
-            return Reply::Built { header, results };
-        };
-        let (header, pieces) = seal.seal_accepted(header.xid, stat, results.pieces());
+        let (header, pieces) = seal.seal_accepted(xid, stat, results.pieces());
         Reply::Built {
             header,
             results: Results::Chunks(pieces),
@@ -142,49 +166,35 @@ fn encode_header(header: &ReplyHeader, buf: &mut BytesMut) {
 pub(crate) enum Action {
     /// Send this reply now.
     Reply(Reply),
-    /// Run the call.
-    Run(Job),
+    /// Run the call: its handler has been started (its future made, not
+    /// yet polled).
+    Run(Running),
     /// Drop the record (a REPLY message sent to a server).
     Ignore,
     /// Not an RPC call: close the connection.
     Garbage(String),
 }
 
-/// A call to run in its own task.
-pub(crate) struct Job {
-    /// The header words, for logging.
-    pub(crate) call: CallPeek,
-    /// When to give up on the handler and reply SYSTEM_ERR.
-    deadline: Option<Instant>,
-    kind: JobKind,
-    /// The RPCSEC_GSS protection of the reply.
-    #[cfg(feature = "gss")]
-    seal: Option<crate::gss::ReplySeal>,
+/// What a call that is run may use: its deadline (see
+/// [`CallContext::deadline`]), the nesting depth its arguments may reach
+/// when decoded, and the largest reply it may send (bytes; over that,
+/// SYSTEM_ERR is sent instead).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallLimits {
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) max_decode_depth: u32,
+    pub(crate) max_reply_bytes: usize,
 }
 
-enum JobKind {
-    Dispatch {
-        dispatcher: Arc<dyn Dispatch>,
-        ctx: CallContext,
-        args: Decoder,
-    },
-    Fallback {
-        handler: Arc<dyn Fallback>,
-        record: Bytes,
-        peer: PeerAddr,
-    },
-}
-
-/// Reads the call header and decides how to answer, without running
-/// anything. A call that is run gets `deadline` (see
-/// [`CallContext::deadline`]), and its arguments a decoder limited to
-/// `max_decode_depth` levels of nesting.
+/// Reads the call header and decides how to answer; a call to run has
+/// its handler started (its future made, not polled), under `limits`.
+/// The call state goes straight from the record into the handler's
+/// future, never through an intermediate value.
 pub(crate) fn classify(
     registry: &Registry,
     record: Bytes,
     peer: &PeerAddr,
-    deadline: Option<Instant>,
-    max_decode_depth: u32,
+    limits: CallLimits,
     #[cfg(feature = "gss")] gss: Option<&crate::gss::ServerGss>,
 ) -> Action {
     let c = match peek(&record) {
@@ -210,17 +220,9 @@ pub(crate) fn classify(
         ));
     }
     if let Some(handler) = registry.fallback_for(c.program) {
-        return Action::Run(Job {
-            call: c,
-            deadline,
-            kind: JobKind::Fallback {
-                handler: Arc::clone(handler),
-                record,
-                peer: peer.clone(),
-            },
-            #[cfg(feature = "gss")]
-            seal: None,
-        });
+        return Action::Run(Running::start(c, limits, || {
+            Handler::Fallback(handler.call(c, record, peer.clone()))
+        }));
     }
     let (credentials, args) = match auth_none_args(record) {
         // The common case: AUTH_NONE credentials and verifier, read in place.
@@ -236,7 +238,7 @@ pub(crate) fn classify(
             #[cfg(feature = "gss")]
             if let Some(gss) = gss.filter(|_| header.credentials.flavor == AuthFlavor::RPCSEC_GSS) {
                 let verdict = gss.judge_record(&record, &header, dec.into_remaining());
-                return gss_action(registry, c, verdict, peer, deadline, max_decode_depth);
+                return gss_action(registry, c, verdict, peer, limits);
             }
             (
                 Credentials::from_opaque_auth(&header.credentials),
@@ -270,7 +272,7 @@ pub(crate) fn classify(
         credentials,
         peer.clone(),
     );
-    lookup_and_run(registry, c, ctx, args, deadline, max_decode_depth)
+    lookup_and_run(registry, c, ctx, args, limits)
 }
 
 /// The action for an RPCSEC_GSS call the GSS side has judged.
@@ -280,8 +282,7 @@ fn gss_action(
     c: CallPeek,
     verdict: crate::gss::Verdict,
     peer: &PeerAddr,
-    deadline: Option<Instant>,
-    max_decode_depth: u32,
+    limits: CallLimits,
 ) -> Action {
     use crate::gss::Verdict;
     match verdict {
@@ -309,11 +310,11 @@ fn gss_action(
                 peer.clone(),
             )
             .with_gss(caller);
-            match lookup_and_run(registry, c, ctx, args, deadline, max_decode_depth) {
-                Action::Run(job) => Action::Run(Job {
-                    seal: Some(seal),
-                    ..job
-                }),
+            match lookup_and_run(registry, c, ctx, args, limits) {
+                Action::Run(mut running) => {
+                    running.seal = Some(seal);
+                    Action::Run(running)
+                }
                 Action::Reply(reply) => Action::Reply(reply.sealed(&seal)),
                 other => other,
             }
@@ -321,15 +322,14 @@ fn gss_action(
     }
 }
 
-/// Runs the call if its program and version are served; otherwise the
+/// Starts the call if its program and version are served; otherwise the
 /// PROG_UNAVAIL or PROG_MISMATCH reply.
 fn lookup_and_run(
     registry: &Registry,
     c: CallPeek,
     ctx: CallContext,
     args: Bytes,
-    deadline: Option<Instant>,
-    max_decode_depth: u32,
+    limits: CallLimits,
 ) -> Action {
     match registry.lookup(c.program, c.version) {
         Lookup::ProgUnavail => Action::Reply(Reply::accepted(c.xid, AcceptStat::ProgUnavail)),
@@ -337,20 +337,14 @@ fn lookup_and_run(
             c.xid,
             AcceptStat::ProgMismatch { low, high },
         )),
-        Lookup::Found(d) => Action::Run(Job {
-            call: c,
-            deadline,
-            kind: JobKind::Dispatch {
-                dispatcher: Arc::clone(d),
-                ctx: match deadline {
-                    Some(at) => ctx.with_deadline(at),
-                    None => ctx,
-                },
-                args: Decoder::new(args).with_max_depth(max_decode_depth),
-            },
-            #[cfg(feature = "gss")]
-            seal: None,
-        }),
+        Lookup::Found(d) => Action::Run(Running::start(c, limits, || {
+            let ctx = match limits.deadline {
+                Some(at) => ctx.with_deadline(at),
+                None => ctx,
+            };
+            let args = Decoder::new(args).with_max_depth(limits.max_decode_depth);
+            Handler::Dispatch(d.dispatch(ctx, c.procedure, args))
+        })),
     }
 }
 
@@ -375,51 +369,13 @@ fn auth_none_args(mut record: Bytes) -> Result<Bytes, Bytes> {
     Ok(record)
 }
 
-/// Runs the call to its end in one go (a task of its own, or a datagram
-/// server), catching a panic and enforcing its deadline; `None`: send
-/// nothing. Results longer than `max_reply_bytes` are replaced by
-/// SYSTEM_ERR.
-pub(crate) async fn execute(job: Job, max_reply_bytes: usize) -> Option<Reply> {
-    job.start(max_reply_bytes).finish().await
-}
-
-impl Job {
-    /// Calls the handler, which returns its future without running it
-    /// (a panic in that call is caught too).
-    pub(crate) fn start(self, max_reply_bytes: usize) -> Running {
-        let xid = self.call.xid;
-        let procedure = self.call.procedure;
-        let started = catch_unwind(AssertUnwindSafe(|| match self.kind {
-            JobKind::Dispatch {
-                dispatcher,
-                ctx,
-                args,
-            } => Handler::Dispatch(dispatcher.dispatch(ctx, procedure, args)),
-            JobKind::Fallback {
-                handler,
-                record,
-                peer,
-            } => Handler::Fallback(handler.call(self.call, record, peer)),
-        }));
-        Running {
-            xid,
-            procedure,
-            deadline: self.deadline,
-            max_reply_bytes,
-            handler: started.unwrap_or_else(|panic| Handler::Done(Some(panicked(xid, &*panic)))),
-            #[cfg(feature = "gss")]
-            seal: self.seal,
-        }
-    }
-}
-
 /// A call whose handler has been started: poll it in place with
 /// [`poll`](Self::poll) (the connection answers calls that finish at
 /// once without a task of their own), or run it to its end with
 /// [`finish`](Self::finish).
 pub(crate) struct Running {
-    xid: u32,
-    procedure: u32,
+    /// The header words, for logging.
+    pub(crate) call: CallPeek,
     deadline: Option<Instant>,
     max_reply_bytes: usize,
     handler: Handler,
@@ -427,14 +383,35 @@ pub(crate) struct Running {
     seal: Option<crate::gss::ReplySeal>,
 }
 
+/// Small on purpose (no reply held inline), so that a [`Running`] call
+/// moves in registers, not by `memcpy`.
 enum Handler {
     Dispatch(BoxFuture<'static, DispatchOutcome>),
     Fallback(BoxFuture<'static, Option<Bytes>>),
-    /// Finished (or panicked when started); taken once.
-    Done(Option<Reply>),
+    /// Panicked when started (logged then): SYSTEM_ERR when polled.
+    Panicked,
+    /// Finished: nothing more to send.
+    Done,
 }
 
 impl Running {
+    /// Calls `start`, which makes the handler's future without running
+    /// it; a panic in that call is caught (SYSTEM_ERR).
+    fn start(call: CallPeek, limits: CallLimits, start: impl FnOnce() -> Handler) -> Running {
+        let handler = catch_unwind(AssertUnwindSafe(start)).unwrap_or_else(|panic| {
+            log_panic(&*panic);
+            Handler::Panicked
+        });
+        Running {
+            call,
+            deadline: limits.deadline,
+            max_reply_bytes: limits.max_reply_bytes,
+            handler,
+            #[cfg(feature = "gss")]
+            seal: None,
+        }
+    }
+
     /// Polls the handler once, catching a panic (SYSTEM_ERR). Ready with
     /// the reply to send (`None`: none) when it has finished; the
     /// deadline is not enforced here (see [`finish`](Self::finish)).
@@ -453,9 +430,13 @@ impl Running {
     }
 
     fn poll_handler(&mut self, cx: &mut Context<'_>) -> Poll<Option<Reply>> {
-        let (xid, procedure, max) = (self.xid, self.procedure, self.max_reply_bytes);
+        let (xid, procedure, max) = (self.call.xid, self.call.procedure, self.max_reply_bytes);
         let polled = match &mut self.handler {
-            Handler::Done(reply) => return Poll::Ready(reply.take()),
+            Handler::Done => return Poll::Ready(None),
+            Handler::Panicked => {
+                self.handler = Handler::Done;
+                return Poll::Ready(Some(Reply::accepted(xid, AcceptStat::SystemErr)));
+            }
             Handler::Dispatch(fut) => catch_unwind(AssertUnwindSafe(|| {
                 fut.as_mut()
                     .poll(cx)
@@ -473,14 +454,14 @@ impl Running {
             Err(panic) => Some(panicked(xid, &*panic)),
         };
         // Never poll a finished (or panicked) handler again.
-        self.handler = Handler::Done(None);
+        self.handler = Handler::Done;
         Poll::Ready(reply)
     }
 
     /// Runs the call to its end, replying SYSTEM_ERR if its deadline
     /// passes first (the handler's future is then dropped).
     pub(crate) async fn finish(mut self) -> Option<Reply> {
-        let xid = self.xid;
+        let xid = self.call.xid;
         let Some(deadline) = self.deadline else {
             return std::future::poll_fn(|cx| self.poll(cx)).await;
         };
@@ -511,13 +492,18 @@ fn fallback_reply(xid: u32, reply: Option<Bytes>, max_reply_bytes: usize) -> Opt
 }
 
 fn panicked(xid: u32, panic: &(dyn std::any::Any + Send)) -> Reply {
+    log_panic(panic);
+    Reply::accepted(xid, AcceptStat::SystemErr)
+}
+
+/// Logs a handler's panic, whose reply is SYSTEM_ERR.
+fn log_panic(panic: &(dyn std::any::Any + Send)) {
     let msg = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned());
     tracing::error!(panic = %msg, "handler panicked; replying SYSTEM_ERR");
-    Reply::accepted(xid, AcceptStat::SystemErr)
 }
 
 fn outcome_reply(
@@ -542,10 +528,7 @@ fn outcome_reply(
         );
         return Some(Reply::accepted(xid, AcceptStat::SystemErr));
     }
-    Some(Reply::Built {
-        header: ReplyHeader::accepted(xid, AcceptStat::Success),
-        results,
-    })
+    Some(Reply::Success { xid, results })
 }
 
 /// The status of an outcome other than SUCCESS; `None`: no reply.

@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 use tracing::Instrument;
 
-use super::call::{classify, Action, Reply};
+use super::call::{classify, Action, CallLimits, Reply};
 use super::conn_table::ConnEntry;
 use super::context::PeerAddr;
 use super::ServerConfig;
@@ -203,11 +203,20 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
         self.stop.as_mut().poll(cx).is_ready()
     }
 
-    /// Queues the replies of spawned calls that have finished.
+    /// Queues the replies of spawned calls that have finished. Inlined:
+    /// with no call spawned (calls answered in their first poll) it is
+    /// one comparison, without the frame of the loop below.
+    #[inline(always)]
     fn collect_finished_calls(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         if self.calls.is_empty() {
             return Ok(());
         }
+        self.join_finished_calls(cx)
+    }
+
+    /// The loop of [`Connection::collect_finished_calls`].
+    #[inline(never)]
+    fn join_finished_calls(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         while let Poll::Ready(Some(done)) = self.calls.poll_join_next(cx) {
             // The idle time counts from the end of the last call.
             self.entry.activity.touch();
@@ -289,12 +298,16 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     /// the spot if it finishes in its first poll, else in a task).
     fn answer(&mut self, record: Bytes, cx: &mut Context<'_>) -> io::Result<()> {
         let config = &self.config;
+        let limits = CallLimits {
+            deadline: config.deadline(),
+            max_decode_depth: config.max_decode_depth,
+            max_reply_bytes: config.codec.record_limit(),
+        };
         match classify(
             &config.registry,
             record,
             &self.peer,
-            config.deadline(),
-            config.max_decode_depth,
+            limits,
             #[cfg(feature = "gss")]
             config.gss.as_deref(),
         ) {
@@ -307,15 +320,14 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
                 Err(io::Error::new(io::ErrorKind::InvalidData, why))
             }
             Action::Reply(reply) => self.queue(reply),
-            Action::Run(job) => {
+            Action::Run(mut running) => {
                 let span = tracing::debug_span!(
                     "rpc_serve",
-                    xid = job.call.xid,
-                    program = job.call.program,
-                    version = job.call.version,
-                    procedure = job.call.procedure,
+                    xid = running.call.xid,
+                    program = running.call.program,
+                    version = running.call.version,
+                    procedure = running.call.procedure,
                 );
-                let mut running = job.start(config.codec.record_limit());
                 // Most handlers (NULL, lookups in memory) finish in their
                 // first poll: answer those here, without a task of their
                 // own. Polling the same future later from a task, with

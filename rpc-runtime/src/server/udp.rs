@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::call::{classify, execute, Action, Reply};
+use super::call::{classify, Action, CallLimits, Reply};
 use super::context::PeerAddr;
 use super::reply_cache::{call_digest, ReplyCache};
 use super::ServerConfig;
@@ -175,12 +175,17 @@ pub(super) async fn serve(
         };
         let record = Bytes::copy_from_slice(datagram);
         let peer = PeerAddr::Udp(from);
+        let max_reply = max.min(config.codec.record_limit());
+        let limits = CallLimits {
+            deadline: config.deadline(),
+            max_decode_depth: config.max_decode_depth,
+            max_reply_bytes: max_reply,
+        };
         match classify(
             &config.registry,
             record,
             &peer,
-            config.deadline(),
-            config.max_decode_depth,
+            limits,
             #[cfg(feature = "gss")]
             config.gss.as_deref(),
         ) {
@@ -195,7 +200,7 @@ pub(super) async fn serve(
                     send_datagram(&socket, &datagram, from).await;
                 }
             }
-            Action::Run(job) => {
+            Action::Run(running) => {
                 if let Some(key) = key {
                     Duplicates::lock(&dups).in_flight.insert(key);
                 }
@@ -203,16 +208,16 @@ pub(super) async fn serve(
                 let span = tracing::debug_span!(
                     "rpc_serve",
                     %peer,
-                    xid = job.call.xid,
-                    program = job.call.program,
-                    version = job.call.version,
-                    procedure = job.call.procedure,
+                    xid = running.call.xid,
+                    program = running.call.program,
+                    version = running.call.version,
+                    procedure = running.call.procedure,
                 );
                 let socket = Arc::clone(&socket);
-                let max_reply = max.min(config.codec.record_limit());
                 calls.spawn(
                     async move {
-                        let datagram = execute(job, max_reply)
+                        let datagram = running
+                            .finish()
                             .await
                             .and_then(|reply| reply_datagram(reply, from, max));
                         if let Some(datagram) = &datagram {

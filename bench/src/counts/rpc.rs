@@ -40,22 +40,27 @@ fn payload_bytes(scenario: Scenario) -> u32 {
     }
 }
 
+/// The arguments `bench rpc` gives `side`'s client.
+fn bench_client_args(side: Side) -> Box<dyn Fn(Scenario, SocketAddr, Duration) -> Vec<String>> {
+    Box::new(move |scenario, addr, window| {
+        client_args(
+            side,
+            scenario,
+            payload_bytes(scenario),
+            addr,
+            WARMUP,
+            window,
+        )
+    })
+}
+
 impl Peer {
     fn rust(exe: &Path) -> Peer {
         Peer {
             server: exe.to_path_buf(),
             server_args: |port| vec!["serve".into(), "--port".into(), port.to_string()],
             client: exe.to_path_buf(),
-            client_args: Box::new(|scenario, addr, window| {
-                client_args(
-                    Side::Rust,
-                    scenario,
-                    payload_bytes(scenario),
-                    addr,
-                    WARMUP,
-                    window,
-                )
-            }),
+            client_args: bench_client_args(Side::Rust),
         }
     }
 
@@ -64,16 +69,7 @@ impl Peer {
             server: c_peers::bench_server()?,
             server_args: |port| vec!["tcp".into(), port.to_string()],
             client: c_peers::bench_client()?,
-            client_args: Box::new(|scenario, addr, window| {
-                client_args(
-                    Side::C,
-                    scenario,
-                    payload_bytes(scenario),
-                    addr,
-                    WARMUP,
-                    window,
-                )
-            }),
+            client_args: bench_client_args(Side::C),
         })
     }
 

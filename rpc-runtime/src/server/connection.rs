@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 use tracing::Instrument;
 
-use super::call::{classify, Action, CallLimits, Reply};
+use super::call::{classify, Action, Reply};
 use super::conn_table::ConnEntry;
 use super::context::PeerAddr;
 use super::ServerConfig;
@@ -298,16 +298,11 @@ impl<IO: AsyncRead + AsyncWrite> Connection<IO> {
     /// the spot if it finishes in its first poll, else in a task).
     fn answer(&mut self, record: Bytes, cx: &mut Context<'_>) -> io::Result<()> {
         let config = &self.config;
-        let limits = CallLimits {
-            deadline: config.deadline(),
-            max_decode_depth: config.max_decode_depth,
-            max_reply_bytes: config.codec.record_limit(),
-        };
         match classify(
             &config.registry,
             record,
             &self.peer,
-            limits,
+            config.call_limits(config.codec.record_limit()),
             #[cfg(feature = "gss")]
             config.gss.as_deref(),
         ) {

@@ -139,10 +139,16 @@ struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The deadline of a call read now.
-    fn deadline(&self) -> Option<tokio::time::Instant> {
-        self.call_timeout
-            .and_then(|t| tokio::time::Instant::now().checked_add(t))
+    /// The limits of a call read now: its deadline (`call_timeout` from
+    /// now), the decode depth, and `max_reply_bytes` for its reply.
+    fn call_limits(&self, max_reply_bytes: usize) -> call::CallLimits {
+        call::CallLimits {
+            deadline: self
+                .call_timeout
+                .and_then(|t| tokio::time::Instant::now().checked_add(t)),
+            max_decode_depth: self.max_decode_depth,
+            max_reply_bytes,
+        }
     }
 }
 

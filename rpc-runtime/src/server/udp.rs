@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::call::{classify, Action, CallLimits, Reply};
+use super::call::{classify, Action, Reply};
 use super::context::PeerAddr;
 use super::reply_cache::{call_digest, ReplyCache};
 use super::ServerConfig;
@@ -175,17 +175,11 @@ pub(super) async fn serve(
         };
         let record = Bytes::copy_from_slice(datagram);
         let peer = PeerAddr::Udp(from);
-        let max_reply = max.min(config.codec.record_limit());
-        let limits = CallLimits {
-            deadline: config.deadline(),
-            max_decode_depth: config.max_decode_depth,
-            max_reply_bytes: max_reply,
-        };
         match classify(
             &config.registry,
             record,
             &peer,
-            limits,
+            config.call_limits(max.min(config.codec.record_limit())),
             #[cfg(feature = "gss")]
             config.gss.as_deref(),
         ) {
